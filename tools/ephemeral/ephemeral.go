@@ -1,0 +1,36 @@
+// Package ephemeral holds the short-lived state an API replica shares with its siblings:
+// sessions and rate-limit counters. Redis is the production store so that every replica sees
+// the same sessions; Memory is the embedded default's in-process equivalent.
+package ephemeral
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a session does not exist or has expired.
+var ErrNotFound = errors.New("not found")
+
+// Store is what the API needs from its shared short-lived state.
+type Store interface {
+	// PutSession records that the session key belongs to userID until ttl passes.
+	PutSession(ctx context.Context, key, userID string, ttl time.Duration) error
+	// Session returns the user a live session key belongs to, or ErrNotFound.
+	Session(ctx context.Context, key string) (userID string, err error)
+	// DeleteSession ends one session; ending a missing session is not an error.
+	DeleteSession(ctx context.Context, key string) error
+	// DeleteUserSessions ends every session of a user, so a deleted user is signed out at once.
+	DeleteUserSessions(ctx context.Context, userID string) error
+	// Hit adds one to the counter key, which resets window after its first hit, and returns the
+	// new count and the time left until it resets.
+	Hit(ctx context.Context, key string, window time.Duration) (count int64, resetIn time.Duration, err error)
+	// Count returns a counter's value and the time left until it resets (0, 0 when absent).
+	Count(ctx context.Context, key string) (count int64, resetIn time.Duration, err error)
+	// Reset removes a counter.
+	Reset(ctx context.Context, key string) error
+	// Ping reports whether the store is reachable, for readiness.
+	Ping(ctx context.Context) error
+	// Close releases connections.
+	Close() error
+}

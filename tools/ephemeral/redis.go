@@ -1,0 +1,157 @@
+package ephemeral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a Store backed by a Redis server shared by all replicas of one backend.
+type Redis struct {
+	client *redis.Client
+	prefix string
+}
+
+// NewRedis connects to the Redis server at url (redis://host:port/db). Keys are namespaced
+// with prefix so a Redis shared for tests or by mistake cannot mix backends.
+func NewRedis(ctx context.Context, url, prefix string) (*Redis, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	r := &Redis{client: redis.NewClient(opts), prefix: prefix}
+	if err := r.Ping(ctx); err != nil {
+		_ = r.client.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Redis) sessionKey(key string) string { return r.prefix + "session:" + key }
+func (r *Redis) userKey(userID string) string { return r.prefix + "user-sessions:" + userID }
+func (r *Redis) counterKey(key string) string { return r.prefix + "counter:" + key }
+
+// PutSession implements Store. The user's session index lives as long as its newest session.
+func (r *Redis) PutSession(ctx context.Context, key, userID string, ttl time.Duration) error {
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, r.sessionKey(key), userID, ttl)
+		p.SAdd(ctx, r.userKey(userID), key)
+		p.Expire(ctx, r.userKey(userID), ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	return nil
+}
+
+// Session implements Store.
+func (r *Redis) Session(ctx context.Context, key string) (string, error) {
+	userID, err := r.client.Get(ctx, r.sessionKey(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read session: %w", err)
+	}
+	return userID, nil
+}
+
+// DeleteSession implements Store.
+func (r *Redis) DeleteSession(ctx context.Context, key string) error {
+	userID, err := r.Session(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.sessionKey(key))
+		p.SRem(ctx, r.userKey(userID), key)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions implements Store.
+func (r *Redis) DeleteUserSessions(ctx context.Context, userID string) error {
+	keys, err := r.client.SMembers(ctx, r.userKey(userID)).Result()
+	if err != nil {
+		return fmt.Errorf("list user sessions: %w", err)
+	}
+	del := []string{r.userKey(userID)}
+	for _, k := range keys {
+		del = append(del, r.sessionKey(k))
+	}
+	if err := r.client.Del(ctx, del...).Err(); err != nil {
+		return fmt.Errorf("delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// Hit implements Store. The expiry is set only by the first hit (NX), so a steady stream of
+// hits cannot keep a window open forever.
+func (r *Redis) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+	k := r.counterKey(key)
+	var incr *redis.IntCmd
+	var ttl *redis.DurationCmd
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, k)
+		p.Do(ctx, "pexpire", k, window.Milliseconds(), "NX")
+		ttl = p.PTTL(ctx, k)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("count %s: %w", key, err)
+	}
+	return incr.Val(), max(ttl.Val(), 0), nil
+}
+
+// Count implements Store.
+func (r *Redis) Count(ctx context.Context, key string) (int64, time.Duration, error) {
+	k := r.counterKey(key)
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, k)
+		ttl = p.PTTL(ctx, k)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("read counter %s: %w", key, err)
+	}
+	n, err := get.Int64()
+	if err != nil {
+		return 0, 0, fmt.Errorf("read counter %s: %w", key, err)
+	}
+	return n, max(ttl.Val(), 0), nil
+}
+
+// Reset implements Store.
+func (r *Redis) Reset(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, r.counterKey(key)).Err(); err != nil {
+		return fmt.Errorf("reset counter %s: %w", key, err)
+	}
+	return nil
+}
+
+// Ping implements Store.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// Close implements Store.
+func (r *Redis) Close() error { return r.client.Close() }
