@@ -1,0 +1,143 @@
+package coreapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+var errInvalidCredentials = apiError(http.StatusUnauthorized, "invalid_credentials", "the email or password is wrong")
+
+func (s *Server) register(c echo.Context) error {
+	var req credentials
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	email, err := normalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	if err := checkPassword(req.Password); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	hash, err := s.passwords.hash(ctx, req.Password)
+	if err != nil {
+		return err
+	}
+	now := timestamp()
+	u := user{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.users.create(ctx, u); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, u.public())
+}
+
+// authenticate checks credentials under the login throttle and opens a session.
+func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
+	var req credentials
+	if err := decodeJSON(c, &req); err != nil {
+		return user{}, "", time.Time{}, err
+	}
+	email, err := normalizeEmail(req.Email)
+	if err != nil {
+		return user{}, "", time.Time{}, err
+	}
+	if req.Password == "" || len(req.Password) > maxPasswordBytes {
+		return user{}, "", time.Time{}, errInvalidCredentials
+	}
+	ctx := c.Request().Context()
+	throttle := loginThrottle{s}
+	ip := c.RealIP()
+	if err := throttle.check(ctx, email, ip); err != nil {
+		return user{}, "", time.Time{}, err
+	}
+	u, err := s.users.byEmail(ctx, email)
+	if err != nil && !errors.Is(err, errNoUser) {
+		return user{}, "", time.Time{}, err
+	}
+	ok, err := s.passwords.verify(ctx, u.PasswordHash, req.Password)
+	if err != nil {
+		return user{}, "", time.Time{}, err
+	}
+	if !ok {
+		if err := throttle.failed(ctx, email, ip); err != nil {
+			return user{}, "", time.Time{}, err
+		}
+		return user{}, "", time.Time{}, errInvalidCredentials
+	}
+	if err := throttle.succeeded(ctx, email); err != nil {
+		return user{}, "", time.Time{}, err
+	}
+	token, expires, err := s.openSession(ctx, u.ID.Hex())
+	return u, token, expires, err
+}
+
+func (s *Server) openSession(ctx context.Context, uid string) (string, time.Time, error) {
+	token, key, err := newSessionToken()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.eph.PutSession(ctx, key, uid, s.cfg.SessionTTL); err != nil {
+		return "", time.Time{}, err
+	}
+	return token, time.Now().Add(s.cfg.SessionTTL), nil
+}
+
+func (s *Server) login(c echo.Context) error {
+	u, token, expires, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token, expires)
+	return c.JSON(http.StatusOK, u.public())
+}
+
+type tokenResponse struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+func (s *Server) token(c echo.Context) error {
+	_, token, expires, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tokenResponse{Token: token, ExpiresAt: expires.UTC().Format(timestampLayout)})
+}
+
+// logout ends the caller's session in the store, so the token stops working everywhere at
+// once, and clears the cookie. It succeeds for an anonymous caller too: the result is the same.
+func (s *Server) logout(c echo.Context) error {
+	if key, ok := c.Get(contextSessionKey).(string); ok {
+		if err := s.eph.DeleteSession(c.Request().Context(), key); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(c)
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) me(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	u, err := s.users.byID(c.Request().Context(), uid)
+	if errors.Is(err, errNoUser) {
+		return errNotSignedIn
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u.public())
+}

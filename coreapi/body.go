@@ -1,0 +1,144 @@
+package coreapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/backpackhq/backpack/tools/jsondoc"
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// requireJSON refuses bodies that do not say they are JSON, so a form post or a file sent to
+// a JSON endpoint by mistake gets a clear 415 instead of a parse error.
+func requireJSON(c echo.Context) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+	}
+	return nil
+}
+
+// decodeJSON reads a small JSON body into a struct, refusing unknown fields so that typos
+// ("emial") are reported rather than ignored.
+func decodeJSON(c echo.Context, v any) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return badRequest("invalid_json", "the body must hold a single JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		maxBytes  *http.MaxBytesError
+		errPrefix = "the body is not valid JSON"
+	)
+	switch {
+	case errors.As(err, &maxBytes):
+		return err
+	case errors.As(err, &syntax):
+		return badRequest("invalid_json", fmt.Sprintf("%s (at byte %d)", errPrefix, syntax.Offset))
+	case errors.As(err, &typeErr):
+		return badRequest("invalid_json", fmt.Sprintf("field %q must be a %s", typeErr.Field, typeErr.Type))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("invalid_json", "the body is empty or cut short")
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return badRequest("invalid_json", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return badRequest("invalid_json", errPrefix)
+}
+
+// serverFields are managed by the API; clients may read them but never set them.
+var serverFields = map[string]bool{"_id": true, "_owner": true, "_createdAt": true, "_updatedAt": true}
+
+// decodeDocument reads a client's document: a JSON object, key order kept, whose field names
+// are safe to store and which does not try to set server-managed fields.
+func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
+	if err := requireJSON(c); err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, badRequest("invalid_json", "the body is empty; send a JSON object")
+	}
+	doc, err := jsondoc.DecodeObject(raw, jsondoc.Limits{MaxBytes: int(s.cfg.MaxBodyBytes)})
+	if err != nil {
+		return nil, err
+	}
+	return doc, checkClientDocument(doc)
+}
+
+// checkClientDocument refuses server-managed fields at the top level and, at any depth, field
+// names Mongo treats specially ("$…", dotted paths) or cannot store.
+func checkClientDocument(doc bson.D) error {
+	for _, e := range doc {
+		if serverFields[e.Key] {
+			return &Error{Status: http.StatusBadRequest, Code: "protected_field",
+				Message: fmt.Sprintf("%s is set by the server and cannot be sent", e.Key), Details: map[string]any{"field": e.Key}}
+		}
+	}
+	return checkFieldNames(doc, "")
+}
+
+func checkFieldNames(v any, path string) error {
+	switch t := v.(type) {
+	case bson.D:
+		for _, e := range t {
+			p := e.Key
+			if path != "" {
+				p = path + "." + e.Key
+			}
+			if e.Key == "" || strings.HasPrefix(e.Key, "$") || strings.ContainsAny(e.Key, ".\x00") {
+				return &Error{Status: http.StatusBadRequest, Code: "invalid_field_name",
+					Message: fmt.Sprintf("field name %q is not allowed: it must be non-empty, not start with '$' and contain no '.'", e.Key),
+					Details: map[string]any{"field": p}}
+			}
+			if err := checkFieldNames(e.Value, p); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, x := range t {
+			if err := checkFieldNames(x, path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// timestampLayout is RFC 3339 in UTC with fixed millisecond precision, so stored timestamps
+// sort correctly as strings and compare correctly in filters.
+const timestampLayout = "2006-01-02T15:04:05.000Z"
+
+func timestamp() string { return time.Now().UTC().Format(timestampLayout) }
+
+// writeBSON answers with plain JSON for documents as they come from the driver.
+func writeBSON(c echo.Context, status int, v any) error {
+	b, err := jsondoc.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return c.JSONBlob(status, b)
+}

@@ -1,0 +1,195 @@
+package coreapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/backpackhq/backpack/tools/names"
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Rule says who may read and change a collection's documents.
+type Rule string
+
+// The collection rules of the contract.
+const (
+	// RuleAuthenticated lets any signed-in user read and change every document (the default).
+	RuleAuthenticated Rule = "authenticated"
+	// RuleOwner lets a signed-in user read and change only the documents they created.
+	RuleOwner Rule = "owner"
+	// RulePublicRead lets anyone read, and signed-in users change, every document.
+	RulePublicRead Rule = "public-read"
+)
+
+func (r Rule) valid() bool {
+	return r == RuleAuthenticated || r == RuleOwner || r == RulePublicRead
+}
+
+// metaCollections records which collections exist and their rules. Its name starts with "_",
+// which no client collection name can, so it can never be reached as a collection.
+const metaCollections = "_collections"
+
+// collectionInfo is one registered collection.
+type collectionInfo struct {
+	Name      string `bson:"_id" json:"name"`
+	Rule      Rule   `bson:"rule" json:"rule"`
+	CreatedAt string `bson:"_createdAt" json:"_createdAt"`
+}
+
+// collectionRegistry answers "does this collection exist, and what is its rule" for every
+// request. The answer comes from the database, so a collection created through another replica
+// is served at once; positive answers are cached briefly to spare the database a lookup per
+// request, and a miss always asks the database.
+type collectionRegistry struct {
+	meta  *mongo.Collection
+	db    *mongo.Database
+	ttl   time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	cache map[string]cachedCollection
+}
+
+type cachedCollection struct {
+	info    collectionInfo
+	expires time.Time
+}
+
+// collectionCacheTTL bounds how long a rule change made on one replica takes to apply on the
+// others.
+const collectionCacheTTL = 2 * time.Second
+
+func newCollectionRegistry(db *mongo.Database) *collectionRegistry {
+	return &collectionRegistry{
+		meta: db.Collection(metaCollections), db: db, ttl: collectionCacheTTL, now: time.Now,
+		cache: map[string]cachedCollection{},
+	}
+}
+
+// lookup returns a registered collection or errCollectionNotFound.
+func (r *collectionRegistry) lookup(ctx context.Context, name string) (collectionInfo, error) {
+	if names.Collection(name) != nil {
+		return collectionInfo{}, errCollectionNotFound
+	}
+	r.mu.Lock()
+	cached, ok := r.cache[name]
+	r.mu.Unlock()
+	if ok && r.now().Before(cached.expires) {
+		return cached.info, nil
+	}
+	var info collectionInfo
+	err := r.meta.FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&info)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		r.forget(name)
+		return collectionInfo{}, errCollectionNotFound
+	}
+	if err != nil {
+		return collectionInfo{}, fmt.Errorf("look up collection %s: %w", name, err)
+	}
+	r.remember(info)
+	return info, nil
+}
+
+func (r *collectionRegistry) remember(info collectionInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cache[info.Name] = cachedCollection{info: info, expires: r.now().Add(r.ttl)}
+}
+
+func (r *collectionRegistry) forget(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.cache, name)
+}
+
+// create registers a collection with the default rule and creates it in the database.
+func (r *collectionRegistry) create(ctx context.Context, name string) (collectionInfo, error) {
+	if err := names.Collection(name); err != nil {
+		return collectionInfo{}, err
+	}
+	info := collectionInfo{Name: name, Rule: RuleAuthenticated, CreatedAt: timestamp()}
+	if _, err := r.meta.InsertOne(ctx, info); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return collectionInfo{}, apiError(http.StatusConflict, "collection_exists", fmt.Sprintf("collection %q already exists", name))
+		}
+		return collectionInfo{}, fmt.Errorf("register collection %s: %w", name, err)
+	}
+	if err := r.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+		return collectionInfo{}, fmt.Errorf("create collection %s: %w", name, err)
+	}
+	r.remember(info)
+	return info, nil
+}
+
+// list returns every registered collection, by name.
+func (r *collectionRegistry) list(ctx context.Context) ([]collectionInfo, error) {
+	cur, err := r.meta.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("list collections: %w", err)
+	}
+	infos := []collectionInfo{}
+	if err := cur.All(ctx, &infos); err != nil {
+		return nil, fmt.Errorf("list collections: %w", err)
+	}
+	return infos, nil
+}
+
+// setRule changes who may use a collection; other replicas follow within collectionCacheTTL.
+func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule) (collectionInfo, error) {
+	if !rule.valid() {
+		return collectionInfo{}, badRequest("invalid_rule", fmt.Sprintf("rule must be %q, %q or %q", RuleAuthenticated, RuleOwner, RulePublicRead))
+	}
+	var info collectionInfo
+	err := r.meta.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: name}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "rule", Value: rule}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&info)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return collectionInfo{}, errCollectionNotFound
+	}
+	if err != nil {
+		return collectionInfo{}, fmt.Errorf("set rule of %s: %w", name, err)
+	}
+	r.remember(info)
+	return info, nil
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 48
+}
+
+type createCollectionRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) listCollections(c echo.Context) error {
+	if sessionUser(c) == "" {
+		return errNotSignedIn
+	}
+	infos, err := s.collections.list(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, infos)
+}
+
+func (s *Server) createCollection(c echo.Context) error {
+	if sessionUser(c) == "" {
+		return errNotSignedIn
+	}
+	var req createCollectionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	info, err := s.collections.create(c.Request().Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, info)
+}

@@ -1,0 +1,370 @@
+package coreapi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/backpackhq/backpack/tools/names"
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// multipartOverhead is what a multipart body may add to the file itself: boundaries, part
+// headers and the small filename and bucket fields.
+const multipartOverhead = 64 << 10
+
+// maxFormField caps the text fields of an upload form.
+const maxFormField = 1 << 10
+
+const defaultBucket = "default"
+
+// uploadForm is a parsed upload: the received file and the form's text fields.
+type uploadForm struct {
+	file     *upload
+	filename string
+	bucket   string
+}
+
+// readUploadForm streams a multipart body: the "file" part goes straight to a temp file, the
+// "filename" and "bucket" fields are read small. Any other part, a second file or a missing
+// file is refused. On error nothing is left on disk.
+func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadForm, err error) {
+	req := c.Request()
+	mt, _, perr := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if perr != nil || mt != echo.MIMEMultipartForm {
+		return form, apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data with a part named \"file\"")
+	}
+	limit := s.cfg.MaxUploadBytes + multipartOverhead
+	if req.ContentLength > limit {
+		return form, &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+			Message: fmt.Sprintf("the file is larger than the limit of %d bytes", s.cfg.MaxUploadBytes), Details: map[string]any{"limit": s.cfg.MaxUploadBytes}}
+	}
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+	mr, perr := req.MultipartReader()
+	if perr != nil {
+		return form, badRequest("invalid_multipart", "the multipart body cannot be read: "+perr.Error())
+	}
+	defer func() {
+		if err != nil {
+			s.files.discard(form.file)
+			form.file = nil
+		}
+	}()
+	for {
+		part, perr := mr.NextPart()
+		if errors.Is(perr, io.EOF) {
+			break
+		}
+		if perr != nil {
+			return form, multipartError(perr)
+		}
+		switch name := part.FormName(); {
+		case name == "file":
+			if form.file != nil {
+				return form, badRequest("invalid_multipart", "send exactly one part named \"file\"")
+			}
+			up, rerr := s.files.receive(part, s.cfg.MaxUploadBytes)
+			if rerr != nil {
+				return form, multipartError(rerr)
+			}
+			up.partType = part.Header.Get(echo.HeaderContentType)
+			up.partName = partFilename(part)
+			form.file = up
+		case allowFields && (name == "filename" || name == "bucket"):
+			b, rerr := io.ReadAll(io.LimitReader(part, maxFormField+1))
+			if rerr != nil {
+				return form, multipartError(rerr)
+			}
+			if len(b) > maxFormField {
+				return form, badRequest("invalid_multipart", fmt.Sprintf("the %q field is too long", name))
+			}
+			if name == "filename" {
+				form.filename = string(b)
+			} else {
+				form.bucket = string(b)
+			}
+		default:
+			return form, badRequest("invalid_multipart", fmt.Sprintf("unexpected form field %q", name))
+		}
+	}
+	if form.file == nil {
+		return form, badRequest("missing_file", "send the file in a part named \"file\"")
+	}
+	return form, nil
+}
+
+func multipartError(err error) error {
+	var ae *Error
+	var mbe *http.MaxBytesError
+	if errors.As(err, &ae) || errors.As(err, &mbe) {
+		return err
+	}
+	return badRequest("invalid_multipart", "the multipart body is malformed")
+}
+
+// partFilename is the filename the client gave the part, unaltered: multipart.Part.FileName
+// would strip directories, silently turning "../x" into "x", where we want to refuse it.
+func partFilename(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+
+// contentTypeOf picks the stored content type: what the client declared for the part, else
+// what the extension says, else what the first bytes look like.
+func contentTypeOf(up *upload, filename string) string {
+	if mt, params, err := mime.ParseMediaType(up.partType); err == nil && mt != "application/octet-stream" {
+		return mime.FormatMediaType(mt, params)
+	}
+	if t := mime.TypeByExtension(path.Ext(filename)); t != "" {
+		return t
+	}
+	return http.DetectContentType(up.head)
+}
+
+// pathFilename reads and validates the :filename path parameter, percent-decoded exactly once.
+// echo routes on the raw path when the request has one (an escape Go would not have written,
+// such as %2F or %2e) and then leaves parameters escaped; otherwise they arrive decoded, and
+// decoding again would turn "100%25.txt" into an error and "a%2541" into another file's name.
+func pathFilename(c echo.Context) (string, error) {
+	name := c.Param("filename")
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if name, err = url.PathUnescape(name); err != nil {
+			return "", badRequest("invalid_name", "the filename in the path is not properly escaped")
+		}
+	}
+	return name, names.Filename(name)
+}
+
+func (s *Server) uploadFile(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	form, err := s.readUploadForm(c, true)
+	if err != nil {
+		return err
+	}
+	defer s.files.discard(form.file)
+	filename := form.filename
+	if filename == "" {
+		filename = form.file.partName
+	}
+	if err := names.Filename(filename); err != nil {
+		return err
+	}
+	bucket := form.bucket
+	if bucket == "" {
+		bucket = defaultBucket
+	}
+	if err := names.Bucket(bucket); err != nil {
+		return err
+	}
+	now := timestamp()
+	m := fileMeta{ID: bson.NewObjectID(), Owner: uid, Filename: filename, Bucket: bucket, Size: form.file.size,
+		ContentType: contentTypeOf(form.file, filename), CreatedAt: now, UpdatedAt: now}
+	unlock := s.files.locks.lock(uid)
+	defer unlock()
+	if err := s.files.create(c.Request().Context(), form.file, m); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, m.public())
+}
+
+var fileListParams = map[string]bool{"userId": true, "bucket": true}
+
+// listFiles lists the signed-in user's files, or with ?userId= another user's (any signed-in
+// user may read any user's files, as with GET /files/:userId/:filename); ?bucket= narrows it.
+func (s *Server) listFiles(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	q := c.QueryParams()
+	for k := range q {
+		if !fileListParams[k] {
+			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId, bucket)", k))
+		}
+	}
+	owner := uid
+	if v := q.Get("userId"); v != "" {
+		if _, err := bson.ObjectIDFromHex(v); err != nil {
+			return badRequest("invalid_id", "userId must be 24 hexadecimal characters")
+		}
+		owner = v
+	}
+	f := bson.D{{Key: "owner", Value: owner}}
+	if b := q.Get("bucket"); b != "" {
+		if err := names.Bucket(b); err != nil {
+			return err
+		}
+		f = append(f, bson.E{Key: "bucket", Value: b})
+	}
+	ctx := c.Request().Context()
+	cur, err := s.files.meta.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "filename", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("list files: %w", err)
+	}
+	var metas []fileMeta
+	if err := cur.All(ctx, &metas); err != nil {
+		return fmt.Errorf("list files: %w", err)
+	}
+	out := make([]fileJSON, 0, len(metas))
+	for _, m := range metas {
+		out = append(out, m.public())
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getFile serves a file's bytes with its recorded type. Uploaded content is untrusted, and it
+// is served from the API's origin where the session cookie lives, so it is never sniffed and
+// runs sandboxed: an uploaded HTML or SVG file cannot run script as the API.
+func (s *Server) getFile(c echo.Context) error {
+	if sessionUser(c) == "" {
+		return errNotSignedIn
+	}
+	owner := c.Param("userId")
+	if _, err := bson.ObjectIDFromHex(owner); err != nil {
+		return errFileNotFound
+	}
+	filename, err := pathFilename(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.files.find(c.Request().Context(), owner, filename)
+	if err != nil {
+		return err
+	}
+	f, info, err := s.files.open(m)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, m.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("inline", map[string]string{"filename": m.Filename}))
+	http.ServeContent(c.Response(), c.Request(), "", info.ModTime(), f)
+	return nil
+}
+
+type fileUpdate struct {
+	Filename *string `json:"filename"`
+	Bucket   *string `json:"bucket"`
+}
+
+func (s *Server) updateFile(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	filename, err := pathFilename(c)
+	if err != nil {
+		return err
+	}
+	var req fileUpdate
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Filename == nil && req.Bucket == nil {
+		return badRequest("invalid_request", "send filename, bucket or both")
+	}
+	ctx := c.Request().Context()
+	unlock := s.files.locks.lock(uid)
+	defer unlock()
+	m, err := s.files.find(ctx, uid, filename)
+	if err != nil {
+		return err
+	}
+	newName, newBucket := m.Filename, m.Bucket
+	if req.Filename != nil {
+		if err := names.Filename(*req.Filename); err != nil {
+			return err
+		}
+		newName = *req.Filename
+	}
+	if req.Bucket != nil {
+		if err := names.Bucket(*req.Bucket); err != nil {
+			return err
+		}
+		newBucket = *req.Bucket
+	}
+	m, err = s.files.rename(ctx, m, newName, newBucket)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m.public())
+}
+
+func (s *Server) overwriteFile(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	filename, err := pathFilename(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.files.find(ctx, uid, filename); err != nil {
+		return err
+	}
+	form, err := s.readUploadForm(c, false)
+	if err != nil {
+		return err
+	}
+	defer s.files.discard(form.file)
+	unlock := s.files.locks.lock(uid)
+	defer unlock()
+	m, err := s.files.find(ctx, uid, filename)
+	if err != nil {
+		return err
+	}
+	m, err = s.files.replace(ctx, form.file, m, contentTypeOf(form.file, filename))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m.public())
+}
+
+func (s *Server) deleteFile(c echo.Context) error {
+	uid := sessionUser(c)
+	if uid == "" {
+		return errNotSignedIn
+	}
+	filename, err := pathFilename(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	unlock := s.files.locks.lock(uid)
+	defer unlock()
+	m, err := s.files.find(ctx, uid, filename)
+	if err != nil {
+		return err
+	}
+	if err := s.files.remove(ctx, m); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m.public())
+}
+
+// isUpload reports whether a request is a file upload (POST /files, PUT /files/NAME), whose
+// body is capped by the upload limit instead of the JSON one.
+func isUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/files" ||
+		r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/files/")
+}

@@ -1,0 +1,121 @@
+package coreapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID keeps a well-formed incoming X-Request-Id (so a proxy's id follows the request)
+// and otherwise makes one, and returns it in the response.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !requestIDPattern.MatchString(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// logRequests writes one structured line per request.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		req := c.Request()
+		s.log.InfoContext(req.Context(), "request",
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", req.Method, "route", c.Path(), "path", req.URL.Path,
+			"status", c.Response().Status, "bytes", c.Response().Size,
+			"duration_ms", time.Since(start).Milliseconds(), "remote", c.RealIP())
+		return err
+	}
+}
+
+// renderErrors turns a returned error into the contract's error response right away, so the
+// middleware around it (logs, metrics) sees the status the client gets.
+func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		return nil
+	}
+}
+
+// unauthenticatedPaths answer without an API key: health checks for orchestrators and the
+// API description for tooling.
+var unauthenticatedPaths = []string{"/healthz", "/readyz", "/openapi.json"}
+
+// requireAPIKey refuses any other request without the backend's key in X-API-Key.
+func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if slices.Contains(unauthenticatedPaths, c.Request().URL.Path) {
+			return next(c)
+		}
+		key := c.Request().Header.Get("X-API-Key")
+		if key == "" {
+			return apiError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
+		}
+		if !s.apiKey.matches(key) {
+			return apiError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
+		}
+		return next(c)
+	}
+}
+
+// requireAdminToken guards the admin port with the backend's admin bearer token.
+func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		if !ok || !s.adminToken.matches(token) {
+			return apiError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")
+		}
+		return next(c)
+	}
+}
+
+// limitBody caps JSON bodies; uploads set their own, larger limit.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if isUpload(req) {
+			return next(c)
+		}
+		if req.ContentLength > s.cfg.MaxBodyBytes {
+			return &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		return next(c)
+	}
+}
+
+// cors allows the configured origins, and only them, to call with credentials. Preflight
+// requests are answered here, before the API key check, as browsers send them without it.
+func (s *Server) cors() echo.MiddlewareFunc {
+	allowed := map[string]bool{}
+	for _, o := range s.cfg.CORSOrigins {
+		allowed[strings.TrimRight(o, "/")] = true
+	}
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc:  func(origin string) (bool, error) { return allowed[origin], nil },
+		AllowCredentials: true,
+		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:     []string{echo.HeaderContentType, "X-API-Key", echo.HeaderAuthorization, echo.HeaderXRequestID},
+		ExposeHeaders:    []string{"X-Total-Count", echo.HeaderXRequestID, "Retry-After"},
+		MaxAge:           600,
+	})
+}

@@ -1,0 +1,306 @@
+package coreapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/tools/ephemeral"
+)
+
+// openapiDocument is the part of an OpenAPI 3 document the sync tests look at.
+type openapiDocument struct {
+	OpenAPI string `json:"openapi"`
+	Info    struct {
+		Title   string `json:"title"`
+		Version string `json:"version"`
+	} `json:"info"`
+	Security   []map[string][]string                 `json:"security"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
+	} `json:"components"`
+}
+
+// openapiOperation is one operation of a path item.
+type openapiOperation struct {
+	OperationID string                     `json:"operationId"`
+	Responses   map[string]json.RawMessage `json:"responses"`
+	Parameters  []openapiParameter         `json:"parameters"`
+	Security    *[]map[string][]string     `json:"security"`
+}
+
+// openapiParameter is a parameter, inline or by reference.
+type openapiParameter struct {
+	Ref      string `json:"$ref"`
+	Name     string `json:"name"`
+	In       string `json:"in"`
+	Required bool   `json:"required"`
+}
+
+var openapiMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true,
+}
+
+func openapiParse(t *testing.T) (openapiDocument, any) {
+	t.Helper()
+	var doc openapiDocument
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	var raw any
+	if err := json.Unmarshal(openAPIDocument, &raw); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	return doc, raw
+}
+
+// openapiOperations returns the document's operations keyed by "METHOD /path", with the path
+// item's own parameters added to each operation's.
+func openapiOperations(t *testing.T, doc openapiDocument) map[string]openapiOperation {
+	t.Helper()
+	ops := map[string]openapiOperation{}
+	for path, item := range doc.Paths {
+		var shared []openapiParameter
+		if raw, ok := item["parameters"]; ok {
+			if err := json.Unmarshal(raw, &shared); err != nil {
+				t.Fatalf("%s: parameters: %v", path, err)
+			}
+		}
+		for method, raw := range item {
+			if !openapiMethods[method] {
+				continue
+			}
+			var op openapiOperation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			op.Parameters = append(slices.Clone(shared), op.Parameters...)
+			ops[strings.ToUpper(method)+" "+path] = op
+		}
+	}
+	return ops
+}
+
+func openapiTestServer(t *testing.T) *Server {
+	t.Helper()
+	uri := testenv.FerretDB(t)
+	db := testenv.MongoDatabase(t, uri, "openapi")
+	s, err := New(context.Background(), Config{APIKey: "k-0123456789abcdef", AdminToken: "a-0123456789abcdef", FilesDir: t.TempDir()},
+		db, ephemeral.NewMemory())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+var openapiEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// TestOpenAPIMatchesRoutes keeps openapi.json in step with the public router: every route is
+// documented and every documented operation is a route.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc, _ := openapiParse(t)
+	s := openapiTestServer(t)
+
+	routes := map[string]bool{}
+	for _, r := range s.public.Routes() {
+		if r.Method == "" || strings.HasPrefix(r.Method, "echo_") || r.Method == "RouteNotFound" {
+			continue
+		}
+		routes[r.Method+" "+openapiEchoParam.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	documented := map[string]bool{}
+	for k := range openapiOperations(t, doc) {
+		documented[k] = true
+	}
+
+	var missing, extra []string
+	for k := range routes {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !routes[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("openapi.json is out of step with publicRouter():\n  routes not documented: %v\n  documented but not routed: %v",
+			missing, extra)
+	}
+	if len(routes) == 0 {
+		t.Error("the public router has no routes")
+	}
+}
+
+// TestOpenAPIDocumentIsWellFormed checks the version, that every operation has an id and a
+// response, that path parameters are declared, that exactly the unauthenticated paths drop
+// the API key, and that every $ref resolves.
+func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
+	doc, raw := openapiParse(t)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Errorf("openapi = %q, want 3.x", doc.OpenAPI)
+	}
+	if doc.Info.Title == "" || doc.Info.Version == "" {
+		t.Error("info.title and info.version are required")
+	}
+	if len(doc.Paths) == 0 {
+		t.Fatal("the document has no paths")
+	}
+
+	// The global requirement must ask for the API key in every alternative.
+	if len(doc.Security) == 0 {
+		t.Error("the document has no global security requirement")
+	}
+	for i, req := range doc.Security {
+		if _, ok := req["apiKey"]; !ok {
+			t.Errorf("global security alternative %d does not require the apiKey scheme", i)
+		}
+		for name := range req {
+			if _, ok := doc.Components.SecuritySchemes[name]; !ok {
+				t.Errorf("global security names unknown scheme %q", name)
+			}
+		}
+	}
+
+	seenIDs := map[string]string{}
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
+	for key, op := range openapiOperations(t, doc) {
+		if op.OperationID == "" {
+			t.Errorf("%s has no operationId", key)
+		} else if prev, dup := seenIDs[op.OperationID]; dup {
+			t.Errorf("operationId %q is used by both %s and %s", op.OperationID, prev, key)
+		} else {
+			seenIDs[op.OperationID] = key
+		}
+		if len(op.Responses) == 0 {
+			t.Errorf("%s has no responses", key)
+		}
+
+		path := key[strings.Index(key, " ")+1:]
+		declared := map[string]bool{}
+		for _, p := range op.Parameters {
+			if p.Ref != "" {
+				target, err := openapiResolve(raw, p.Ref)
+				if err != nil {
+					continue // reported by the $ref check below
+				}
+				b, _ := json.Marshal(target)
+				p = openapiParameter{}
+				_ = json.Unmarshal(b, &p)
+			}
+			if p.In == "path" {
+				if !p.Required {
+					t.Errorf("%s: path parameter %q must be required", key, p.Name)
+				}
+				declared[p.Name] = true
+			}
+		}
+		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+			if !declared[m[1]] {
+				t.Errorf("%s: path parameter %q is not declared", key, m[1])
+			}
+		}
+
+		public := slices.Contains(unauthenticatedPaths, path)
+		switch {
+		case public && (op.Security == nil || len(*op.Security) != 0):
+			t.Errorf("%s needs no API key, so it must set security: []", key)
+		case !public && op.Security != nil:
+			t.Errorf("%s needs the API key, so it must not override the global security", key)
+		}
+	}
+
+	var refs []string
+	openapiCollectRefs(raw, &refs)
+	if len(refs) == 0 {
+		t.Error("the document uses no $ref at all; expected shared components")
+	}
+	for _, ref := range refs {
+		if _, err := openapiResolve(raw, ref); err != nil {
+			t.Errorf("$ref %q: %v", ref, err)
+		}
+	}
+}
+
+func openapiCollectRefs(v any, refs *[]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if s, ok := x.(string); ok && k == "$ref" {
+				*refs = append(*refs, s)
+				continue
+			}
+			openapiCollectRefs(x, refs)
+		}
+	case []any:
+		for _, x := range t {
+			openapiCollectRefs(x, refs)
+		}
+	}
+}
+
+type openapiRefError string
+
+func (e openapiRefError) Error() string { return string(e) }
+
+// openapiResolve follows a local JSON pointer reference ("#/components/schemas/Error") and
+// insists that it points at a component.
+func openapiResolve(root any, ref string) (any, error) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, openapiRefError("only local references (#/...) are allowed")
+	}
+	if !strings.HasPrefix(ptr, "components/") {
+		return nil, openapiRefError("references must point into #/components")
+	}
+	cur := root
+	for _, part := range strings.Split(ptr, "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, openapiRefError("cannot descend into " + part)
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, openapiRefError("no " + part)
+		}
+	}
+	return cur, nil
+}
+
+// TestOpenAPIServedWithoutKey checks that tooling can fetch the document without an API key.
+func TestOpenAPIServedWithoutKey(t *testing.T) {
+	s := openapiTestServer(t)
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /openapi.json = %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.") {
+		t.Errorf("served document has openapi = %v", doc["openapi"])
+	}
+
+	// A documented route that does need the key still refuses without it.
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/collections", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /collections without a key = %d, want 401", rec.Code)
+	}
+}

@@ -1,0 +1,108 @@
+package coreapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2Params are OWASP's recommended argon2id settings (19 MiB, 2 passes, 1 lane). They are
+// written into every hash, so they can be raised later without invalidating old hashes.
+type argon2Params struct {
+	memoryKiB uint32
+	time      uint32
+	threads   uint8
+	keyLen    uint32
+}
+
+var defaultArgon2 = argon2Params{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 32}
+
+// passwordHasher hashes and verifies passwords with argon2id. Each hash holds 19 MiB for tens
+// of milliseconds, so the number running at once is bounded: a burst of logins queues rather
+// than exhausting memory.
+type passwordHasher struct {
+	params argon2Params
+	slots  chan struct{}
+	dummy  string
+}
+
+func newPasswordHasher() *passwordHasher {
+	h := &passwordHasher{params: defaultArgon2, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	h.dummy = h.encode(make([]byte, 16), "")
+	return h
+}
+
+func (h *passwordHasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *passwordHasher) release() { <-h.slots }
+
+func (h *passwordHasher) encode(salt []byte, password string) string {
+	p := h.params
+	key := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, p.keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memoryKiB, p.time, p.threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// hash returns a PHC-format argon2id hash of password with a fresh random salt.
+func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	return h.encode(salt, password), nil
+}
+
+// verify reports whether password matches encoded. An empty encoded (no such user) is checked
+// against a dummy hash so that unknown accounts take as long as known ones.
+func (h *passwordHasher) verify(ctx context.Context, encoded, password string) (bool, error) {
+	if encoded == "" {
+		encoded = h.dummy
+		password += "\x00never"
+	}
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("verify password: unknown hash format")
+	}
+	var version int
+	var p argon2Params
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errors.New("verify password: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memoryKiB, &p.time, &p.threads); err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}

@@ -1,0 +1,149 @@
+package coreapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// metaUsers holds the backend's end users; like every internal collection its name starts
+// with "_" so no client collection can shadow or reach it.
+const metaUsers = "_users"
+
+// Password length bounds: long enough to resist guessing, short enough that hashing a
+// submitted "password" cannot be used to burn CPU.
+const (
+	minPasswordRunes = 8
+	maxPasswordBytes = 512
+	maxEmailBytes    = 254
+)
+
+// user is an end user as stored.
+type user struct {
+	ID           bson.ObjectID `bson:"_id"`
+	Email        string        `bson:"email"`
+	PasswordHash string        `bson:"passwordHash"`
+	CreatedAt    string        `bson:"_createdAt"`
+	UpdatedAt    string        `bson:"_updatedAt"`
+}
+
+// publicUser is what clients see of a user: never the hash.
+type publicUser struct {
+	ID        string `json:"_id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"_createdAt"`
+	UpdatedAt string `json:"_updatedAt,omitempty"`
+}
+
+func (u user) public() publicUser {
+	return publicUser{ID: u.ID.Hex(), Email: u.Email, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+type userStore struct {
+	coll *mongo.Collection
+}
+
+func newUserStore(db *mongo.Database) *userStore { return &userStore{coll: db.Collection(metaUsers)} }
+
+func (s *userStore) ensureIndexes(ctx context.Context) error {
+	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique"),
+	})
+	if err != nil {
+		return fmt.Errorf("users index: %w", err)
+	}
+	return nil
+}
+
+var errEmailTaken = apiError(http.StatusConflict, "email_taken", "an account with this email already exists")
+
+func (s *userStore) create(ctx context.Context, u user) error {
+	if _, err := s.coll.InsertOne(ctx, u); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return errEmailTaken
+		}
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// errNoUser is returned by byEmail and byID when no such user exists.
+var errNoUser = errors.New("no such user")
+
+func (s *userStore) find(ctx context.Context, f bson.D) (user, error) {
+	var u user
+	err := s.coll.FindOne(ctx, f).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return u, errNoUser
+	}
+	if err != nil {
+		return u, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *userStore) byEmail(ctx context.Context, email string) (user, error) {
+	return s.find(ctx, bson.D{{Key: "email", Value: email}})
+}
+
+func (s *userStore) byID(ctx context.Context, id string) (user, error) {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return user{}, errNoUser
+	}
+	return s.find(ctx, bson.D{{Key: "_id", Value: oid}})
+}
+
+// deleteUser removes a user and ends every one of their sessions at once.
+func (s *Server) deleteUser(ctx context.Context, id string) error {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return errNoUser
+	}
+	res, err := s.users.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: oid}})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	if err := s.eph.DeleteUserSessions(ctx, id); err != nil {
+		return fmt.Errorf("end sessions of user %s: %w", id, err)
+	}
+	if res.DeletedCount == 0 {
+		return errNoUser
+	}
+	return nil
+}
+
+// normalizeEmail trims and lower-cases an address, so "Ann@Example.com " and "ann@example.com"
+// are one account, and checks it is a plain address (no display name, no comments).
+func normalizeEmail(raw string) (string, error) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if email == "" {
+		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_email", Message: "email is required", Details: map[string]any{"field": "email"}}
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || len(email) > maxEmailBytes ||
+		!strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
+		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_email", Message: "email is not a valid address", Details: map[string]any{"field": "email"}}
+	}
+	return email, nil
+}
+
+func checkPassword(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < minPasswordRunes:
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_password",
+			Message: fmt.Sprintf("password must be at least %d characters", minPasswordRunes), Details: map[string]any{"field": "password"}}
+	case len(password) > maxPasswordBytes:
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_password",
+			Message: fmt.Sprintf("password must be at most %d bytes", maxPasswordBytes), Details: map[string]any{"field": "password"}}
+	}
+	return nil
+}
