@@ -1,0 +1,242 @@
+// Command backpack-api is the per-backend API: the image every backend stack runs, and, with
+// --embedded, a self-contained server for trying Backpack with no other software installed.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/tools/embeddeddb"
+	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpserve"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, log); err != nil {
+		fmt.Fprintln(os.Stderr, "backpack-api:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the command line and environment, before anything is opened.
+type settings struct {
+	embedded       bool
+	dataDir        string
+	mongoURL       string
+	database       string
+	redisURL       string
+	apiKeyFile     string
+	adminTokenFile string
+	corsOrigins    string
+	filesDir       string
+	port           int
+	adminPort      int
+	maxUpload      int64
+	listenHost     string
+}
+
+func parseSettings(args []string, getenv func(string) string) (settings, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int64) int64 {
+		n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	var s settings
+	fs := flag.NewFlagSet("backpack-api", flag.ContinueOnError)
+	fs.BoolVar(&s.embedded, "embedded", false, "run with no external servers: FerretDB in-process on SQLite under --data-dir, sessions in memory")
+	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the embedded database, generated secrets and, by default, files (BACKPACK_DATA_DIR)")
+	fs.StringVar(&s.mongoURL, "mongo-url", env("MONGO_URL", ""), "MongoDB URL; required unless --embedded (MONGO_URL)")
+	fs.StringVar(&s.database, "database", env("BACKPACK_DATABASE", ""), "database name; default: the URL's path, else \"backpack\" (BACKPACK_DATABASE)")
+	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis URL for sessions; required unless --embedded (REDIS_URL)")
+	fs.StringVar(&s.apiKeyFile, "api-key-file", env("BACKPACK_API_KEY_FILE", ""), "file holding the API key (BACKPACK_API_KEY_FILE)")
+	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
+	fs.StringVar(&s.filesDir, "files-dir", env("BACKPACK_FILES_DIR", ""), "directory for uploaded files; default DATA_DIR/files (BACKPACK_FILES_DIR)")
+	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port (BACKPACK_PORT)")
+	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port (BACKPACK_ADMIN_PORT)")
+	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
+	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case s.port <= 0 || s.port > 65535:
+		return s, errors.New("BACKPACK_PORT / --port must be a port number")
+	case s.adminPort <= 0 || s.adminPort > 65535:
+		return s, errors.New("BACKPACK_ADMIN_PORT / --admin-port must be a port number")
+	case s.port == s.adminPort:
+		return s, errors.New("the public and admin ports must differ")
+	case s.maxUpload <= 0:
+		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
+	}
+	if !s.embedded {
+		if s.mongoURL == "" {
+			return s, errors.New("MONGO_URL (or --mongo-url) is required; to try Backpack with no database server, run with --embedded")
+		}
+		if s.redisURL == "" {
+			return s, errors.New("REDIS_URL (or --redis-url) is required; to try Backpack with no Redis, run with --embedded")
+		}
+		if s.apiKeyFile == "" || s.adminTokenFile == "" {
+			return s, errors.New("BACKPACK_API_KEY_FILE and BACKPACK_ADMIN_TOKEN_FILE are required (in a stack they are Docker secrets)")
+		}
+	}
+	if s.filesDir == "" {
+		s.filesDir = filepath.Join(s.dataDir, "files")
+	}
+	return s, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	s, err := parseSettings(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	mongoURL, eph := s.mongoURL, ephemeral.Store(nil)
+	if s.embedded {
+		db, err := embeddeddb.Start(ctx, filepath.Join(s.dataDir, "db"), quietFerretLogger())
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if mongoURL == "" {
+			mongoURL = db.URI()
+		}
+		if s.redisURL == "" {
+			eph = ephemeral.NewMemory()
+		}
+	}
+	if eph == nil {
+		r, err := ephemeral.NewRedis(ctx, s.redisURL, "bkpk:")
+		if err != nil {
+			return fmt.Errorf("connect to Redis: %w", err)
+		}
+		eph = r
+	}
+	defer eph.Close()
+
+	apiKey, err := readOrCreateSecret(s.apiKeyFile, s.embedded, filepath.Join(s.dataDir, "api-key"))
+	if err != nil {
+		return fmt.Errorf("API key: %w", err)
+	}
+	adminToken, err := readOrCreateSecret(s.adminTokenFile, s.embedded, filepath.Join(s.dataDir, "admin-token"))
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+
+	client, err := mongo.Connect(options.Client().ApplyURI(mongoURL).SetServerSelectionTimeout(10 * time.Second))
+	if err != nil {
+		return fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
+	dbName, err := databaseName(mongoURL, s.database)
+	if err != nil {
+		return err
+	}
+
+	api, err := coreapi.New(ctx, coreapi.Config{
+		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
+		FilesDir: s.filesDir, MaxUploadBytes: s.maxUpload, Logger: log,
+	}, client.Database(dbName), eph)
+	if err != nil {
+		return err
+	}
+	if s.embedded {
+		fmt.Fprintf(stdout, "Backpack API (embedded) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
+			s.port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
+	}
+	return httpserve.Run(ctx, log, 20*time.Second,
+		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler()},
+		httpserve.Listener{Name: "admin", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.adminPort), Handler: api.AdminHandler()},
+	)
+}
+
+// quietFerretLogger keeps the embedded database's logs to warnings about itself: it logs every
+// refused client command at warning level, which are our users' mistakes, already answered.
+func quietFerretLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+// readOrCreateSecret reads a secret file (trailing newline ignored). In embedded mode with no
+// file given it keeps a generated secret in the data directory, so it survives restarts.
+func readOrCreateSecret(file string, embedded bool, generated string) (string, error) {
+	if file == "" && embedded {
+		file = generated
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			b := make([]byte, 24)
+			_, _ = rand.Read(b)
+			if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(file, []byte(base64.RawURLEncoding.EncodeToString(b)+"\n"), 0o600); err != nil {
+				return "", err
+			}
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	v := strings.TrimSpace(string(b))
+	if len(v) < 16 {
+		return "", fmt.Errorf("%s holds %d characters; use at least 16", file, len(v))
+	}
+	return v, nil
+}
+
+func databaseName(mongoURL, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	cs, err := connstring.ParseAndValidate(mongoURL)
+	if err != nil {
+		return "", fmt.Errorf("MONGO_URL: %w", err)
+	}
+	if cs.Database != "" {
+		return cs.Database, nil
+	}
+	return "backpack", nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
