@@ -1,0 +1,144 @@
+// Command backpack-bench is a load benchmark of the backend API, printed for humans. It starts
+// everything it needs (a throw-away redis-server, FerretDB in-process, the API on a loopback
+// port), seeds a collection, runs each scenario with concurrent keep-alive clients for a fixed
+// time, prints throughput and latency percentiles, and removes everything it started.
+//
+//	go run ./cmd/backpack-bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil {
+		err = errors.New("interrupted")
+	}
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "backpack-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the command line.
+type settings struct {
+	clients   int
+	duration  time.Duration
+	seed      int
+	scenarios []string
+}
+
+func parseSettings(args []string, stderr io.Writer) (settings, error) {
+	var o settings
+	var list string
+	fs := flag.NewFlagSet("backpack-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.clients, "clients", 50, "concurrent clients per scenario")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
+	fs.IntVar(&o.seed, "seed", 10000, "documents seeded into the items collection that "+scenarioList+" pages through")
+	fs.StringVar(&list, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allScenarios, name) {
+			return o, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(allScenarios, ", "))
+		}
+		o.scenarios = append(o.scenarios, name)
+	}
+	switch {
+	case o.clients < 1:
+		return o, errors.New("-clients must be at least 1")
+	case o.duration <= 0:
+		return o, errors.New("-duration must be positive")
+	case o.seed < 0:
+		return o, errors.New("-seed must not be negative")
+	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip)):
+		return o, fmt.Errorf("-seed must be at least %d for %s", listLimit, scenarioList)
+	}
+	return o, nil
+}
+
+// run starts the servers, prepares the data, runs the chosen scenarios and prints the report
+// to stdout; progress goes to stderr. Everything it started is stopped before it returns.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSettings(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintln(stderr, "starting redis-server, FerretDB and the API…")
+	env, err := startEnvironment(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	api := newAPIClient(env.baseURL, env.apiKey, o.clients)
+	fmt.Fprintf(stderr, "signing in and seeding %d documents…\n", o.seed)
+	owner, err := api.signIn(ctx)
+	if err != nil {
+		return err
+	}
+	if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
+		return err
+	}
+
+	results := make([]summary, len(o.scenarios))
+	for i, name := range o.scenarios {
+		fmt.Fprintf(stderr, "running %s with %d clients for %s…\n", name, o.clients, o.duration)
+		results[i] = runLoad(ctx, o.clients, o.duration, newScenario(name, api, o.seed))
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(stdout, "backpack-bench: GOMAXPROCS=%d NumCPU=%d %s · %s · %d documents seeded\n",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), env.setup, o.seed)
+	return printTable(stdout, o.scenarios, o.clients, results)
+}
+
+// printTable writes one row per scenario, then the first error of each scenario that had any.
+func printTable(w io.Writer, names []string, clients int, results []summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tclients\trequests\terrors\treq/s\tp50\tp90\tp99\tmax")
+	for i, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\n", names[i], clients, r.requests, r.errors,
+			r.perSecond, millis(r.p50), millis(r.p90), millis(r.p99), millis(r.max))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i, r := range results {
+		if r.firstError != nil {
+			fmt.Fprintf(w, "%s: first error: %v\n", names[i], r.firstError)
+		}
+	}
+	return nil
+}
+
+func millis(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}

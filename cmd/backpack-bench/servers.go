@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/tools/embeddeddb"
+	"github.com/backpackhq/backpack/tools/ephemeral"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// benchDatabase is the database the API serves during the benchmark.
+const benchDatabase = "bench"
+
+// environment is what one benchmark run talks to: a throw-away redis-server, FerretDB
+// in-process and the API on a loopback port, all under one temporary directory.
+type environment struct {
+	baseURL string
+	apiKey  string
+	db      *mongo.Database
+	// setup describes the database and Redis for the report.
+	setup string
+	// closers stop what was started, in the order it was started.
+	closers []func()
+}
+
+// startEnvironment starts everything, or nothing: on failure it stops what it had started.
+func startEnvironment(ctx context.Context) (*environment, error) {
+	env := &environment{}
+	if err := env.start(ctx); err != nil {
+		env.close()
+		return nil, err
+	}
+	return env, nil
+}
+
+func (e *environment) start(ctx context.Context) error {
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return errors.New("redis-server not found: run scripts/test-env.sh")
+	}
+	dir, err := os.MkdirTemp("", "backpack-bench-")
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, func() { _ = os.RemoveAll(dir) })
+
+	redisDir := filepath.Join(dir, "redis")
+	if err := os.Mkdir(redisDir, 0o700); err != nil {
+		return err
+	}
+	redisURL, stopRedis, err := startRedis(ctx, redisBin, redisDir)
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, stopRedis)
+
+	ferretLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	ferret, err := embeddeddb.Start(ctx, filepath.Join(dir, "db"), ferretLog)
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, ferret.Close)
+
+	client, err := mongo.Connect(options.Client().ApplyURI(ferret.URI()))
+	if err != nil {
+		return fmt.Errorf("connect to FerretDB: %w", err)
+	}
+	e.closers = append(e.closers, func() { _ = client.Disconnect(context.Background()) })
+	e.db = client.Database(benchDatabase)
+
+	eph, err := ephemeral.NewRedis(ctx, redisURL, "bench:")
+	if err != nil {
+		return fmt.Errorf("connect to Redis: %w", err)
+	}
+	e.closers = append(e.closers, func() { _ = eph.Close() })
+
+	e.apiKey = rand.Text()
+	baseURL, stopAPI, err := startAPI(ctx, coreapi.Config{
+		APIKey:     e.apiKey,
+		AdminToken: rand.Text(),
+		FilesDir:   filepath.Join(dir, "files"),
+		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}, e.db, eph)
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, stopAPI)
+	e.baseURL = baseURL
+
+	e.setup = fmt.Sprintf("FerretDB %s (SQLite, in-process) · redis-server %s (loopback)",
+		moduleVersion("github.com/FerretDB/FerretDB"), redisVersion(redisBin))
+	return nil
+}
+
+// close stops everything started, newest first, and removes the temporary directory.
+func (e *environment) close() {
+	for _, stop := range slices.Backward(e.closers) {
+		stop()
+	}
+	e.closers = nil
+}
+
+// startRedis starts redis-server without persistence on a free loopback port in dir and waits
+// until it accepts connections. Another process may take the port between choosing and
+// binding it, so it tries up to three ports.
+func startRedis(ctx context.Context, bin, dir string) (url string, stop func(), err error) {
+	for range 3 {
+		url, stop, err = startRedisOnce(ctx, bin, dir)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return url, stop, err
+}
+
+func startRedisOnce(ctx context.Context, bin, dir string) (string, func(), error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
+		"--dir", dir, "--protected-mode", "no")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				ready <- true
+				_, _ = io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+		ready <- false
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return "redis://" + addr + "/0", stop, nil
+		}
+		err = errors.New("redis-server exited before accepting connections")
+	case <-time.After(10 * time.Second):
+		err = errors.New("redis-server did not start within 10s")
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	stop()
+	return "", nil, err
+}
+
+// freeAddr returns a loopback address with a port nobody listens on right now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find free port: %w", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr, nil
+}
+
+// startAPI serves the API's public handler on a loopback port and returns its base URL and a
+// function that shuts it down.
+func startAPI(ctx context.Context, cfg coreapi.Config, db *mongo.Database, eph ephemeral.Store) (string, func(), error) {
+	api, err := coreapi.New(ctx, cfg, db, eph)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			cfg.Logger.Error("serve API", "err", err)
+		}
+	}()
+	stop := func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// moduleVersion is the version of a module built into this binary.
+func moduleVersion(path string) string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path == path {
+				return m.Version
+			}
+		}
+	}
+	return "(version unknown)"
+}
+
+// redisVersion asks redis-server for its version ("Redis server v=7.0.15 sha=…").
+func redisVersion(bin string) string {
+	out, err := exec.Command(bin, "--version").Output()
+	if err == nil {
+		for _, field := range strings.Fields(string(out)) {
+			if v, ok := strings.CutPrefix(field, "v="); ok {
+				return v
+			}
+		}
+	}
+	return "(version unknown)"
+}
