@@ -1,0 +1,43 @@
+# The two commands a newcomer needs are `make dev` and `make test`; the rest serve them.
+GO         ?= go
+DATA_DIR   ?= ./data
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: dev test test-env bench lint build fuzz
+
+## dev: run Backpack with the embedded default (no Docker, no database server)
+dev:
+	$(GO) run ./cmd/backpack-api --embedded --data-dir $(DATA_DIR)
+
+## test: install what tests need (scripts/test-env.sh), then vet and run every test
+test: test-env
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-env:
+	bash scripts/test-env.sh
+
+## bench: Go micro-benchmarks, then a load run against real servers (figures, no assertions)
+bench: test-env
+	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
+	$(GO) run ./cmd/backpack-bench
+
+## lint: formatting, vet and staticcheck
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## build: static binaries in ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tools/filter/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSort$$' -fuzztime $(FUZZTIME) ./tools/filter/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./tools/jsondoc/
+	$(GO) test -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME) ./tools/names/
+	$(GO) test -run '^$$' -fuzz '^FuzzBackend$$' -fuzztime $(FUZZTIME) ./tools/names/
+	$(GO) test -run '^$$' -fuzz '^FuzzCollection$$' -fuzztime $(FUZZTIME) ./tools/names/
