@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/backpackhq/backpack/internal/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds backpack-api once per test run, so these tests exercise the real process:
+// flags, environment, signals and exit codes.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("short mode: skipping tests that build and run the backpack-api binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "backpack-api-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "backpack-api")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build backpack-api: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// proc is a running backpack-api.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	url    string
+	output *bytes.Buffer
+	done   chan error
+}
+
+func start(t *testing.T, args []string, env map[string]string) *proc {
+	t.Helper()
+	port := portOf(testenv.FreeAddr(t))
+	adminPort := portOf(testenv.FreeAddr(t))
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1", "BACKPACK_PORT=" + port, "BACKPACK_ADMIN_PORT=" + adminPort}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &proc{t: t, cmd: cmd, url: "http://127.0.0.1:" + port, output: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.output, p.output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("backpack-api output:\n%s", p.output)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("backpack-api exited before it was ready (%v):\n%s", err, p.output)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backpack-api not ready after 30s:\n%s", p.output)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			p.t.Fatalf("exit after SIGTERM: %v\n%s", err, p.output)
+		}
+	case <-time.After(25 * time.Second):
+		p.t.Fatal("no exit within 25s of SIGTERM")
+	}
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+type call struct {
+	key, token string
+}
+
+func (c call) do(t *testing.T, method, url string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		r = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.send(t, req)
+}
+
+func (c call) send(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	req.Header.Set("X-API-Key", c.key)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	if out == nil {
+		out = map[string]any{"raw": string(raw)}
+	}
+	return res.StatusCode, out
+}
+
+func (c call) upload(t *testing.T, url, filename, data string) int {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fw, _ := w.CreateFormFile("file", filename)
+	_, _ = fw.Write([]byte(data))
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, url, &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	status, _ := c.send(t, req)
+	return status
+}
+
+func expectStatus(t *testing.T, what string, got, want int, body map[string]any) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: status %d, want %d: %v", what, got, want, body)
+	}
+}
+
+// TestTwoReplicas runs two API processes on one database and one Redis, as a Swarm service
+// with two replicas would: a collection created through one is served by the other at once,
+// and a session opened on one is valid, and ended, on both.
+func TestTwoReplicas(t *testing.T) {
+	mongoURL := testenv.FerretDB(t)
+	redisURL := testenv.Redis(t)
+	dir := t.TempDir()
+	key, token := "replica-api-key-0123456789", "replica-admin-token-0123456789"
+	_ = os.WriteFile(filepath.Join(dir, "api_key"), []byte(key+"\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "admin_token"), []byte(token), 0o600)
+	env := map[string]string{
+		"MONGO_URL": strings.TrimSuffix(mongoURL, "/") + "/shop", "REDIS_URL": redisURL,
+		"BACKPACK_API_KEY_FILE": filepath.Join(dir, "api_key"), "BACKPACK_ADMIN_TOKEN_FILE": filepath.Join(dir, "admin_token"),
+		"BACKPACK_FILES_DIR": filepath.Join(dir, "files"),
+	}
+	a, b := start(t, nil, env), start(t, nil, env)
+	anon := call{key: key}
+
+	status, body := anon.do(t, http.MethodPost, a.url+"/auth/register", map[string]string{"email": "ann@example.com", "password": "password123"})
+	expectStatus(t, "register on A", status, http.StatusCreated, body)
+	status, body = anon.do(t, http.MethodPost, b.url+"/auth/token", map[string]string{"email": "ann@example.com", "password": "password123"})
+	expectStatus(t, "token on B", status, http.StatusOK, body)
+	ann := call{key: key, token: body["token"].(string)}
+	status, body = ann.do(t, http.MethodGet, a.url+"/auth/me", nil)
+	expectStatus(t, "session from B used on A", status, http.StatusOK, body)
+
+	status, body = ann.do(t, http.MethodPost, a.url+"/collections", map[string]string{"name": "cars"})
+	expectStatus(t, "create collection on A", status, http.StatusCreated, body)
+	status, body = ann.do(t, http.MethodPost, b.url+"/cars", map[string]any{"make": "VW"})
+	expectStatus(t, "create document on B right after", status, http.StatusCreated, body)
+	id := body["_id"].(string)
+	status, body = ann.do(t, http.MethodGet, a.url+"/cars/"+id, nil)
+	expectStatus(t, "read it on A", status, http.StatusOK, body)
+	status, body = ann.do(t, http.MethodPost, b.url+"/collections", map[string]string{"name": "cars"})
+	expectStatus(t, "same collection again on B", status, http.StatusConflict, body)
+
+	if s := ann.upload(t, a.url+"/files", "a.txt", "shared files"); s != http.StatusCreated {
+		t.Fatalf("upload on A: %d", s)
+	}
+	status, body = ann.do(t, http.MethodGet, b.url+"/files", nil)
+	expectStatus(t, "list files on B", status, http.StatusOK, body)
+
+	status, body = ann.do(t, http.MethodPost, b.url+"/auth/logout", nil)
+	expectStatus(t, "logout on B", status, http.StatusNoContent, body)
+	status, body = ann.do(t, http.MethodGet, a.url+"/auth/me", nil)
+	expectStatus(t, "session ended on A too", status, http.StatusUnauthorized, body)
+	a.stop()
+	b.stop()
+}
+
+// TestEmbeddedKeepsDataAcrossRestarts runs the embedded default as make dev does, restarts it,
+// and finds users, collections, documents and files still there under the same API key.
+func TestEmbeddedKeepsDataAcrossRestarts(t *testing.T) {
+	dataDir := t.TempDir()
+	p := start(t, []string{"--embedded", "--data-dir", dataDir}, nil)
+	if !strings.Contains(p.output.String(), "API key:") {
+		t.Fatalf("embedded start does not print the API key:\n%s", p.output)
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "api-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := call{key: strings.TrimSpace(string(keyBytes))}
+	status, body := anon.do(t, http.MethodPost, p.url+"/auth/register", map[string]string{"email": "ann@example.com", "password": "password123"})
+	expectStatus(t, "register", status, http.StatusCreated, body)
+	uid := body["_id"].(string)
+	_, body = anon.do(t, http.MethodPost, p.url+"/auth/token", map[string]string{"email": "ann@example.com", "password": "password123"})
+	ann := call{key: anon.key, token: body["token"].(string)}
+	ann.do(t, http.MethodPost, p.url+"/collections", map[string]string{"name": "notes"})
+	status, body = ann.do(t, http.MethodPost, p.url+"/notes", map[string]any{"text": "remember me"})
+	expectStatus(t, "create note", status, http.StatusCreated, body)
+	noteID := body["_id"].(string)
+	if s := ann.upload(t, p.url+"/files", "keep.txt", "kept bytes"); s != http.StatusCreated {
+		t.Fatalf("upload: %d", s)
+	}
+	p.stop()
+
+	p = start(t, []string{"--embedded", "--data-dir", dataDir}, nil)
+	status, body = ann.do(t, http.MethodGet, p.url+"/auth/me", nil)
+	expectStatus(t, "in-memory session after restart", status, http.StatusUnauthorized, body)
+	_, body = anon.do(t, http.MethodPost, p.url+"/auth/token", map[string]string{"email": "ann@example.com", "password": "password123"})
+	ann.token, _ = body["token"].(string)
+	status, body = ann.do(t, http.MethodGet, p.url+"/notes/"+noteID, nil)
+	expectStatus(t, "note after restart", status, http.StatusOK, body)
+	if body["text"] != "remember me" {
+		t.Fatalf("note = %v", body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, p.url+"/files/"+uid+"/keep.txt", nil)
+	status, body = ann.send(t, req)
+	if status != http.StatusOK || body["raw"] != "kept bytes" {
+		t.Fatalf("file after restart: %d %v", status, body)
+	}
+	p.stop()
+}
+
+// TestStartupErrorsAreClear checks what an operator sees when a required setting is missing.
+func TestStartupErrorsAreClear(t *testing.T) {
+	cmd := exec.Command(binary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "MONGO_URL") || !strings.Contains(string(out), "--embedded") {
+		t.Fatalf("start without MONGO_URL: %v\n%s", err, out)
+	}
+	cmd = exec.Command(binary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "MONGO_URL=mongodb://127.0.0.1:1/x", "REDIS_URL=redis://127.0.0.1:1/0",
+		"BACKPACK_API_KEY_FILE=/nonexistent/key", "BACKPACK_ADMIN_TOKEN_FILE=/nonexistent/token"}
+	out, _ = cmd.CombinedOutput()
+	if !strings.Contains(string(out), "Redis") {
+		t.Fatalf("unreachable Redis not named:\n%s", out)
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestSettingsRequireServersWithoutEmbedded(t *testing.T) {
+	full := map[string]string{"MONGO_URL": "mongodb://db:27017/app", "REDIS_URL": "redis://r:6379/0",
+		"BACKPACK_API_KEY_FILE": "/run/secrets/api_key", "BACKPACK_ADMIN_TOKEN_FILE": "/run/secrets/admin_token"}
+	if _, err := parseSettings(nil, envOf(full)); err != nil {
+		t.Fatalf("complete environment refused: %v", err)
+	}
+	for missing, mention := range map[string]string{
+		"MONGO_URL": "MONGO_URL", "REDIS_URL": "REDIS_URL",
+		"BACKPACK_API_KEY_FILE": "BACKPACK_API_KEY_FILE", "BACKPACK_ADMIN_TOKEN_FILE": "BACKPACK_ADMIN_TOKEN_FILE",
+	} {
+		env := map[string]string{}
+		for k, v := range full {
+			if k != missing {
+				env[k] = v
+			}
+		}
+		_, err := parseSettings(nil, envOf(env))
+		if err == nil || !strings.Contains(err.Error(), mention) {
+			t.Errorf("without %s: %v", missing, err)
+		}
+	}
+	if _, err := parseSettings(nil, envOf(nil)); err == nil || !strings.Contains(err.Error(), "--embedded") {
+		t.Errorf("empty environment should point at --embedded: %v", err)
+	}
+	s, err := parseSettings([]string{"--embedded", "--data-dir", "/tmp/x"}, envOf(nil))
+	if err != nil || s.filesDir != "/tmp/x/files" || s.port != 3000 || s.adminPort != 3001 || s.maxUpload != 25<<20 {
+		t.Fatalf("embedded defaults = %+v, %v", s, err)
+	}
+}
+
+func TestSettingsRejectBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--embedded", "--port", "0"}, nil, "port"},
+		{[]string{"--embedded", "--port", "70000"}, nil, "port"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_PORT": "x"}, "port"},
+		{[]string{"--embedded", "--port", "4000", "--admin-port", "4000"}, nil, "differ"},
+		{[]string{"--embedded", "--max-upload-bytes", "0"}, nil, "upload"},
+		{[]string{"--embedded", "stray"}, nil, "unexpected"},
+		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+	} {
+		_, err := parseSettings(tc.args, envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: %v, want an error about %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+	s, err := parseSettings([]string{"--embedded"}, envOf(map[string]string{"BACKPACK_CORS_ORIGINS": " https://a.example , https://b.example,", "BACKPACK_PORT": "8000"}))
+	if err != nil || s.port != 8000 {
+		t.Fatal(err)
+	}
+	if got := splitList(s.corsOrigins); len(got) != 2 || got[1] != "https://b.example" {
+		t.Fatalf("origins = %q", got)
+	}
+}
+
+func TestDatabaseName(t *testing.T) {
+	for url, want := range map[string]string{"mongodb://h:27017/": "backpack", "mongodb://h:27017/shop": "shop", "mongodb://h/shop?x=y": "shop"} {
+		if got, err := databaseName(url, ""); err != nil || got != want {
+			t.Errorf("databaseName(%q) = %q, %v", url, got, err)
+		}
+	}
+	if got, _ := databaseName("mongodb://h/shop", "other"); got != "other" {
+		t.Errorf("override ignored: %q", got)
+	}
+	if _, err := databaseName("http://nope", ""); err == nil {
+		t.Error("bad URL accepted")
+	}
+}
