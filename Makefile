@@ -1,7 +1,7 @@
 # The two commands a newcomer needs are `make dev` and `make test`; the rest serve them.
 GO         ?= go
 DATA_DIR   ?= ./data
-STATICCHECK = honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: dev test test-env bench lint build fuzz
 

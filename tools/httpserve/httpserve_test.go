@@ -1,0 +1,219 @@
+package httpserve
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// freeAddr returns a loopback address whose port nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// waitUntil polls cond every 10ms until it holds, failing the test after 5 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// accepting reports whether a TCP connection to addr can be opened now.
+func accepting(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
+}
+
+// blockingHandler signals started when a request arrives, then waits for release (or the
+// request's end) before writing "done".
+func blockingHandler(started chan<- struct{}, release <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "done")
+	})
+}
+
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+// get fetches url in the background and delivers the outcome on the returned channel.
+func get(url string) <-chan result {
+	out := make(chan result, 1)
+	go func() {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		res, err := client.Get(url)
+		if err != nil {
+			out <- result{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		out <- result{status: res.StatusCode, body: string(b), err: err}
+	}()
+	return out
+}
+
+func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
+	addr := freeAddr(t)
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- Run(ctx, quiet, 5*time.Second, Listener{Name: "web", Addr: addr, Handler: blockingHandler(started, release)})
+	}()
+	waitUntil(t, "the server accepts connections", func() bool { return accepting(addr) })
+
+	res := get("http://" + addr + "/")
+	select {
+	case <-started:
+	case r := <-res:
+		t.Fatalf("request ended before the handler started: %+v", r)
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler did not start")
+	}
+
+	cancel()
+	// Shutdown closes the listener first; only then let the in-flight request finish, so the
+	// request is known to have outlived the start of the shutdown.
+	waitUntil(t, "the listener is closed", func() bool { return !accepting(addr) })
+	select {
+	case err := <-runErr:
+		t.Fatalf("Run returned while a request was in flight: %v", err)
+	default:
+	}
+	close(release)
+
+	select {
+	case r := <-res:
+		if r.err != nil {
+			t.Fatalf("in-flight request failed: %v", r.err)
+		}
+		if r.status != http.StatusOK || r.body != "done" {
+			t.Fatalf("in-flight request got %d %q, want 200 \"done\"", r.status, r.body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("in-flight request did not complete")
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after shutdown")
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("a new connection was accepted after Run returned")
+	}
+}
+
+func TestShutdownGraceExceeded(t *testing.T) {
+	addr := freeAddr(t)
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- Run(ctx, quiet, 100*time.Millisecond, Listener{Name: "web", Addr: addr, Handler: blockingHandler(started, release)})
+	}()
+	waitUntil(t, "the server accepts connections", func() bool { return accepting(addr) })
+
+	res := get("http://" + addr + "/")
+	// Let the stuck handler and its client finish when the test ends.
+	defer func() {
+		close(release)
+		<-res
+	}()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler did not start")
+	}
+
+	cancel()
+	select {
+	case err := <-runErr:
+		if err == nil || !strings.Contains(err.Error(), "shutdown") {
+			t.Fatalf("Run returned %v, want a shutdown error", err)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Run returned %v, want it to wrap context.DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the grace period")
+	}
+}
+
+func TestPortTakenFailsStartAndReleasesOthers(t *testing.T) {
+	first := freeAddr(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- Run(context.Background(), quiet, time.Second,
+			Listener{Name: "public", Addr: first, Handler: ok},
+			Listener{Name: "admin", Addr: taken.Addr().String(), Handler: ok})
+	}()
+
+	select {
+	case err := <-runErr:
+		if err == nil {
+			t.Fatal("Run started although a port was taken")
+		}
+		if !strings.Contains(err.Error(), "admin") || !strings.Contains(err.Error(), taken.Addr().String()) {
+			t.Fatalf("error %q does not name the listener and its address", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not fail on a taken port")
+	}
+
+	again, err := net.Listen("tcp", first)
+	if err != nil {
+		t.Fatalf("the first listener's port was not released: %v", err)
+	}
+	_ = again.Close()
+}
