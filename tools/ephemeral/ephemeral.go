@@ -1,6 +1,7 @@
 // Package ephemeral holds the short-lived state an API replica shares with its siblings:
-// sessions and rate-limit counters. Redis is the production store so that every replica sees
-// the same sessions; Memory is the embedded default's in-process equivalent.
+// sessions, rate-limit counters and a publish/subscribe bus for events every replica must see
+// (websocket broadcasts, settings changes). Redis is the production store so that every replica
+// sees the same sessions and events; Memory is the embedded default's in-process equivalent.
 package ephemeral
 
 import (
@@ -29,8 +30,16 @@ type Store interface {
 	Count(ctx context.Context, key string) (count int64, resetIn time.Duration, err error)
 	// Reset removes a counter.
 	Reset(ctx context.Context, key string) error
+	// Publish sends payload to every current subscriber of channel, on every replica. Nobody
+	// listening is not an error: events are for whoever is there to hear them.
+	Publish(ctx context.Context, channel string, payload []byte) error
+	// Subscribe delivers the payloads published on channel until ctx ends or the returned
+	// Subscription is closed. Only payloads published after Subscribe returns are promised to
+	// arrive. Delivery is at-most-once and in publish order per publisher: a subscriber that
+	// falls behind loses payloads rather than slowing publishers down.
+	Subscribe(ctx context.Context, channel string) (*Subscription, error)
 	// Ping reports whether the store is reachable, for readiness.
 	Ping(ctx context.Context) error
-	// Close releases connections.
+	// Close releases connections and ends live subscriptions, closing their C.
 	Close() error
 }

@@ -3,10 +3,13 @@ package ephemeral
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/redis/go-redis/v9"
 )
 
 // conformance runs the same checks against every Store implementation.
@@ -82,8 +85,186 @@ func conformance(t *testing.T, s Store) {
 			t.Fatalf("window did not reset: %d", n)
 		}
 	})
+	t.Run("publish order", func(t *testing.T) {
+		if err := s.Publish(ctx, "nobody", []byte("x")); err != nil {
+			t.Fatalf("publish with no subscribers: %v", err)
+		}
+		sub := subscribe(t, s, ctx, "order")
+		for i := range 100 {
+			if err := s.Publish(ctx, "order", []byte(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 100 {
+			if got := recv(t, sub); got != strconv.Itoa(i) {
+				t.Fatalf("payload %d = %q", i, got)
+			}
+		}
+	})
+	t.Run("fan-out", func(t *testing.T) {
+		a, b := subscribe(t, s, ctx, "news"), subscribe(t, s, ctx, "news")
+		other := subscribe(t, s, ctx, "sport")
+		if err := s.Publish(ctx, "news", []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		// Published after "hello", so the other channel's subscriber would see "hello" first
+		// if it leaked across.
+		if err := s.Publish(ctx, "sport", []byte("goal")); err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range []*Subscription{a, b} {
+			if got := recv(t, sub); got != "hello" {
+				t.Fatalf("subscriber got %q", got)
+			}
+		}
+		if got := recv(t, other); got != "goal" {
+			t.Fatalf("subscriber of another channel got %q", got)
+		}
+	})
+	t.Run("subscription close", func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		sub := subscribe(t, s, ctx, "closing")
+		if err := s.Publish(ctx, "closing", []byte("one")); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, sub); got != "one" {
+			t.Fatalf("got %q", got)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case p, ok := <-sub.C:
+			if ok {
+				t.Fatalf("delivered after Close: %q", p)
+			}
+		default:
+			t.Fatal("C still open after Close returned")
+		}
+		if err := s.Publish(ctx, "closing", []byte("two")); err != nil {
+			t.Fatalf("publish after the only subscriber closed: %v", err)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		for range 20 {
+			if err := subscribe(t, s, ctx, "churn").Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, "goroutines of closed subscriptions to exit", func() bool {
+			return runtime.NumGoroutine() <= before
+		})
+	})
+	t.Run("context cancel", func(t *testing.T) {
+		subCtx, cancel := context.WithCancel(ctx)
+		sub := subscribe(t, s, subCtx, "cancelled")
+		cancel()
+		waitClosed(t, sub)
+		if err := sub.Close(); err != nil {
+			t.Fatalf("Close after the context ended: %v", err)
+		}
+		// A context that has already ended may fail Subscribe or end the subscription at once.
+		if sub, err := s.Subscribe(subCtx, "cancelled"); err == nil {
+			waitClosed(t, sub)
+		}
+	})
+	t.Run("slow subscriber", func(t *testing.T) {
+		const n = 5000
+		sub := subscribe(t, s, ctx, "flood")
+		published := make(chan error, 1)
+		go func() {
+			for i := range n {
+				if err := s.Publish(ctx, "flood", []byte(strconv.Itoa(i))); err != nil {
+					published <- err
+					return
+				}
+			}
+			published <- nil
+		}()
+		select {
+		case err := <-published:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Publish blocked on a subscriber that does not read")
+		}
+		eventually(t, "every payload to be buffered or dropped", func() bool {
+			return len(sub.C)+int(sub.Dropped()) == n
+		})
+		if len(sub.C) != cap(sub.C) || sub.Dropped() != n-uint64(cap(sub.C)) {
+			t.Fatalf("buffered %d of %d, dropped %d", len(sub.C), cap(sub.C), sub.Dropped())
+		}
+		if got := recv(t, sub); got != "0" {
+			t.Fatalf("oldest buffered payload = %q, want the first published", got)
+		}
+	})
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Last, as it ends the store.
+	t.Run("store close", func(t *testing.T) {
+		sub := subscribe(t, s, ctx, "shutdown")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitClosed(t, sub)
+		if err := sub.Close(); err != nil {
+			t.Fatalf("closing a subscription the store's Close ended: %v", err)
+		}
+	})
+}
+
+// subscribe subscribes to channel and closes the subscription when the test ends.
+func subscribe(t *testing.T, s Store, ctx context.Context, channel string) *Subscription {
+	t.Helper()
+	sub, err := s.Subscribe(ctx, channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	return sub
+}
+
+// recv returns the next payload, failing the test if none comes or the subscription ended.
+func recv(t *testing.T, sub *Subscription) string {
+	t.Helper()
+	select {
+	case p, ok := <-sub.C:
+		if !ok {
+			t.Fatal("subscription ended")
+		}
+		return string(p)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no payload within 5s")
+		return ""
+	}
+}
+
+// waitClosed reads sub.C until it is closed, failing the test if that takes too long.
+func waitClosed(t *testing.T, sub *Subscription) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-sub.C:
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("C not closed within 5s")
+		}
+	}
+}
+
+// eventually polls cond until it holds, failing the test after a few seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 
@@ -95,6 +276,80 @@ func TestRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
 	conformance(t, r)
+}
+
+// TestRedisReplicas checks events cross replicas — separate stores on one server — and stay
+// within their prefix.
+func TestRedisReplicas(t *testing.T) {
+	url := testenv.Redis(t)
+	ctx := context.Background()
+	a, b := newRedis(t, url, "app:"), newRedis(t, url, "app:")
+	other := newRedis(t, url, "other-app:")
+	onB, onOther := subscribe(t, b, ctx, "settings"), subscribe(t, other, ctx, "settings")
+	if err := a.Publish(ctx, "settings", []byte("changed")); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, onB); got != "changed" {
+		t.Fatalf("other replica got %q", got)
+	}
+	if err := other.Publish(ctx, "settings", []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, onOther); got != "mine" {
+		t.Fatalf("store with another prefix got %q", got)
+	}
+}
+
+// TestRedisReconnect checks that a subscription survives its connection being killed, as the
+// documented at-most-once behaviour relies on go-redis resubscribing.
+func TestRedisReconnect(t *testing.T) {
+	ctx := context.Background()
+	r := newRedis(t, testenv.Redis(t), "test:")
+	sub := subscribe(t, r, ctx, "events")
+	if err := r.client.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Payloads published before the resubscription are lost, so keep publishing until one
+	// arrives.
+	received := make(chan struct{})
+	defer close(received)
+	go func() {
+		for {
+			select {
+			case <-received:
+				return
+			case <-time.After(50 * time.Millisecond):
+				_ = r.Publish(ctx, "events", []byte("again"))
+			}
+		}
+	}()
+	select {
+	case p, ok := <-sub.C:
+		if !ok || string(p) != "again" {
+			t.Fatalf("after reconnect got %q, open %v", p, ok)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("subscription did not recover from a killed connection")
+	}
+}
+
+func newRedis(t *testing.T, url, prefix string) *Redis {
+	t.Helper()
+	r, err := NewRedis(context.Background(), url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// TestRedisSubscribeUnreachable checks that Subscribe reports a server it cannot reach instead
+// of returning a subscription that never delivers.
+func TestRedisSubscribeUnreachable(t *testing.T) {
+	r := &Redis{client: redis.NewClient(&redis.Options{Addr: testenv.FreeAddr(t)}), prefix: "test:"}
+	defer r.Close()
+	if _, err := r.Subscribe(context.Background(), "events"); err == nil {
+		t.Fatal("Subscribe to an unreachable server succeeded")
+	}
 }

@@ -1,6 +1,7 @@
 package ephemeral
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ type Memory struct {
 	now      func() time.Time
 	sessions map[string]memorySession
 	counters map[string]memoryCounter
+	subs     map[string]map[*Subscription]struct{} // by channel
 }
 
 type memorySession struct {
@@ -27,7 +29,12 @@ type memoryCounter struct {
 
 // NewMemory returns an empty in-process store.
 func NewMemory() *Memory {
-	return &Memory{now: time.Now, sessions: map[string]memorySession{}, counters: map[string]memoryCounter{}}
+	return &Memory{
+		now:      time.Now,
+		sessions: map[string]memorySession{},
+		counters: map[string]memoryCounter{},
+		subs:     map[string]map[*Subscription]struct{}{},
+	}
 }
 
 // PutSession implements Store.
@@ -104,11 +111,60 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 	return nil
 }
 
+// Publish implements Store. Each subscriber gets its own copy, as it would from Redis, so
+// neither the publisher reusing its buffer nor one subscriber changing a payload affects another.
+func (m *Memory) Publish(_ context.Context, channel string, payload []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for sub := range m.subs[channel] {
+		sub.deliver(bytes.Clone(payload))
+	}
+	return nil
+}
+
+// Subscribe implements Store. Delivering and closing C both happen under m.mu, so Publish can
+// never send on a closed C.
+func (m *Memory) Subscribe(ctx context.Context, channel string) (*Subscription, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Holding m.mu also makes an already-ended ctx's teardown wait until sub is registered,
+	// so it cannot leave a closed subscription behind in m.subs.
+	sub := newSubscription(ctx, func(ended *Subscription) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.subs[channel], ended)
+		if len(m.subs[channel]) == 0 {
+			delete(m.subs, channel)
+		}
+		close(ended.c)
+		return nil
+	})
+	if m.subs[channel] == nil {
+		m.subs[channel] = map[*Subscription]struct{}{}
+	}
+	m.subs[channel][sub] = struct{}{}
+	return sub, nil
+}
+
 // Ping implements Store; an in-process store is always reachable.
 func (m *Memory) Ping(context.Context) error { return nil }
 
-// Close implements Store.
-func (m *Memory) Close() error { return nil }
+// Close implements Store. It ends live subscriptions, as closing Redis's connections would, so
+// consumers ranging over C stop at shutdown in the embedded setup too.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	var subs []*Subscription
+	for _, set := range m.subs {
+		for sub := range set {
+			subs = append(subs, sub)
+		}
+	}
+	m.mu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Close()
+	}
+	return nil
+}
 
 // sweepLocked drops expired entries so a long-running dev server does not grow without bound.
 func (m *Memory) sweepLocked() {

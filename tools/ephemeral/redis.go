@@ -34,6 +34,10 @@ func (r *Redis) sessionKey(key string) string { return r.prefix + "session:" + k
 func (r *Redis) userKey(userID string) string { return r.prefix + "user-sessions:" + userID }
 func (r *Redis) counterKey(key string) string { return r.prefix + "counter:" + key }
 
+// channelName namespaces pub/sub channels like keys: Redis channels are server-wide, ignoring
+// the database number, so without the prefix backends sharing a server would hear each other.
+func (r *Redis) channelName(channel string) string { return r.prefix + "channel:" + channel }
+
 // PutSession implements Store. The user's session index lives as long as its newest session.
 func (r *Redis) PutSession(ctx context.Context, key, userID string, ttl time.Duration) error {
 	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -145,6 +149,65 @@ func (r *Redis) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
+// Publish implements Store.
+func (r *Redis) Publish(ctx context.Context, channel string, payload []byte) error {
+	if err := r.client.Publish(ctx, r.channelName(channel), payload).Err(); err != nil {
+		return fmt.Errorf("publish %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Subscribe implements Store. Each subscription holds its own connection. It returns only once
+// Redis has confirmed the subscription, so a Publish made after it returns cannot be missed.
+//
+// If the connection drops, go-redis reconnects and resubscribes on its own (its health check
+// pings an idle connection every few seconds to notice a dead one); payloads published during
+// the gap are lost, which is the at-most-once promise.
+func (r *Redis) Subscribe(ctx context.Context, channel string) (*Subscription, error) {
+	ps := r.client.Subscribe(ctx, r.channelName(channel))
+	if err := awaitSubscribed(ctx, ps, r.client.Options().ReadTimeout); err != nil {
+		_ = ps.Close()
+		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
+	}
+	msgs := ps.Channel()
+	pumped := make(chan struct{})
+	sub := newSubscription(ctx, func(*Subscription) error {
+		err := ps.Close()
+		<-pumped
+		if errors.Is(err, redis.ErrClosed) {
+			// The store was closed first and the pump below already ended the subscription.
+			return nil
+		}
+		return err
+	})
+	go func() {
+		defer close(pumped)
+		for m := range msgs {
+			sub.deliver([]byte(m.Payload))
+		}
+		close(sub.c)
+		// msgs also ends when the store's client is closed under a live subscription; closing
+		// the PubSub then stops go-redis's health check, which would otherwise ping forever.
+		// When Close got here first this second close is a harmless ErrClosed.
+		_ = ps.Close()
+	}()
+	return sub, nil
+}
+
+// awaitSubscribed reads replies until Redis confirms the subscription, bounded like any
+// command by the client's read timeout and ctx's deadline, since Receive does not watch ctx.
+func awaitSubscribed(ctx context.Context, ps *redis.PubSub, timeout time.Duration) error {
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, timeout)
+		if err != nil {
+			return err
+		}
+		if _, ok := msg.(*redis.Subscription); ok {
+			return nil
+		}
+	}
+}
+
 // Ping implements Store.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := r.client.Ping(ctx).Err(); err != nil {
@@ -153,5 +216,5 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Store.
+// Close implements Store. Live subscriptions end as go-redis notices their connections closed.
 func (r *Redis) Close() error { return r.client.Close() }
