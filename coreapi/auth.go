@@ -39,6 +39,7 @@ func (s *Server) register(c echo.Context) error {
 	if err := s.users.create(ctx, u); err != nil {
 		return err
 	}
+	s.publishUser(ctx, "create", u)
 	return c.JSON(http.StatusCreated, u.public())
 }
 
@@ -119,12 +120,19 @@ func (s *Server) token(c echo.Context) error {
 // once, and clears the cookie. It succeeds for an anonymous caller too: the result is the same.
 func (s *Server) logout(c echo.Context) error {
 	if key, ok := c.Get(contextSessionKey).(string); ok {
-		if err := s.eph.DeleteSession(c.Request().Context(), key); err != nil {
+		ctx := c.Request().Context()
+		if err := s.eph.DeleteSession(ctx, key); err != nil {
 			return err
 		}
+		s.publish(ctx, event{Kind: kindSession, Action: "end", Session: key})
 	}
 	s.clearSessionCookie(c)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// publishUser tells the admin stream about a user change.
+func (s *Server) publishUser(ctx context.Context, action string, u user) {
+	s.publish(ctx, event{Kind: kindUser, Action: action, Message: clientMessage(action, "", u.public())})
 }
 
 func (s *Server) me(c echo.Context) error {

@@ -51,7 +51,7 @@ type benchAPI struct {
 func benchNewAPI(b *testing.B) *benchAPI {
 	b.Helper()
 	db := testenv.MongoDatabase(b, testenv.FerretDB(b), "bench")
-	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: b.TempDir(),
+	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: b.TempDir(), SiteDir: b.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	srv, err := New(context.Background(), cfg, db, ephemeral.NewMemory())
 	if err != nil {

@@ -69,8 +69,8 @@ func jsonError(err error) error {
 // serverFields are managed by the API; clients may read them but never set them.
 var serverFields = map[string]bool{"_id": true, "_owner": true, "_createdAt": true, "_updatedAt": true}
 
-// decodeDocument reads a client's document: a JSON object, key order kept, whose field names
-// are safe to store and which does not try to set server-managed fields.
+// decodeDocument reads a client's document: a JSON object, key order kept. Its field names are
+// checked where it is written (checkClientDocument), for every transport alike.
 func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
 	if err := requireJSON(c); err != nil {
 		return nil, err
@@ -82,11 +82,7 @@ func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, badRequest("invalid_json", "the body is empty; send a JSON object")
 	}
-	doc, err := jsondoc.DecodeObject(raw, jsondoc.Limits{MaxBytes: int(s.cfg.MaxBodyBytes)})
-	if err != nil {
-		return nil, err
-	}
-	return doc, checkClientDocument(doc)
+	return jsondoc.DecodeObject(raw, jsondoc.Limits{MaxBytes: int(s.cfg.MaxBodyBytes)})
 }
 
 // checkClientDocument refuses server-managed fields at the top level and, at any depth, field

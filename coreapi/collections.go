@@ -140,10 +140,12 @@ func (r *collectionRegistry) list(ctx context.Context) ([]collectionInfo, error)
 	return infos, nil
 }
 
+var errInvalidRule = badRequest("invalid_rule", fmt.Sprintf("rule must be %q, %q or %q", RuleAuthenticated, RuleOwner, RulePublicRead))
+
 // setRule changes who may use a collection; other replicas follow within collectionCacheTTL.
 func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule) (collectionInfo, error) {
 	if !rule.valid() {
-		return collectionInfo{}, badRequest("invalid_rule", fmt.Sprintf("rule must be %q, %q or %q", RuleAuthenticated, RuleOwner, RulePublicRead))
+		return collectionInfo{}, errInvalidRule
 	}
 	var info collectionInfo
 	err := r.meta.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: name}},
@@ -159,6 +161,41 @@ func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule
 	return info, nil
 }
 
+// drop unregisters a collection and deletes its documents. It is unregistered first, so no
+// replica serves a half-dropped collection for longer than collectionCacheTTL.
+func (r *collectionRegistry) drop(ctx context.Context, name string) error {
+	if _, err := r.meta.DeleteOne(ctx, bson.D{{Key: "_id", Value: name}}); err != nil {
+		return fmt.Errorf("unregister collection %s: %w", name, err)
+	}
+	r.forget(name)
+	if err := r.db.Collection(name).Drop(ctx); err != nil {
+		return fmt.Errorf("drop collection %s: %w", name, err)
+	}
+	return nil
+}
+
+// createCollection registers a collection and tells the admin stream.
+func (s *Server) createCollection(ctx context.Context, name string) (collectionInfo, error) {
+	info, err := s.collections.create(ctx, name)
+	if err == nil {
+		s.publishCollection(ctx, "create", info)
+	}
+	return info, err
+}
+
+// setCollectionRule changes a collection's rule and tells the admin stream.
+func (s *Server) setCollectionRule(ctx context.Context, name string, rule Rule) (collectionInfo, error) {
+	info, err := s.collections.setRule(ctx, name, rule)
+	if err == nil {
+		s.publishCollection(ctx, "update", info)
+	}
+	return info, err
+}
+
+func (s *Server) publishCollection(ctx context.Context, action string, info collectionInfo) {
+	s.publish(ctx, event{Kind: kindCollection, Action: action, Collection: info.Name, Message: clientMessage(action, info.Name, info)})
+}
+
 func isNamespaceExists(err error) bool {
 	var ce mongo.CommandError
 	return errors.As(err, &ce) && ce.Code == 48
@@ -168,7 +205,7 @@ type createCollectionRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) listCollections(c echo.Context) error {
+func (s *Server) handleListCollections(c echo.Context) error {
 	if sessionUser(c) == "" {
 		return errNotSignedIn
 	}
@@ -179,7 +216,7 @@ func (s *Server) listCollections(c echo.Context) error {
 	return c.JSON(http.StatusOK, infos)
 }
 
-func (s *Server) createCollection(c echo.Context) error {
+func (s *Server) handleCreateCollection(c echo.Context) error {
 	if sessionUser(c) == "" {
 		return errNotSignedIn
 	}
@@ -187,7 +224,7 @@ func (s *Server) createCollection(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	info, err := s.collections.create(c.Request().Context(), req.Name)
+	info, err := s.createCollection(c.Request().Context(), req.Name)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,10 @@ type Config struct {
 	CORSOrigins []string
 	// FilesDir holds uploaded files, one directory per user.
 	FilesDir string
+	// SiteDir holds the static site's releases; nginx serves SiteDir/current.
+	SiteDir string
+	// MaxSiteBytes caps a site archive (default 100 MiB).
+	MaxSiteBytes int64
 	// MaxUploadBytes caps one uploaded file (default 25 MiB).
 	MaxUploadBytes int64
 	// MaxBodyBytes caps a JSON request body (default 1 MiB).
@@ -29,6 +33,14 @@ type Config struct {
 	LoginMaxFailuresPerAccount int64
 	LoginMaxFailuresPerAddress int64
 	LoginWindow                time.Duration
+	// Websocket limits: the largest message a client may send (default 1 MiB), how many
+	// messages a second it may send on average and in a burst (default 50 and 100; above that
+	// the connection is closed with a policy violation), and how many messages may wait for a
+	// slow client before it is disconnected (default 256).
+	WSReadLimit         int64
+	WSMessagesPerSecond float64
+	WSMessageBurst      int
+	WSSendQueue         int
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -41,6 +53,11 @@ const (
 	DefaultLoginMaxFailuresPerAccount = 5
 	DefaultLoginMaxFailuresPerAddress = 50
 	DefaultLoginWindow                = 15 * time.Minute
+	DefaultMaxSiteBytes               = 100 << 20
+	DefaultWSReadLimit                = 1 << 20
+	DefaultWSMessagesPerSecond        = 50
+	DefaultWSMessageBurst             = 100
+	DefaultWSSendQueue                = 256
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.
@@ -51,8 +68,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AdminToken == "" {
 		return c, errors.New("config: an admin token is required")
 	}
-	if c.FilesDir == "" {
-		return c, errors.New("config: a files directory is required")
+	if c.FilesDir == "" || c.SiteDir == "" {
+		return c, errors.New("config: a files directory and a site directory are required")
 	}
 	if c.MaxUploadBytes < 0 || c.MaxBodyBytes < 0 {
 		return c, fmt.Errorf("config: size limits must not be negative")
@@ -74,6 +91,21 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LoginWindow == 0 {
 		c.LoginWindow = DefaultLoginWindow
+	}
+	if c.MaxSiteBytes == 0 {
+		c.MaxSiteBytes = DefaultMaxSiteBytes
+	}
+	if c.WSReadLimit == 0 {
+		c.WSReadLimit = DefaultWSReadLimit
+	}
+	if c.WSMessagesPerSecond == 0 {
+		c.WSMessagesPerSecond = DefaultWSMessagesPerSecond
+	}
+	if c.WSMessageBurst == 0 {
+		c.WSMessageBurst = DefaultWSMessageBurst
+	}
+	if c.WSSendQueue == 0 {
+		c.WSSendQueue = DefaultWSSendQueue
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

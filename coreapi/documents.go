@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/filter"
-	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -23,26 +22,6 @@ const (
 	maxListSkip      = 1_000_000
 	listTimeout      = 15 * time.Second
 )
-
-// collectionAccess resolves the collection named in the path and checks the caller may use it
-// for reading or writing. It returns the collection, the caller's user id ("" for an anonymous
-// reader of a public-read collection) and the filter that scopes queries to what the caller
-// may see.
-func (s *Server) collectionAccess(c echo.Context, write bool) (*mongo.Collection, string, bson.D, error) {
-	info, err := s.collections.lookup(c.Request().Context(), c.Param("collection"))
-	if err != nil {
-		return nil, "", nil, err
-	}
-	uid := sessionUser(c)
-	if uid == "" && (write || info.Rule != RulePublicRead) {
-		return nil, "", nil, errNotSignedIn
-	}
-	var scope bson.D
-	if info.Rule == RuleOwner {
-		scope = bson.D{{Key: "_owner", Value: uid}}
-	}
-	return s.db.Collection(info.Name), uid, scope, nil
-}
 
 // and combines two filters; either may be empty, and the result is never nil (the driver
 // cannot encode a nil filter for every command).
@@ -58,15 +37,15 @@ func and(a, b bson.D) bson.D {
 	return bson.D{{Key: "$and", Value: bson.A{a, b}}}
 }
 
-func documentID(c echo.Context) (bson.ObjectID, error) {
-	id, err := bson.ObjectIDFromHex(c.Param("id"))
+func parseDocumentID(raw string) (bson.ObjectID, error) {
+	id, err := bson.ObjectIDFromHex(raw)
 	if err != nil {
 		return id, badRequest("invalid_id", "document ids are 24 hexadecimal characters")
 	}
 	return id, nil
 }
 
-// listQuery is the validated form of GET /:collection's query string.
+// listQuery is a validated listing: filter, sort, projection, paging and whether to count.
 type listQuery struct {
 	filter bson.D
 	sort   bson.D
@@ -126,19 +105,12 @@ func intParam(q url.Values, name string, def, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-func (s *Server) listDocuments(c echo.Context) error {
-	coll, _, scope, err := s.collectionAccess(c, false)
-	if err != nil {
-		return err
-	}
-	lq, err := parseListQuery(c.QueryParams())
-	if err != nil {
-		return err
-	}
+// findDocuments lists what the caller may see; total is -1 unless lq.count is set.
+func (s *Server) findDocuments(ctx context.Context, ref collectionRef, lq listQuery) (docs []bson.D, total int64, err error) {
 	// A client's regular expression runs on the database's engine; bound how long it may run.
-	ctx, cancel := context.WithTimeout(c.Request().Context(), listTimeout)
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
-	f := and(lq.filter, scope)
+	f := and(lq.filter, ref.scope)
 	opts := options.Find().SetLimit(lq.limit).SetSkip(lq.skip)
 	if lq.sort != nil {
 		opts.SetSort(lq.sort)
@@ -146,30 +118,21 @@ func (s *Server) listDocuments(c echo.Context) error {
 	if lq.fields != nil {
 		opts.SetProjection(lq.fields)
 	}
-	docs, err := findAll(ctx, coll, f, opts)
+	cur, err := ref.coll.Find(ctx, f, opts)
 	if err != nil {
-		return queryError(err)
+		return nil, 0, queryError(err)
 	}
-	if lq.count {
-		n, err := coll.CountDocuments(ctx, f)
-		if err != nil {
-			return queryError(err)
-		}
-		c.Response().Header().Set("X-Total-Count", strconv.FormatInt(n, 10))
-	}
-	return writeBSON(c, http.StatusOK, docs)
-}
-
-func findAll(ctx context.Context, coll *mongo.Collection, f bson.D, opts *options.FindOptionsBuilder) ([]bson.D, error) {
-	cur, err := coll.Find(ctx, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	docs := []bson.D{}
+	docs = []bson.D{}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
+		return nil, 0, queryError(err)
 	}
-	return docs, nil
+	total = -1
+	if lq.count {
+		if total, err = ref.coll.CountDocuments(ctx, f); err != nil {
+			return nil, 0, queryError(err)
+		}
+	}
+	return docs, total, nil
 }
 
 // queryError turns a database's refusal of a validated query (a regular expression its engine
@@ -182,42 +145,40 @@ func queryError(err error) error {
 	return fmt.Errorf("query: %w", err)
 }
 
-func (s *Server) getDocument(c echo.Context) error {
-	coll, _, scope, err := s.collectionAccess(c, false)
-	if err != nil {
-		return err
-	}
-	id, err := documentID(c)
-	if err != nil {
-		return err
-	}
+func (s *Server) findDocument(ctx context.Context, ref collectionRef, id bson.ObjectID) (bson.D, error) {
 	var doc bson.D
-	err = coll.FindOne(c.Request().Context(), and(bson.D{{Key: "_id", Value: id}}, scope)).Decode(&doc)
+	err := ref.coll.FindOne(ctx, ref.byID(id)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return errDocumentNotFound
+		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("get document: %w", err)
+		return nil, fmt.Errorf("get document: %w", err)
 	}
-	return writeBSON(c, http.StatusOK, doc)
+	return doc, nil
 }
 
-func (s *Server) createDocument(c echo.Context) error {
-	coll, uid, _, err := s.collectionAccess(c, true)
-	if err != nil {
-		return err
-	}
-	data, err := s.decodeDocument(c)
-	if err != nil {
-		return err
+// insertDocument stores a client's document with the server's fields and broadcasts it.
+func (s *Server) insertDocument(ctx context.Context, ref collectionRef, data bson.D) (bson.D, error) {
+	return s.insert(ctx, ref, data, "create")
+}
+
+// insert is insertDocument with the action its broadcast names (createChannel announces a
+// channel document as such).
+func (s *Server) insert(ctx context.Context, ref collectionRef, data bson.D, action string) (bson.D, error) {
+	if err := checkClientDocument(data); err != nil {
+		return nil, err
 	}
 	now := timestamp()
 	doc := append(bson.D{{Key: "_id", Value: bson.NewObjectID()}}, data...)
-	doc = append(doc, bson.E{Key: "_owner", Value: uid}, bson.E{Key: "_createdAt", Value: now}, bson.E{Key: "_updatedAt", Value: now})
-	if _, err := coll.InsertOne(c.Request().Context(), doc); err != nil {
-		return fmt.Errorf("create document: %w", err)
+	if !ref.who.admin {
+		doc = append(doc, bson.E{Key: "_owner", Value: ref.who.userID})
 	}
-	return writeBSON(c, http.StatusCreated, doc)
+	doc = append(doc, bson.E{Key: "_createdAt", Value: now}, bson.E{Key: "_updatedAt", Value: now})
+	if _, err := ref.coll.InsertOne(ctx, doc); err != nil {
+		return nil, fmt.Errorf("create document: %w", err)
+	}
+	s.publishDocument(ctx, action, ref.info, doc)
+	return doc, nil
 }
 
 // replaceAttempts bounds retries when a document changes between reading its server fields
@@ -227,29 +188,19 @@ const replaceAttempts = 5
 // replaceDocument replaces every client field and keeps the server's: _owner and _createdAt
 // come from the stored document, which is replaced only if it has not changed since it was
 // read (compare-and-swap on _updatedAt), so a concurrent write is never silently undone.
-func (s *Server) replaceDocument(c echo.Context) error {
-	coll, _, scope, err := s.collectionAccess(c, true)
-	if err != nil {
-		return err
+func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson.ObjectID, data bson.D) (bson.D, error) {
+	if err := checkClientDocument(data); err != nil {
+		return nil, err
 	}
-	id, err := documentID(c)
-	if err != nil {
-		return err
-	}
-	data, err := s.decodeDocument(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
 	for range replaceAttempts {
 		var current bson.M
-		err := coll.FindOne(ctx, and(bson.D{{Key: "_id", Value: id}}, scope),
+		err := ref.coll.FindOne(ctx, ref.byID(id),
 			options.FindOne().SetProjection(bson.D{{Key: "_owner", Value: 1}, {Key: "_createdAt", Value: 1}, {Key: "_updatedAt", Value: 1}})).Decode(&current)
 		if errors.Is(err, mongo.ErrNoDocuments) {
-			return errDocumentNotFound
+			return nil, errDocumentNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("replace document: %w", err)
+			return nil, fmt.Errorf("replace document: %w", err)
 		}
 		doc := append(bson.D{{Key: "_id", Value: id}}, data...)
 		for _, k := range []string{"_owner", "_createdAt"} {
@@ -263,61 +214,47 @@ func (s *Server) replaceDocument(c echo.Context) error {
 			unchanged[1] = bson.E{Key: "_updatedAt", Value: bson.D{{Key: "$exists", Value: false}}}
 		}
 		var replaced bson.D
-		err = coll.FindOneAndReplace(ctx, unchanged, doc, options.FindOneAndReplace().SetReturnDocument(options.After)).Decode(&replaced)
+		err = ref.coll.FindOneAndReplace(ctx, unchanged, doc, options.FindOneAndReplace().SetReturnDocument(options.After)).Decode(&replaced)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("replace document: %w", err)
+			return nil, fmt.Errorf("replace document: %w", err)
 		}
-		return writeBSON(c, http.StatusOK, replaced)
+		s.publishDocument(ctx, "update", ref.info, replaced)
+		return replaced, nil
 	}
-	return apiError(http.StatusConflict, "write_conflict", "the document kept changing while it was being replaced; try again")
+	return nil, apiError(http.StatusConflict, "write_conflict", "the document kept changing while it was being replaced; try again")
 }
 
 // patchDocument merges the sent top-level fields into the document; fields not sent stay.
-func (s *Server) patchDocument(c echo.Context) error {
-	coll, _, scope, err := s.collectionAccess(c, true)
-	if err != nil {
-		return err
-	}
-	id, err := documentID(c)
-	if err != nil {
-		return err
-	}
-	data, err := s.decodeDocument(c)
-	if err != nil {
-		return err
+func (s *Server) patchDocument(ctx context.Context, ref collectionRef, id bson.ObjectID, data bson.D) (bson.D, error) {
+	if err := checkClientDocument(data); err != nil {
+		return nil, err
 	}
 	set := append(data, bson.E{Key: "_updatedAt", Value: timestamp()})
 	var doc bson.D
-	err = coll.FindOneAndUpdate(c.Request().Context(), and(bson.D{{Key: "_id", Value: id}}, scope),
-		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	err := ref.coll.FindOneAndUpdate(ctx, ref.byID(id), bson.D{{Key: "$set", Value: set}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return errDocumentNotFound
+		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("patch document: %w", err)
+		return nil, fmt.Errorf("patch document: %w", err)
 	}
-	return writeBSON(c, http.StatusOK, doc)
+	s.publishDocument(ctx, "patch", ref.info, doc)
+	return doc, nil
 }
 
-func (s *Server) deleteDocument(c echo.Context) error {
-	coll, _, scope, err := s.collectionAccess(c, true)
-	if err != nil {
-		return err
-	}
-	id, err := documentID(c)
-	if err != nil {
-		return err
-	}
+func (s *Server) deleteDocument(ctx context.Context, ref collectionRef, id bson.ObjectID) (bson.D, error) {
 	var doc bson.D
-	err = coll.FindOneAndDelete(c.Request().Context(), and(bson.D{{Key: "_id", Value: id}}, scope)).Decode(&doc)
+	err := ref.coll.FindOneAndDelete(ctx, ref.byID(id)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return errDocumentNotFound
+		return nil, errDocumentNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete document: %w", err)
+		return nil, fmt.Errorf("delete document: %w", err)
 	}
-	return writeBSON(c, http.StatusOK, doc)
+	s.publishDocument(ctx, "delete", ref.info, doc)
+	return doc, nil
 }

@@ -83,11 +83,12 @@ func TestHealthAndReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = eph.Close()
 	down, err := New(context.Background(), api.cfg, api.srv.db, eph)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer down.Close()
+	_ = eph.Close()
 	rec := serve(down.Handler(), http.MethodGet, "/readyz", nil)
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"not_ready"`) ||
 		!strings.Contains(rec.Body.String(), `"redis":"unreachable"`) {

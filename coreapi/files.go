@@ -211,8 +211,13 @@ func (s *Server) listFiles(c echo.Context) error {
 		}
 		f = append(f, bson.E{Key: "bucket", Value: b})
 	}
+	return s.writeFileList(c, f)
+}
+
+// writeFileList answers with the metadata of the files matching f, by owner and name.
+func (s *Server) writeFileList(c echo.Context, f bson.D) error {
 	ctx := c.Request().Context()
-	cur, err := s.files.meta.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "filename", Value: 1}}))
+	cur, err := s.files.meta.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "owner", Value: 1}, {Key: "filename", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("list files: %w", err)
 	}
@@ -349,10 +354,15 @@ func (s *Server) deleteFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.removeFile(c, uid, filename)
+}
+
+// removeFile deletes one of owner's files and answers with its metadata.
+func (s *Server) removeFile(c echo.Context, owner, filename string) error {
 	ctx := c.Request().Context()
-	unlock := s.files.locks.lock(uid)
+	unlock := s.files.locks.lock(owner)
 	defer unlock()
-	m, err := s.files.find(ctx, uid, filename)
+	m, err := s.files.find(ctx, owner, filename)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
@@ -45,7 +47,7 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eph.Close() })
-	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: t.TempDir(),
+	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{"https://shop.example.com"},
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, m := range modify {
@@ -55,6 +57,7 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(srv.Close)
 	pub := httptest.NewServer(srv.Handler())
 	adm := httptest.NewServer(srv.AdminHandler())
 	t.Cleanup(pub.Close)
@@ -236,4 +239,24 @@ func serve(h http.Handler, method, path string, header http.Header) *httptest.Re
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+func mustParse(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// waitFor polls cond until it holds, failing the test after five seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -14,9 +14,10 @@ import (
 // metrics is one replica's Prometheus registry. It is not the global registry because the
 // local runtime runs many backends in one process.
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	wsDropped prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -32,9 +33,21 @@ func newMetrics() *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	m.wsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "backpack_api_ws_slow_clients_dropped_total",
+		Help: "Websocket connections closed because they did not read their messages in time.",
+	})
+	m.registry.MustRegister(m.requests, m.duration, m.wsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchConnections exports the number of open websocket connections.
+func (m *metrics) watchConnections(h *hub) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "backpack_api_ws_connections",
+		Help: "Open websocket connections on this replica.",
+	}, func() float64 { return float64(h.count()) }))
 }
 
 // middleware records every request by its route template, never its raw path, so label

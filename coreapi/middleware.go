@@ -67,32 +67,40 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		key := c.Request().Header.Get("X-API-Key")
+		if key == "" && isWebsocketPath(c.Request().URL.Path) {
+			// Browsers cannot set headers on a websocket handshake.
+			key = c.QueryParam("apiKey")
+		}
 		if key == "" {
 			return apiError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
 		}
-		if !s.apiKey.matches(key) {
+		if !s.settings.apiKey.matches(key) {
 			return apiError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
 		}
 		return next(c)
 	}
 }
 
-// requireAdminToken guards the admin port with the backend's admin bearer token.
+func isWebsocketPath(p string) bool { return p == "/ws" }
+
+// requireAdminToken guards the admin port with the backend's admin bearer token, and marks
+// the request as the admin's, to which no collection rule applies.
 func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
 		if !ok || !s.adminToken.matches(token) {
 			return apiError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")
 		}
+		c.Set(contextAdminKey, true)
 		return next(c)
 	}
 }
 
-// limitBody caps JSON bodies; uploads set their own, larger limit.
+// limitBody caps JSON bodies; file and site uploads set their own, larger limits.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if isUpload(req) {
+		if isUpload(req) || req.URL.Path == "/admin/site" {
 			return next(c)
 		}
 		if req.ContentLength > s.cfg.MaxBodyBytes {
@@ -106,12 +114,8 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 // cors allows the configured origins, and only them, to call with credentials. Preflight
 // requests are answered here, before the API key check, as browsers send them without it.
 func (s *Server) cors() echo.MiddlewareFunc {
-	allowed := map[string]bool{}
-	for _, o := range s.cfg.CORSOrigins {
-		allowed[strings.TrimRight(o, "/")] = true
-	}
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		AllowOriginFunc:  func(origin string) (bool, error) { return allowed[origin], nil },
+		AllowOriginFunc:  func(origin string) (bool, error) { return s.settings.originAllowed(origin), nil },
 		AllowCredentials: true,
 		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:     []string{echo.HeaderContentType, "X-API-Key", echo.HeaderAuthorization, echo.HeaderXRequestID},

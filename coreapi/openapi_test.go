@@ -93,11 +93,12 @@ func openapiTestServer(t *testing.T) *Server {
 	t.Helper()
 	uri := testenv.FerretDB(t)
 	db := testenv.MongoDatabase(t, uri, "openapi")
-	s, err := New(context.Background(), Config{APIKey: "k-0123456789abcdef", AdminToken: "a-0123456789abcdef", FilesDir: t.TempDir()},
+	s, err := New(context.Background(), Config{APIKey: "k-0123456789abcdef", AdminToken: "a-0123456789abcdef", FilesDir: t.TempDir(), SiteDir: t.TempDir()},
 		db, ephemeral.NewMemory())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 

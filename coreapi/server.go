@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
@@ -15,25 +17,33 @@ import (
 // Server is one replica of a backend's API. It is safe to run several replicas, in one process
 // or many, against the same database and ephemeral store.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	db          *mongo.Database
-	eph         ephemeral.Store
-	collections *collectionRegistry
-	users       *userStore
-	files       *fileStore
-	passwords   *passwordHasher
-	metrics     *metrics
-	apiKey      *secret
-	adminToken  *secret
-	public      *echo.Echo
-	admin       *echo.Echo
-	started     time.Time
+	cfg          Config
+	log          *slog.Logger
+	db           *mongo.Database
+	eph          ephemeral.Store
+	collections  *collectionRegistry
+	users        *userStore
+	files        *fileStore
+	site         *siterelease.Store
+	passwords    *passwordHasher
+	metrics      *metrics
+	settings     *liveSettings
+	adminToken   *secret
+	hub          *hub
+	public       *echo.Echo
+	admin        *echo.Echo
+	started      time.Time
+	settingsKick chan struct{}
+	// lifetime ends when Close is called: background work and open websockets stop with it.
+	lifetime context.Context
+	stop     context.CancelFunc
+	stopped  sync.WaitGroup
 }
 
 // New prepares a replica: it checks the configuration, makes sure the database has the
-// indexes the API relies on, and builds both routers. It does not listen; see Handler,
-// AdminHandler and Serve.
+// indexes the API relies on, loads the runtime settings, subscribes to the other replicas'
+// events and builds both routers. It does not listen (see Handler and AdminHandler); Close
+// stops it.
 func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Store) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -43,26 +53,60 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		db:          db,
-		eph:         eph,
-		collections: newCollectionRegistry(db),
-		users:       newUserStore(db),
-		files:       files,
-		passwords:   newPasswordHasher(),
-		metrics:     newMetrics(),
-		apiKey:      newSecret(cfg.APIKey),
-		adminToken:  newSecret(cfg.AdminToken),
-		started:     time.Now(),
+	site, err := siterelease.Open(cfg.SiteDir, siterelease.Limits{MaxArchiveBytes: cfg.MaxSiteBytes})
+	if err != nil {
+		return nil, fmt.Errorf("site dir: %w", err)
 	}
+	s := &Server{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		db:           db,
+		eph:          eph,
+		collections:  newCollectionRegistry(db),
+		users:        newUserStore(db),
+		files:        files,
+		site:         site,
+		passwords:    newPasswordHasher(),
+		metrics:      newMetrics(),
+		settings:     newLiveSettings(db, cfg),
+		adminToken:   newSecret(cfg.AdminToken),
+		hub:          newHub(),
+		started:      time.Now(),
+		settingsKick: make(chan struct{}, 1),
+	}
+	s.metrics.watchConnections(s.hub)
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.settings.reload(ctx); err != nil {
+		return nil, err
+	}
+	sub, err := eph.Subscribe(context.WithoutCancel(ctx), eventsChannel)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to events: %w", err)
+	}
+	s.lifetime, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	s.stopped.Add(2)
+	go func() {
+		defer s.stopped.Done()
+		s.receiveEvents(sub)
+	}()
+	go func() {
+		defer s.stopped.Done()
+		s.watchSettings(s.lifetime, s.settingsKick)
+	}()
+	context.AfterFunc(s.lifetime, func() { _ = sub.Close() })
 	s.public = s.publicRouter()
 	s.admin = s.adminRouter()
 	return s, nil
+}
+
+// Close stops the replica's background work and closes its websocket connections (with
+// "going away", so clients reconnect elsewhere). Call it after the HTTP servers have shut down.
+func (s *Server) Close() {
+	s.stop()
+	s.hub.closeAll()
+	s.stopped.Wait()
 }
 
 func (s *Server) ensureIndexes(ctx context.Context) error {
@@ -106,8 +150,10 @@ func (s *Server) publicRouter() *echo.Echo {
 	e.POST("/auth/logout", s.logout)
 	e.GET("/auth/me", s.me)
 
-	e.GET("/collections", s.listCollections)
-	e.POST("/collections", s.createCollection)
+	e.GET("/ws", s.handleWS)
+
+	e.GET("/collections", s.handleListCollections)
+	e.POST("/collections", s.handleCreateCollection)
 
 	e.POST("/files", s.uploadFile)
 	e.GET("/files", s.listFiles)
@@ -116,19 +162,11 @@ func (s *Server) publicRouter() *echo.Echo {
 	e.PUT("/files/:filename", s.overwriteFile)
 	e.DELETE("/files/:filename", s.deleteFile)
 
-	e.GET("/:collection", s.listDocuments)
-	e.POST("/:collection", s.createDocument)
-	e.GET("/:collection/:id", s.getDocument)
-	e.PUT("/:collection/:id", s.replaceDocument)
-	e.PATCH("/:collection/:id", s.patchDocument)
-	e.DELETE("/:collection/:id", s.deleteDocument)
-	return e
-}
-
-func (s *Server) adminRouter() *echo.Echo {
-	e := s.newEcho()
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", s.metrics.handler(), s.requireAdminToken)
+	e.GET("/:collection", s.handleListDocuments)
+	e.POST("/:collection", s.handleCreateDocument)
+	e.GET("/:collection/:id", s.handleGetDocument)
+	e.PUT("/:collection/:id", s.handleReplaceDocument)
+	e.PATCH("/:collection/:id", s.handlePatchDocument)
+	e.DELETE("/:collection/:id", s.handleDeleteDocument)
 	return e
 }

@@ -41,10 +41,14 @@ func sessionKey(token string) string {
 }
 
 // requestToken finds the caller's session token: a bearer token wins over the cookie, so a
-// script acting for one user is not confused by a browser cookie for another.
+// script acting for one user is not confused by a browser cookie for another. A websocket
+// handshake may carry it as ?token=, since browsers cannot set headers there.
 func requestToken(c echo.Context) string {
 	if t, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "); ok {
 		return strings.TrimSpace(t)
+	}
+	if t := c.QueryParam("token"); t != "" && isWebsocketPath(c.Request().URL.Path) {
+		return t
 	}
 	if ck, err := c.Cookie(sessionCookie); err == nil {
 		return ck.Value

@@ -102,22 +102,21 @@ func (s *userStore) byID(ctx context.Context, id string) (user, error) {
 	return s.find(ctx, bson.D{{Key: "_id", Value: oid}})
 }
 
-// deleteUser removes a user and ends every one of their sessions at once.
+// deleteUser removes a user and ends every one of their sessions, and the websocket
+// connections opened with them, at once.
 func (s *Server) deleteUser(ctx context.Context, id string) error {
-	oid, err := bson.ObjectIDFromHex(id)
+	u, err := s.users.byID(ctx, id)
 	if err != nil {
-		return errNoUser
+		return err
 	}
-	res, err := s.users.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: oid}})
-	if err != nil {
+	if _, err := s.users.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: u.ID}}); err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
 	if err := s.eph.DeleteUserSessions(ctx, id); err != nil {
 		return fmt.Errorf("end sessions of user %s: %w", id, err)
 	}
-	if res.DeletedCount == 0 {
-		return errNoUser
-	}
+	s.publish(ctx, event{Kind: kindSession, Action: "end", Owner: id})
+	s.publishUser(ctx, "delete", u)
 	return nil
 }
 

@@ -49,6 +49,7 @@ type settings struct {
 	adminTokenFile string
 	corsOrigins    string
 	filesDir       string
+	siteDir        string
 	port           int
 	adminPort      int
 	maxUpload      int64
@@ -80,6 +81,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
 	fs.StringVar(&s.filesDir, "files-dir", env("BACKPACK_FILES_DIR", ""), "directory for uploaded files; default DATA_DIR/files (BACKPACK_FILES_DIR)")
+	fs.StringVar(&s.siteDir, "site-dir", env("BACKPACK_SITE_DIR", ""), "directory for the static site's releases, served from SITE_DIR/current; default DATA_DIR/site (BACKPACK_SITE_DIR)")
 	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port (BACKPACK_PORT)")
 	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port (BACKPACK_ADMIN_PORT)")
 	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
@@ -113,6 +115,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	}
 	if s.filesDir == "" {
 		s.filesDir = filepath.Join(s.dataDir, "files")
+	}
+	if s.siteDir == "" {
+		s.siteDir = filepath.Join(s.dataDir, "site")
 	}
 	return s, nil
 }
@@ -169,11 +174,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	api, err := coreapi.New(ctx, coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
-		FilesDir: s.filesDir, MaxUploadBytes: s.maxUpload, Logger: log,
+		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Logger: log,
 	}, client.Database(dbName), eph)
 	if err != nil {
 		return err
 	}
+	defer api.Close()
 	if s.embedded {
 		fmt.Fprintf(stdout, "Backpack API (embedded) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
 			s.port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)

@@ -96,6 +96,7 @@ func (e *environment) start(ctx context.Context) error {
 		APIKey:     e.apiKey,
 		AdminToken: rand.Text(),
 		FilesDir:   filepath.Join(dir, "files"),
+		SiteDir:    filepath.Join(dir, "site"),
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, e.db, eph)
 	if err != nil {

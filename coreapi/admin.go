@@ -1,0 +1,283 @@
+package coreapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// The admin port serves the control plane: user, collection, document, file, site and settings
+// management without collection rules, plus the live change stream. It listens on its own
+// address, reachable only on the admin network, and every request needs the admin token.
+
+// Version is reported by /admin/info; release builds set it with -ldflags.
+var Version = "dev"
+
+func (s *Server) adminRouter() *echo.Echo {
+	e := s.newEcho()
+	e.Use(s.requireAdminToken, s.limitBody)
+	e.GET("/metrics", s.metrics.handler())
+	a := e.Group("/admin")
+	a.GET("/info", s.handleAdminInfo)
+	a.GET("/users", s.handleAdminListUsers)
+	a.GET("/users/:id", s.handleAdminGetUser)
+	a.DELETE("/users/:id", s.handleAdminDeleteUser)
+	a.GET("/collections", s.handleAdminListCollections)
+	a.POST("/collections", s.handleAdminCreateCollection)
+	a.PATCH("/collections/:collection", s.handleAdminSetRule)
+	a.DELETE("/collections/:collection", s.handleAdminDropCollection)
+	a.GET("/collections/:collection/docs", s.handleListDocuments)
+	a.POST("/collections/:collection/docs", s.handleCreateDocument)
+	a.GET("/collections/:collection/docs/:id", s.handleGetDocument)
+	a.PUT("/collections/:collection/docs/:id", s.handleReplaceDocument)
+	a.PATCH("/collections/:collection/docs/:id", s.handlePatchDocument)
+	a.DELETE("/collections/:collection/docs/:id", s.handleDeleteDocument)
+	a.GET("/files", s.handleAdminListFiles)
+	a.DELETE("/files/:userId/:filename", s.handleAdminDeleteFile)
+	a.GET("/site", s.handleGetSite)
+	a.PUT("/site", s.handlePutSite)
+	a.POST("/site/rollback", s.handleRollbackSite)
+	a.GET("/settings", s.handleGetSettings)
+	a.PATCH("/settings", s.handlePatchSettings)
+	a.GET("/ws", s.handleWS)
+	return e
+}
+
+type adminInfo struct {
+	Version     string         `json:"version"`
+	Uptime      string         `json:"uptime"`
+	StartedAt   string         `json:"startedAt"`
+	Counts      map[string]int `json:"counts"`
+	Connections int            `json:"connections"`
+}
+
+func (s *Server) handleAdminInfo(c echo.Context) error {
+	ctx := c.Request().Context()
+	counts := map[string]int{}
+	for name, coll := range map[string]string{"users": metaUsers, "collections": metaCollections, "files": metaFiles} {
+		n, err := s.db.Collection(coll).CountDocuments(ctx, bson.D{})
+		if err != nil {
+			return fmt.Errorf("count %s: %w", name, err)
+		}
+		counts[name] = int(n)
+	}
+	return c.JSON(http.StatusOK, adminInfo{
+		Version: Version, Uptime: time.Since(s.started).Round(time.Second).String(),
+		StartedAt: s.started.UTC().Format(timestampLayout), Counts: counts, Connections: s.hub.count(),
+	})
+}
+
+var adminUserParams = map[string]bool{"email": true, "limit": true, "skip": true}
+
+// handleAdminListUsers lists users by email, optionally those whose email contains ?email=,
+// paged with ?limit= and ?skip=; X-Total-Count has the number matching.
+func (s *Server) handleAdminListUsers(c echo.Context) error {
+	q := c.QueryParams()
+	for k := range q {
+		if !adminUserParams[k] {
+			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use email, limit, skip)", k))
+		}
+	}
+	limit, err := intParam(q, "limit", defaultListLimit, 1, maxListLimit)
+	if err != nil {
+		return err
+	}
+	skip, err := intParam(q, "skip", 0, 0, maxListSkip)
+	if err != nil {
+		return err
+	}
+	f := bson.D{}
+	if search := q.Get("email"); search != "" {
+		if len(search) > maxEmailBytes {
+			return badRequest("invalid_query", "the email search is too long")
+		}
+		f = bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(search)}, {Key: "$options", Value: "i"}}}}
+	}
+	ctx := c.Request().Context()
+	cur, err := s.users.coll.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "email", Value: 1}}).SetLimit(limit).SetSkip(skip))
+	if err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	var users []user
+	if err := cur.All(ctx, &users); err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	total, err := s.users.coll.CountDocuments(ctx, f)
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	out := make([]publicUser, 0, len(users))
+	for _, u := range users {
+		out = append(out, u.public())
+	}
+	c.Response().Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
+	return c.JSON(http.StatusOK, out)
+}
+
+var errUserNotFound = apiError(http.StatusNotFound, "user_not_found", "no such user")
+
+func (s *Server) handleAdminGetUser(c echo.Context) error {
+	u, err := s.users.byID(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, errNoUser) {
+		return errUserNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u.public())
+}
+
+// handleAdminDeleteUser deletes a user; their sessions and websocket connections end at once.
+// Their documents and files stay, as the backend's data.
+func (s *Server) handleAdminDeleteUser(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, err := s.users.byID(ctx, c.Param("id"))
+	if errors.Is(err, errNoUser) {
+		return errUserNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.deleteUser(ctx, u.ID.Hex()); err != nil && !errors.Is(err, errNoUser) {
+		return err
+	}
+	return c.JSON(http.StatusOK, u.public())
+}
+
+type adminCollection struct {
+	Name      string `json:"name"`
+	Rule      Rule   `json:"rule"`
+	Count     int64  `json:"count"`
+	CreatedAt string `json:"_createdAt"`
+}
+
+func (s *Server) adminCollectionView(ctx context.Context, info collectionInfo) (adminCollection, error) {
+	n, err := s.db.Collection(info.Name).CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return adminCollection{}, fmt.Errorf("count %s: %w", info.Name, err)
+	}
+	return adminCollection{Name: info.Name, Rule: info.Rule, Count: n, CreatedAt: info.CreatedAt}, nil
+}
+
+func (s *Server) handleAdminListCollections(c echo.Context) error {
+	ctx := c.Request().Context()
+	infos, err := s.collections.list(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]adminCollection, 0, len(infos))
+	for _, info := range infos {
+		v, err := s.adminCollectionView(ctx, info)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type adminCollectionRequest struct {
+	Name string `json:"name"`
+	Rule Rule   `json:"rule"`
+}
+
+func (s *Server) handleAdminCreateCollection(c echo.Context) error {
+	var req adminCollectionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Rule != "" && !req.Rule.valid() {
+		return errInvalidRule
+	}
+	ctx := c.Request().Context()
+	info, err := s.createCollection(ctx, req.Name)
+	if err != nil {
+		return err
+	}
+	if req.Rule != "" && req.Rule != info.Rule {
+		if info, err = s.setCollectionRule(ctx, info.Name, req.Rule); err != nil {
+			return err
+		}
+	}
+	v, err := s.adminCollectionView(ctx, info)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, v)
+}
+
+type ruleRequest struct {
+	Rule Rule `json:"rule"`
+}
+
+func (s *Server) handleAdminSetRule(c echo.Context) error {
+	var req ruleRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	info, err := s.setCollectionRule(ctx, c.Param("collection"), req.Rule)
+	if err != nil {
+		return err
+	}
+	v, err := s.adminCollectionView(ctx, info)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// handleAdminDropCollection deletes a collection and all its documents.
+func (s *Server) handleAdminDropCollection(c echo.Context) error {
+	ctx := c.Request().Context()
+	info, err := s.collections.lookup(ctx, c.Param("collection"))
+	if err != nil {
+		return err
+	}
+	v, err := s.adminCollectionView(ctx, info)
+	if err != nil {
+		return err
+	}
+	if err := s.collections.drop(ctx, info.Name); err != nil {
+		return err
+	}
+	s.publishCollection(ctx, "delete", info)
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) handleAdminListFiles(c echo.Context) error {
+	q := c.QueryParams()
+	f := bson.D{}
+	for k := range q {
+		if k != "userId" {
+			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId)", k))
+		}
+	}
+	if v := q.Get("userId"); v != "" {
+		if _, err := bson.ObjectIDFromHex(v); err != nil {
+			return badRequest("invalid_id", "userId must be 24 hexadecimal characters")
+		}
+		f = bson.D{{Key: "owner", Value: v}}
+	}
+	return s.writeFileList(c, f)
+}
+
+func (s *Server) handleAdminDeleteFile(c echo.Context) error {
+	owner := c.Param("userId")
+	if _, err := bson.ObjectIDFromHex(owner); err != nil {
+		return errFileNotFound
+	}
+	filename, err := pathFilename(c)
+	if err != nil {
+		return err
+	}
+	return s.removeFile(c, owner, filename)
+}

@@ -1,0 +1,123 @@
+package coreapi
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/gorilla/websocket"
+)
+
+// hub is this replica's set of websocket connections and the one place that decides which
+// connection receives which event.
+type hub struct {
+	mu    sync.RWMutex
+	conns map[*wsConn]struct{}
+}
+
+func newHub() *hub { return &hub{conns: map[*wsConn]struct{}{}} }
+
+func (h *hub) add(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns[c] = struct{}{}
+}
+
+func (h *hub) remove(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, c)
+}
+
+func (h *hub) snapshot() []*wsConn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// count is the number of open connections, for /admin/info.
+func (h *hub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// deliver hands an event to every connection allowed to see it. It never blocks on a slow
+// connection: enqueue drops a connection whose queue is full.
+func (h *hub) deliver(ev event) {
+	var adminMsg []byte
+	for _, c := range h.snapshot() {
+		if c.who.admin {
+			if ev.Kind == kindSession {
+				continue
+			}
+			if adminMsg == nil {
+				adminMsg = adminMessage(ev)
+			}
+			c.enqueue(adminMsg)
+			continue
+		}
+		switch ev.Kind {
+		case kindSession:
+			if (ev.Session != "" && c.who.session == ev.Session) || (ev.Session == "" && ev.Owner != "" && c.who.userID == ev.Owner) {
+				c.closeWith(closeSessionEnded, "the session ended")
+			}
+		case kindDocument, kindRelay, kindChannel:
+			if ev.mayReach(c) {
+				c.enqueue(ev.Message)
+			}
+			if ev.Kind == kindChannel {
+				c.unsubscribe(ev.Channel)
+			}
+		}
+	}
+}
+
+// closeSessionEnded tells a client its session ended (logout, user deleted): reconnecting
+// with the same credentials will not help. 4000–4999 are for applications.
+const closeSessionEnded = 4001
+
+// mayReach applies the contract's scoping: channel members only for channel documents,
+// nothing public for broadcast: false, and the collection's rule for who may read.
+func (ev event) mayReach(c *wsConn) bool {
+	if !ev.Public {
+		return false
+	}
+	if ev.Channel != "" && !c.subscribed(ev.Channel) {
+		return false
+	}
+	switch ev.Rule {
+	case RulePublicRead:
+		return true
+	case RuleOwner:
+		return c.who.userID != "" && c.who.userID == ev.Owner
+	default:
+		return c.who.userID != ""
+	}
+}
+
+// adminMessage is the admin stream's form of an event: the client message plus its kind, so
+// the admin panel can tell a user or collection change from a document change.
+func adminMessage(ev event) []byte {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(ev.Message, &fields); err != nil || fields == nil {
+		fields = map[string]json.RawMessage{}
+	}
+	fields["kind"], _ = json.Marshal(ev.Kind)
+	fields["public"], _ = json.Marshal(ev.Public)
+	if _, ok := fields["action"]; !ok {
+		fields["action"], _ = json.Marshal(ev.Action)
+	}
+	b, _ := json.Marshal(fields)
+	return b
+}
+
+// closeAll ends every connection, for shutdown.
+func (h *hub) closeAll() {
+	for _, c := range h.snapshot() {
+		c.closeWith(websocket.CloseGoingAway, "the server is shutting down")
+	}
+}

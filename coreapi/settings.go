@@ -1,0 +1,214 @@
+package coreapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// metaSettings holds the settings changed at runtime through the admin port. They override
+// the configuration, and every replica follows them within seconds without a restart.
+const metaSettings = "_settings"
+
+// settingsReloadInterval is the safety net behind the settings events: a replica that missed
+// one (at-most-once delivery) still converges.
+const settingsReloadInterval = 10 * time.Second
+
+// storedSettings is the settings document. Only the rotated API key's digest is stored.
+// RotatedFrom records which configured key was in force when it was rotated: if the operator
+// later configures a different key (a new Docker secret), the configuration wins again.
+type storedSettings struct {
+	APIKeyDigest   string   `bson:"apiKeyDigest,omitempty"`
+	RotatedFrom    string   `bson:"rotatedFrom,omitempty"`
+	RotatedAt      string   `bson:"rotatedAt,omitempty"`
+	CORSOrigins    []string `bson:"corsOrigins"`
+	CORSOriginsSet bool     `bson:"corsOriginsSet"`
+}
+
+// liveSettings are the settings a replica applies right now.
+type liveSettings struct {
+	coll       *mongo.Collection
+	configured [sha256.Size]byte
+	defaults   []string
+	apiKey     *secret
+	origins    atomic.Pointer[originSet]
+	stored     atomic.Pointer[storedSettings]
+}
+
+type originSet struct {
+	list    []string
+	allowed map[string]bool
+}
+
+func newOriginSet(list []string) *originSet {
+	set := &originSet{list: []string{}, allowed: map[string]bool{}}
+	for _, o := range list {
+		o = strings.TrimRight(o, "/")
+		if !set.allowed[o] {
+			set.allowed[o] = true
+			set.list = append(set.list, o)
+		}
+	}
+	return set
+}
+
+func newLiveSettings(db *mongo.Database, cfg Config) *liveSettings {
+	ls := &liveSettings{coll: db.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
+		defaults: cfg.CORSOrigins, apiKey: newSecret(cfg.APIKey)}
+	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
+	ls.stored.Store(&storedSettings{})
+	return ls
+}
+
+func (ls *liveSettings) originAllowed(origin string) bool { return ls.origins.Load().allowed[origin] }
+
+// reload reads the stored settings and applies them.
+func (ls *liveSettings) reload(ctx context.Context) error {
+	var st storedSettings
+	err := ls.coll.FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&st)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	digest := ls.configured
+	if st.APIKeyDigest != "" && st.RotatedFrom == hex.EncodeToString(ls.configured[:]) {
+		if d, err := hex.DecodeString(st.APIKeyDigest); err == nil && len(d) == sha256.Size {
+			copy(digest[:], d)
+		}
+	}
+	ls.apiKey.setDigest(digest)
+	if st.CORSOriginsSet {
+		ls.origins.Store(newOriginSet(st.CORSOrigins))
+	} else {
+		ls.origins.Store(newOriginSet(ls.defaults))
+	}
+	ls.stored.Store(&st)
+	return nil
+}
+
+// rotateAPIKey makes a new key, stores its digest and returns it; the old key stops working
+// on this replica at once and on the others when they receive the settings event.
+func (ls *liveSettings) rotateAPIKey(ctx context.Context) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("new API key: %w", err)
+	}
+	key := base64.RawURLEncoding.EncodeToString(b)
+	digest := sha256.Sum256([]byte(key))
+	err := ls.update(ctx, bson.D{
+		{Key: "apiKeyDigest", Value: hex.EncodeToString(digest[:])},
+		{Key: "rotatedFrom", Value: hex.EncodeToString(ls.configured[:])},
+		{Key: "rotatedAt", Value: timestamp()},
+	})
+	return key, err
+}
+
+func (ls *liveSettings) setOrigins(ctx context.Context, origins []string) error {
+	return ls.update(ctx, bson.D{{Key: "corsOrigins", Value: newOriginSet(origins).list}, {Key: "corsOriginsSet", Value: true}})
+}
+
+func (ls *liveSettings) update(ctx context.Context, set bson.D) error {
+	_, err := ls.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}}, bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return ls.reload(ctx)
+}
+
+// checkOrigin accepts an exact web origin: scheme http or https, a host, no path.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(u.Host, "*") ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return badRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
+	}
+	return nil
+}
+
+// watchSettings keeps this replica's settings current: on every settings event and, as a
+// safety net, every settingsReloadInterval.
+func (s *Server) watchSettings(ctx context.Context, kick <-chan struct{}) {
+	t := time.NewTicker(settingsReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		if err := s.settings.reload(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("reload settings", "err", err)
+		}
+	}
+}
+
+type settingsJSON struct {
+	CORSOrigins     []string `json:"corsOrigins"`
+	APIKeyRotatedAt string   `json:"apiKeyRotatedAt,omitempty"`
+	APIKey          string   `json:"apiKey,omitempty"`
+}
+
+func (s *Server) settingsView() settingsJSON {
+	view := settingsJSON{CORSOrigins: s.settings.origins.Load().list}
+	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
+		view.APIKeyRotatedAt = st.RotatedAt
+	}
+	return view
+}
+
+func (s *Server) handleGetSettings(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.settingsView())
+}
+
+type settingsPatch struct {
+	CORSOrigins  *[]string `json:"corsOrigins"`
+	RotateAPIKey bool      `json:"rotateApiKey"`
+}
+
+// handlePatchSettings changes the CORS origins and/or rotates the API key; the new key is in
+// the answer and nowhere else.
+func (s *Server) handlePatchSettings(c echo.Context) error {
+	var req settingsPatch
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CORSOrigins == nil && !req.RotateAPIKey {
+		return badRequest("invalid_request", "send corsOrigins, rotateApiKey or both")
+	}
+	ctx := c.Request().Context()
+	if req.CORSOrigins != nil {
+		for _, o := range *req.CORSOrigins {
+			if err := checkOrigin(o); err != nil {
+				return err
+			}
+		}
+		if err := s.settings.setOrigins(ctx, *req.CORSOrigins); err != nil {
+			return err
+		}
+	}
+	var key string
+	if req.RotateAPIKey {
+		var err error
+		if key, err = s.settings.rotateAPIKey(ctx); err != nil {
+			return err
+		}
+	}
+	s.publish(ctx, event{Kind: kindSettings, Action: "update"})
+	view := s.settingsView()
+	view.APIKey = key
+	return c.JSON(http.StatusOK, view)
+}

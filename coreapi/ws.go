@@ -1,0 +1,177 @@
+package coreapi
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+)
+
+// Websocket keepalive: the server pings every pingInterval and drops a connection it has not
+// heard from (any frame, pongs included) within readTimeout.
+const (
+	pingInterval = 25 * time.Second
+	readTimeout  = 60 * time.Second
+	writeTimeout = 10 * time.Second
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// The Origin is checked by handleWS before upgrading, against the backend's CORS origins,
+	// so the refusal can be a proper JSON error.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// handleWS upgrades GET /ws (public, the caller's session applies) and GET /admin/ws (admin
+// token, no rules) to a websocket and serves it until it closes.
+func (s *Server) handleWS(c echo.Context) error {
+	who := callerOf(c)
+	if origin := c.Request().Header.Get("Origin"); !who.admin && origin != "" && !s.settings.originAllowed(origin) {
+		return apiError(http.StatusForbidden, "origin_not_allowed", "this origin may not open a websocket to this backend")
+	}
+	if !websocket.IsWebSocketUpgrade(c.Request()) {
+		return badRequest("websocket_required", "this endpoint speaks the websocket protocol")
+	}
+	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
+	if err != nil {
+		return nil // the upgrader has answered the client
+	}
+	conn := newWSConn(s, ws, who)
+	s.hub.add(conn)
+	defer s.hub.remove(conn)
+	conn.serve(s.lifetime)
+	return nil
+}
+
+// wsConn is one websocket client. Everything it is sent goes through its bounded queue and a
+// single writer goroutine; a client that does not keep up is disconnected rather than
+// allowed to hold up the events other clients are waiting for.
+type wsConn struct {
+	s       *Server
+	ws      *websocket.Conn
+	who     caller
+	send    chan []byte
+	limiter *rate.Limiter
+	done    chan struct{}
+	once    sync.Once
+
+	mu       sync.Mutex
+	channels map[string]struct{}
+}
+
+func newWSConn(s *Server, ws *websocket.Conn, who caller) *wsConn {
+	return &wsConn{
+		s: s, ws: ws, who: who,
+		send:     make(chan []byte, s.cfg.WSSendQueue),
+		limiter:  rate.NewLimiter(rate.Limit(s.cfg.WSMessagesPerSecond), s.cfg.WSMessageBurst),
+		done:     make(chan struct{}),
+		channels: map[string]struct{}{},
+	}
+}
+
+// serve runs the connection until the client leaves, misbehaves or the server stops.
+func (c *wsConn) serve(ctx context.Context) {
+	go c.writeLoop()
+	stop := context.AfterFunc(ctx, func() { c.closeWith(websocket.CloseGoingAway, "the server is shutting down") })
+	defer stop()
+	c.readLoop(ctx)
+	c.closeWith(websocket.CloseNormalClosure, "")
+}
+
+func (c *wsConn) readLoop(ctx context.Context) {
+	c.ws.SetReadLimit(c.s.cfg.WSReadLimit)
+	_ = c.ws.SetReadDeadline(time.Now().Add(readTimeout))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(readTimeout)) })
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if websocket.IsCloseError(err, websocket.CloseMessageTooBig) || err == websocket.ErrReadLimit {
+				c.closeWith(websocket.CloseMessageTooBig, "message too large")
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(readTimeout))
+		if !c.limiter.Allow() {
+			c.closeWith(websocket.ClosePolicyViolation, "too many messages")
+			return
+		}
+		if kind != websocket.TextMessage {
+			c.replyError(nil, badRequest("invalid_message", "send messages as JSON text frames"))
+			continue
+		}
+		c.handle(ctx, data)
+	}
+}
+
+func (c *wsConn) writeLoop() {
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case msg := <-c.send:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+				c.closeWith(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				c.closeWith(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// enqueue queues a message without ever blocking; a full queue means the client is not
+// reading, and it is disconnected.
+func (c *wsConn) enqueue(msg []byte) {
+	select {
+	case <-c.done:
+	case c.send <- msg:
+	default:
+		c.s.metrics.wsDropped.Inc()
+		c.closeWith(websocket.CloseTryAgainLater, "too slow: messages were not read in time")
+	}
+}
+
+// closeWith ends the connection once, with a close frame saying why. It returns at once: the
+// frame may have to wait for a stalled writer, and the hub's delivery loop, which calls this
+// for slow clients, must never wait for one.
+func (c *wsConn) closeWith(code int, reason string) {
+	c.once.Do(func() {
+		close(c.done)
+		go func() {
+			if code != websocket.CloseAbnormalClosure {
+				_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+			}
+			_ = c.ws.Close()
+		}()
+	})
+}
+
+func (c *wsConn) subscribe(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.channels[key] = struct{}{}
+}
+
+func (c *wsConn) unsubscribe(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.channels, key)
+}
+
+func (c *wsConn) subscribed(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.channels[key]
+	return ok
+}

@@ -1,0 +1,288 @@
+package coreapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/backpackhq/backpack/tools/filter"
+	"github.com/backpackhq/backpack/tools/jsondoc"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// wsRequest is one message from a client: an action, an optional requestId echoed in the
+// reply, and the action's parameters.
+type wsRequest struct {
+	action    string
+	requestID any
+	params    bson.D
+	raw       []byte
+}
+
+const (
+	maxActionBytes    = 64
+	maxRequestIDBytes = 128
+)
+
+// parseWSMessage checks a client message's envelope. The parameters are checked by the action.
+func parseWSMessage(data []byte, maxBytes int64) (wsRequest, error) {
+	req := wsRequest{raw: data}
+	doc, err := jsondoc.DecodeObject(data, jsondoc.Limits{MaxBytes: int(maxBytes)})
+	if err != nil {
+		return req, badRequest("invalid_json", err.Error())
+	}
+	for _, e := range doc {
+		switch e.Key {
+		case "action":
+			a, ok := e.Value.(string)
+			if !ok || a == "" || len(a) > maxActionBytes {
+				return req, badRequest("invalid_action", fmt.Sprintf("action must be a non-empty string of at most %d bytes", maxActionBytes))
+			}
+			req.action = a
+		case "requestId":
+			switch id := e.Value.(type) {
+			case string:
+				if len(id) > maxRequestIDBytes {
+					return req, badRequest("invalid_request_id", fmt.Sprintf("requestId must be at most %d bytes", maxRequestIDBytes))
+				}
+			case int64, float64:
+			default:
+				return req, badRequest("invalid_request_id", "requestId must be a string or a number")
+			}
+			req.requestID = e.Value
+		default:
+			req.params = append(req.params, e)
+		}
+	}
+	if req.action == "" {
+		return req, badRequest("invalid_action", "every message needs an action")
+	}
+	return req, nil
+}
+
+// wsParams reads an action's parameters with clear errors for missing or mistyped ones.
+type wsParams bson.D
+
+func (p wsParams) get(name string) (any, bool) {
+	for _, e := range p {
+		if e.Key == name {
+			return e.Value, true
+		}
+	}
+	return nil, false
+}
+
+func (p wsParams) str(name string) (string, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		return "", badRequest("missing_param", name+" is required")
+	}
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return "", badRequest("invalid_param", name+" must be a non-empty string")
+	}
+	return s, nil
+}
+
+func (p wsParams) object(name string, required bool) (bson.D, error) {
+	v, ok := p.get(name)
+	if !ok || v == nil {
+		if required {
+			return nil, badRequest("missing_param", name+" is required")
+		}
+		return bson.D{}, nil
+	}
+	d, ok := v.(bson.D)
+	if !ok {
+		return nil, badRequest("invalid_param", name+" must be an object")
+	}
+	return d, nil
+}
+
+func (p wsParams) id(name string) (bson.ObjectID, error) {
+	s, err := p.str(name)
+	if err != nil {
+		return bson.ObjectID{}, err
+	}
+	return parseDocumentID(s)
+}
+
+// listing reads the optional sort, limit and skip of find and getAll.
+func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
+	lq := listQuery{filter: f, limit: defaultLimit}
+	if v, ok := p.get("sort"); ok && v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return lq, badRequest("invalid_param", "sort must be a string such as \"-createdAt,name\"")
+		}
+		var err error
+		if lq.sort, err = filter.ParseSort(s); err != nil {
+			return lq, err
+		}
+	}
+	for _, n := range []struct {
+		name    string
+		dst     *int64
+		lo, max int64
+	}{{"limit", &lq.limit, 1, maxListLimit}, {"skip", &lq.skip, 0, maxListSkip}} {
+		v, ok := p.get(n.name)
+		if !ok || v == nil {
+			continue
+		}
+		i, ok := v.(int64)
+		if !ok || i < n.lo || i > n.max {
+			return lq, badRequest("invalid_param", fmt.Sprintf("%s must be a whole number from %d to %d", n.name, n.lo, n.max))
+		}
+		*n.dst = i
+	}
+	return lq, nil
+}
+
+// handle answers one client message. Errors are answered on the connection, which stays open.
+func (c *wsConn) handle(ctx context.Context, data []byte) {
+	req, err := parseWSMessage(data, c.s.cfg.WSReadLimit)
+	if err != nil {
+		c.replyError(req.requestID, err)
+		return
+	}
+	response, extra, err := c.dispatch(ctx, req)
+	if err != nil {
+		c.replyError(req.requestID, err)
+		return
+	}
+	if response == nil && extra == nil {
+		return
+	}
+	msg := bson.D{{Key: "action", Value: req.action}}
+	if req.requestID != nil {
+		msg = append(msg, bson.E{Key: "requestId", Value: req.requestID})
+	}
+	msg = append(msg, extra...)
+	msg = append(msg, bson.E{Key: "response", Value: response})
+	b, err := jsondoc.Marshal(msg)
+	if err != nil {
+		c.replyError(req.requestID, err)
+		return
+	}
+	c.enqueue(b)
+}
+
+func (c *wsConn) replyError(requestID any, err error) {
+	ae := toAPIError(err)
+	if ae.Status == http.StatusInternalServerError {
+		c.s.log.Error("websocket action failed", "err", err)
+	}
+	body := bson.D{{Key: "code", Value: ae.Code}, {Key: "message", Value: ae.Message}}
+	if ae.Details != nil {
+		body = append(body, bson.E{Key: "details", Value: bson.M(ae.Details)})
+	}
+	msg := bson.D{{Key: "action", Value: "error"}}
+	if requestID != nil {
+		msg = append(msg, bson.E{Key: "requestId", Value: requestID})
+	}
+	msg = append(msg, bson.E{Key: "error", Value: body})
+	b, _ := jsondoc.Marshal(msg)
+	c.enqueue(b)
+}
+
+// dispatch runs an action and returns its response and any extra reply fields.
+func (c *wsConn) dispatch(ctx context.Context, req wsRequest) (any, bson.D, error) {
+	p := wsParams(req.params)
+	switch req.action {
+	case "find", "getAll", "getOne", "create", "update", "patch", "delete":
+		return c.documentAction(ctx, req.action, p)
+	case "joinUsersChannels", "createChannel", "joinChannel", "leaveChannel", "changeChannel", "deleteChannel":
+		resp, err := c.channelAction(ctx, req.action, p)
+		return resp, nil, err
+	}
+	return c.relay(ctx, req)
+}
+
+func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) (any, bson.D, error) {
+	name, err := p.str("collection")
+	if err != nil {
+		return nil, nil, err
+	}
+	write := action == "create" || action == "update" || action == "patch" || action == "delete"
+	ref, err := c.s.openCollection(ctx, name, c.who, write)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch action {
+	case "find", "getAll":
+		f := bson.D{}
+		limit := int64(defaultListLimit)
+		if action == "find" {
+			q, err := p.object("query", false)
+			if err != nil {
+				return nil, nil, err
+			}
+			if f, err = filter.Validate(q); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			limit = maxListLimit
+		}
+		lq, err := p.listing(f, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs, _, err := c.s.findDocuments(ctx, ref, lq)
+		if action == "getAll" {
+			return docs, bson.D{{Key: "collection", Value: name}}, err
+		}
+		return docs, nil, err
+	case "create":
+		data, err := p.object("data", true)
+		if err != nil {
+			return nil, nil, err
+		}
+		doc, err := c.s.insertDocument(ctx, ref, data)
+		return doc, nil, err
+	}
+	id, err := p.id("id")
+	if err != nil {
+		return nil, nil, err
+	}
+	switch action {
+	case "getOne":
+		doc, err := c.s.findDocument(ctx, ref, id)
+		return doc, nil, err
+	case "delete":
+		doc, err := c.s.deleteDocument(ctx, ref, id)
+		return doc, nil, err
+	}
+	data, err := p.object("data", true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if action == "update" {
+		doc, err := c.s.replaceDocument(ctx, ref, id, data)
+		return doc, nil, err
+	}
+	doc, err := c.s.patchDocument(ctx, ref, id, data)
+	return doc, nil, err
+}
+
+// relay forwards a custom action to the connections a document with the same channelType,
+// channelId and broadcast fields would reach (signed-in users, or the channel's members).
+// The copy others receive has no requestId, which belongs to the sender's connection; the
+// sender gets a reply only when it asked with a requestId.
+func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) {
+	if c.who.userID == "" && !c.who.admin {
+		return nil, nil, errNotSignedIn
+	}
+	msg := append(bson.D{{Key: "action", Value: req.action}}, req.params...)
+	b, err := jsondoc.Marshal(msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.s.publish(ctx, event{
+		Kind: kindRelay, Action: req.action, Rule: RuleAuthenticated, Owner: c.who.userID,
+		Channel: documentChannel(req.params), Public: broadcastWanted(req.params), Message: b,
+	})
+	if req.requestID == nil {
+		return nil, nil, nil
+	}
+	return bson.D{{Key: "relayed", Value: true}}, nil, nil
+}
