@@ -41,3 +41,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackend$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzCollection$$' -fuzztime $(FUZZTIME) ./tools/names/
+	$(GO) test -run '^$$' -fuzz '^FuzzWSMessage$$' -fuzztime $(FUZZTIME) ./coreapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/

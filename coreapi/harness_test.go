@@ -260,3 +260,34 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// replica starts another replica of the same backend: same configuration, same database, same
+// Redis, its own HTTP listeners, as a second task of a Swarm service would be.
+func (a *testAPI) replica() *testAPI {
+	a.t.Helper()
+	eph, err := ephemeral.NewRedis(context.Background(), a.redis, "t:")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(func() { _ = eph.Close() })
+	srv, err := New(context.Background(), a.cfg, a.srv.db, eph)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(srv.Close)
+	pub := httptest.NewServer(srv.Handler())
+	adm := httptest.NewServer(srv.AdminHandler())
+	a.t.Cleanup(pub.Close)
+	a.t.Cleanup(adm.Close)
+	return &testAPI{t: a.t, srv: srv, url: pub.URL, admin: adm.URL, cfg: a.cfg, redis: a.redis}
+}
+
+// on returns a copy of the client that talks to another replica with the same credentials.
+func (c *client) on(other *testAPI) *client {
+	cp := *c
+	cp.api = other
+	jar, _ := cookiejar.New(nil)
+	jar.SetCookies(mustParse(other.url), c.http.Jar.Cookies(mustParse(c.api.url)))
+	cp.http = &http.Client{Jar: jar}
+	return &cp
+}

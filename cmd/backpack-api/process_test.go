@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/gorilla/websocket"
 )
 
 var (
@@ -211,8 +212,25 @@ func TestTwoReplicas(t *testing.T) {
 
 	status, body = ann.do(t, http.MethodPost, a.url+"/collections", map[string]string{"name": "cars"})
 	expectStatus(t, "create collection on A", status, http.StatusCreated, body)
+
+	// A websocket client on B sees a write made over HTTP on A (fan-out through Redis).
+	wsB, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.url, "http")+"/ws?apiKey="+key+"&token="+ann.token, nil)
+	if err != nil {
+		t.Fatalf("websocket on B: %v", err)
+	}
+	defer wsB.Close()
+	status, body = ann.do(t, http.MethodPost, a.url+"/cars", map[string]any{"make": "broadcast-me"})
+	expectStatus(t, "create on A for the websocket on B", status, http.StatusCreated, body)
+	_ = wsB.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got struct {
+		Action, Collection string
+		Response           map[string]any
+	}
+	if err := wsB.ReadJSON(&got); err != nil || got.Action != "create" || got.Collection != "cars" || got.Response["make"] != "broadcast-me" {
+		t.Fatalf("websocket on B received %+v, %v", got, err)
+	}
 	status, body = ann.do(t, http.MethodPost, b.url+"/cars", map[string]any{"make": "VW"})
-	expectStatus(t, "create document on B right after", status, http.StatusCreated, body)
+	expectStatus(t, "create document on B", status, http.StatusCreated, body)
 	id := body["_id"].(string)
 	status, body = ann.do(t, http.MethodGet, a.url+"/cars/"+id, nil)
 	expectStatus(t, "read it on A", status, http.StatusOK, body)
