@@ -266,13 +266,23 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 
 // relay forwards a custom action to the connections a document with the same channelType,
 // channelId and broadcast fields would reach (signed-in users, or the channel's members).
-// The copy others receive has no requestId, which belongs to the sender's connection; the
-// sender gets a reply only when it asked with a requestId.
+// The copy others receive has no requestId, which belongs to the sender's connection, and a
+// "sender" set by the server (the user's id, "" for the admin), so receivers can trust who
+// sent it. The sender gets a reply only when it asked with a requestId.
 func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) {
 	if c.who.userID == "" && !c.who.admin {
 		return nil, nil, errNotSignedIn
 	}
-	msg := append(bson.D{{Key: "action", Value: req.action}}, req.params...)
+	if req.action == "error" {
+		return nil, nil, badRequest("invalid_action", `"error" is reserved for the server's error replies`)
+	}
+	msg := bson.D{{Key: "action", Value: req.action}}
+	for _, e := range req.params {
+		if e.Key != "sender" {
+			msg = append(msg, e)
+		}
+	}
+	msg = append(msg, bson.E{Key: "sender", Value: c.who.userID})
 	b, err := jsondoc.Marshal(msg)
 	if err != nil {
 		return nil, nil, err

@@ -295,9 +295,15 @@ func TestWSRelay(t *testing.T) {
 		t.Fatalf("relay reply = %v", r)
 	}
 	got := wb.expect(func(m map[string]any) bool { return m["action"] == "typing" })
-	if got["who"] != "ann" || got["requestId"] != nil {
+	if got["who"] != "ann" || got["requestId"] != nil || got["sender"] != ann.userID(t) {
 		t.Fatalf("relayed = %v", got)
 	}
+	// The sender cannot be forged, and "error" cannot be relayed.
+	wa.ok("typing", map[string]any{"who": "fake", "sender": "someone-else"})
+	if got := wb.expect(func(m map[string]any) bool { return m["who"] == "fake" }); got["sender"] != ann.userID(t) {
+		t.Fatalf("forged sender relayed: %v", got)
+	}
+	wa.fails("error", map[string]any{"error": map[string]any{"code": "x"}}, "invalid_action")
 	wanon.expectNoBroadcast("typing", "", "", nil)
 	wa.sendRaw(`{"action":"typing","who":"quiet","broadcast":false}`)
 	wa.sendRaw(`{"action":"typing","who":"loud"}`)
