@@ -271,11 +271,7 @@ func (s *Server) handleAdminListFiles(c echo.Context) error {
 }
 
 func (s *Server) handleAdminDeleteFile(c echo.Context) error {
-	owner := c.Param("userId")
-	if _, err := bson.ObjectIDFromHex(owner); err != nil {
-		return errFileNotFound
-	}
-	filename, err := pathFilename(c)
+	owner, filename, err := anyUsersFile(c)
 	if err != nil {
 		return err
 	}

@@ -147,6 +147,26 @@ func pathFilename(c echo.Context) (string, error) {
 	return name, names.Filename(name)
 }
 
+// ownFile reads the signed-in user and the :filename of a request on their own files.
+func ownFile(c echo.Context) (uid, filename string, err error) {
+	if uid = sessionUser(c); uid == "" {
+		return "", "", errNotSignedIn
+	}
+	filename, err = pathFilename(c)
+	return uid, filename, err
+}
+
+// anyUsersFile reads the :userId and :filename of a request naming a file by its owner. An
+// owner that is not a user id cannot have files: that is a 404, like a missing file.
+func anyUsersFile(c echo.Context) (owner, filename string, err error) {
+	owner = c.Param("userId")
+	if _, err := bson.ObjectIDFromHex(owner); err != nil {
+		return "", "", errFileNotFound
+	}
+	filename, err = pathFilename(c)
+	return owner, filename, err
+}
+
 func (s *Server) uploadFile(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
@@ -239,11 +259,7 @@ func (s *Server) getFile(c echo.Context) error {
 	if sessionUser(c) == "" {
 		return errNotSignedIn
 	}
-	owner := c.Param("userId")
-	if _, err := bson.ObjectIDFromHex(owner); err != nil {
-		return errFileNotFound
-	}
-	filename, err := pathFilename(c)
+	owner, filename, err := anyUsersFile(c)
 	if err != nil {
 		return err
 	}
@@ -272,11 +288,7 @@ type fileUpdate struct {
 }
 
 func (s *Server) updateFile(c echo.Context) error {
-	uid := sessionUser(c)
-	if uid == "" {
-		return errNotSignedIn
-	}
-	filename, err := pathFilename(c)
+	uid, filename, err := ownFile(c)
 	if err != nil {
 		return err
 	}
@@ -315,11 +327,7 @@ func (s *Server) updateFile(c echo.Context) error {
 }
 
 func (s *Server) overwriteFile(c echo.Context) error {
-	uid := sessionUser(c)
-	if uid == "" {
-		return errNotSignedIn
-	}
-	filename, err := pathFilename(c)
+	uid, filename, err := ownFile(c)
 	if err != nil {
 		return err
 	}
@@ -346,11 +354,7 @@ func (s *Server) overwriteFile(c echo.Context) error {
 }
 
 func (s *Server) deleteFile(c echo.Context) error {
-	uid := sessionUser(c)
-	if uid == "" {
-		return errNotSignedIn
-	}
-	filename, err := pathFilename(c)
+	uid, filename, err := ownFile(c)
 	if err != nil {
 		return err
 	}
