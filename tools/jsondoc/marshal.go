@@ -3,6 +3,7 @@ package jsondoc
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -34,7 +35,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 //     string with milliseconds, bson.Binary a base64 string, bson.Decimal128 its string;
 //   - bson.Regex becomes {"$regex": ..., "$options": ...}, bson.Timestamp its seconds;
 //   - bson.Null and bson.Undefined become null;
-//   - anything else becomes its fmt %v string.
+//   - anything else is written as encoding/json writes it (Go structs with json tags).
 //
 // HTML characters are not escaped; invalid UTF-8 is replaced by U+FFFD so the output is always
 // valid JSON. The only error is for values nested more than 1000 levels deep.
@@ -93,8 +94,19 @@ func writeValue(buf *bytes.Buffer, v any, depth int) error {
 		return writeDoc(buf, bson.D{{Key: "$regex", Value: t.Pattern}, {Key: "$options", Value: t.Options}}, depth)
 	case bson.Timestamp:
 		buf.WriteString(strconv.FormatUint(uint64(t.T), 10))
-	default:
+	case bson.JavaScript, bson.Symbol, bson.MinKey, bson.MaxKey, bson.DBPointer, bson.CodeWithScope:
+		// BSON types with no JSON counterpart are shown as their text.
 		writeString(buf, fmt.Sprint(t))
+	default:
+		// Anything else (a Go struct with json tags, another Go number type…) is written the
+		// way encoding/json writes it, so it reaches clients as JSON rather than Go syntax.
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(t); err != nil {
+			return fmt.Errorf("marshal %T: %w", t, err)
+		}
+		buf.Write(bytes.TrimSuffix(out.Bytes(), []byte("\n")))
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func TestMarshal(t *testing.T) {
 		{"Regex", bson.Regex{Pattern: "^a\"", Options: "i"}, `{"$regex":"^a\"","$options":"i"}`},
 		{"Timestamp", bson.Timestamp{T: 1700000000, I: 3}, `1700000000`},
 		{"JavaScript falls back to its string", bson.JavaScript("x<1"), `"x<1"`},
-		{"other types fall back to %v", uint8(5), `"5"`},
+		{"other Go types are written as encoding/json writes them", uint8(5), `5`},
 		{"MinKey falls back to %v", bson.MinKey{}, `"{}"`},
 	}
 	for _, tt := range tests {
@@ -112,5 +112,19 @@ func TestRoundTrip(t *testing.T) {
 		if string(out) != in {
 			t.Errorf("round trip of %s gave %s", in, out)
 		}
+	}
+}
+
+func TestMarshalFallsBackToEncodingJSON(t *testing.T) {
+	type info struct {
+		Name string `json:"name"`
+		N    int    `json:"n,omitempty"`
+	}
+	got, err := Marshal(bson.D{{Key: "response", Value: info{Name: "cars"}}})
+	if err != nil || string(got) != `{"response":{"name":"cars"}}` {
+		t.Fatalf("Marshal = %s, %v", got, err)
+	}
+	if _, err := Marshal(bson.D{{Key: "f", Value: func() {}}}); err == nil {
+		t.Fatal("an unencodable value was accepted")
 	}
 }
