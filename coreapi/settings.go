@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,10 +55,14 @@ type originSet struct {
 	allowed map[string]bool
 }
 
+// newOriginSet normalises origins; ones that are not origins at all can only come from the
+// configuration (the admin API refuses them) and are kept as written, matching nothing.
 func newOriginSet(list []string) *originSet {
 	set := &originSet{list: []string{}, allowed: map[string]bool{}}
 	for _, o := range list {
-		o = strings.TrimRight(o, "/")
+		if n, err := normalizeOrigin(o); err == nil {
+			o = n
+		}
 		if !set.allowed[o] {
 			set.allowed[o] = true
 			set.list = append(set.list, o)
@@ -128,14 +133,33 @@ func (ls *liveSettings) update(ctx context.Context, set bson.D) error {
 	return ls.reload(ctx)
 }
 
-// checkOrigin accepts an exact web origin: scheme http or https, a host, no path.
-func checkOrigin(o string) error {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(u.Host, "*") ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return badRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
+// normalizeOrigin turns an origin into the exact form browsers send in the Origin header —
+// lower-case scheme and host, no default port, no trailing slash — so a stored origin can be
+// compared as a string. Anything that is not an origin (a path, a query, a fragment, user
+// info, a wildcard) is refused rather than stored in a form that would never match.
+func normalizeOrigin(o string) (string, error) {
+	refuse := badRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
+	if strings.ContainsAny(o, "?#*\\ ") {
+		return "", refuse
 	}
-	return nil
+	u, err := url.Parse(o)
+	if err != nil || u.User != nil || u.Opaque != "" || (u.Path != "" && u.Path != "/") {
+		return "", refuse
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	if (scheme != "http" && scheme != "https") || host == "" {
+		return "", refuse
+	}
+	port := u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host, nil
 }
 
 // watchSettings keeps this replica's settings current: on every settings event and, as a
@@ -192,7 +216,7 @@ func (s *Server) handlePatchSettings(c echo.Context) error {
 	ctx := c.Request().Context()
 	if req.CORSOrigins != nil {
 		for _, o := range *req.CORSOrigins {
-			if err := checkOrigin(o); err != nil {
+			if _, err := normalizeOrigin(o); err != nil {
 				return err
 			}
 		}
