@@ -3,7 +3,13 @@
 // port), seeds a collection, runs each scenario with concurrent keep-alive clients for a fixed
 // time, prints throughput and latency percentiles, and removes everything it started.
 //
+// The fanout scenarios measure websocket broadcasts instead: many clients joined to one
+// channel, on one API replica or spread over two sharing the database and Redis, and one
+// writer posting channel messages at a steady rate; each delivery's latency is measured from
+// just before the post to its arrival at a client.
+//
 //	go run ./cmd/backpack-bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
+//	go run ./cmd/backpack-bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
 package main
 
 import (
@@ -37,10 +43,12 @@ func main() {
 
 // settings are the command line.
 type settings struct {
-	clients   int
-	duration  time.Duration
-	seed      int
-	scenarios []string
+	clients    int
+	duration   time.Duration
+	seed       int
+	scenarios  []string
+	wsClients  int
+	fanoutRate float64
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {
@@ -52,6 +60,8 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.IntVar(&o.seed, "seed", 10000, "documents seeded into the items collection that "+scenarioList+" pages through")
 	fs.StringVar(&list, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
+	fs.IntVar(&o.wsClients, "ws-clients", 1000, "websocket clients joined to the channel in the fanout scenarios")
+	fs.Float64Var(&o.fanoutRate, "fanout-rate", 50, "channel messages written per second in the fanout scenarios")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -72,6 +82,10 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		return o, errors.New("-duration must be positive")
 	case o.seed < 0:
 		return o, errors.New("-seed must not be negative")
+	case o.wsClients < 1:
+		return o, errors.New("-ws-clients must be at least 1")
+	case !(o.fanoutRate > 0):
+		return o, errors.New("-fanout-rate must be positive")
 	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip)):
 		return o, fmt.Errorf("-seed must be at least %d for %s", listLimit, scenarioList)
 	}
@@ -105,11 +119,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
 		return err
 	}
+	if slices.ContainsFunc(o.scenarios, func(name string) bool { return fanoutReplicas(name) > 0 }) {
+		if err := prepareFanout(ctx, api); err != nil {
+			return err
+		}
+	}
 
-	results := make([]summary, len(o.scenarios))
-	for i, name := range o.scenarios {
-		fmt.Fprintf(stderr, "running %s with %d clients for %s…\n", name, o.clients, o.duration)
-		results[i] = runLoad(ctx, o.clients, o.duration, newScenario(name, api, o.seed))
+	var (
+		loadNames, fanoutNames []string
+		loadResults            []summary
+		fanoutResults          []fanoutSummary
+	)
+	for _, name := range o.scenarios {
+		if replicas := fanoutReplicas(name); replicas > 0 {
+			urls, err := env.replicaURLs(ctx, replicas)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "running %s: %d websocket clients on %d replica(s), %g messages/s for %s…\n",
+				name, o.wsClients, replicas, o.fanoutRate, o.duration)
+			r := runFanout(ctx, fanoutConfig{replicas: urls, writer: api, clients: o.wsClients, rate: o.fanoutRate, duration: o.duration})
+			if r.failed == nil {
+				fmt.Fprintf(stderr, "  %d clients opened and joined in %s\n", o.wsClients, r.setup.Round(time.Millisecond))
+			}
+			fanoutNames, fanoutResults = append(fanoutNames, name), append(fanoutResults, r)
+		} else {
+			fmt.Fprintf(stderr, "running %s with %d clients for %s…\n", name, o.clients, o.duration)
+			loadNames = append(loadNames, name)
+			loadResults = append(loadResults, runLoad(ctx, o.clients, o.duration, newScenario(name, api, o.seed)))
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -117,10 +155,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "backpack-bench: GOMAXPROCS=%d NumCPU=%d %s · %s · %d documents seeded\n",
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), env.setup, o.seed)
-	return printTable(stdout, o.scenarios, o.clients, results)
+	if len(loadNames) > 0 {
+		if err := printTable(stdout, loadNames, o.clients, loadResults); err != nil {
+			return err
+		}
+	}
+	if len(fanoutNames) > 0 {
+		if len(loadNames) > 0 {
+			fmt.Fprintln(stdout)
+		}
+		return printFanoutTable(stdout, fanoutNames, fanoutResults)
+	}
+	return nil
 }
 
-// printTable writes one row per scenario, then the first error of each scenario that had any.
+// printTable writes one row per request scenario, then the first error of each scenario that
+// had any.
 func printTable(w io.Writer, names []string, clients int, results []summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tclients\trequests\terrors\treq/s\tp50\tp90\tp99\tmax")
@@ -134,6 +184,39 @@ func printTable(w io.Writer, names []string, clients int, results []summary) err
 	for i, r := range results {
 		if r.firstError != nil {
 			fmt.Fprintf(w, "%s: first error: %v\n", names[i], r.firstError)
+		}
+	}
+	return nil
+}
+
+// printFanoutTable writes one row per fanout scenario, then what went wrong in any: a setup
+// that failed, failed writes, dropped clients. p50, p99 and max are delivery latencies, from
+// just before a message was posted to its arrival at a client; the write columns are the
+// posts' own latencies, which they include.
+func printFanoutTable(w io.Writer, names []string, results []fanoutSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "fanout scenario\treplicas\tws clients\tmsg/s\twritten\texpected\treceived\tdeliveries/s\tp50\tp99\tmax\tdropped\twrite p50\twrite p99")
+	for i, r := range results {
+		if r.failed != nil {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%g\tsetup failed\n", names[i], r.replicas, r.clients, r.rate)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\n", names[i], r.replicas, r.clients, r.rate,
+			r.written, r.expected, r.received, r.perSecond, millis(r.p50), millis(r.p99), millis(r.max), r.dropped,
+			millis(r.writeP50), millis(r.writeP99))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i, r := range results {
+		if r.failed != nil {
+			fmt.Fprintf(w, "%s: setup failed: %v\n", names[i], r.failed)
+		}
+		if r.writeErrors > 0 {
+			fmt.Fprintf(w, "%s: %d writes failed, first: %v\n", names[i], r.writeErrors, r.firstWriteError)
+		}
+		if r.dropped > 0 {
+			fmt.Fprintf(w, "%s: %d clients closed by the server, first: %v\n", names[i], r.dropped, r.firstDrop)
 		}
 	}
 	return nil

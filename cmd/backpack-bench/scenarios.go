@@ -14,15 +14,30 @@ import (
 
 // The scenarios, by the names -scenarios accepts.
 const (
-	scenarioCreate   = "create"
-	scenarioList     = "list-20-of-10k"
-	scenarioListSkip = "list-20-of-10k-skip"
+	scenarioCreate    = "create"
+	scenarioList      = "list-20-of-10k"
+	scenarioListSkip  = "list-20-of-10k-skip"
+	scenarioFanout    = "fanout"
+	scenarioFanoutTwo = "fanout-2-replicas"
 )
 
 // allScenarios are run in this order by default. The list is measured twice: the first page
 // (what an app shows first) and a page at a random offset, because skipping costs a scan on
-// FerretDB's SQLite backend and the two differ by orders of magnitude there.
-var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip}
+// FerretDB's SQLite backend and the two differ by orders of magnitude there. The fanout
+// scenarios measure websocket delivery of channel messages, on one replica and on two.
+var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo}
+
+// fanoutReplicas is the number of API replicas a fanout scenario spreads its websocket
+// clients over, and 0 for the request scenarios.
+func fanoutReplicas(name string) int {
+	switch name {
+	case scenarioFanout:
+		return 1
+	case scenarioFanoutTwo:
+		return 2
+	}
+	return 0
+}
 
 // Collections the scenarios use: create writes to benchCollection, the list reads pages of
 // itemsCollection, which is seeded beforehand.

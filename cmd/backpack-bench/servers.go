@@ -29,8 +29,10 @@ import (
 const benchDatabase = "bench"
 
 // environment is what one benchmark run talks to: a throw-away redis-server, FerretDB
-// in-process and the API on a loopback port, all under one temporary directory.
+// in-process and the API on a loopback port (more replicas of it on demand), all under one
+// temporary directory.
 type environment struct {
+	// baseURL is the first API replica's, the one every scenario writes to.
 	baseURL string
 	apiKey  string
 	db      *mongo.Database
@@ -38,6 +40,13 @@ type environment struct {
 	setup string
 	// closers stop what was started, in the order it was started.
 	closers []func()
+
+	// apiConfig and redisURL are what every API replica shares: the same key and admin
+	// token, the same database and the same Redis.
+	apiConfig coreapi.Config
+	redisURL  string
+	// replicas are the base URLs of the API replicas started so far; baseURL is the first.
+	replicas []string
 }
 
 // startEnvironment starts everything, or nothing: on failure it stops what it had started.
@@ -85,25 +94,20 @@ func (e *environment) start(ctx context.Context) error {
 	e.closers = append(e.closers, func() { _ = client.Disconnect(context.Background()) })
 	e.db = client.Database(benchDatabase)
 
-	eph, err := ephemeral.NewRedis(ctx, redisURL, "bench:")
-	if err != nil {
-		return fmt.Errorf("connect to Redis: %w", err)
-	}
-	e.closers = append(e.closers, func() { _ = eph.Close() })
-
+	e.redisURL = redisURL
 	e.apiKey = rand.Text()
-	baseURL, stopAPI, err := startAPI(ctx, coreapi.Config{
+	e.apiConfig = coreapi.Config{
 		APIKey:     e.apiKey,
 		AdminToken: rand.Text(),
 		FilesDir:   filepath.Join(dir, "files"),
 		SiteDir:    filepath.Join(dir, "site"),
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}, e.db, eph)
+	}
+	replicas, err := e.replicaURLs(ctx, 1)
 	if err != nil {
 		return err
 	}
-	e.closers = append(e.closers, stopAPI)
-	e.baseURL = baseURL
+	e.baseURL = replicas[0]
 
 	e.setup = fmt.Sprintf("FerretDB %s (SQLite, in-process) · redis-server %s (loopback)",
 		moduleVersion("github.com/FerretDB/FerretDB"), redisVersion(redisBin))
@@ -116,6 +120,26 @@ func (e *environment) close() {
 		stop()
 	}
 	e.closers = nil
+}
+
+// replicaURLs returns the base URLs of n API replicas, starting those not running yet. Like
+// separate processes, each replica has its own Redis connection, on the shared database and
+// Redis. close stops them.
+func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) {
+	for len(e.replicas) < n {
+		eph, err := ephemeral.NewRedis(ctx, e.redisURL, "bench:")
+		if err != nil {
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+		e.closers = append(e.closers, func() { _ = eph.Close() })
+		baseURL, stopAPI, err := startAPI(ctx, e.apiConfig, e.db, eph)
+		if err != nil {
+			return nil, err
+		}
+		e.closers = append(e.closers, stopAPI)
+		e.replicas = append(e.replicas, baseURL)
+	}
+	return e.replicas[:n], nil
 }
 
 // startRedis starts redis-server without persistence on a free loopback port in dir and waits
@@ -190,7 +214,8 @@ func freeAddr() (string, error) {
 }
 
 // startAPI serves the API's public handler on a loopback port and returns its base URL and a
-// function that shuts it down.
+// function that shuts it down: the HTTP server first, then the API replica (background work
+// and websockets, which the HTTP server's shutdown does not wait for).
 func startAPI(ctx context.Context, cfg coreapi.Config, db *mongo.Database, eph ephemeral.Store) (string, func(), error) {
 	api, err := coreapi.New(ctx, cfg, db, eph)
 	if err != nil {
@@ -198,6 +223,7 @@ func startAPI(ctx context.Context, cfg coreapi.Config, db *mongo.Database, eph e
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		api.Close()
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -210,6 +236,7 @@ func startAPI(ctx context.Context, cfg coreapi.Config, db *mongo.Database, eph e
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
+		api.Close()
 	}
 	return "http://" + ln.Addr().String(), stop, nil
 }
