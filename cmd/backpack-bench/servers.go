@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/internal/redisserver"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -74,7 +73,7 @@ func (e *environment) start(ctx context.Context) error {
 	if err := os.Mkdir(redisDir, 0o700); err != nil {
 		return err
 	}
-	redisURL, stopRedis, err := startRedis(ctx, redisBin, redisDir)
+	redisURL, stopRedis, err := redisserver.Start(ctx, redisBin, redisDir)
 	if err != nil {
 		return err
 	}
@@ -140,77 +139,6 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 		e.replicas = append(e.replicas, baseURL)
 	}
 	return e.replicas[:n], nil
-}
-
-// startRedis starts redis-server without persistence on a free loopback port in dir and waits
-// until it accepts connections. Another process may take the port between choosing and
-// binding it, so it tries up to three ports.
-func startRedis(ctx context.Context, bin, dir string) (url string, stop func(), err error) {
-	for range 3 {
-		url, stop, err = startRedisOnce(ctx, bin, dir)
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-	}
-	return url, stop, err
-}
-
-func startRedisOnce(ctx context.Context, bin, dir string) (string, func(), error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, err
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
-		"--dir", dir, "--protected-mode", "no")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	stop := func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- true
-				_, _ = io.Copy(io.Discard, stdout)
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		if ok {
-			return "redis://" + addr + "/0", stop, nil
-		}
-		err = errors.New("redis-server exited before accepting connections")
-	case <-time.After(10 * time.Second):
-		err = errors.New("redis-server did not start within 10s")
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	stop()
-	return "", nil, err
-}
-
-// freeAddr returns a loopback address with a port nobody listens on right now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find free port: %w", err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr, nil
 }
 
 // startAPI serves the API's public handler on a loopback port and returns its base URL and a

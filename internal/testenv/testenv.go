@@ -4,7 +4,6 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,10 +11,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/backpackhq/backpack/internal/redisserver"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -51,45 +49,12 @@ func Redis(t testing.TB) string {
 	if err != nil {
 		Missing(t, "redis-server")
 	}
-	for attempt := 0; ; attempt++ {
-		addr := FreeAddr(t)
-		_, port, _ := net.SplitHostPort(addr)
-		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
-			"--dir", t.TempDir(), "--protected-mode", "no")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start redis-server: %v", err)
-		}
-		ready := make(chan bool, 1)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "Ready to accept connections") {
-					ready <- true
-					_, _ = io.Copy(io.Discard, stdout)
-					return
-				}
-			}
-			ready <- false
-		}()
-		select {
-		case ok := <-ready:
-			if ok {
-				t.Cleanup(func() {
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-				})
-				return "redis://" + addr + "/0"
-			}
-		case <-time.After(10 * time.Second):
-		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if attempt == 2 {
-			t.Fatal("redis-server did not start")
-		}
+	url, stop, err := redisserver.Start(context.Background(), bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	return url
 }
 
 // FerretDB starts an in-process FerretDB on SQLite in a temporary directory and returns its URI.
