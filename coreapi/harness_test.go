@@ -265,12 +265,19 @@ func waitFor(t *testing.T, cond func() bool) {
 // Redis, its own HTTP listeners, as a second task of a Swarm service would be.
 func (a *testAPI) replica() *testAPI {
 	a.t.Helper()
+	return a.replicaWith(a.cfg)
+}
+
+// replicaWith starts a replica on the same database and Redis with another configuration, as
+// an operator changing a secret and restarting would.
+func (a *testAPI) replicaWith(cfg Config) *testAPI {
+	a.t.Helper()
 	eph, err := ephemeral.NewRedis(context.Background(), a.redis, "t:")
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	a.t.Cleanup(func() { _ = eph.Close() })
-	srv, err := New(context.Background(), a.cfg, a.srv.db, eph)
+	srv, err := New(context.Background(), cfg, a.srv.db, eph)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -279,7 +286,7 @@ func (a *testAPI) replica() *testAPI {
 	adm := httptest.NewServer(srv.AdminHandler())
 	a.t.Cleanup(pub.Close)
 	a.t.Cleanup(adm.Close)
-	return &testAPI{t: a.t, srv: srv, url: pub.URL, admin: adm.URL, cfg: a.cfg, redis: a.redis}
+	return &testAPI{t: a.t, srv: srv, url: pub.URL, admin: adm.URL, cfg: cfg, redis: a.redis}
 }
 
 // on returns a copy of the client that talks to another replica with the same credentials.

@@ -1,14 +1,10 @@
 package coreapi
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
 // preflightAllowed sends a browser's CORS preflight to the public port and reports whether
@@ -201,31 +197,9 @@ func TestAdminSettingsRotateAPIKey(t *testing.T) {
 	}
 }
 
-// replicaWith starts another replica of api's backend (same database, same Redis) with its
-// own configuration, as after a restart with a changed Docker secret.
-func replicaWith(api *testAPI, cfg Config) *testAPI {
-	t := api.t
-	t.Helper()
-	eph, err := ephemeral.NewRedis(context.Background(), api.redis, "t:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eph.Close() })
-	srv, err := New(context.Background(), cfg, api.srv.db, eph)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	pub := httptest.NewServer(srv.Handler())
-	adm := httptest.NewServer(srv.AdminHandler())
-	t.Cleanup(pub.Close)
-	t.Cleanup(adm.Close)
-	return &testAPI{t: t, srv: srv, url: pub.URL, admin: adm.URL, cfg: cfg, redis: api.redis}
-}
-
 func TestAdminSettingsAcrossReplicas(t *testing.T) {
 	a := newTestAPI(t)
-	b := replicaWith(a, a.cfg)
+	b := a.replica()
 	if !keyWorks(b, testAPIKey) {
 		t.Fatal("replica B refuses the configured key")
 	}
@@ -253,7 +227,7 @@ func TestAdminSettingsAcrossReplicas(t *testing.T) {
 	}
 
 	// A replica restarted with the same configured key keeps the rotated key and origins.
-	restarted := replicaWith(a, a.cfg)
+	restarted := a.replica()
 	if keyWorks(restarted, testAPIKey) || !keyWorks(restarted, key) {
 		t.Fatal("a restarted replica went back to the configured key")
 	}
@@ -264,7 +238,7 @@ func TestAdminSettingsAcrossReplicas(t *testing.T) {
 	// A replica configured with a different key (the operator replaced the secret) uses it.
 	cfg := a.cfg
 	cfg.APIKey = "operator-replaced-key-0123456789"
-	replaced := replicaWith(a, cfg)
+	replaced := a.replicaWith(cfg)
 	if !keyWorks(replaced, cfg.APIKey) || keyWorks(replaced, key) || keyWorks(replaced, testAPIKey) {
 		t.Fatal("a replica with a new configured key does not use exactly that key")
 	}
