@@ -9,10 +9,13 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 dev:
 	$(GO) run ./cmd/backpack-api --embedded --data-dir $(DATA_DIR)
 
-## test: install what tests need (scripts/test-env.sh), then vet and run every test
+## test: install what tests need (scripts/test-env.sh), then vet and run every test:
+## Go (integration tests against real servers, the SDK in headless Chromium) and the SDK's
+## unit tests under Node
 test: test-env
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	node --test web/sdk/
 
 test-env:
 	bash scripts/test-env.sh
@@ -22,11 +25,12 @@ bench: test-env
 	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
 	$(GO) run ./cmd/backpack-bench
 
-## lint: formatting, vet and staticcheck
+## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler --lib es2022,dom web/sdk/example.ts
 
 ## build: static binaries in ./bin
 build:

@@ -56,9 +56,9 @@ func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// unauthenticatedPaths answer without an API key: health checks for orchestrators and the
-// API description for tooling.
-var unauthenticatedPaths = []string{"/healthz", "/readyz", "/openapi.json"}
+// unauthenticatedPaths answer without an API key: health checks for orchestrators, the API
+// description for tooling, and the SDK, which a <script> tag loads without headers.
+var unauthenticatedPaths = []string{"/healthz", "/readyz", "/openapi.json", "/sdk.js", "/sdk.mjs", "/sdk.d.ts"}
 
 // requireAPIKey refuses any other request without the backend's key in X-API-Key.
 func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/siterelease"
+	"github.com/backpackhq/backpack/web/sdk"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
@@ -143,6 +144,9 @@ func (s *Server) publicRouter() *echo.Echo {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", serveOpenAPI)
+	for path := range sdk.Files {
+		e.GET(path, echo.WrapHandler(sdk.Handler()))
+	}
 
 	e.POST("/auth/register", s.register)
 	e.POST("/auth/login", s.login)

@@ -4,7 +4,11 @@
 # missing, and the tests that need it skip locally and fail under CI=true.
 set -euo pipefail
 
-packages=(redis-server)   # real Redis for sessions, throttling and pub/sub tests
+# redis-server: real Redis for sessions, throttling and pub/sub tests.
+# chromium: the browser the SDK's end-to-end tests drive (chromedp).
+# nodejs: the SDK's unit tests (node --test); most machines already have Node.
+packages=(redis-server chromium)
+command -v node >/dev/null || packages+=(nodejs)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,4 +29,6 @@ fi
 # The Debian package starts a system redis-server on 6379; tests start their own on free ports,
 # so the system one is left as the package set it up.
 command -v redis-server >/dev/null && echo "test-env: $(redis-server --version | cut -d' ' -f1-3)"
+command -v chromium >/dev/null && echo "test-env: $(chromium --version 2>/dev/null)"
+command -v node >/dev/null && echo "test-env: node $(node --version)"
 echo "test-env: $(go version)"
