@@ -2,6 +2,10 @@
 GO         ?= go
 DATA_DIR   ?= ./data
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# TSC_CHECK type-checks a usage example against the SDK's declarations (TypeScript via npx,
+# cached outside the repository; nothing is added to it).
+TSC_CHECK   = npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --module es2022 \
+              --moduleResolution bundler --lib es2022,dom web/sdk/example.ts
 
 .PHONY: dev test test-env bench lint build fuzz
 
@@ -11,11 +15,12 @@ dev:
 
 ## test: install what tests need (scripts/test-env.sh), then vet and run every test:
 ## Go (integration tests against real servers, the SDK in headless Chromium) and the SDK's
-## unit tests under Node
+## unit tests under Node, and the SDK's declarations type-checked
 test: test-env
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	node --test web/sdk/
+	$(TSC_CHECK)
 
 test-env:
 	bash scripts/test-env.sh
@@ -30,7 +35,7 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler --lib es2022,dom web/sdk/example.ts
+	$(TSC_CHECK)
 
 ## build: static binaries in ./bin
 build:
