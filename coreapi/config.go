@@ -16,6 +16,10 @@ type Config struct {
 	AdminToken string
 	// CORSOrigins are the exact origins (scheme://host[:port]) allowed to call with credentials.
 	CORSOrigins []string
+	// AllowLoopbackOrigins also allows any http origin on a loopback name (localhost,
+	// *.localhost, 127.0.0.1, [::1]) at any port: the embedded default's convenience for local
+	// development servers, never for a deployed backend.
+	AllowLoopbackOrigins bool
 	// FilesDir holds uploaded files, one directory per user.
 	FilesDir string
 	// SiteDir holds the static site's releases; nginx serves SiteDir/current.

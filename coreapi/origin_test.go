@@ -26,3 +26,22 @@ func TestNormalizeOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestLoopbackOrigins(t *testing.T) {
+	ls := &liveSettings{loopback: true}
+	ls.origins.Store(newOriginSet(nil))
+	for _, o := range []string{"http://localhost:5173", "http://shop.localhost:8080", "http://127.0.0.1:3000", "http://[::1]:8000", "http://localhost"} {
+		if !ls.originAllowed(o) {
+			t.Errorf("%s refused", o)
+		}
+	}
+	for _, o := range []string{"https://localhost:5173", "http://localhost.evil.com", "http://evil.com", "http://127.0.0.2", "http://localhost:1/x", "null"} {
+		if ls.originAllowed(o) {
+			t.Errorf("%s allowed", o)
+		}
+	}
+	ls.loopback = false
+	if ls.originAllowed("http://localhost:5173") {
+		t.Error("loopback origin allowed without the embedded default")
+	}
+}

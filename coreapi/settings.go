@@ -45,6 +45,7 @@ type liveSettings struct {
 	coll       *mongo.Collection
 	configured [sha256.Size]byte
 	defaults   []string
+	loopback   bool
 	apiKey     *secret
 	origins    atomic.Pointer[originSet]
 	stored     atomic.Pointer[storedSettings]
@@ -73,13 +74,26 @@ func newOriginSet(list []string) *originSet {
 
 func newLiveSettings(db *mongo.Database, cfg Config) *liveSettings {
 	ls := &liveSettings{coll: db.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
-		defaults: cfg.CORSOrigins, apiKey: newSecret(cfg.APIKey)}
+		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, apiKey: newSecret(cfg.APIKey)}
 	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
 	ls.stored.Store(&storedSettings{})
 	return ls
 }
 
-func (ls *liveSettings) originAllowed(origin string) bool { return ls.origins.Load().allowed[origin] }
+func (ls *liveSettings) originAllowed(origin string) bool {
+	return ls.origins.Load().allowed[origin] || (ls.loopback && isLoopbackOrigin(origin))
+}
+
+// isLoopbackOrigin reports whether origin is plain http on a name that always means this
+// machine.
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Path != "" {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "127.0.0.1" || h == "::1"
+}
 
 // reload reads the stored settings and applies them.
 func (ls *liveSettings) reload(ctx context.Context) error {

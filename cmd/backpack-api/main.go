@@ -175,6 +175,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	api, err := coreapi.New(ctx, coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Logger: log,
+		AllowLoopbackOrigins: s.embedded,
 	}, client.Database(dbName), eph)
 	if err != nil {
 		return err

@@ -259,6 +259,13 @@ func TestEmbeddedKeepsDataAcrossRestarts(t *testing.T) {
 	if !strings.Contains(p.output.String(), "API key:") {
 		t.Fatalf("embedded start does not print the API key:\n%s", p.output)
 	}
+	// A local dev server's page may call the embedded API with credentials.
+	pre, _ := http.NewRequest(http.MethodOptions, p.url+"/auth/login", nil)
+	pre.Header.Set("Origin", "http://shop.localhost:5173")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	if res, err := http.DefaultClient.Do(pre); err != nil || res.Header.Get("Access-Control-Allow-Origin") != "http://shop.localhost:5173" {
+		t.Fatalf("embedded preflight from a loopback origin: %v %v", err, res)
+	}
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "api-key"))
 	if err != nil {
 		t.Fatal(err)
