@@ -292,6 +292,11 @@ func exerciseSDK(t *testing.T, env *browserEnv, wantMode string) {
 	if b, _ := json.Marshal(got); string(b) != `{"channels":["general"]}` {
 		t.Fatalf("channels = %s", b)
 	}
+	got = env.ok(tab2, `const latest = await conn.actions.findResource('notes', {}, { sort: '-_createdAt', limit: 1 });
+		return { n: latest.length, text: latest[0].text }`)
+	if got["n"] != float64(1) || got["text"] != "live" {
+		t.Fatalf("findResource with sort and limit = %v", got)
+	}
 	got = env.ok(tab2, `let code; try { await conn.actions.getCollection('boats'); } catch (e) { code = e.code; } return { code }`)
 	if got["code"] != "collection_not_found" {
 		t.Fatalf("websocket error = %v", got)

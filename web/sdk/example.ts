@@ -86,7 +86,7 @@ async function realtime(): Promise<void> {
   const msg = await conn.actions.createResource<Message>('messages', { text: 'hi', channelType: 'rooms', channelId: room._id });
   await conn.actions.updateResource<Message>('messages', msg._id, { text: 'hello' });
   await conn.actions.overwriteResource<Message>('messages', msg._id, { ...msg, text: 'hello!' });
-  const found = await conn.actions.findResource<Message>('messages', { channelId: room._id });
+  const found = await conn.actions.findResource<Message>('messages', { channelId: room._id }, { sort: '-_createdAt', limit: 20 });
   const all = await conn.actions.getCollection<Message>('messages');
   const again = await conn.actions.getResource<Message>('messages', msg._id);
   console.log(found.length, all.length, again.text);

@@ -23,6 +23,13 @@ export type Doc<T = JsonObject> = T & {
 /** A Mongo-style filter. Allowed operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not $regex ($options). */
 export type Filter = Record<string, unknown>;
 
+/** Paging and order for websocket reads: sort like "-createdAt,name"; limit 1–1000 (find defaults to 100, getAll to 1000). */
+export interface WsListOptions {
+  sort?: string;
+  limit?: number;
+  skip?: number;
+}
+
 /** Options every HTTP call accepts as its last argument. */
 export interface CallOptions {
   /** Abort the call; it then rejects with a BackpackError of code `aborted`. */
@@ -249,9 +256,9 @@ export type Channel = Doc<{ name: string }>;
  */
 export interface ConnectionActions {
   /** Documents matching a filter. */
-  findResource<T = JsonObject>(collection: string, query?: Filter): Promise<Doc<T>[]>;
+  findResource<T = JsonObject>(collection: string, query?: Filter, options?: WsListOptions): Promise<Doc<T>[]>;
   /** All documents of a collection (up to 1000). */
-  getCollection<T = JsonObject>(collection: string): Promise<Doc<T>[]>;
+  getCollection<T = JsonObject>(collection: string, options?: WsListOptions): Promise<Doc<T>[]>;
   getResource<T = JsonObject>(collection: string, id: string): Promise<Doc<T>>;
   createResource<T = JsonObject>(collection: string, data: T): Promise<Doc<T>>;
   /** Replaces the document (fields not sent are gone). */

@@ -389,8 +389,8 @@ function createConnection({ url, apiKey, token, WebSocketImpl, timeout = DEFAULT
   };
 
   const actions = {
-    findResource: (collection, query = {}) => call('find', { collection, query }),
-    getCollection: (collection) => call('getAll', { collection }),
+    findResource: (collection, query = {}, { sort, limit, skip } = {}) => call('find', { collection, query, sort, limit, skip }),
+    getCollection: (collection, { sort, limit, skip } = {}) => call('getAll', { collection, sort, limit, skip }),
     getResource: (collection, id) => call('getOne', { collection, id }),
     createResource: (collection, data) => call('create', { collection, data }),
     overwriteResource: (collection, id, data) => call('update', { collection, id, data }),

@@ -768,6 +768,18 @@ describe('websocket', () => {
     assert.deepEqual(await p2, []);
   });
 
+  test('find and getAll pass sort, limit and skip when given', () => {
+    const { conn, socket } = connect();
+    socket().serverOpen();
+    conn.actions.findResource('c', { n: 1 }, { sort: '-n', limit: 5, skip: 10 });
+    conn.actions.getCollection('c', { limit: 2 });
+    const sent = socket().sent.map(({ requestId, ...m }) => m);
+    assert.deepEqual(sent, [
+      { action: 'find', collection: 'c', query: { n: 1 }, sort: '-n', limit: 5, skip: 10 },
+      { action: 'getAll', collection: 'c', limit: 2 },
+    ]);
+  });
+
   test('every action sends the contract message', () => {
     const { conn, socket } = connect();
     socket().serverOpen();
