@@ -45,6 +45,10 @@ type Config struct {
 	WSMessagesPerSecond float64
 	WSMessageBurst      int
 	WSSendQueue         int
+	// Websocket keepalive: the server pings every WSPingInterval (default 25 s) and drops a
+	// connection it has heard nothing from, pongs included, for WSIdleTimeout (default 60 s).
+	WSPingInterval time.Duration
+	WSIdleTimeout  time.Duration
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -62,6 +66,8 @@ const (
 	DefaultWSMessagesPerSecond        = 50
 	DefaultWSMessageBurst             = 100
 	DefaultWSSendQueue                = 256
+	DefaultWSPingInterval             = 25 * time.Second
+	DefaultWSIdleTimeout              = 60 * time.Second
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.
@@ -110,6 +116,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WSSendQueue == 0 {
 		c.WSSendQueue = DefaultWSSendQueue
+	}
+	if c.WSPingInterval == 0 {
+		c.WSPingInterval = DefaultWSPingInterval
+	}
+	if c.WSIdleTimeout == 0 {
+		c.WSIdleTimeout = DefaultWSIdleTimeout
+	}
+	if c.WSIdleTimeout <= c.WSPingInterval {
+		return c, errors.New("config: the websocket idle timeout must be longer than the ping interval")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

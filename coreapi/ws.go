@@ -11,13 +11,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Websocket keepalive: the server pings every pingInterval and drops a connection it has not
-// heard from (any frame, pongs included) within readTimeout.
-const (
-	pingInterval = 25 * time.Second
-	readTimeout  = 60 * time.Second
-	writeTimeout = 10 * time.Second
-)
+// writeTimeout bounds one write to a client; a client that takes longer is gone.
+const writeTimeout = 10 * time.Second
 
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
@@ -85,6 +80,7 @@ func (c *wsConn) serve(ctx context.Context) {
 
 func (c *wsConn) readLoop(ctx context.Context) {
 	c.ws.SetReadLimit(c.s.cfg.WSReadLimit)
+	readTimeout := c.s.cfg.WSIdleTimeout
 	_ = c.ws.SetReadDeadline(time.Now().Add(readTimeout))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(readTimeout)) })
 	for {
@@ -109,7 +105,7 @@ func (c *wsConn) readLoop(ctx context.Context) {
 }
 
 func (c *wsConn) writeLoop() {
-	ping := time.NewTicker(pingInterval)
+	ping := time.NewTicker(c.s.cfg.WSPingInterval)
 	defer ping.Stop()
 	for {
 		select {

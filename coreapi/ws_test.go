@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -385,4 +386,25 @@ func slowClientsDropped(s *Server) float64 {
 		}
 	}
 	return 0
+}
+
+func TestWSKeepalive(t *testing.T) {
+	api := newTestAPI(t, func(c *Config) {
+		c.WSPingInterval = 100 * time.Millisecond
+		c.WSIdleTimeout = 400 * time.Millisecond
+	})
+	c, _ := api.signedIn()
+	// A client that reads answers the server's pings (gorilla does so while reading) and stays.
+	live := c.dialWS()
+	// A client that never reads never answers, and is dropped after the idle timeout.
+	u := "ws" + strings.TrimPrefix(api.url, "http") + "/ws?apiKey=" + testAPIKey
+	silent, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	waitFor(t, func() bool { return api.srv.hub.count() == 2 })
+	time.Sleep(1200 * time.Millisecond)
+	waitFor(t, func() bool { return api.srv.hub.count() == 1 })
+	live.fails("getAll", map[string]any{"collection": "none"}, "collection_not_found")
 }
