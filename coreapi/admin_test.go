@@ -127,29 +127,6 @@ func expectAdminEvent(w *wsClient, kind, action string, match func(m, resp map[s
 	})
 }
 
-// expectNothing checks that no message matching pred arrives within a short while.
-func expectNothing(w *wsClient, what string, pred func(map[string]any) bool) {
-	w.t.Helper()
-	if m, ok := w.takeFromBacklog(pred); ok {
-		w.t.Fatalf("unexpected %s: %v", what, m)
-	}
-	deadline := time.After(300 * time.Millisecond)
-	for {
-		select {
-		case m, ok := <-w.incoming:
-			if !ok {
-				return
-			}
-			if pred(m) {
-				w.t.Fatalf("unexpected %s: %v", what, m)
-			}
-			w.backlog = append(w.backlog, m)
-		case <-deadline:
-			return
-		}
-	}
-}
-
 const (
 	someUserID = "0123456789abcdef01234567"
 	someDocID  = "0123456789abcdef01234568"
@@ -851,7 +828,7 @@ func TestAdminWSCollectionEvents(t *testing.T) {
 	adm.mustStatus(http.StatusOK, adm.del("/admin/collections/posts"))
 	expectAdminEvent(aw, "collection", "delete", func(m, r map[string]any) bool { return m["collection"] == "posts" && r["name"] == "posts" })
 	// Those are not for end users.
-	expectNothing(wa, "collection event", func(m map[string]any) bool { return m["kind"] != nil || m["collection"] == "posts" })
+	wa.expectNothing("collection event", func(m map[string]any) bool { return m["kind"] != nil || m["collection"] == "posts" })
 	assertAdminKinds(t, aw)
 }
 
@@ -869,7 +846,7 @@ func TestAdminWSUserEvents(t *testing.T) {
 	adm.mustStatus(http.StatusOK, adm.del("/admin/users/"+carolID))
 	expectAdminEvent(aw, "user", "delete", func(m, r map[string]any) bool { return r["_id"] == carolID })
 	// Those are not for end users.
-	expectNothing(wa, "user event", func(m map[string]any) bool { return m["kind"] != nil || strings.Contains(fmt.Sprint(m), "carol@") })
+	wa.expectNothing("user event", func(m map[string]any) bool { return m["kind"] != nil || strings.Contains(fmt.Sprint(m), "carol@") })
 	assertAdminKinds(t, aw)
 	// The admin stream is not closed by the deleted user's session events.
 	aw.fails("getAll", map[string]any{"collection": "nope"}, "collection_not_found")

@@ -188,9 +188,15 @@ func isBroadcast(m map[string]any, action, collection, field string, value any) 
 // a positive expectation on another client, so the event has already been delivered.
 func (w *wsClient) expectNoBroadcast(action, collection, field string, value any) {
 	w.t.Helper()
-	match := func(m map[string]any) bool { return isBroadcast(m, action, collection, field, value) }
-	if m, ok := w.takeFromBacklog(match); ok {
-		w.t.Fatalf("unexpected broadcast: %v", m)
+	w.expectNothing("broadcast", func(m map[string]any) bool { return isBroadcast(m, action, collection, field, value) })
+}
+
+// expectNothing checks that no message matching pred arrives within a short while; what it
+// sees meanwhile stays in the backlog for later expectations.
+func (w *wsClient) expectNothing(what string, pred func(map[string]any) bool) {
+	w.t.Helper()
+	if m, ok := w.takeFromBacklog(pred); ok {
+		w.t.Fatalf("unexpected %s: %v", what, m)
 	}
 	deadline := time.After(300 * time.Millisecond)
 	for {
@@ -199,8 +205,8 @@ func (w *wsClient) expectNoBroadcast(action, collection, field string, value any
 			if !ok {
 				return
 			}
-			if match(m) {
-				w.t.Fatalf("unexpected broadcast: %v", m)
+			if pred(m) {
+				w.t.Fatalf("unexpected %s: %v", what, m)
 			}
 			w.backlog = append(w.backlog, m)
 		case <-deadline:

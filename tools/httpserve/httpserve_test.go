@@ -87,18 +87,33 @@ func get(url string) <-chan result {
 	return out
 }
 
-func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
-	addr := freeAddr(t)
-	started := make(chan struct{}, 1)
-	release := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// blockingServer is Run serving blockingHandler on a free port, with what a test needs to
+// drive it: the handler's started and release channels, the cancel of Run's context, and
+// Run's result.
+type blockingServer struct {
+	addr    string
+	started chan struct{}
+	release chan struct{}
+	cancel  context.CancelFunc
+	runErr  chan error
+}
 
-	runErr := make(chan error, 1)
+func startBlocking(t *testing.T, grace time.Duration) blockingServer {
+	t.Helper()
+	srv := blockingServer{addr: freeAddr(t), started: make(chan struct{}, 1), release: make(chan struct{}), runErr: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv.cancel = cancel
 	go func() {
-		runErr <- Run(ctx, quiet, 5*time.Second, Listener{Name: "web", Addr: addr, Handler: blockingHandler(started, release)})
+		srv.runErr <- Run(ctx, quiet, grace, Listener{Name: "web", Addr: srv.addr, Handler: blockingHandler(srv.started, srv.release)})
 	}()
-	waitUntil(t, "the server accepts connections", func() bool { return accepting(addr) })
+	waitUntil(t, "the server accepts connections", func() bool { return accepting(srv.addr) })
+	return srv
+}
+
+func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
+	srv := startBlocking(t, 5*time.Second)
+	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
 	select {
@@ -145,17 +160,8 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 }
 
 func TestShutdownGraceExceeded(t *testing.T) {
-	addr := freeAddr(t)
-	started := make(chan struct{}, 1)
-	release := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- Run(ctx, quiet, 100*time.Millisecond, Listener{Name: "web", Addr: addr, Handler: blockingHandler(started, release)})
-	}()
-	waitUntil(t, "the server accepts connections", func() bool { return accepting(addr) })
+	srv := startBlocking(t, 100*time.Millisecond)
+	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
 	// Let the stuck handler and its client finish when the test ends.
