@@ -32,13 +32,20 @@ func (s *Server) handleWS(c echo.Context) error {
 	if !websocket.IsWebSocketUpgrade(c.Request()) {
 		return badRequest("websocket_required", "this endpoint speaks the websocket protocol")
 	}
-	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
-	if err != nil {
-		return nil // the upgrader has answered the client
-	}
-	conn := newWSConn(s, ws, who)
+	// The connection joins the hub before the handshake completes, so an event published the
+	// moment the client sees itself connected waits in its queue rather than being missed.
+	conn := newWSConn(s, nil, who)
 	s.hub.add(conn)
 	defer s.hub.remove(conn)
+	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
+	if err != nil {
+		conn.closeWith(websocket.CloseAbnormalClosure, "")
+		return nil // the upgrader has answered the client
+	}
+	if !conn.attach(ws) {
+		_ = ws.Close() // closed while the handshake was under way (shutdown, session ended)
+		return nil
+	}
 	conn.serve(s.lifetime)
 	return nil
 }
@@ -55,7 +62,7 @@ type wsConn struct {
 	done    chan struct{}
 	once    sync.Once
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards ws while it is attached, and channels
 	channels map[string]struct{}
 }
 
@@ -138,17 +145,37 @@ func (c *wsConn) enqueue(msg []byte) {
 	}
 }
 
+// attach gives the connection its socket once the handshake is done. It reports false if the
+// connection was closed in the meantime.
+func (c *wsConn) attach(ws *websocket.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	c.ws = ws
+	return true
+}
+
 // closeWith ends the connection once, with a close frame saying why. It returns at once: the
 // frame may have to wait for a stalled writer, and the hub's delivery loop, which calls this
 // for slow clients, must never wait for one.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.once.Do(func() {
+		c.mu.Lock()
 		close(c.done)
+		ws := c.ws
+		c.mu.Unlock()
+		if ws == nil {
+			return // not attached yet: attach will refuse the socket
+		}
 		go func() {
 			if code != websocket.CloseAbnormalClosure {
-				_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 			}
-			_ = c.ws.Close()
+			_ = ws.Close()
 		}()
 	})
 }
