@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,8 +83,8 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
 	fs.StringVar(&s.filesDir, "files-dir", env("BACKPACK_FILES_DIR", ""), "directory for uploaded files; default DATA_DIR/files (BACKPACK_FILES_DIR)")
 	fs.StringVar(&s.siteDir, "site-dir", env("BACKPACK_SITE_DIR", ""), "directory for the static site's releases, served from SITE_DIR/current; default DATA_DIR/site (BACKPACK_SITE_DIR)")
-	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port (BACKPACK_PORT)")
-	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port (BACKPACK_ADMIN_PORT)")
+	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port; 0 picks a free one, logged at start (BACKPACK_PORT)")
+	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port; 0 picks a free one (BACKPACK_ADMIN_PORT)")
 	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	if err := fs.Parse(args); err != nil {
@@ -93,11 +94,11 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	switch {
-	case s.port <= 0 || s.port > 65535:
-		return s, errors.New("BACKPACK_PORT / --port must be a port number")
-	case s.adminPort <= 0 || s.adminPort > 65535:
-		return s, errors.New("BACKPACK_ADMIN_PORT / --admin-port must be a port number")
-	case s.port == s.adminPort:
+	case s.port < 0 || s.port > 65535:
+		return s, errors.New("BACKPACK_PORT / --port must be a port number (0: any free port)")
+	case s.adminPort < 0 || s.adminPort > 65535:
+		return s, errors.New("BACKPACK_ADMIN_PORT / --admin-port must be a port number (0: any free port)")
+	case s.port != 0 && s.port == s.adminPort:
 		return s, errors.New("the public and admin ports must differ")
 	case s.maxUpload <= 0:
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
@@ -181,12 +182,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer api.Close()
-	if s.embedded {
-		fmt.Fprintf(stdout, "Backpack API (embedded) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
-			s.port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
-	}
 	return httpserve.Run(ctx, log, 20*time.Second,
-		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler()},
+		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
+			Listening: func(addr net.Addr) {
+				if s.embedded {
+					fmt.Fprintf(stdout, "Backpack API (embedded) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
+						addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
+				}
+			}},
 		httpserve.Listener{Name: "admin", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.adminPort), Handler: api.AdminHandler()},
 	)
 }

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,20 +58,41 @@ type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	output *bytes.Buffer
+	output *syncBuffer
 	done   chan error
 }
 
+// syncBuffer is the process's output, written by exec's copier while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// publicAddr is the address the process logged for its public listener, or "".
+var publicAddr = regexp.MustCompile(`"msg":"listening","listener":"public","addr":"([^"]+)"`)
+
+// start runs backpack-api on ports it picks itself (0), and learns them from its log, so no
+// other test can take the port between choosing and binding it.
 func start(t *testing.T, args []string, env map[string]string) *proc {
 	t.Helper()
-	port := portOf(testenv.FreeAddr(t))
-	adminPort := portOf(testenv.FreeAddr(t))
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1", "BACKPACK_PORT=" + port, "BACKPACK_ADMIN_PORT=" + adminPort}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1", "BACKPACK_PORT=0", "BACKPACK_ADMIN_PORT=0"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &proc{t: t, cmd: cmd, url: "http://127.0.0.1:" + port, output: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, output: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -86,8 +107,13 @@ func start(t *testing.T, args []string, env map[string]string) *proc {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if p.url == "" {
+			if m := publicAddr.FindStringSubmatch(p.output.String()); m != nil {
+				p.url = "http://" + m[1]
+			}
+		}
 		res, err := http.Get(p.url + "/readyz")
-		if err == nil {
+		if p.url != "" && err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				return p
@@ -119,11 +145,6 @@ func (p *proc) stop() {
 	case <-time.After(25 * time.Second):
 		p.t.Fatal("no exit within 25s of SIGTERM")
 	}
-}
-
-func portOf(addr string) string {
-	_, port, _ := net.SplitHostPort(addr)
-	return port
 }
 
 type call struct {

@@ -43,7 +43,7 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--embedded", "--port", "0"}, nil, "port"},
+		{[]string{"--embedded", "--port", "-1"}, nil, "port"},
 		{[]string{"--embedded", "--port", "70000"}, nil, "port"},
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_PORT": "x"}, "port"},
 		{[]string{"--embedded", "--port", "4000", "--admin-port", "4000"}, nil, "differ"},

@@ -17,6 +17,8 @@ type Listener struct {
 	Name    string
 	Addr    string
 	Handler http.Handler
+	// Listening, if set, is told the address actually bound (Addr may ask for port 0).
+	Listening func(net.Addr)
 }
 
 // Run listens on every address (all or none: a port already taken fails the start), serves
@@ -39,6 +41,9 @@ func Run(ctx context.Context, log *slog.Logger, grace time.Duration, listeners .
 	errs := make(chan error, len(servers))
 	for i, srv := range servers {
 		log.Info("listening", "listener", listeners[i].Name, "addr", nets[i].Addr().String())
+		if listeners[i].Listening != nil {
+			listeners[i].Listening(nets[i].Addr())
+		}
 		go func() {
 			if err := srv.Serve(nets[i]); !errors.Is(err, http.ErrServerClosed) {
 				errs <- fmt.Errorf("serve %s: %w", listeners[i].Name, err)
