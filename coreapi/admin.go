@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -96,7 +97,7 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	}
 	f := bson.D{}
 	if search := q.Get("email"); search != "" {
-		if len(search) > maxEmailBytes {
+		if len(search) > credentials.MaxEmailBytes {
 			return badRequest("invalid_query", "the email search is too long")
 		}
 		f = bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(search)}, {Key: "$options", Value: "i"}}}}

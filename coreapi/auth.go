@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-type credentials struct {
+type signInBody struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 }
@@ -18,19 +19,19 @@ type credentials struct {
 var errInvalidCredentials = apiError(http.StatusUnauthorized, "invalid_credentials", "the email or password is wrong")
 
 func (s *Server) register(c echo.Context) error {
-	var req credentials
+	var req signInBody
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	email, err := normalizeEmail(req.Email)
+	email, err := credentials.NormalizeEmail(req.Email)
 	if err != nil {
 		return err
 	}
-	if err := checkPassword(req.Password); err != nil {
+	if err := credentials.CheckPassword(req.Password); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	hash, err := s.passwords.hash(ctx, req.Password)
+	hash, err := s.passwords.Hash(ctx, req.Password)
 	if err != nil {
 		return err
 	}
@@ -45,38 +46,38 @@ func (s *Server) register(c echo.Context) error {
 
 // authenticate checks credentials under the login throttle and opens a session.
 func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
-	var req credentials
+	var req signInBody
 	if err := decodeJSON(c, &req); err != nil {
 		return user{}, "", time.Time{}, err
 	}
-	email, err := normalizeEmail(req.Email)
+	email, err := credentials.NormalizeEmail(req.Email)
 	if err != nil {
 		return user{}, "", time.Time{}, err
 	}
-	if req.Password == "" || len(req.Password) > maxPasswordBytes {
+	if req.Password == "" || len(req.Password) > credentials.MaxPasswordBytes {
 		return user{}, "", time.Time{}, errInvalidCredentials
 	}
 	ctx := c.Request().Context()
-	throttle := loginThrottle{s}
+	throttle := s.loginThrottle()
 	ip := c.RealIP()
-	if err := throttle.check(ctx, email, ip); err != nil {
+	if err := throttle.Check(ctx, email, ip); err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	u, err := s.users.byEmail(ctx, email)
 	if err != nil && !errors.Is(err, errNoUser) {
 		return user{}, "", time.Time{}, err
 	}
-	ok, err := s.passwords.verify(ctx, u.PasswordHash, req.Password)
+	ok, err := s.passwords.Verify(ctx, u.PasswordHash, req.Password)
 	if err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	if !ok {
-		if err := throttle.failed(ctx, email, ip); err != nil {
+		if err := throttle.Failed(ctx, email, ip); err != nil {
 			return user{}, "", time.Time{}, err
 		}
 		return user{}, "", time.Time{}, errInvalidCredentials
 	}
-	if err := throttle.succeeded(ctx, email); err != nil {
+	if err := throttle.Succeeded(ctx, email); err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	token, expires, err := s.openSession(ctx, u.ID.Hex())
@@ -148,4 +149,11 @@ func (s *Server) me(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, u.public())
+}
+
+// loginThrottle counts failures in the backend's shared ephemeral store, so the limit holds
+// across replicas.
+func (s *Server) loginThrottle() credentials.Throttle {
+	return credentials.Throttle{Store: s.eph, MaxPerAccount: s.cfg.LoginMaxFailuresPerAccount,
+		MaxPerAddress: s.cfg.LoginMaxFailuresPerAddress, Window: s.cfg.LoginWindow}
 }

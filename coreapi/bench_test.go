@@ -15,31 +15,6 @@ import (
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
-func BenchmarkPasswordHash(b *testing.B) {
-	h := newPasswordHasher()
-	ctx := context.Background()
-	for b.Loop() {
-		if _, err := h.hash(ctx, "correct horse battery staple"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkPasswordVerify(b *testing.B) {
-	h := newPasswordHasher()
-	ctx := context.Background()
-	encoded, err := h.hash(ctx, "correct horse battery staple")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		ok, err := h.verify(ctx, encoded, "correct horse battery staple")
-		if err != nil || !ok {
-			b.Fatalf("verify: %v, %v", ok, err)
-		}
-	}
-}
-
 // benchAPI is one replica driven in-process through its handler: no network, an in-process
 // FerretDB and the in-memory ephemeral store, with a signed-in user's bearer token.
 type benchAPI struct {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/backpackhq/backpack/tools/names"
@@ -64,6 +65,8 @@ func toAPIError(err error) *Error {
 		fe       *filter.Error
 		je       *jsondoc.Error
 		ne       *names.Error
+		re       *credentials.RuleError
+		le       *credentials.LimitedError
 		maxBytes *http.MaxBytesError
 	)
 	switch {
@@ -78,6 +81,11 @@ func toAPIError(err error) *Error {
 		return badRequest("invalid_json", je.Error())
 	case errors.As(err, &ne):
 		return badRequest("invalid_name", ne.Error())
+	case errors.As(err, &re):
+		return &Error{Status: http.StatusBadRequest, Code: re.Code, Message: re.Message, Details: map[string]any{"field": re.Field}}
+	case errors.As(err, &le):
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts",
+			Message: "too many failed sign-in attempts; try again later", RetryAfter: le.RetryAfter}
 	case errors.As(err, &he):
 		return fromHTTPError(he)
 	case errors.Is(err, context.Canceled):

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/backpackhq/backpack/web/sdk"
@@ -26,7 +27,7 @@ type Server struct {
 	users        *userStore
 	files        *fileStore
 	site         *siterelease.Store
-	passwords    *passwordHasher
+	passwords    *credentials.Hasher
 	metrics      *metrics
 	settings     *liveSettings
 	adminToken   *secret
@@ -67,7 +68,7 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 		users:        newUserStore(db),
 		files:        files,
 		site:         site,
-		passwords:    newPasswordHasher(),
+		passwords:    credentials.NewHasher(),
 		metrics:      newMetrics(),
 		settings:     newLiveSettings(db, cfg),
 		adminToken:   newSecret(cfg.AdminToken),

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
-	"strings"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -17,14 +14,6 @@ import (
 // metaUsers holds the backend's end users; like every internal collection its name starts
 // with "_" so no client collection can shadow or reach it.
 const metaUsers = "_users"
-
-// Password length bounds: long enough to resist guessing, short enough that hashing a
-// submitted "password" cannot be used to burn CPU.
-const (
-	minPasswordRunes = 8
-	maxPasswordBytes = 512
-	maxEmailBytes    = 254
-)
 
 // user is an end user as stored.
 type user struct {
@@ -117,32 +106,5 @@ func (s *Server) deleteUser(ctx context.Context, id string) error {
 	}
 	s.publish(ctx, event{Kind: kindSession, Action: "end", Owner: id})
 	s.publishUser(ctx, "delete", u)
-	return nil
-}
-
-// normalizeEmail trims and lower-cases an address, so "Ann@Example.com " and "ann@example.com"
-// are one account, and checks it is a plain address (no display name, no comments).
-func normalizeEmail(raw string) (string, error) {
-	email := strings.ToLower(strings.TrimSpace(raw))
-	if email == "" {
-		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_email", Message: "email is required", Details: map[string]any{"field": "email"}}
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" || len(email) > maxEmailBytes ||
-		!strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
-		return "", &Error{Status: http.StatusBadRequest, Code: "invalid_email", Message: "email is not a valid address", Details: map[string]any{"field": "email"}}
-	}
-	return email, nil
-}
-
-func checkPassword(password string) error {
-	switch {
-	case utf8.RuneCountInString(password) < minPasswordRunes:
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_password",
-			Message: fmt.Sprintf("password must be at least %d characters", minPasswordRunes), Details: map[string]any{"field": "password"}}
-	case len(password) > maxPasswordBytes:
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_password",
-			Message: fmt.Sprintf("password must be at most %d bytes", maxPasswordBytes), Details: map[string]any{"field": "password"}}
-	}
 	return nil
 }

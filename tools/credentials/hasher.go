@@ -1,4 +1,4 @@
-package coreapi
+package credentials
 
 import (
 	"context"
@@ -13,33 +13,34 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// argon2Params are OWASP's recommended argon2id settings (19 MiB, 2 passes, 1 lane). They are
+// params are OWASP's recommended argon2id settings (19 MiB, 2 passes, 1 lane). They are
 // written into every hash, so they can be raised later without invalidating old hashes.
-type argon2Params struct {
+type params struct {
 	memoryKiB uint32
 	time      uint32
 	threads   uint8
 	keyLen    uint32
 }
 
-var defaultArgon2 = argon2Params{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 32}
+var defaultArgon2 = params{memoryKiB: 19 * 1024, time: 2, threads: 1, keyLen: 32}
 
-// passwordHasher hashes and verifies passwords with argon2id. Each hash holds 19 MiB for tens
+// Hasher hashes and verifies passwords with argon2id. Each hash holds 19 MiB for tens
 // of milliseconds, so the number running at once is bounded: a burst of logins queues rather
 // than exhausting memory.
-type passwordHasher struct {
-	params argon2Params
+type Hasher struct {
+	params params
 	slots  chan struct{}
 	dummy  string
 }
 
-func newPasswordHasher() *passwordHasher {
-	h := &passwordHasher{params: defaultArgon2, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+// NewHasher allows two hashes per CPU at once.
+func NewHasher() *Hasher {
+	h := &Hasher{params: defaultArgon2, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	h.dummy = h.encode(make([]byte, 16), "")
 	return h
 }
 
-func (h *passwordHasher) acquire(ctx context.Context) error {
+func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -48,9 +49,9 @@ func (h *passwordHasher) acquire(ctx context.Context) error {
 	}
 }
 
-func (h *passwordHasher) release() { <-h.slots }
+func (h *Hasher) release() { <-h.slots }
 
-func (h *passwordHasher) encode(salt []byte, password string) string {
+func (h *Hasher) encode(salt []byte, password string) string {
 	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, p.keyLen)
 	b64 := base64.RawStdEncoding
@@ -58,8 +59,8 @@ func (h *passwordHasher) encode(salt []byte, password string) string {
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
-// hash returns a PHC-format argon2id hash of password with a fresh random salt.
-func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
+// Hash returns a PHC-format argon2id hash of password with a fresh random salt.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
@@ -71,9 +72,9 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 	return h.encode(salt, password), nil
 }
 
-// verify reports whether password matches encoded. An empty encoded (no such user) is checked
+// Verify reports whether password matches encoded. An empty encoded (no such user) is checked
 // against a dummy hash so that unknown accounts take as long as known ones.
-func (h *passwordHasher) verify(ctx context.Context, encoded, password string) (bool, error) {
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	if encoded == "" {
 		encoded = h.dummy
 		password += "\x00never"
@@ -83,7 +84,7 @@ func (h *passwordHasher) verify(ctx context.Context, encoded, password string) (
 		return false, errors.New("verify password: unknown hash format")
 	}
 	var version int
-	var p argon2Params
+	var p params
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return false, errors.New("verify password: unsupported argon2 version")
 	}
