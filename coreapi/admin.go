@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -84,7 +85,7 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	q := c.QueryParams()
 	for k := range q {
 		if !adminUserParams[k] {
-			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use email, limit, skip)", k))
+			return httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use email, limit, skip)", k))
 		}
 	}
 	limit, err := intParam(q, "limit", defaultListLimit, 1, maxListLimit)
@@ -98,7 +99,7 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	f := bson.D{}
 	if search := q.Get("email"); search != "" {
 		if len(search) > credentials.MaxEmailBytes {
-			return badRequest("invalid_query", "the email search is too long")
+			return httpapi.BadRequest("invalid_query", "the email search is too long")
 		}
 		f = bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(search)}, {Key: "$options", Value: "i"}}}}
 	}
@@ -123,7 +124,7 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-var errUserNotFound = apiError(http.StatusNotFound, "user_not_found", "no such user")
+var errUserNotFound = httpapi.NewError(http.StatusNotFound, "user_not_found", "no such user")
 
 func (s *Server) handleAdminGetUser(c echo.Context) error {
 	u, err := s.users.byID(c.Request().Context(), c.Param("id"))
@@ -192,7 +193,7 @@ type adminCollectionRequest struct {
 
 func (s *Server) handleAdminCreateCollection(c echo.Context) error {
 	var req adminCollectionRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.Rule != "" && !req.Rule.valid() {
@@ -221,7 +222,7 @@ type ruleRequest struct {
 
 func (s *Server) handleAdminSetRule(c echo.Context) error {
 	var req ruleRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -259,12 +260,12 @@ func (s *Server) handleAdminListFiles(c echo.Context) error {
 	f := bson.D{}
 	for k := range q {
 		if k != "userId" {
-			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId)", k))
+			return httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId)", k))
 		}
 	}
 	if v := q.Get("userId"); v != "" {
 		if _, err := bson.ObjectIDFromHex(v); err != nil {
-			return badRequest("invalid_id", "userId must be 24 hexadecimal characters")
+			return httpapi.BadRequest("invalid_id", "userId must be 24 hexadecimal characters")
 		}
 		f = bson.D{{Key: "owner", Value: v}}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 )
@@ -197,7 +198,7 @@ func TestAdminRequiresToken(t *testing.T) {
 				req.Header[k] = v
 			}
 			res := api.do(req)
-			var e errorBody
+			var e httpapi.ErrorBody
 			if res.status != http.StatusUnauthorized || json.Unmarshal(res.body, &e) != nil ||
 				e.Error.Code != "invalid_admin_token" || e.Error.Message == "" {
 				t.Errorf("%s %s with %s: %d %s, want 401 invalid_admin_token", r.method, r.path, bc.name, res.status, res.body)

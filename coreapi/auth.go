@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -16,11 +17,11 @@ type signInBody struct {
 	Password string `json:"password"`
 }
 
-var errInvalidCredentials = apiError(http.StatusUnauthorized, "invalid_credentials", "the email or password is wrong")
+var errInvalidCredentials = httpapi.NewError(http.StatusUnauthorized, "invalid_credentials", "the email or password is wrong")
 
 func (s *Server) register(c echo.Context) error {
 	var req signInBody
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	email, err := credentials.NormalizeEmail(req.Email)
@@ -47,7 +48,7 @@ func (s *Server) register(c echo.Context) error {
 // authenticate checks credentials under the login throttle and opens a session.
 func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
 	var req signInBody
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	email, err := credentials.NormalizeEmail(req.Email)

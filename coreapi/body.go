@@ -2,69 +2,17 @@ package coreapi
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
-
-// requireJSON refuses bodies that do not say they are JSON, so a form post or a file sent to
-// a JSON endpoint by mistake gets a clear 415 instead of a parse error.
-func requireJSON(c echo.Context) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != echo.MIMEApplicationJSON {
-		return apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
-	}
-	return nil
-}
-
-// decodeJSON reads a small JSON body into a struct, refusing unknown fields so that typos
-// ("emial") are reported rather than ignored.
-func decodeJSON(c echo.Context, v any) error {
-	if err := requireJSON(c); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return badRequest("invalid_json", "the body must hold a single JSON object")
-	}
-	return nil
-}
-
-func jsonError(err error) error {
-	var (
-		syntax    *json.SyntaxError
-		typeErr   *json.UnmarshalTypeError
-		maxBytes  *http.MaxBytesError
-		errPrefix = "the body is not valid JSON"
-	)
-	switch {
-	case errors.As(err, &maxBytes):
-		return err
-	case errors.As(err, &syntax):
-		return badRequest("invalid_json", fmt.Sprintf("%s (at byte %d)", errPrefix, syntax.Offset))
-	case errors.As(err, &typeErr):
-		return badRequest("invalid_json", fmt.Sprintf("field %q must be a %s", typeErr.Field, typeErr.Type))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("invalid_json", "the body is empty or cut short")
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return badRequest("invalid_json", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return badRequest("invalid_json", errPrefix)
-}
 
 // serverFields are managed by the API; clients may read them but never set them.
 var serverFields = map[string]bool{"_id": true, "_owner": true, "_createdAt": true, "_updatedAt": true}
@@ -72,7 +20,7 @@ var serverFields = map[string]bool{"_id": true, "_owner": true, "_createdAt": tr
 // decodeDocument reads a client's document: a JSON object, key order kept. Its field names are
 // checked where it is written (checkClientDocument), for every transport alike.
 func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
-	if err := requireJSON(c); err != nil {
+	if err := httpapi.RequireJSON(c); err != nil {
 		return nil, err
 	}
 	raw, err := io.ReadAll(c.Request().Body)
@@ -80,7 +28,7 @@ func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
 		return nil, err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, badRequest("invalid_json", "the body is empty; send a JSON object")
+		return nil, httpapi.BadRequest("invalid_json", "the body is empty; send a JSON object")
 	}
 	return jsondoc.DecodeObject(raw, jsondoc.Limits{MaxBytes: int(s.cfg.MaxBodyBytes)})
 }
@@ -90,7 +38,7 @@ func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
 func checkClientDocument(doc bson.D) error {
 	for _, e := range doc {
 		if serverFields[e.Key] {
-			return &Error{Status: http.StatusBadRequest, Code: "protected_field",
+			return &httpapi.Error{Status: http.StatusBadRequest, Code: "protected_field",
 				Message: fmt.Sprintf("%s is set by the server and cannot be sent", e.Key), Details: map[string]any{"field": e.Key}}
 		}
 	}
@@ -106,7 +54,7 @@ func checkFieldNames(v any, path string) error {
 				p = path + "." + e.Key
 			}
 			if e.Key == "" || strings.HasPrefix(e.Key, "$") || strings.ContainsAny(e.Key, ".\x00") {
-				return &Error{Status: http.StatusBadRequest, Code: "invalid_field_name",
+				return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_field_name",
 					Message: fmt.Sprintf("field name %q is not allowed: it must be non-empty, not start with '$' and contain no '.'", e.Key),
 					Details: map[string]any{"field": p}}
 			}

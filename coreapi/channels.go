@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -18,10 +19,10 @@ import (
 // channel's documents (those with its channelType and channelId) once subscribed.
 
 var (
-	errNotAMember        = apiError(http.StatusConflict, "not_a_member", "you are not a member of this channel")
-	errNoUserForChannels = apiError(http.StatusBadRequest, "user_required",
+	errNotAMember        = httpapi.NewError(http.StatusConflict, "not_a_member", "you are not a member of this channel")
+	errNoUserForChannels = httpapi.NewError(http.StatusBadRequest, "user_required",
 		"channels belong to end users; the admin connection has none")
-	errNotChannelOwner = apiError(http.StatusForbidden, "forbidden", "only the user who created a channel may delete it")
+	errNotChannelOwner = httpapi.NewError(http.StatusForbidden, "forbidden", "only the user who created a channel may delete it")
 )
 
 // channelRef names one channel.
@@ -78,7 +79,7 @@ func channelParams(p wsParams) (channelRef, error) {
 		return channelRef{}, err
 	}
 	if _, err := parseDocumentID(id); err != nil {
-		return channelRef{}, badRequest("invalid_id", "channelId must be a channel document's 24-hex _id")
+		return channelRef{}, httpapi.BadRequest("invalid_id", "channelId must be a channel document's 24-hex _id")
 	}
 	return channelRef{Type: t, ID: id}, nil
 }
@@ -229,7 +230,7 @@ func (c *wsConn) findChannel(ctx context.Context, ch channelRef, write bool) (co
 	id, _ := bson.ObjectIDFromHex(ch.ID)
 	doc, err := c.s.findDocument(ctx, ref, id)
 	if errors.Is(err, errDocumentNotFound) {
-		return ref, nil, apiError(http.StatusNotFound, "channel_not_found", "no such channel")
+		return ref, nil, httpapi.NewError(http.StatusNotFound, "channel_not_found", "no such channel")
 	}
 	return ref, doc, err
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -116,7 +117,7 @@ func (r *collectionRegistry) create(ctx context.Context, name string) (collectio
 	info := collectionInfo{Name: name, Rule: RuleAuthenticated, CreatedAt: timestamp()}
 	if _, err := r.meta.InsertOne(ctx, info); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return collectionInfo{}, apiError(http.StatusConflict, "collection_exists", fmt.Sprintf("collection %q already exists", name))
+			return collectionInfo{}, httpapi.NewError(http.StatusConflict, "collection_exists", fmt.Sprintf("collection %q already exists", name))
 		}
 		return collectionInfo{}, fmt.Errorf("register collection %s: %w", name, err)
 	}
@@ -140,7 +141,7 @@ func (r *collectionRegistry) list(ctx context.Context) ([]collectionInfo, error)
 	return infos, nil
 }
 
-var errInvalidRule = badRequest("invalid_rule", fmt.Sprintf("rule must be %q, %q or %q", RuleAuthenticated, RuleOwner, RulePublicRead))
+var errInvalidRule = httpapi.BadRequest("invalid_rule", fmt.Sprintf("rule must be %q, %q or %q", RuleAuthenticated, RuleOwner, RulePublicRead))
 
 // setRule changes who may use a collection; other replicas follow within collectionCacheTTL.
 func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule) (collectionInfo, error) {
@@ -221,7 +222,7 @@ func (s *Server) handleCreateCollection(c echo.Context) error {
 		return errNotSignedIn
 	}
 	var req createCollectionRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	info, err := s.createCollection(c.Request().Context(), req.Name)

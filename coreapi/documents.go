@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/filter"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -40,7 +41,7 @@ func and(a, b bson.D) bson.D {
 func parseDocumentID(raw string) (bson.ObjectID, error) {
 	id, err := bson.ObjectIDFromHex(raw)
 	if err != nil {
-		return id, badRequest("invalid_id", "document ids are 24 hexadecimal characters")
+		return id, httpapi.BadRequest("invalid_id", "document ids are 24 hexadecimal characters")
 	}
 	return id, nil
 }
@@ -61,10 +62,10 @@ func parseListQuery(q url.Values) (listQuery, error) {
 	lq := listQuery{limit: defaultListLimit}
 	for k, v := range q {
 		if !listParams[k] {
-			return lq, badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use filter, sort, limit, skip, fields, count)", k))
+			return lq, httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use filter, sort, limit, skip, fields, count)", k))
 		}
 		if len(v) > 1 {
-			return lq, badRequest("invalid_query", fmt.Sprintf("query parameter %q is given more than once", k))
+			return lq, httpapi.BadRequest("invalid_query", fmt.Sprintf("query parameter %q is given more than once", k))
 		}
 	}
 	var err error
@@ -88,7 +89,7 @@ func parseListQuery(q url.Values) (listQuery, error) {
 	case "true":
 		lq.count = true
 	default:
-		return lq, badRequest("invalid_query", "count must be true or false")
+		return lq, httpapi.BadRequest("invalid_query", "count must be true or false")
 	}
 	return lq, nil
 }
@@ -100,7 +101,7 @@ func intParam(q url.Values, name string, def, lo, hi int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest("invalid_query", fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
+		return 0, httpapi.BadRequest("invalid_query", fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
 	}
 	return n, nil
 }
@@ -140,7 +141,7 @@ func (s *Server) findDocuments(ctx context.Context, ref collectionRef, lq listQu
 func queryError(err error) error {
 	var ce mongo.CommandError
 	if errors.As(err, &ce) && !ce.HasErrorLabel("NetworkError") && ce.Code != 0 && ce.Code < 1000 && ce.Code != 50 {
-		return badRequest("invalid_query", "the database could not run this query; check the filter, sort and fields")
+		return httpapi.BadRequest("invalid_query", "the database could not run this query; check the filter, sort and fields")
 	}
 	return fmt.Errorf("query: %w", err)
 }
@@ -224,7 +225,7 @@ func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson
 		s.publishDocument(ctx, "update", ref.info, replaced)
 		return replaced, nil
 	}
-	return nil, apiError(http.StatusConflict, "write_conflict", "the document kept changing while it was being replaced; try again")
+	return nil, httpapi.NewError(http.StatusConflict, "write_conflict", "the document kept changing while it was being replaced; try again")
 }
 
 // patchDocument merges the sent top-level fields into the document; fields not sent stay.

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -40,17 +41,17 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 	req := c.Request()
 	mt, _, perr := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if perr != nil || mt != echo.MIMEMultipartForm {
-		return form, apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data with a part named \"file\"")
+		return form, httpapi.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data with a part named \"file\"")
 	}
 	limit := s.cfg.MaxUploadBytes + multipartOverhead
 	if req.ContentLength > limit {
-		return form, &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+		return form, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes", s.cfg.MaxUploadBytes), Details: map[string]any{"limit": s.cfg.MaxUploadBytes}}
 	}
 	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 	mr, perr := req.MultipartReader()
 	if perr != nil {
-		return form, badRequest("invalid_multipart", "the multipart body cannot be read: "+perr.Error())
+		return form, httpapi.BadRequest("invalid_multipart", "the multipart body cannot be read: "+perr.Error())
 	}
 	defer func() {
 		if err != nil {
@@ -69,7 +70,7 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 		switch name := part.FormName(); {
 		case name == "file":
 			if form.file != nil {
-				return form, badRequest("invalid_multipart", "send exactly one part named \"file\"")
+				return form, httpapi.BadRequest("invalid_multipart", "send exactly one part named \"file\"")
 			}
 			up, rerr := s.files.receive(part, s.cfg.MaxUploadBytes)
 			if rerr != nil {
@@ -84,7 +85,7 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 				return form, multipartError(rerr)
 			}
 			if len(b) > maxFormField {
-				return form, badRequest("invalid_multipart", fmt.Sprintf("the %q field is too long", name))
+				return form, httpapi.BadRequest("invalid_multipart", fmt.Sprintf("the %q field is too long", name))
 			}
 			if name == "filename" {
 				form.filename = string(b)
@@ -92,22 +93,22 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 				form.bucket = string(b)
 			}
 		default:
-			return form, badRequest("invalid_multipart", fmt.Sprintf("unexpected form field %q", name))
+			return form, httpapi.BadRequest("invalid_multipart", fmt.Sprintf("unexpected form field %q", name))
 		}
 	}
 	if form.file == nil {
-		return form, badRequest("missing_file", "send the file in a part named \"file\"")
+		return form, httpapi.BadRequest("missing_file", "send the file in a part named \"file\"")
 	}
 	return form, nil
 }
 
 func multipartError(err error) error {
-	var ae *Error
+	var ae *httpapi.Error
 	var mbe *http.MaxBytesError
 	if errors.As(err, &ae) || errors.As(err, &mbe) {
 		return err
 	}
-	return badRequest("invalid_multipart", "the multipart body is malformed")
+	return httpapi.BadRequest("invalid_multipart", "the multipart body is malformed")
 }
 
 // partFilename is the filename the client gave the part, unaltered: multipart.Part.FileName
@@ -141,7 +142,7 @@ func pathFilename(c echo.Context) (string, error) {
 	if c.Request().URL.RawPath != "" {
 		var err error
 		if name, err = url.PathUnescape(name); err != nil {
-			return "", badRequest("invalid_name", "the filename in the path is not properly escaped")
+			return "", httpapi.BadRequest("invalid_name", "the filename in the path is not properly escaped")
 		}
 	}
 	return name, names.Filename(name)
@@ -214,13 +215,13 @@ func (s *Server) listFiles(c echo.Context) error {
 	q := c.QueryParams()
 	for k := range q {
 		if !fileListParams[k] {
-			return badRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId, bucket)", k))
+			return httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId, bucket)", k))
 		}
 	}
 	owner := uid
 	if v := q.Get("userId"); v != "" {
 		if _, err := bson.ObjectIDFromHex(v); err != nil {
-			return badRequest("invalid_id", "userId must be 24 hexadecimal characters")
+			return httpapi.BadRequest("invalid_id", "userId must be 24 hexadecimal characters")
 		}
 		owner = v
 	}
@@ -293,11 +294,11 @@ func (s *Server) updateFile(c echo.Context) error {
 		return err
 	}
 	var req fileUpdate
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.Filename == nil && req.Bucket == nil {
-		return badRequest("invalid_request", "send filename, bucket or both")
+		return httpapi.BadRequest("invalid_request", "send filename, bucket or both")
 	}
 	ctx := c.Request().Context()
 	unlock := s.files.locks.lock(uid)

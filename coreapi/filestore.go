@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -125,7 +126,7 @@ func (fs *fileStore) receive(r io.Reader, max int64) (*upload, error) {
 		err = cerr
 	}
 	if err == nil && n > max {
-		err = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+		err = &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes", max), Details: map[string]any{"limit": max}}
 	}
 	if err != nil {
@@ -155,7 +156,7 @@ func (h *headRecorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var errFileExists = apiError(http.StatusConflict, "file_exists", "a file with this name already exists; overwrite it with PUT or choose another name")
+var errFileExists = httpapi.NewError(http.StatusConflict, "file_exists", "a file with this name already exists; overwrite it with PUT or choose another name")
 
 func (fs *fileStore) find(ctx context.Context, owner, filename string) (fileMeta, error) {
 	var m fileMeta

@@ -19,6 +19,7 @@ import (
 
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
 const (
@@ -108,7 +109,7 @@ func (r *response) decode(v any) {
 }
 
 func (r *response) errorCode() string {
-	var e errorBody
+	var e httpapi.ErrorBody
 	_ = json.Unmarshal(r.body, &e)
 	return e.Error.Code
 }
@@ -127,7 +128,7 @@ func (c *client) expectError(r *response, status int, code string) {
 	if r.status != status || r.errorCode() != code {
 		c.api.t.Fatalf("got %d %s, want %d %s", r.status, r.body, status, code)
 	}
-	var e errorBody
+	var e httpapi.ErrorBody
 	r.decode(&e)
 	if e.Error.Message == "" {
 		c.api.t.Fatalf("error without message: %s", r.body)

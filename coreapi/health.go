@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["redis"], ready = "unreachable", false
 	}
 	if !ready {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "not_ready",
+		return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "not_ready",
 			Message: "a dependency of this replica is unreachable", Details: map[string]any{"checks": checks}}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": checks})

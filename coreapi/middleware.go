@@ -1,60 +1,14 @@
 package coreapi
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
-
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// requestID keeps a well-formed incoming X-Request-Id (so a proxy's id follows the request)
-// and otherwise makes one, and returns it in the response.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !requestIDPattern.MatchString(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		return next(c)
-	}
-}
-
-// logRequests writes one structured line per request.
-func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		req := c.Request()
-		s.log.InfoContext(req.Context(), "request",
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", req.Method, "route", c.Path(), "path", req.URL.Path,
-			"status", c.Response().Status, "bytes", c.Response().Size,
-			"duration_ms", time.Since(start).Milliseconds(), "remote", c.RealIP())
-		return err
-	}
-}
-
-// renderErrors turns a returned error into the contract's error response right away, so the
-// middleware around it (logs, metrics) sees the status the client gets.
-func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := next(c); err != nil {
-			c.Error(err)
-		}
-		return nil
-	}
-}
 
 // unauthenticatedPaths answer without an API key: health checks for orchestrators, the API
 // description for tooling, and the SDK, which a <script> tag loads without headers.
@@ -72,10 +26,10 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			key = c.QueryParam("apiKey")
 		}
 		if key == "" {
-			return apiError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
+			return httpapi.NewError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
 		}
 		if !s.settings.apiKey.matches(key) {
-			return apiError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
+			return httpapi.NewError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
 		}
 		return next(c)
 	}
@@ -89,7 +43,7 @@ func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
 		if !ok || !s.adminToken.matches(token) {
-			return apiError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")
+			return httpapi.NewError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")
 		}
 		c.Set(contextAdminKey, true)
 		return next(c)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/backpackhq/backpack/web/sdk"
 	"github.com/labstack/echo/v4"
@@ -134,7 +135,7 @@ func (s *Server) newEcho() *echo.Echo {
 	// Traefik and the control plane sit in front on private networks; trust their
 	// X-Forwarded-For so login throttling counts real client addresses.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
-	e.Use(requestID, s.logRequests, s.metrics.middleware, renderErrors)
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors)
 	return e
 }
 

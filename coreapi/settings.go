@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -152,7 +153,7 @@ func (ls *liveSettings) update(ctx context.Context, set bson.D) error {
 // compared as a string. Anything that is not an origin (a path, a query, a fragment, user
 // info, a wildcard) is refused rather than stored in a form that would never match.
 func normalizeOrigin(o string) (string, error) {
-	refuse := badRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
+	refuse := httpapi.BadRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
 	if strings.ContainsAny(o, "?#*\\ ") {
 		return "", refuse
 	}
@@ -221,11 +222,11 @@ type settingsPatch struct {
 // the answer and nowhere else.
 func (s *Server) handlePatchSettings(c echo.Context) error {
 	var req settingsPatch
-	if err := decodeJSON(c, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.CORSOrigins == nil && !req.RotateAPIKey {
-		return badRequest("invalid_request", "send corsOrigins, rotateApiKey or both")
+		return httpapi.BadRequest("invalid_request", "send corsOrigins, rotateApiKey or both")
 	}
 	ctx := c.Request().Context()
 	if req.CORSOrigins != nil {

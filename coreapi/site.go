@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/labstack/echo/v4"
 )
@@ -44,9 +45,9 @@ func siteError(err error) error {
 	var se *siterelease.Error
 	switch {
 	case errors.As(err, &se) && se.TooLarge:
-		return apiError(http.StatusRequestEntityTooLarge, "payload_too_large", se.Msg)
+		return httpapi.NewError(http.StatusRequestEntityTooLarge, "payload_too_large", se.Msg)
 	case errors.As(err, &se):
-		return badRequest("invalid_archive", se.Msg)
+		return httpapi.BadRequest("invalid_archive", se.Msg)
 	}
 	return err
 }
@@ -54,10 +55,10 @@ func siteError(err error) error {
 func (s *Server) handlePutSite(c echo.Context) error {
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || (mt != "application/zip" && mt != "application/x-zip-compressed" && mt != "application/octet-stream") {
-		return apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the site as a zip archive (Content-Type: application/zip)")
+		return httpapi.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the site as a zip archive (Content-Type: application/zip)")
 	}
 	if c.Request().ContentLength > s.cfg.MaxSiteBytes {
-		return apiError(http.StatusRequestEntityTooLarge, "payload_too_large", "the archive is larger than the site size limit")
+		return httpapi.NewError(http.StatusRequestEntityTooLarge, "payload_too_large", "the archive is larger than the site size limit")
 	}
 	if _, err := s.site.Install(c.Request().Body); err != nil {
 		return siteError(err)
@@ -73,7 +74,7 @@ func (s *Server) handleRollbackSite(c echo.Context) error {
 	if _, err := s.site.Rollback(); err != nil {
 		var se *siterelease.Error
 		if errors.As(err, &se) {
-			return apiError(http.StatusConflict, "no_earlier_release", se.Msg)
+			return httpapi.NewError(http.StatusConflict, "no_earlier_release", se.Msg)
 		}
 		return err
 	}

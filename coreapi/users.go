@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -52,7 +53,7 @@ func (s *userStore) ensureIndexes(ctx context.Context) error {
 	return nil
 }
 
-var errEmailTaken = apiError(http.StatusConflict, "email_taken", "an account with this email already exists")
+var errEmailTaken = httpapi.NewError(http.StatusConflict, "email_taken", "an account with this email already exists")
 
 func (s *userStore) create(ctx context.Context, u user) error {
 	if _, err := s.coll.InsertOne(ctx, u); err != nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -27,10 +28,10 @@ var upgrader = websocket.Upgrader{
 func (s *Server) handleWS(c echo.Context) error {
 	who := callerOf(c)
 	if origin := c.Request().Header.Get("Origin"); !who.admin && origin != "" && !s.settings.originAllowed(origin) {
-		return apiError(http.StatusForbidden, "origin_not_allowed", "this origin may not open a websocket to this backend")
+		return httpapi.NewError(http.StatusForbidden, "origin_not_allowed", "this origin may not open a websocket to this backend")
 	}
 	if !websocket.IsWebSocketUpgrade(c.Request()) {
-		return badRequest("websocket_required", "this endpoint speaks the websocket protocol")
+		return httpapi.BadRequest("websocket_required", "this endpoint speaks the websocket protocol")
 	}
 	// The connection joins the hub before the handshake completes, so an event published the
 	// moment the client sees itself connected waits in its queue rather than being missed.
@@ -104,7 +105,7 @@ func (c *wsConn) readLoop(ctx context.Context) {
 			return
 		}
 		if kind != websocket.TextMessage {
-			c.replyError(nil, badRequest("invalid_message", "send messages as JSON text frames"))
+			c.replyError(nil, httpapi.BadRequest("invalid_message", "send messages as JSON text frames"))
 			continue
 		}
 		c.handle(ctx, data)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/backpackhq/backpack/tools/filter"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -29,25 +30,25 @@ func parseWSMessage(data []byte, maxBytes int64) (wsRequest, error) {
 	req := wsRequest{raw: data}
 	doc, err := jsondoc.DecodeObject(data, jsondoc.Limits{MaxBytes: int(maxBytes)})
 	if err != nil {
-		return req, badRequest("invalid_json", err.Error())
+		return req, httpapi.BadRequest("invalid_json", err.Error())
 	}
 	for _, e := range doc {
 		switch e.Key {
 		case "action":
 			a, ok := e.Value.(string)
 			if !ok || a == "" || len(a) > maxActionBytes {
-				return req, badRequest("invalid_action", fmt.Sprintf("action must be a non-empty string of at most %d bytes", maxActionBytes))
+				return req, httpapi.BadRequest("invalid_action", fmt.Sprintf("action must be a non-empty string of at most %d bytes", maxActionBytes))
 			}
 			req.action = a
 		case "requestId":
 			switch id := e.Value.(type) {
 			case string:
 				if len(id) > maxRequestIDBytes {
-					return req, badRequest("invalid_request_id", fmt.Sprintf("requestId must be at most %d bytes", maxRequestIDBytes))
+					return req, httpapi.BadRequest("invalid_request_id", fmt.Sprintf("requestId must be at most %d bytes", maxRequestIDBytes))
 				}
 			case int64, float64:
 			default:
-				return req, badRequest("invalid_request_id", "requestId must be a string or a number")
+				return req, httpapi.BadRequest("invalid_request_id", "requestId must be a string or a number")
 			}
 			req.requestID = e.Value
 		default:
@@ -55,7 +56,7 @@ func parseWSMessage(data []byte, maxBytes int64) (wsRequest, error) {
 		}
 	}
 	if req.action == "" {
-		return req, badRequest("invalid_action", "every message needs an action")
+		return req, httpapi.BadRequest("invalid_action", "every message needs an action")
 	}
 	return req, nil
 }
@@ -75,11 +76,11 @@ func (p wsParams) get(name string) (any, bool) {
 func (p wsParams) str(name string) (string, error) {
 	v, ok := p.get(name)
 	if !ok || v == nil {
-		return "", badRequest("missing_param", name+" is required")
+		return "", httpapi.BadRequest("missing_param", name+" is required")
 	}
 	s, ok := v.(string)
 	if !ok || s == "" {
-		return "", badRequest("invalid_param", name+" must be a non-empty string")
+		return "", httpapi.BadRequest("invalid_param", name+" must be a non-empty string")
 	}
 	return s, nil
 }
@@ -88,13 +89,13 @@ func (p wsParams) object(name string, required bool) (bson.D, error) {
 	v, ok := p.get(name)
 	if !ok || v == nil {
 		if required {
-			return nil, badRequest("missing_param", name+" is required")
+			return nil, httpapi.BadRequest("missing_param", name+" is required")
 		}
 		return bson.D{}, nil
 	}
 	d, ok := v.(bson.D)
 	if !ok {
-		return nil, badRequest("invalid_param", name+" must be an object")
+		return nil, httpapi.BadRequest("invalid_param", name+" must be an object")
 	}
 	return d, nil
 }
@@ -113,7 +114,7 @@ func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
 	if v, ok := p.get("sort"); ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
-			return lq, badRequest("invalid_param", "sort must be a string such as \"-createdAt,name\"")
+			return lq, httpapi.BadRequest("invalid_param", "sort must be a string such as \"-createdAt,name\"")
 		}
 		var err error
 		if lq.sort, err = filter.ParseSort(s); err != nil {
@@ -131,7 +132,7 @@ func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
 		}
 		i, ok := v.(int64)
 		if !ok || i < n.lo || i > n.max {
-			return lq, badRequest("invalid_param", fmt.Sprintf("%s must be a whole number from %d to %d", n.name, n.lo, n.max))
+			return lq, httpapi.BadRequest("invalid_param", fmt.Sprintf("%s must be a whole number from %d to %d", n.name, n.lo, n.max))
 		}
 		*n.dst = i
 	}
@@ -274,7 +275,7 @@ func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) 
 		return nil, nil, errNotSignedIn
 	}
 	if req.action == "error" {
-		return nil, nil, badRequest("invalid_action", `"error" is reserved for the server's error replies`)
+		return nil, nil, httpapi.BadRequest("invalid_action", `"error" is reserved for the server's error replies`)
 	}
 	msg := bson.D{{Key: "action", Value: req.action}}
 	for _, e := range req.params {
