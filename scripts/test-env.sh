@@ -7,7 +7,8 @@ set -euo pipefail
 # redis-server: real Redis for sessions, throttling and pub/sub tests.
 # chromium: the browser the SDK's end-to-end tests drive (chromedp).
 # nodejs: the SDK's unit tests (node --test); most machines already have Node.
-packages=(redis-server chromium)
+# postgresql: the control plane's store runs its conformance tests against a real server.
+packages=(redis-server chromium postgresql)
 command -v node >/dev/null || packages+=(nodejs)
 
 missing=()
@@ -26,9 +27,52 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# PostgreSQL: the store tests create a throw-away database per test on the server at
+# BACKPACK_TEST_POSTGRES_URL (default postgres://backpack:backpack@127.0.0.1:5432/postgres), so
+# a cluster must be running and the role backpack (password backpack) may log in and create
+# databases. apt may create the cluster without starting it (no init system in a container).
+pg_status=""
+if command -v pg_lsclusters >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    if [ -z "$(pg_lsclusters -h 2>/dev/null)" ]; then
+      pg_ver=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+      echo "test-env: creating PostgreSQL cluster $pg_ver/main"
+      pg_createcluster "$pg_ver" main --start >/dev/null
+    fi
+    # The first cluster listed (Debian gives the first one port 5432).
+    read -r pg_ver pg_name pg_port pg_state _ < <(pg_lsclusters -h | head -n 1)
+    if [ "$pg_state" != "online" ]; then
+      echo "test-env: starting PostgreSQL cluster $pg_ver/$pg_name"
+      pg_ctlcluster "$pg_ver" "$pg_name" start
+    fi
+    for _ in $(seq 1 30); do
+      pg_isready -q -p "$pg_port" && break
+      sleep 1
+    done
+    runuser -u postgres -- psql -p "$pg_port" -v ON_ERROR_STOP=1 -qAt >/dev/null <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'backpack') THEN
+    CREATE ROLE backpack LOGIN CREATEDB PASSWORD 'backpack';
+  ELSE
+    ALTER ROLE backpack LOGIN CREATEDB PASSWORD 'backpack';
+  END IF;
+END
+$$;
+SQL
+    pg_status="PostgreSQL $pg_ver (cluster $pg_name on port $pg_port, role backpack)"
+    [ "$pg_port" = 5432 ] || pg_status+="; set BACKPACK_TEST_POSTGRES_URL for port $pg_port"
+  elif pg_isready -q -h 127.0.0.1 -p 5432; then
+    pg_status="PostgreSQL on 127.0.0.1:5432 (not root: role backpack not checked)"
+  else
+    echo "test-env: PostgreSQL is installed but not running on 127.0.0.1:5432 and not root; start it with: sudo bash scripts/test-env.sh" >&2
+  fi
+fi
+
 # The Debian package starts a system redis-server on 6379; tests start their own on free ports,
 # so the system one is left as the package set it up.
 command -v redis-server >/dev/null && echo "test-env: $(redis-server --version | cut -d' ' -f1-3)"
 command -v chromium >/dev/null && echo "test-env: $(chromium --version 2>/dev/null)"
 command -v node >/dev/null && echo "test-env: node $(node --version)"
+[ -n "$pg_status" ] && echo "test-env: $pg_status"
 echo "test-env: $(go version)"

@@ -80,7 +80,7 @@ type Session struct {
 type Invite struct {
 	ID        string
 	CodeHash  string // hex SHA-256 of the code handed out; the code itself is not stored
-	Email     string // when set, only this email may use it
+	Email     string // when set, only this email may use it; normalised like Developer.Email
 	CreatedBy string // developer id
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const backendCols = `name, owner_id, desired, state, purge, node, sealed_api_key, sealed_admin_token,
+	operation, attempts, next_attempt_at, last_error, created_at, updated_at`
+
+// CreateBackend inserts the backend, or revives the owner's deleted backend of that name (see
+// Store). Both happen in one transaction: a revive is a conditional update, so a concurrent
+// create or delete of the same name cannot slip between the check and the write.
+//
+// The caller's Operation is ignored (a new backend starts at 1); an empty Desired or State
+// means running / creating. UpdatedAt (else CreatedAt, else the current time) is the time of
+// the change.
+func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
+	now := b.UpdatedAt
+	if now.IsZero() {
+		now = orNow(b.CreatedAt)
+	}
+	created := b.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	desired, state := b.Desired, b.State
+	if desired == "" {
+		desired = DesiredRunning
+	}
+	if state == "" {
+		state = StateCreating
+	}
+	var out Backend
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`UPDATE backends SET
+				desired = ?, state = ?, purge = ?, operation = operation + 1, attempts = 0,
+				next_attempt_at = 0, last_error = '', updated_at = ?
+			WHERE name = ? AND owner_id = ? AND state = ?
+			RETURNING `+backendCols),
+			string(DesiredRunning), string(StateCreating), false, millis(now),
+			b.Name, b.OwnerID, string(StateDeleted)))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revive: %w", err)
+		}
+		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`INSERT INTO backends (`+backendCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+			RETURNING `+backendCols),
+			b.Name, b.OwnerID, string(desired), string(state), b.Purge, b.Node, b.SealedAPIKey, b.SealedAdminTok,
+			b.Attempts, millis(b.NextAttemptAt), b.LastError, millis(created), millis(now)))
+		if s.violated(err, uniqueViolation) {
+			return ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return Backend{}, fmt.Errorf("create backend %s: %w", b.Name, err)
+	}
+	return out, nil
+}
+
+// Backend reads one backend.
+func (s *SQL) Backend(ctx context.Context, name string) (Backend, error) {
+	b, err := scanBackend(s.db.QueryRowContext(ctx, s.q(`SELECT `+backendCols+` FROM backends WHERE name = ?`), name))
+	if err != nil {
+		return Backend{}, fmt.Errorf("backend %s: %w", name, notFound(err))
+	}
+	return b, nil
+}
+
+// ListBackends lists one owner's backends, or everyone's for the operator and the reconciler.
+func (s *SQL) ListBackends(ctx context.Context, ownerID string) ([]Backend, error) {
+	query, args := `SELECT `+backendCols+` FROM backends ORDER BY name`, []any(nil)
+	if ownerID != "" {
+		query, args = `SELECT `+backendCols+` FROM backends WHERE owner_id = ? ORDER BY name`, []any{ownerID}
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list backends: %w", err)
+	}
+	defer rows.Close()
+	var bs []Backend
+	for rows.Next() {
+		b, err := scanBackend(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list backends: %w", err)
+		}
+		bs = append(bs, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list backends: %w", err)
+	}
+	return bs, nil
+}
+
+// RequestDelete starts a delete operation in one statement; the new operation makes the
+// reconciler's reports on the previous one stale. Last error and retry time are cleared with
+// the attempts: they belonged to the previous operation.
+func (s *SQL) RequestDelete(ctx context.Context, name string, purge bool, now time.Time) (Backend, error) {
+	b, err := scanBackend(s.db.QueryRowContext(ctx, s.q(`UPDATE backends SET
+			desired = ?, state = ?, purge = ?, operation = operation + 1, attempts = 0,
+			next_attempt_at = 0, last_error = '', updated_at = ?
+		WHERE name = ?
+		RETURNING `+backendCols),
+		string(DesiredDeleted), string(StateDeleting), purge, millis(orNow(now)), name))
+	if err != nil {
+		return Backend{}, fmt.Errorf("request delete %s: %w", name, notFound(err))
+	}
+	return b, nil
+}
+
+// UpdateStatus writes the report only if the backend is still on operation, so a slow worker
+// can never overwrite the state of the operation that replaced its own.
+func (s *SQL) UpdateStatus(ctx context.Context, name string, operation int64, u StatusUpdate) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET
+			state = ?, last_error = ?, attempts = ?, next_attempt_at = ?,
+			node = COALESCE(NULLIF(?, ''), node), updated_at = ?
+		WHERE name = ? AND operation = ?`),
+		string(u.State), u.LastError, u.Attempts, millis(u.NextAttemptAt), u.Node, millis(orNow(u.Now)),
+		name, operation)
+	if err != nil {
+		return fmt.Errorf("update status %s: %w", name, err)
+	}
+	if err := s.onOperation(ctx, s.db, res, name); err != nil {
+		return fmt.Errorf("update status %s@%d: %w", name, operation, err)
+	}
+	return nil
+}
+
+// SetSealedAPIKey replaces the backend's sealed API key (a key rotation).
+func (s *SQL) SetSealedAPIKey(ctx context.Context, name string, sealed []byte, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET sealed_api_key = ?, updated_at = ? WHERE name = ?`),
+		sealed, millis(orNow(now)), name)
+	if err != nil {
+		return fmt.Errorf("set api key %s: %w", name, err)
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return fmt.Errorf("set api key %s: %w", name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set api key %s: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+// RemoveBackend forgets a purged backend and its events together, only if no newer operation
+// (a re-create) has started since the purge began.
+func (s *SQL) RemoveBackend(ctx context.Context, name string, operation int64) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM backends WHERE name = ? AND operation = ?`), name, operation)
+		if err != nil {
+			return err
+		}
+		if err := s.onOperation(ctx, tx, res, name); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE backend = ?`), name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove backend %s@%d: %w", name, operation, err)
+	}
+	return nil
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// onOperation checks a statement conditional on the backend's operation touched its row; if
+// not, it tells why: ErrNotFound if the backend is gone, ErrStale if it has moved on.
+func (s *SQL) onOperation(ctx context.Context, q querier, res sql.Result, name string) error {
+	n, err := rowsAffected(res)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	var one int
+	err = q.QueryRowContext(ctx, s.q(`SELECT 1 FROM backends WHERE name = ?`), name).Scan(&one)
+	if err != nil {
+		return notFound(err)
+	}
+	return ErrStale
+}
+
+// scanBackend reads backendCols.
+func scanBackend(r scanner) (Backend, error) {
+	var b Backend
+	var desired, state string
+	var next, created, updated int64
+	if err := r.Scan(&b.Name, &b.OwnerID, &desired, &state, &b.Purge, &b.Node, &b.SealedAPIKey, &b.SealedAdminTok,
+		&b.Operation, &b.Attempts, &next, &b.LastError, &created, &updated); err != nil {
+		return Backend{}, err
+	}
+	b.Desired, b.State = Desired(desired), State(state)
+	b.NextAttemptAt, b.CreatedAt, b.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
+	return b, nil
+}
