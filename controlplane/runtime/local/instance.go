@@ -1,0 +1,154 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/tools/ephemeral"
+)
+
+// shutdownGrace is how long in-flight admin requests get to finish when a backend stops.
+const shutdownGrace = 5 * time.Second
+
+// instance is one running backend: its coreapi, the loopback listener of its admin port, and
+// the site handler the control plane routes to.
+type instance struct {
+	spec   runtime.Spec
+	api    *coreapi.Server
+	eph    *ephemeral.Memory
+	admin  *http.Server
+	addr   string // host:port of the admin listener
+	site   *siteHandler
+	logs   *backendLogs
+	served chan struct{} // closed when the admin server's Serve returns
+}
+
+// databaseName is the Mongo database of a backend. Backend names only hold [a-z0-9-], which
+// MongoDB and FerretDB both accept in database names.
+func databaseName(backend string) string { return "backend_" + backend }
+
+// backendDir holds everything of a backend on disk: files/ and site/.
+func (r *Runtime) backendDir(name string) string {
+	return filepath.Join(r.dataDir, "backends", name)
+}
+
+// start brings up a backend's API and its admin listener; logs are the backend's rings, kept
+// from an earlier instance when it restarts.
+func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLogs, progress runtime.Progress) (*instance, error) {
+	dir := r.backendDir(spec.Name)
+	filesDir, siteDir := filepath.Join(dir, "files"), filepath.Join(dir, "site")
+	for _, d := range []string{filesDir, siteDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory of %s: %w", spec.Name, err)
+		}
+	}
+	progress("creating database " + databaseName(spec.Name))
+	eph := ephemeral.NewMemory()
+	api, err := coreapi.New(ctx, coreapi.Config{
+		APIKey:               spec.APIKey,
+		AdminToken:           spec.AdminToken,
+		CORSOrigins:          slices.Clone(spec.CORSOrigins),
+		AllowLoopbackOrigins: r.cfg.AllowLoopbackOrigins,
+		FilesDir:             filesDir,
+		SiteDir:              siteDir,
+		Logger:               apiLogger(spec.Name, logs.api, r.log),
+	}, r.client.Database(databaseName(spec.Name)), eph)
+	if err != nil {
+		_ = eph.Close()
+		return nil, fmt.Errorf("start api of %s: %w", spec.Name, err)
+	}
+	progress("starting api")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		api.Close()
+		_ = eph.Close()
+		return nil, fmt.Errorf("listen for the admin port of %s: %w", spec.Name, err)
+	}
+	inst := &instance{
+		spec: spec, api: api, eph: eph, addr: ln.Addr().String(), logs: logs,
+		site:   newSiteHandler(spec.Name, siteDir, logs.web),
+		served: make(chan struct{}),
+		admin: &http.Server{
+			Handler:           api.AdminHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(r.log.Handler().WithAttrs([]slog.Attr{slog.String("backend", spec.Name)}), slog.LevelWarn),
+		},
+	}
+	go func() {
+		defer close(inst.served)
+		if err := inst.admin.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("admin port stopped serving", "backend", spec.Name, "err", err)
+		}
+	}()
+	if err := inst.ready(ctx); err != nil {
+		inst.stop()
+		return nil, fmt.Errorf("start api of %s: %w", spec.Name, err)
+	}
+	progress("api ready")
+	return inst, nil
+}
+
+// ready asks the API's readiness check, in-process, whether its database and ephemeral store
+// answer. The check is on the public handler and needs no key.
+func (inst *instance) ready(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/readyz", nil)
+	if err != nil {
+		return fmt.Errorf("readiness check: %w", err)
+	}
+	req.RemoteAddr = "127.0.0.1:0"
+	w := &statusOnly{header: http.Header{}}
+	inst.api.Handler().ServeHTTP(w, req)
+	if w.status != http.StatusOK {
+		return fmt.Errorf("readiness check answered %d", w.status)
+	}
+	return nil
+}
+
+// stop shuts the admin port down gracefully, then the API (which closes its websockets) and
+// its ephemeral store. The log rings are left to the caller: a restart keeps them.
+func (inst *instance) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := inst.admin.Shutdown(ctx); err != nil {
+		_ = inst.admin.Close()
+	}
+	<-inst.served
+	inst.api.Close()
+	_ = inst.eph.Close()
+}
+
+// statusOnly is a ResponseWriter that keeps the status and discards the body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header { return s.header }
+
+func (s *statusOnly) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}
+
+func (s *statusOnly) Write(p []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+
+// sameSpec reports whether a running instance already matches spec, so Apply can leave it.
+func sameSpec(a, b runtime.Spec) bool {
+	return a.Name == b.Name && a.APIKey == b.APIKey && a.AdminToken == b.AdminToken &&
+		slices.Equal(a.CORSOrigins, b.CORSOrigins)
+}

@@ -1,0 +1,318 @@
+// Package local is the runtime of `backpack dev`: every backend is a coreapi instance inside
+// the control plane's process, on one shared (by default embedded) database, so the whole
+// product runs on one machine with no Docker. The control plane routes the public API and the
+// site through its own listener (runtime.Router) and proxies the admin port to a loopback
+// listener per backend.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/backpackhq/backpack/tools/embeddeddb"
+	"github.com/backpackhq/backpack/tools/names"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Node is the only node of the local runtime; Apply returns it so the control plane records a
+// placement the same way for every runtime.
+const Node = "local"
+
+// ErrClosed is returned by operations started after Close, which must not start backends that
+// nothing would stop.
+var ErrClosed = errors.New("local runtime is closed")
+
+// Config is where the local runtime keeps its data and how it reports.
+type Config struct {
+	// DataDir holds the embedded database (db/) and each backend's files and site
+	// (backends/NAME/); it survives restarts, so backends come back with their data.
+	DataDir string
+	// MongoURL is a MongoDB to use instead of starting an embedded FerretDB under DataDir/db.
+	MongoURL string
+	// AllowLoopbackOrigins lets any http://localhost-style origin call the backends with
+	// credentials, for development servers; set it only when the domain is localhost.
+	AllowLoopbackOrigins bool
+	// Logger receives every backend's logs tagged backend=NAME, and the runtime's own; nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// LogLines is how many lines per backend and service Logs can return (default
+	// DefaultLogLines).
+	LogLines int
+}
+
+// Runtime runs backends in-process. It implements runtime.Runtime and runtime.Router.
+type Runtime struct {
+	cfg      Config
+	dataDir  string
+	log      *slog.Logger
+	lines    int
+	embedded *embeddeddb.Server // nil when Config.MongoURL was given
+	client   *mongo.Client      // shared by every backend, each in its own database
+	names    nameLocks
+
+	mu        sync.Mutex
+	instances map[string]*instance
+	closed    bool
+	ops       sync.WaitGroup // Apply and Remove calls in progress, which Close waits for
+}
+
+var (
+	_ runtime.Runtime = (*Runtime)(nil)
+	_ runtime.Router  = (*Runtime)(nil)
+)
+
+// New opens the database (starting the embedded one if no MongoURL is given) and returns a
+// runtime with nothing running: the control plane's reconciler Applies what should run.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("local runtime: a data directory is required")
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: data directory %q: %w", cfg.DataDir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dataDir, "backends"), 0o750); err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	r := &Runtime{cfg: cfg, dataDir: dataDir, log: cfg.Logger, lines: cfg.LogLines, instances: map[string]*instance{}}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.lines <= 0 {
+		r.lines = DefaultLogLines
+	}
+	mongoURL := cfg.MongoURL
+	if mongoURL == "" {
+		quiet := slog.New(minLevel{Handler: r.log.Handler(), level: slog.LevelError})
+		// The database lives until Close, not until ctx (which may only bound the start) ends.
+		r.embedded, err = embeddeddb.Start(context.WithoutCancel(ctx), filepath.Join(dataDir, "db"), quiet)
+		if err != nil {
+			return nil, fmt.Errorf("local runtime: %w", err)
+		}
+		mongoURL = r.embedded.URI()
+	}
+	if err := r.connect(ctx, mongoURL); err != nil {
+		if r.embedded != nil {
+			r.embedded.Close()
+		}
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	return r, nil
+}
+
+// connect opens the shared client and checks the server answers, so a wrong MongoURL fails at
+// start rather than at the first Apply.
+func (r *Runtime) connect(ctx context.Context, url string) error {
+	client, err := mongo.Connect(options.Client().ApplyURI(url).SetServerSelectionTimeout(10 * time.Second))
+	if err != nil {
+		return fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	r.client = client
+	return nil
+}
+
+// begin registers an Apply or Remove, so Close waits for it rather than pulling the database
+// away underneath; it fails once Close has started.
+func (r *Runtime) begin() (end func(), err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	r.ops.Add(1)
+	return r.ops.Done, nil
+}
+
+// instance returns the running instance of a backend.
+func (r *Runtime) instance(name string) (*instance, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	inst, ok := r.instances[name]
+	return inst, ok
+}
+
+func (r *Runtime) setInstance(name string, inst *instance) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if inst == nil {
+		delete(r.instances, name)
+	} else {
+		r.instances[name] = inst
+	}
+}
+
+// Apply starts the backend, or leaves it if it already runs with this spec. A changed spec
+// (a new API key, admin token or origins) restarts its API; data and logs carry over.
+func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
+	progress = orNothing(progress)
+	if err := names.Backend(spec.Name); err != nil {
+		return "", fmt.Errorf("apply: %w", err)
+	}
+	if spec.Node != "" && spec.Node != Node {
+		return "", fmt.Errorf("apply %s: it is placed on node %q, but the local runtime only has %q", spec.Name, spec.Node, Node)
+	}
+	end, err := r.begin()
+	if err != nil {
+		return "", fmt.Errorf("apply %s: %w", spec.Name, err)
+	}
+	defer end()
+	defer r.names.lock(spec.Name)()
+
+	logs := newBackendLogs(r.lines)
+	if old, ok := r.instance(spec.Name); ok {
+		if sameSpec(old.spec, spec) {
+			progress("api already running")
+			return Node, nil
+		}
+		progress("stopping api to apply the changed configuration")
+		r.setInstance(spec.Name, nil)
+		old.stop()
+		logs = old.logs
+	}
+	inst, err := r.start(ctx, spec, logs, progress)
+	if err != nil {
+		logs.close()
+		return "", fmt.Errorf("apply: %w", err)
+	}
+	r.setInstance(spec.Name, inst)
+	return Node, nil
+}
+
+// Remove stops the backend if it runs; with purge it also drops its database and deletes its
+// files and site, whether or not it was running (after a restart of the control plane nothing
+// runs, but the data is still there).
+func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+	progress = orNothing(progress)
+	if err := names.Backend(name); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	end, err := r.begin()
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	defer end()
+	defer r.names.lock(name)()
+
+	if inst, ok := r.instance(name); ok {
+		progress("stopping api")
+		r.setInstance(name, nil)
+		inst.stop()
+		inst.logs.close()
+		progress("api stopped")
+	} else {
+		progress("api not running")
+	}
+	if !purge {
+		return nil
+	}
+	db := databaseName(name)
+	progress("dropping database " + db)
+	if err := r.client.Database(db).Drop(ctx); err != nil {
+		return fmt.Errorf("remove %s: drop database %s: %w", name, db, err)
+	}
+	progress("removing files and site")
+	if err := os.RemoveAll(r.backendDir(name)); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}
+
+// Status reports the api and web services; the site is served by the control plane itself,
+// so web runs whenever the api does. Ready is the API's own readiness check.
+func (r *Runtime) Status(ctx context.Context, name string) (runtime.Status, error) {
+	inst, ok := r.instance(name)
+	if !ok {
+		return runtime.Status{}, fmt.Errorf("status of %s: %w", name, runtime.ErrNotFound)
+	}
+	api := runtime.ServiceStatus{Name: "api", Running: 1, Desired: 1, Node: Node}
+	web := runtime.ServiceStatus{Name: "web", Running: 1, Desired: 1, Node: Node}
+	err := inst.ready(ctx)
+	if err != nil {
+		api.LastError = err.Error()
+	}
+	return runtime.Status{Services: []runtime.ServiceStatus{api, web}, Ready: err == nil}, nil
+}
+
+// AdminURL is the backend's admin listener on the loopback interface.
+func (r *Runtime) AdminURL(_ context.Context, name string) (string, error) {
+	inst, ok := r.instance(name)
+	if !ok {
+		return "", fmt.Errorf("admin URL of %s: %w", name, runtime.ErrNotFound)
+	}
+	return "http://" + inst.addr, nil
+}
+
+// PublicHandler is the running backend's public API. Look it up per request: a restarted
+// backend has a new one.
+func (r *Runtime) PublicHandler(name string) (http.Handler, bool) {
+	inst, ok := r.instance(name)
+	if !ok {
+		return nil, false
+	}
+	return inst.api.Handler(), true
+}
+
+// SiteHandler serves the running backend's current site release.
+func (r *Runtime) SiteHandler(name string) (http.Handler, bool) {
+	inst, ok := r.instance(name)
+	if !ok {
+		return nil, false
+	}
+	return inst.site, true
+}
+
+// Close waits for Apply and Remove calls in progress, stops every backend (in parallel, each
+// with a short grace for in-flight admin requests), then releases the database. Data stays on
+// disk for the next start.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	r.ops.Wait()
+
+	r.mu.Lock()
+	running := r.instances
+	r.instances = map[string]*instance{}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, inst := range running {
+		wg.Go(func() {
+			inst.stop()
+			inst.logs.close()
+		})
+	}
+	wg.Wait()
+
+	var err error
+	if e := r.client.Disconnect(context.Background()); e != nil {
+		err = fmt.Errorf("local runtime: disconnect from MongoDB: %w", e)
+	}
+	if r.embedded != nil {
+		r.embedded.Close()
+	}
+	return err
+}
+
+func orNothing(p runtime.Progress) runtime.Progress {
+	if p == nil {
+		return func(string) {}
+	}
+	return p
+}
