@@ -79,10 +79,15 @@ func newFileStore(dir string, db *mongo.Database) (*fileStore, error) {
 		return nil, fmt.Errorf("files dir %s: %w", dir, err)
 	}
 	if err := root.MkdirAll(tempDir, 0o750); err != nil {
+		_ = root.Close()
 		return nil, fmt.Errorf("files temp dir: %w", err)
 	}
 	return &fileStore{root: root, meta: db.Collection(metaFiles)}, nil
 }
+
+// close releases the files directory; the local runtime starts and stops many backends in one
+// process, so nothing may stay open after a replica closes.
+func (fs *fileStore) close() error { return fs.root.Close() }
 
 func (fs *fileStore) ensureIndexes(ctx context.Context) error {
 	_, err := fs.meta.Indexes().CreateOne(ctx, mongo.IndexModel{

@@ -58,6 +58,7 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 	}
 	site, err := siterelease.Open(cfg.SiteDir, siterelease.Limits{MaxArchiveBytes: cfg.MaxSiteBytes})
 	if err != nil {
+		_ = files.close()
 		return nil, fmt.Errorf("site dir: %w", err)
 	}
 	s := &Server{
@@ -79,13 +80,16 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 	}
 	s.metrics.watchConnections(s.hub)
 	if err := s.ensureIndexes(ctx); err != nil {
+		_ = files.close()
 		return nil, err
 	}
 	if err := s.settings.reload(ctx); err != nil {
+		_ = files.close()
 		return nil, err
 	}
 	sub, err := eph.Subscribe(context.WithoutCancel(ctx), eventsChannel)
 	if err != nil {
+		_ = files.close()
 		return nil, fmt.Errorf("subscribe to events: %w", err)
 	}
 	s.lifetime, s.stop = context.WithCancel(context.WithoutCancel(ctx))
@@ -110,6 +114,7 @@ func (s *Server) Close() {
 	s.stop()
 	s.hub.closeAll()
 	s.stopped.Wait()
+	_ = s.files.close()
 }
 
 func (s *Server) ensureIndexes(ctx context.Context) error {
@@ -135,7 +140,7 @@ func (s *Server) newEcho() *echo.Echo {
 	// Traefik and the control plane sit in front on private networks; trust their
 	// X-Forwarded-For so login throttling counts real client addresses.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
-	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors)
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.requests.Middleware, httpapi.RenderErrors)
 	return e
 }
 

@@ -34,7 +34,13 @@ func DecodeJSON(c echo.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return JSONError(err)
 	}
-	if dec.More() {
+	// Anything after the object but whitespace is refused: reading on to the end also
+	// enforces the size limit of a body that did not declare its length.
+	if _, err := dec.Token(); err != io.EOF {
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) {
+			return err
+		}
 		return BadRequest("invalid_json", "the body must hold a single JSON object")
 	}
 	return nil

@@ -27,6 +27,10 @@ func RequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// healthCheckPaths are polled by orchestrators every few seconds; their successes are logged
+// at debug level so they do not drown the lines people read.
+var healthCheckPaths = map[string]bool{"/healthz": true, "/readyz": true}
+
 // LogRequests writes one structured line per request.
 func LogRequests(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -34,7 +38,11 @@ func LogRequests(log *slog.Logger) echo.MiddlewareFunc {
 			start := time.Now()
 			err := next(c)
 			req := c.Request()
-			log.InfoContext(req.Context(), "request",
+			level := slog.LevelInfo
+			if healthCheckPaths[req.URL.Path] && c.Response().Status < 400 {
+				level = slog.LevelDebug
+			}
+			log.Log(req.Context(), level, "request",
 				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"method", req.Method, "route", c.Path(), "path", req.URL.Path,
 				"status", c.Response().Status, "bytes", c.Response().Size,

@@ -19,6 +19,9 @@ type Listener struct {
 	Handler http.Handler
 	// Listening, if set, is told the address actually bound (Addr may ask for port 0).
 	Listening func(net.Addr)
+	// Open, if set, is a listener the caller already opened (to know its port before building
+	// the handler); Addr is then ignored.
+	Open net.Listener
 }
 
 // Run listens on every address (all or none: a port already taken fails the start), serves
@@ -27,7 +30,10 @@ func Run(ctx context.Context, log *slog.Logger, grace time.Duration, listeners .
 	servers := make([]*http.Server, len(listeners))
 	nets := make([]net.Listener, len(listeners))
 	for i, l := range listeners {
-		ln, err := net.Listen("tcp", l.Addr)
+		ln, err := l.Open, error(nil)
+		if ln == nil {
+			ln, err = net.Listen("tcp", l.Addr)
+		}
 		if err != nil {
 			for _, prev := range nets[:i] {
 				_ = prev.Close()

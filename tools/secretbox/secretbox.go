@@ -110,6 +110,19 @@ func LoadOrCreateKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key file: %w", err)
 	}
+	return parseKeyFile(path, b)
+}
+
+// LoadKeyFile reads the key in path (a Docker secret, say); the file must exist.
+func LoadKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key file: %w", err)
+	}
+	return parseKeyFile(path, b)
+}
+
+func parseKeyFile(path string, b []byte) ([]byte, error) {
 	key, err := ParseKey(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
