@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/secretbox"
+)
+
+// settings are one command's flags and environment, before anything is opened.
+type settings struct {
+	dev          bool
+	databaseURL  string
+	runtime      string
+	domain       string
+	port         int
+	listenHost   string
+	publicScheme string
+	publicPort   string
+	dataDir      string
+	secretKey    string
+	secretFile   string
+	registration string
+	maxBackends  int
+	metricsToken string
+}
+
+func parseSettings(dev bool, args []string, getenv func(string) string) (settings, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	s := settings{dev: dev, secretKey: getenv("BACKPACK_SECRET_KEY"), metricsToken: getenv("BACKPACK_METRICS_TOKEN")}
+	name, defDomain, defScheme, defHost, defRegistration := "serve", "", "https", "", ""
+	if dev {
+		name, defDomain, defScheme, defHost, defRegistration = "dev", "localhost", "http", "127.0.0.1", "open"
+	}
+	fs := flag.NewFlagSet("backpack "+name, flag.ContinueOnError)
+	if !dev {
+		fs.StringVar(&s.databaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL, required (DATABASE_URL)")
+		fs.StringVar(&s.runtime, "runtime", env("BACKPACK_RUNTIME", "local"), "what runs backends: local (in this process) (BACKPACK_RUNTIME)")
+		fs.StringVar(&s.secretFile, "secret-key-file", env("BACKPACK_SECRET_KEY_FILE", ""), "file holding the 32-byte key (base64 or hex) that encrypts backends' secrets at rest; or set BACKPACK_SECRET_KEY (BACKPACK_SECRET_KEY_FILE)")
+	}
+	fs.StringVar(&s.domain, "domain", env("BACKPACK_DOMAIN", defDomain), "parent domain: backends answer at NAME-be.DOMAIN and NAME.DOMAIN, the panel at admin.DOMAIN (BACKPACK_DOMAIN)")
+	fs.IntVar(&s.port, "port", envInt("BACKPACK_PORT", 8080), "port to listen on; 0 picks a free one (BACKPACK_PORT)")
+	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", defHost), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
+	fs.StringVar(&s.publicScheme, "public-scheme", env("BACKPACK_PUBLIC_SCHEME", defScheme), "scheme browsers use to reach the domain's hosts: https behind Traefik (BACKPACK_PUBLIC_SCHEME)")
+	fs.StringVar(&s.publicPort, "public-port", env("BACKPACK_PUBLIC_PORT", ""), "port browsers use, when not the scheme's default; dev uses the listen port (BACKPACK_PUBLIC_PORT)")
+	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
+	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
+	fs.IntVar(&s.maxBackends, "max-backends-per-developer", envInt("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case s.port < 0 || s.port > 65535:
+		return s, errors.New("BACKPACK_PORT / --port must be a port number (0: any free port)")
+	case s.maxBackends < 0:
+		return s, errors.New("BACKPACK_MAX_BACKENDS_PER_DEVELOPER must be 0 or more")
+	case s.domain == "":
+		return s, errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN")
+	}
+	switch store.RegistrationMode(s.registration) {
+	case "", store.RegistrationOpen, store.RegistrationInvite, store.RegistrationClosed:
+	default:
+		return s, fmt.Errorf("registration %q must be open, invite or closed", s.registration)
+	}
+	if !dev {
+		if s.databaseURL == "" {
+			return s, errors.New("DATABASE_URL (or --database-url) is required; to try Backpack with no database server, run: backpack dev")
+		}
+		if s.runtime != "local" {
+			return s, fmt.Errorf("runtime %q is not available; use local", s.runtime)
+		}
+		if s.secretKey == "" && s.secretFile == "" {
+			return s, errors.New("a secret key is required: set BACKPACK_SECRET_KEY or BACKPACK_SECRET_KEY_FILE (generate one with: openssl rand -base64 32)")
+		}
+	}
+	return s, nil
+}
+
+// secrets loads the key that seals backends' secrets: given directly, from a file, or in dev
+// generated once under the data directory.
+func (s settings) secrets(devKeyFile string) (*secretbox.Box, error) {
+	var key []byte
+	var err error
+	switch {
+	case s.secretKey != "":
+		key, err = secretbox.ParseKey(s.secretKey)
+		if err != nil {
+			err = fmt.Errorf("BACKPACK_SECRET_KEY: %w", err)
+		}
+	case s.secretFile != "":
+		key, err = secretbox.LoadKeyFile(s.secretFile)
+	default:
+		key, err = secretbox.LoadOrCreateKeyFile(devKeyFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return secretbox.New(key)
+}

@@ -1,0 +1,135 @@
+package controlplane
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/secretbox"
+)
+
+// Config is everything the control plane needs; cmd/backpack fills it from flags and
+// environment, tests fill it directly.
+type Config struct {
+	Store   store.Store
+	Runtime runtime.Runtime
+	// Secrets seals backends' API keys and admin tokens before they reach the store.
+	Secrets *secretbox.Box
+	// Domain is the parent of every backend's hosts: NAME-be.DOMAIN, NAME.DOMAIN, admin.DOMAIN.
+	Domain string
+	// PublicScheme and PublicPort are how browsers reach those hosts ("https" and "" behind
+	// Traefik; "http" and the listen port in dev). They build the URLs in responses and decide
+	// whether cookies are Secure.
+	PublicScheme string
+	PublicPort   string
+	// Registration is the mode stored at first start, when the database has none yet; the
+	// operator changes it later through the API.
+	Registration store.RegistrationMode
+	// SessionTTL is how long a developer stays signed in (default 7 days).
+	SessionTTL time.Duration
+	// InviteTTL is how long an invite can be used (default 7 days).
+	InviteTTL time.Duration
+	// MaxBackendsPerDeveloper caps backends (not counting deleted ones) per developer; 0 means
+	// no cap. The operator has none.
+	MaxBackendsPerDeveloper int
+	// MaxSiteBytes caps a site archive upload (default 100 MiB).
+	MaxSiteBytes int64
+	// Login throttling, as for end users (defaults 5 per account and 50 per address in 15 min).
+	LoginMaxFailuresPerAccount int64
+	LoginMaxFailuresPerAddress int64
+	LoginWindow                time.Duration
+	// Reconciler timing: how often it looks at every backend even without a change (default
+	// 5 s), how often it checks running backends' health (default 15 s), the first and largest
+	// wait between retries of a failed operation (default 2 s and 2 min), after how many
+	// failed attempts the backend shows as failed (default 3; retries go on), and how long a
+	// just-applied backend may take to become ready (default 3 min).
+	ReconcileInterval time.Duration
+	HealthInterval    time.Duration
+	RetryBase         time.Duration
+	RetryMax          time.Duration
+	FailAfter         int
+	ReadyTimeout      time.Duration
+	// MetricsToken, when set, is required as a bearer token on /metrics.
+	MetricsToken string
+	Logger       *slog.Logger
+}
+
+// Defaults used when a Config field is left zero.
+const (
+	DefaultSessionTTL        = 7 * 24 * time.Hour
+	DefaultInviteTTL         = 7 * 24 * time.Hour
+	DefaultMaxSiteBytes      = 100 << 20
+	DefaultReconcileInterval = 5 * time.Second
+	DefaultHealthInterval    = 15 * time.Second
+	DefaultRetryBase         = 2 * time.Second
+	DefaultRetryMax          = 2 * time.Minute
+	DefaultFailAfter         = 3
+	DefaultReadyTimeout      = 3 * time.Minute
+)
+
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case c.Store == nil:
+		return c, errors.New("control plane: a store is required")
+	case c.Runtime == nil:
+		return c, errors.New("control plane: a runtime is required")
+	case c.Secrets == nil:
+		return c, errors.New("control plane: a secret key is required")
+	case c.Domain == "" || strings.ContainsAny(c.Domain, "/: ") || strings.HasPrefix(c.Domain, "."):
+		return c, fmt.Errorf("control plane: domain %q must be a host name such as example.com or localhost", c.Domain)
+	}
+	c.Domain = strings.ToLower(c.Domain)
+	if c.PublicScheme == "" {
+		c.PublicScheme = "https"
+	}
+	if c.PublicScheme != "http" && c.PublicScheme != "https" {
+		return c, fmt.Errorf("control plane: public scheme %q must be http or https", c.PublicScheme)
+	}
+	switch c.Registration {
+	case "":
+		c.Registration = store.RegistrationInvite
+	case store.RegistrationOpen, store.RegistrationInvite, store.RegistrationClosed:
+	default:
+		return c, fmt.Errorf("control plane: registration %q must be open, invite or closed", c.Registration)
+	}
+	setDefault(&c.SessionTTL, DefaultSessionTTL)
+	setDefault(&c.InviteTTL, DefaultInviteTTL)
+	setDefault(&c.MaxSiteBytes, DefaultMaxSiteBytes)
+	setDefault(&c.LoginMaxFailuresPerAccount, 5)
+	setDefault(&c.LoginMaxFailuresPerAddress, 50)
+	setDefault(&c.LoginWindow, 15*time.Minute)
+	setDefault(&c.ReconcileInterval, DefaultReconcileInterval)
+	setDefault(&c.HealthInterval, DefaultHealthInterval)
+	setDefault(&c.RetryBase, DefaultRetryBase)
+	setDefault(&c.RetryMax, DefaultRetryMax)
+	setDefault(&c.FailAfter, DefaultFailAfter)
+	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// hostURL is how a browser reaches a host under the domain.
+func (c Config) hostURL(label string) string {
+	u := c.PublicScheme + "://" + label + "." + c.Domain
+	if c.PublicPort != "" {
+		u += ":" + c.PublicPort
+	}
+	return u
+}
+
+// apiURL and siteURL are a backend's two public addresses.
+func (c Config) apiURL(name string) string  { return c.hostURL(name + "-be") }
+func (c Config) siteURL(name string) string { return c.hostURL(name) }

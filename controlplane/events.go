@@ -1,0 +1,136 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/labstack/echo/v4"
+)
+
+// bus wakes the event streams of a backend when something was recorded for it. The events
+// themselves are read from the store, so a stream that missed a wake-up loses nothing.
+type bus struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+func newBus() *bus { return &bus{waiting: map[string]chan struct{}{}} }
+
+// changed returns a channel closed at the next notify for name.
+func (b *bus) changed(name string) <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ch, ok := b.waiting[name]
+	if !ok {
+		ch = make(chan struct{})
+		b.waiting[name] = ch
+	}
+	return ch
+}
+
+func (b *bus) notify(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ch, ok := b.waiting[name]; ok {
+		close(ch)
+		delete(b.waiting, name)
+	}
+}
+
+// record writes an event of the backend's current operation and wakes its streams. An event
+// that cannot be stored is logged: progress is never worth failing an operation for.
+func (s *Server) record(ctx context.Context, b store.Backend, kind, message string) {
+	e := store.Event{Backend: b.Name, Operation: b.Operation, At: time.Now(), Kind: kind, State: b.State, Message: message}
+	if _, err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Warn("record event", "backend", b.Name, "err", err, "message", message)
+	}
+	s.log.Info("backend event", "backend", b.Name, "operation", b.Operation, "kind", kind, "state", b.State, "message", message)
+	s.bus.notify(b.Name)
+}
+
+// eventJSON is one server-sent event's data.
+type eventJSON struct {
+	ID        int64  `json:"id"`
+	Backend   string `json:"backend"`
+	Operation int64  `json:"operation"`
+	At        string `json:"at"`
+	Kind      string `json:"kind"`
+	State     string `json:"state"`
+	Message   string `json:"message"`
+}
+
+// settled states end an operation's stream.
+func settled(st store.State) bool {
+	return st == store.StateRunning || st == store.StateFailed || st == store.StateDeleted || st == store.StateDegraded
+}
+
+// keepAlive is how often an idle stream sends a comment, so proxies keep it open.
+const keepAlive = 15 * time.Second
+
+// streamEvents sends the current operation's events from its start (or after Last-Event-ID),
+// then new ones as they happen, and ends once the backend has settled.
+func (s *Server) streamEvents(c echo.Context) error {
+	b, err := s.visibleBackend(c)
+	if err != nil {
+		return err
+	}
+	var after int64
+	if v := c.Request().Header.Get("Last-Event-ID"); v != "" {
+		after, _ = strconv.ParseInt(v, 10, 64)
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+	ctx := c.Request().Context()
+	op := b.Operation
+	for {
+		// Order matters: an operation records all its events before it stops being busy, so
+		// events read after seeing it idle include every one of them.
+		wake := s.bus.changed(b.Name)
+		idle := !s.reconciler.busy(b.Name)
+		events, err := s.store.Events(ctx, b.Name, op, after)
+		if err != nil {
+			return nil
+		}
+		for _, e := range events {
+			data, _ := json.Marshal(eventJSON{ID: e.ID, Backend: e.Backend, Operation: e.Operation, At: e.At.UTC().Format(time.RFC3339Nano),
+				Kind: e.Kind, State: string(e.State), Message: e.Message})
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, data)
+			after = e.ID
+		}
+		w.Flush()
+		cur, err := s.store.Backend(ctx, b.Name)
+		if isNotFound(err) {
+			fmt.Fprintf(w, "event: end\ndata: {\"state\":\"deleted\",\"message\":\"purged\"}\n\n")
+			w.Flush()
+			return nil
+		}
+		if err != nil {
+			return nil
+		}
+		if cur.Operation != op || (idle && settled(cur.State)) {
+			fmt.Fprintf(w, "event: end\ndata: {\"state\":%q}\n\n", cur.State)
+			w.Flush()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.lifetime.Done():
+			return nil
+		case <-wake:
+		case <-time.After(keepAlive):
+			fmt.Fprint(w, ": keep-alive\n\n")
+			w.Flush()
+		}
+	}
+}

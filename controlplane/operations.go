@@ -1,0 +1,159 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/labstack/echo/v4"
+)
+
+// uploadSite forwards a zip (sent as the raw body, or as the "file" field of a multipart form
+// from a browser) to the backend's admin port, which validates and publishes it.
+func (s *Server) uploadSite(c echo.Context) error {
+	b, err := s.visibleBackend(c)
+	if err != nil {
+		return err
+	}
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxSiteBytes {
+		return &http.MaxBytesError{Limit: s.cfg.MaxSiteBytes}
+	}
+	body, length := io.Reader(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxSiteBytes)), req.ContentLength
+	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	switch mt {
+	case "application/zip", "application/x-zip-compressed", "application/octet-stream":
+	case "multipart/form-data":
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxSiteBytes)
+		mr, err := req.MultipartReader()
+		if err != nil {
+			return httpapi.BadRequest("invalid_form", "the multipart form could not be read")
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					return err
+				}
+				return httpapi.BadRequest("invalid_form", `send the zip in a form field named "file"`)
+			}
+			if part.FormName() == "file" {
+				body, length = part, -1
+				break
+			}
+		}
+	default:
+		return httpapi.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"send the site as a zip archive (Content-Type: application/zip) or a multipart form with a file field")
+	}
+	resp, err := s.callAdmin(req.Context(), b, http.MethodPut, "/admin/site", "application/zip", body, length)
+	if err != nil {
+		return err
+	}
+	return relay(c, resp)
+}
+
+// rotateAPIKey asks the backend for a new key (every replica stops accepting the old one within
+// seconds) and keeps it, sealed, so the panel can show it.
+func (s *Server) rotateAPIKey(c echo.Context) error {
+	b, err := s.visibleBackend(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	body := []byte(`{"rotateApiKey":true}`)
+	resp, err := s.callAdmin(ctx, b, http.MethodPatch, "/admin/settings", echo.MIMEApplicationJSON, bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return relay(c, resp)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		APIKey string `json:"apiKey"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || out.APIKey == "" {
+		return fmt.Errorf("rotate API key of %s: unreadable answer from the backend: %v", b.Name, err)
+	}
+	// The backend already switched: keep trying to store the new key even if the client left.
+	if err := s.store.SetSealedAPIKey(context.WithoutCancel(ctx), b.Name, s.sealAPIKey(b.Name, out.APIKey), time.Now()); err != nil {
+		return fmt.Errorf("store rotated API key of %s: %w", b.Name, err)
+	}
+	s.record(ctx, b, "progress", "API key rotated by "+developer(c).Email)
+	return c.JSON(http.StatusOK, map[string]string{"apiKey": out.APIKey})
+}
+
+// maxLogTail bounds ?tail=.
+const maxLogTail = 10000
+
+// streamLogs writes a service's log lines as text, then, with follow=true, new lines as they
+// come until the client leaves.
+func (s *Server) streamLogs(c echo.Context) error {
+	b, err := s.visibleBackend(c)
+	if err != nil {
+		return err
+	}
+	opts := runtime.LogOptions{Service: c.QueryParam("service"), Tail: 200}
+	if opts.Service == "" {
+		opts.Service = "api"
+	}
+	if v := c.QueryParam("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxLogTail {
+			return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_query",
+				Message: fmt.Sprintf("tail must be a number from 0 to %d", maxLogTail), Details: map[string]any{"field": "tail"}}
+		}
+		opts.Tail = n
+	}
+	if opts.Follow, err = boolParam(c, "follow"); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	stop := context.AfterFunc(s.lifetime, cancel)
+	defer stop()
+	w := &lineFlusher{c: c}
+	err = s.runtime.Logs(ctx, b.Name, opts, w)
+	if !w.started {
+		if err != nil {
+			return err
+		}
+		_, _ = w.Write(nil)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "logs stream ended", "backend", b.Name, "err", err)
+	}
+	return nil
+}
+
+// lineFlusher sends the response headers on the first write (so errors before it still get the
+// contract's error shape) and flushes after every write, so followed lines arrive as they come.
+type lineFlusher struct {
+	c       echo.Context
+	started bool
+}
+
+func (w *lineFlusher) Write(p []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		h := w.c.Response().Header()
+		h.Set(echo.HeaderContentType, "text/plain; charset=utf-8")
+		h.Set(echo.HeaderCacheControl, "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		w.c.Response().WriteHeader(http.StatusOK)
+	}
+	n, err := w.c.Response().Write(p)
+	w.c.Response().Flush()
+	return n, err
+}

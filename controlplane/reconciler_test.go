@@ -1,0 +1,156 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+)
+
+// faultyRuntime is the real local runtime with faults injected into Apply: it fails the first
+// failures calls, or blocks until its context ends while gate is set.
+type faultyRuntime struct {
+	runtime.Runtime
+	failures atomic.Int64
+	calls    atomic.Int64
+	gate     bool
+	entered  chan struct{}
+	once     sync.Once
+}
+
+func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
+	n := f.calls.Add(1)
+	if f.gate {
+		f.once.Do(func() { close(f.entered) })
+		progress("half-way through, about to be interrupted")
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	if f.failures.Add(-1) >= 0 {
+		return "", fmt.Errorf("injected failure %d", n)
+	}
+	return f.Runtime.Apply(ctx, spec, progress)
+}
+
+func TestApplyFailsTwiceThenSucceeds(t *testing.T) {
+	faulty := &faultyRuntime{}
+	faulty.failures.Store(2)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "flaky"}))
+	events := d.events("flaky")
+	var errorsSeen []string
+	for _, e := range events {
+		if e.Kind == "error" {
+			errorsSeen = append(errorsSeen, e.Message)
+			if e.State != "creating" {
+				t.Errorf("after %d failures the state is %s; it shows failed only from the third", len(errorsSeen), e.State)
+			}
+		}
+	}
+	if len(errorsSeen) != 2 || !strings.Contains(errorsSeen[0], "injected failure 1") || !strings.Contains(errorsSeen[1], "retrying in") {
+		t.Fatalf("error events = %q", errorsSeen)
+	}
+	if last := events[len(events)-1]; last.State != "running" {
+		t.Fatalf("last event = %+v", last)
+	}
+	b := d.get("/api/backends/flaky").backend()
+	if b.State != "running" || b.LastError != "" || faulty.calls.Load() != 3 {
+		t.Fatalf("backend = %+v after %d applies", b, faulty.calls.Load())
+	}
+}
+
+func TestApplyKeepsFailingThenRecovers(t *testing.T) {
+	faulty := &faultyRuntime{}
+	faulty.failures.Store(1 << 30)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "broken"}))
+	events := d.events("broken")
+	last := events[len(events)-1]
+	if last.State != "failed" || last.Kind != "error" || !strings.Contains(last.Message, "injected failure") {
+		t.Fatalf("the stream should settle on failed with the cause; last = %+v", last)
+	}
+	b := d.get("/api/backends/broken").backend()
+	if b.State != "failed" || !strings.Contains(b.LastError, "injected failure") {
+		t.Fatalf("backend = %+v", b)
+	}
+	// The cause goes away: retries go on, and the backend comes up without anyone acting.
+	faulty.failures.Store(0)
+	d.waitState("broken", "running")
+	if b := d.get("/api/backends/broken").backend(); b.LastError != "" {
+		t.Fatalf("lastError kept after recovery: %+v", b)
+	}
+}
+
+func TestCreateInterruptedByCrashResumesOnRestart(t *testing.T) {
+	faulty := &faultyRuntime{gate: true, entered: make(chan struct{})}
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "crashy"}))
+	<-faulty.entered
+	// The process stops in the middle of the create; the next one runs the real runtime.
+	p.wrap = nil
+	p.restart()
+	d.p = p
+	d.waitState("crashy", "running")
+
+	var list struct{ Backends []backendJSON }
+	d.mustStatus(http.StatusOK, d.get("/api/backends")).decode(&list)
+	if len(list.Backends) != 1 || list.Backends[0].Name != "crashy" {
+		t.Fatalf("backends after the crash = %+v", list.Backends)
+	}
+	events := d.events("crashy")
+	first, last := events[0], events[len(events)-1]
+	if first.Operation != last.Operation || last.State != "running" ||
+		!strings.Contains(eventsText(events), "about to be interrupted") {
+		t.Fatalf("one operation should span both processes: %+v", events)
+	}
+	b := d.get("/api/backends/crashy").backend()
+	u := p.endUser("crashy", b.APIKey)
+	u.mustStatus(http.StatusCreated, u.send(http.MethodPost, "/auth/register", map[string]any{"email": "x@example.com", "password": "password123"}))
+}
+
+func eventsText(events []eventJSON) string {
+	var sb strings.Builder
+	for _, e := range events {
+		sb.WriteString(e.Message + "\n")
+	}
+	return sb.String()
+}
+
+func TestDeleteWhileCreating(t *testing.T) {
+	faulty := &faultyRuntime{}
+	faulty.failures.Store(1 << 30)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "gone"}))
+	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone?purge=true"))
+	waitFor(t, "the purged backend to disappear", func() bool { return d.get("/api/backends/gone").status == http.StatusNotFound })
+	if _, err := p.local.Status(context.Background(), "gone"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("runtime still has the backend: %v", err)
+	}
+}
+
+func TestBackendThatVanishesIsDegradedThenRepaired(t *testing.T) {
+	p := newTestPlane(t)
+	d := p.developer()
+	d.createBackend("fragile")
+	// Something outside the control plane stops the backend.
+	if err := p.local.Remove(context.Background(), "fragile", false, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the backend to be seen degraded and repaired", func() bool {
+		text := eventsText(d.events("fragile"))
+		return strings.Contains(text, "degraded: ") && strings.Contains(text, "running again")
+	})
+	if st := d.get("/api/backends/fragile").backend().State; st != "running" {
+		t.Fatalf("state after repair = %s", st)
+	}
+}

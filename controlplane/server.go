@@ -1,0 +1,146 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/web/sdk"
+	"github.com/labstack/echo/v4"
+)
+
+// Server is the control plane: its HTTP API and its reconciler. One runs per installation
+// (the reconciler assumes it is the only one driving the runtime).
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	store      store.Store
+	runtime    runtime.Runtime
+	passwords  *credentials.Hasher
+	throttle   credentials.Throttle
+	bus        *bus
+	reconciler *reconciler
+	metrics    *metrics
+	echo       *echo.Echo
+	// lifetime ends with the context given to New: the reconciler and open event and log
+	// streams stop with it, so shutdown does not wait on them.
+	lifetime context.Context
+	stop     context.CancelFunc
+	done     sync.WaitGroup
+}
+
+// New checks the configuration, seeds the registration mode on first start, starts the
+// reconciler (which at once resumes any operation a previous process left unfinished) and
+// builds the router. It does not listen (see Handler); Close stops it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		store:     cfg.Store,
+		runtime:   cfg.Runtime,
+		passwords: credentials.NewHasher(),
+		bus:       newBus(),
+		metrics:   newMetrics(),
+	}
+	s.throttle = credentials.Throttle{Store: ephemeral.NewMemory(), MaxPerAccount: cfg.LoginMaxFailuresPerAccount,
+		MaxPerAddress: cfg.LoginMaxFailuresPerAddress, Window: cfg.LoginWindow}
+	if err := s.seedSettings(ctx); err != nil {
+		return nil, err
+	}
+	s.lifetime, s.stop = context.WithCancel(ctx)
+	s.reconciler = newReconciler(s)
+	s.metrics.watchBackends(s.reconciler)
+	s.done.Add(2)
+	go func() {
+		defer s.done.Done()
+		s.reconciler.run(s.lifetime)
+	}()
+	go func() {
+		defer s.done.Done()
+		s.sweepSessions(s.lifetime)
+	}()
+	s.echo = s.router()
+	return s, nil
+}
+
+// Close stops the reconciler, waiting for operations in flight to reach a step they can be
+// resumed from, and ends open streams. The store and runtime belong to the caller.
+func (s *Server) Close() {
+	s.stop()
+	s.done.Wait()
+}
+
+func (s *Server) seedSettings(ctx context.Context) error {
+	if _, err := s.store.Setting(ctx, store.SettingRegistration); err == nil {
+		return nil
+	} else if !isNotFound(err) {
+		return fmt.Errorf("read settings: %w", err)
+	}
+	if err := s.store.SetSetting(ctx, store.SettingRegistration, string(s.cfg.Registration)); err != nil {
+		return fmt.Errorf("seed registration mode: %w", err)
+	}
+	return nil
+}
+
+// Handler serves everything: admin.DOMAIN (and any host that is not a backend's) goes to the
+// control plane's API; with a runtime that serves backends in-process, NAME-be.DOMAIN and
+// NAME.DOMAIN go to that backend's API and site.
+func (s *Server) Handler() http.Handler {
+	if r, ok := s.runtime.(runtime.Router); ok {
+		return s.hostRouter(r)
+	}
+	return s.echo
+}
+
+func (s *Server) router() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpapi.ErrorHandler(s.log, toAPIError)
+	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.serveMetrics)
+	for path := range sdk.Files {
+		e.GET(path, echo.WrapHandler(sdk.Handler()))
+	}
+
+	api := e.Group("/api")
+	api.POST("/auth/register", s.register)
+	api.POST("/auth/login", s.login)
+	api.POST("/auth/logout", s.logout, s.requireDeveloper)
+	api.GET("/auth/me", s.me, s.requireDeveloper)
+
+	op := api.Group("", s.requireDeveloper, s.requireOperator)
+	op.GET("/settings", s.getSettings)
+	op.PATCH("/settings", s.patchSettings)
+	op.GET("/invites", s.listInvites)
+	op.POST("/invites", s.createInvite)
+	op.DELETE("/invites/:id", s.deleteInvite)
+	op.GET("/developers", s.listDevelopers)
+
+	b := api.Group("/backends", s.requireDeveloper)
+	b.GET("", s.listBackends)
+	b.POST("", s.createBackend)
+	b.GET("/:name", s.getBackend)
+	b.DELETE("/:name", s.deleteBackend)
+	b.GET("/:name/events", s.streamEvents)
+	b.GET("/:name/logs", s.streamLogs)
+	b.POST("/:name/site", s.uploadSite)
+	b.POST("/:name/api-key", s.rotateAPIKey)
+	b.Any("/:name/admin", s.proxyAdmin)
+	b.Any("/:name/admin/*", s.proxyAdmin)
+	return e
+}

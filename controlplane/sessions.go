@@ -1,0 +1,142 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/labstack/echo/v4"
+)
+
+// The contract's cookies: the session (HttpOnly, SameSite=Strict) and the CSRF token, which
+// scripts on the panel read and echo in X-CSRF-Token.
+const (
+	sessionCookie = "bkpk_admin"
+	csrfCookie    = "bkpk_csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+const (
+	ctxDeveloper = "developer"
+	ctxSession   = "session"
+)
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// openSession signs a developer in: a new session row and both cookies. It returns the CSRF
+// token so API clients without cookie access can read it from the response.
+func (s *Server) openSession(c echo.Context, d store.Developer) (string, error) {
+	token, csrf := randomToken(), randomToken()
+	now := time.Now()
+	sess := store.Session{TokenHash: hashToken(token), DeveloperID: d.ID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateSession(c.Request().Context(), sess); err != nil {
+		return "", err
+	}
+	s.setCookies(c, token, csrf, sess.ExpiresAt)
+	return csrf, nil
+}
+
+func (s *Server) setCookies(c echo.Context, token, csrf string, expires time.Time) {
+	secure := s.cfg.PublicScheme == "https"
+	maxAge := int(time.Until(expires).Seconds())
+	if token == "" {
+		maxAge = -1
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: maxAge, Expires: expires})
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", Secure: secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: maxAge, Expires: expires})
+}
+
+// resolveSession looks up the session cookie, if any, and for state-changing requests checks
+// the CSRF header against the session's token. A request without a valid session carries on
+// anonymous; requireDeveloper refuses it where an account is needed.
+func (s *Server) resolveSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cookie, err := c.Cookie(sessionCookie)
+		if err != nil || cookie.Value == "" {
+			return next(c)
+		}
+		sess, dev, err := s.store.SessionByTokenHash(c.Request().Context(), hashToken(cookie.Value), time.Now())
+		if isNotFound(err) {
+			s.setCookies(c, "", "", time.Unix(0, 0))
+			return next(c)
+		}
+		if err != nil {
+			return err
+		}
+		if !safeMethod(c.Request().Method) {
+			got := c.Request().Header.Get(csrfHeader)
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+				return errCSRF
+			}
+		}
+		c.Set(ctxSession, sess)
+		c.Set(ctxDeveloper, dev)
+		return next(c)
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func (s *Server) requireDeveloper(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := c.Get(ctxDeveloper).(store.Developer); !ok {
+			return errNotSignedIn
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) requireOperator(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if developer(c).Role != store.RoleOperator {
+			return errOperatorOnly
+		}
+		return next(c)
+	}
+}
+
+// developer is the signed-in caller; only call it behind requireDeveloper.
+func developer(c echo.Context) store.Developer {
+	d, _ := c.Get(ctxDeveloper).(store.Developer)
+	return d
+}
+
+// sweepSessions deletes expired sessions hourly, so the table does not grow forever.
+func (s *Server) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.store.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep expired sessions", "err", err)
+		} else if n > 0 {
+			s.log.Info("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
