@@ -8,8 +8,14 @@
 // writer posting channel messages at a steady rate; each delivery's latency is measured from
 // just before the post to its arrival at a client.
 //
+// The controlplane scenario builds cmd/backpack and measures a real `backpack dev` process
+// instead (it needs none of the servers above): how long a new backend takes from its create
+// request to its first successful API answer, the idle process's resident memory with 0, 10
+// and 50 backends running, and the backend listing's latency and throughput with 200 backends.
+//
 //	go run ./cmd/backpack-bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
 //	go run ./cmd/backpack-bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
+//	go run ./cmd/backpack-bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -49,11 +56,16 @@ type settings struct {
 	scenarios  []string
 	wsClients  int
 	fanoutRate float64
+	// cpCreate, cpMemory and cpListBackends size the controlplane scenario (see
+	// controlPlaneConfig).
+	cpCreate       int
+	cpMemory       []int
+	cpListBackends int
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	var o settings
-	var list string
+	var list, memory string
 	fs := flag.NewFlagSet("backpack-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.clients, "clients", 50, "concurrent clients per scenario")
@@ -62,6 +74,9 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&list, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
 	fs.IntVar(&o.wsClients, "ws-clients", 1000, "websocket clients joined to the channel in the fanout scenarios")
 	fs.Float64Var(&o.fanoutRate, "fanout-rate", 50, "channel messages written per second in the fanout scenarios")
+	fs.IntVar(&o.cpCreate, "cp-create", 20, "backends timed from create to first API answer in the "+scenarioControlPlane+" scenario")
+	fs.StringVar(&memory, "cp-memory", "0,10,50", "comma-separated numbers of running backends at which "+scenarioControlPlane+" reads the idle process's memory")
+	fs.IntVar(&o.cpListBackends, "cp-list-backends", 200, "backends existing while "+scenarioControlPlane+" measures GET /api/backends")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -75,6 +90,16 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		}
 		o.scenarios = append(o.scenarios, name)
 	}
+	for n := range strings.SplitSeq(memory, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 || (len(o.cpMemory) > 0 && v <= o.cpMemory[len(o.cpMemory)-1]) {
+			return o, fmt.Errorf("-cp-memory must list increasing numbers of backends, not %q", memory)
+		}
+		o.cpMemory = append(o.cpMemory, v)
+	}
 	switch {
 	case o.clients < 1:
 		return o, errors.New("-clients must be at least 1")
@@ -86,6 +111,8 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		return o, errors.New("-ws-clients must be at least 1")
 	case !(o.fanoutRate > 0):
 		return o, errors.New("-fanout-rate must be positive")
+	case o.cpCreate < 0 || o.cpListBackends < 0:
+		return o, errors.New("-cp-create and -cp-list-backends must not be negative")
 	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip)):
 		return o, fmt.Errorf("-seed must be at least %d for %s", listLimit, scenarioList)
 	}
@@ -103,25 +130,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintln(stderr, "starting redis-server, FerretDB and the API…")
-	env, err := startEnvironment(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-
-	api := newAPIClient(env.baseURL, env.apiKey, o.clients)
-	fmt.Fprintf(stderr, "signing in and seeding %d documents…\n", o.seed)
-	owner, err := api.signIn(ctx)
-	if err != nil {
-		return err
-	}
-	if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
-		return err
-	}
-	if slices.ContainsFunc(o.scenarios, func(name string) bool { return fanoutReplicas(name) > 0 }) {
-		if err := prepareFanout(ctx, api); err != nil {
+	// The controlplane scenario runs its own process; the others need the servers.
+	var (
+		env *environment
+		api *apiClient
+	)
+	if slices.ContainsFunc(o.scenarios, func(name string) bool { return name != scenarioControlPlane }) {
+		fmt.Fprintln(stderr, "starting redis-server, FerretDB and the API…")
+		env, err = startEnvironment(ctx)
+		if err != nil {
 			return err
+		}
+		defer env.close()
+
+		api = newAPIClient(env.baseURL, env.apiKey, o.clients)
+		fmt.Fprintf(stderr, "signing in and seeding %d documents…\n", o.seed)
+		owner, err := api.signIn(ctx)
+		if err != nil {
+			return err
+		}
+		if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(o.scenarios, func(name string) bool { return fanoutReplicas(name) > 0 }) {
+			if err := prepareFanout(ctx, api); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -129,9 +163,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		loadNames, fanoutNames []string
 		loadResults            []summary
 		fanoutResults          []fanoutSummary
+		controlPlane           *controlPlaneSummary
 	)
 	for _, name := range o.scenarios {
-		if replicas := fanoutReplicas(name); replicas > 0 {
+		if name == scenarioControlPlane {
+			cfg := defaultControlPlaneConfig(stderr)
+			cfg.createSamples, cfg.memorySteps, cfg.listBackends = o.cpCreate, o.cpMemory, o.cpListBackends
+			fmt.Fprintf(stderr, "running %s: %d timed creations, memory at %v backends, GET /api/backends with %d…\n",
+				name, cfg.createSamples, cfg.memorySteps, cfg.listBackends)
+			r := runControlPlane(ctx, cfg)
+			controlPlane = &r
+		} else if replicas := fanoutReplicas(name); replicas > 0 {
 			urls, err := env.replicaURLs(ctx, replicas)
 			if err != nil {
 				return err
@@ -153,18 +195,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "backpack-bench: GOMAXPROCS=%d NumCPU=%d %s · %s · %d documents seeded\n",
-		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), env.setup, o.seed)
+	if env != nil {
+		fmt.Fprintf(stdout, "backpack-bench: GOMAXPROCS=%d NumCPU=%d %s · %s · %d documents seeded\n",
+			runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), env.setup, o.seed)
+	} else {
+		fmt.Fprintf(stdout, "backpack-bench: GOMAXPROCS=%d NumCPU=%d %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
+	}
+	printed := false
 	if len(loadNames) > 0 {
 		if err := printTable(stdout, loadNames, o.clients, loadResults); err != nil {
 			return err
 		}
+		printed = true
 	}
 	if len(fanoutNames) > 0 {
-		if len(loadNames) > 0 {
+		if printed {
 			fmt.Fprintln(stdout)
 		}
-		return printFanoutTable(stdout, fanoutNames, fanoutResults)
+		if err := printFanoutTable(stdout, fanoutNames, fanoutResults); err != nil {
+			return err
+		}
+		printed = true
+	}
+	if controlPlane != nil {
+		if printed {
+			fmt.Fprintln(stdout)
+		}
+		return printControlPlaneTables(stdout, *controlPlane)
 	}
 	return nil
 }

@@ -24,8 +24,9 @@ const (
 // allScenarios are run in this order by default. The list is measured twice: the first page
 // (what an app shows first) and a page at a random offset, because skipping costs a scan on
 // FerretDB's SQLite backend and the two differ by orders of magnitude there. The fanout
-// scenarios measure websocket delivery of channel messages, on one replica and on two.
-var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo}
+// scenarios measure websocket delivery of channel messages, on one replica and on two; the
+// controlplane scenario measures a `backpack dev` process of its own.
+var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioControlPlane}
 
 // fanoutReplicas is the number of API replicas a fanout scenario spreads its websocket
 // clients over, and 0 for the request scenarios.
