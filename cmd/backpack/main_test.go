@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseSettings(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	dev, err := parseSettings(true, nil, env())
+	if err != nil || dev.domain != "localhost" || dev.publicScheme != "http" || dev.listenHost != "127.0.0.1" ||
+		dev.registration != "open" || dev.port != 8080 || dev.dataDir != "./data" {
+		t.Fatalf("dev defaults = %+v, %v", dev, err)
+	}
+	s, err := parseSettings(false, []string{"--port", "9000"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "example.com",
+		"BACKPACK_SECRET_KEY", "k", "BACKPACK_REGISTRATION", "closed"))
+	if err != nil || s.port != 9000 || s.publicScheme != "https" || s.registration != "closed" || s.domain != "example.com" {
+		t.Fatalf("serve = %+v, %v", s, err)
+	}
+	for name, tc := range map[string]struct {
+		dev  bool
+		args []string
+		env  func(string) string
+		want string
+	}{
+		"serve without database":  {false, nil, env("BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "DATABASE_URL"},
+		"serve without secret key": {false, nil, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io"), "secret key"},
+		"serve without domain":     {false, nil, env("DATABASE_URL", "postgres://x", "BACKPACK_SECRET_KEY", "k"), "BACKPACK_DOMAIN"},
+		"unknown runtime":          {false, []string{"--runtime", "k8s"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "runtime"},
+		"bad port":                 {true, []string{"--port", "70000"}, env(), "port"},
+		"bad port in environment":  {true, nil, env("BACKPACK_PORT", "eighty"), "port"},
+		"bad registration":         {true, []string{"--registration", "maybe"}, env(), "registration"},
+		"stray argument":           {true, []string{"extra"}, env(), "unexpected"},
+	} {
+		if _, err := parseSettings(tc.dev, tc.args, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one mentioning %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"deploy"}, func(string) string { return "" }, &out, &errOut); err == nil ||
+		!strings.Contains(errOut.String(), "backpack dev") {
+		t.Fatalf("err = %v, stderr = %q", err, errOut.String())
+	}
+	if err := run(context.Background(), nil, func(string) string { return "" }, &out, &errOut); err == nil {
+		t.Fatal("no command was accepted")
+	}
+}
+
+// syncBuffer collects the command's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var portLine = regexp.MustCompile(`admin API:\s+http://admin\.localhost:(\d+)/api`)
+
+// startDev runs `backpack dev` in-process on dir until the returned stop is called, which
+// cancels its context the way SIGTERM does and returns run's error.
+func startDev(t *testing.T, dir string) (port string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := portLine.FindStringSubmatch(out.String()); m != nil {
+			return m[1], func() error {
+				cancel()
+				select {
+				case err := <-done:
+					return err
+				case <-time.After(30 * time.Second):
+					t.Fatal("backpack dev did not stop within 30 s of its shutdown signal")
+					return nil
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("backpack dev exited: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("backpack dev printed no URL:\n%s", out.String())
+	return "", nil
+}
+
+// TestDevRestartKeepsBackends runs `backpack dev` as a user would, stops it as SIGTERM does,
+// starts it again on the same data directory and finds the backend and its data back.
+func TestDevRestartKeepsBackends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	dir := t.TempDir()
+	port, stop := startDev(t, dir)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+		}}}
+	call := func(method, host, path, apiKey string, body any, want int) map[string]any {
+		t.Helper()
+		var r io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, "http://"+host+".localhost:"+port+path, r)
+		req.Header.Set("Content-Type", "application/json")
+		if apiKey != "" {
+			req.Header.Set("X-API-Key", apiKey)
+		}
+		u, _ := url.Parse("http://admin.localhost/")
+		for _, c := range jar.Cookies(u) {
+			if c.Name == "bkpk_csrf" {
+				req.Header.Set("X-CSRF-Token", c.Value)
+			}
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s%s = %d %v, want %d", method, host, path, res.StatusCode, out, want)
+		}
+		return out
+	}
+	waitRunning := func() string {
+		t.Helper()
+		for range 400 {
+			b := call(http.MethodGet, "admin", "/api/backends/shop", "", nil, http.StatusOK)
+			if b["state"] == "running" {
+				return b["apiKey"].(string)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("the backend never ran")
+		return ""
+	}
+	call(http.MethodPost, "admin", "/api/auth/register", "", map[string]any{"email": "op@example.com", "password": "a long password"}, http.StatusCreated)
+	call(http.MethodPost, "admin", "/api/backends", "", map[string]any{"name": "shop"}, http.StatusAccepted)
+	key := waitRunning()
+	call(http.MethodPost, "shop-be", "/auth/register", key, map[string]any{"email": "ann@example.com", "password": "password123"}, http.StatusCreated)
+	if err := stop(); err != nil {
+		t.Fatalf("backpack dev stopped with %v", err)
+	}
+
+	port, stop = startDev(t, dir)
+	defer func() { _ = stop() }()
+	call(http.MethodPost, "admin", "/api/auth/login", "", map[string]any{"email": "op@example.com", "password": "a long password"}, http.StatusOK)
+	if got := waitRunning(); got != key {
+		t.Fatalf("API key after restart = %q, want %q", got, key)
+	}
+	for range 200 {
+		req, _ := http.NewRequest(http.MethodGet, "http://shop-be.localhost:"+port+"/readyz", nil)
+		if res, err := client.Do(req); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	call(http.MethodPost, "shop-be", "/auth/login", key, map[string]any{"email": "ann@example.com", "password": "password123"}, http.StatusOK)
+}
