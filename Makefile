@@ -9,9 +9,10 @@ TSC_CHECK   = npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --
 
 .PHONY: dev test test-env bench lint build fuzz
 
-## dev: run Backpack with the embedded default (no Docker, no database server)
+## dev: run Backpack with the embedded default (no Docker, no database server): the control
+## plane on SQLite, backends in-process, all under DATA_DIR
 dev:
-	$(GO) run ./cmd/backpack-api --embedded --data-dir $(DATA_DIR)
+	$(GO) run ./cmd/backpack dev --data-dir $(DATA_DIR)
 
 ## test: install what tests need (scripts/test-env.sh), then vet and run every test:
 ## Go (integration tests against real servers, the SDK in headless Chromium) and the SDK's
@@ -52,3 +53,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCollection$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzWSMessage$$' -fuzztime $(FUZZTIME) ./coreapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
+	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/
