@@ -113,6 +113,7 @@ func (s *Server) router() *echo.Echo {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.serveMetrics)
+	e.GET("/api/openapi.json", serveOpenAPI)
 	for path := range sdk.Files {
 		e.GET(path, echo.WrapHandler(sdk.Handler()))
 	}

@@ -1,0 +1,396 @@
+package controlplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/httpapi"
+)
+
+// oasDocument is the part of the OpenAPI document the sync tests look at.
+type oasDocument struct {
+	OpenAPI string `json:"openapi"`
+	Info    struct {
+		Title   string `json:"title"`
+		Version string `json:"version"`
+	} `json:"info"`
+	Security   []map[string][]string                 `json:"security"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
+	} `json:"components"`
+}
+
+// oasOperation is one operation of a path item.
+type oasOperation struct {
+	OperationID string                     `json:"operationId"`
+	Responses   map[string]json.RawMessage `json:"responses"`
+	Parameters  []oasParameter             `json:"parameters"`
+	Security    *[]map[string][]string     `json:"security"`
+}
+
+// oasParameter is a parameter, inline or by reference.
+type oasParameter struct {
+	Ref      string `json:"$ref"`
+	Name     string `json:"name"`
+	In       string `json:"in"`
+	Required bool   `json:"required"`
+}
+
+// oasMethods are the methods an OpenAPI path item can describe. Echo's Any also routes
+// CONNECT, PROPFIND and REPORT, which OpenAPI cannot name: for those the path must be
+// documented.
+var oasMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true,
+}
+
+// oasPublic are the operations that need no session.
+var oasPublic = []string{
+	"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/openapi.json",
+	"GET /sdk.js", "GET /sdk.mjs", "GET /sdk.d.ts",
+	"POST /api/auth/register", "POST /api/auth/login",
+}
+
+func oasParse(t *testing.T) (oasDocument, any) {
+	t.Helper()
+	var doc oasDocument
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	var raw any
+	if err := json.Unmarshal(openAPIDocument, &raw); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	return doc, raw
+}
+
+// oasOperations returns the document's operations keyed by "METHOD /path", with the path
+// item's own parameters added to each operation's.
+func oasOperations(t *testing.T, doc oasDocument) map[string]oasOperation {
+	t.Helper()
+	ops := map[string]oasOperation{}
+	for path, item := range doc.Paths {
+		var shared []oasParameter
+		if raw, ok := item["parameters"]; ok {
+			if err := json.Unmarshal(raw, &shared); err != nil {
+				t.Fatalf("%s: parameters: %v", path, err)
+			}
+		}
+		for method, raw := range item {
+			if !oasMethods[method] {
+				continue
+			}
+			var op oasOperation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			op.Parameters = append(slices.Clone(shared), op.Parameters...)
+			ops[strings.ToUpper(method)+" "+path] = op
+		}
+	}
+	return ops
+}
+
+var oasEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// oasPath turns an echo route path into the document's form: ":name" is "{name}" and the
+// trailing wildcard is "{path}".
+func oasPath(echoPath string) string {
+	p := oasEchoParam.ReplaceAllString(echoPath, "{$1}")
+	if rest, ok := strings.CutSuffix(p, "/*"); ok {
+		p = rest + "/{path}"
+	}
+	return p
+}
+
+// TestOpenAPIMatchesRoutes keeps openapi.json in step with the router: every route is
+// documented and every documented operation is a route.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc, _ := oasParse(t)
+	p := newTestPlane(t)
+
+	routes := map[string]bool{}
+	undescribable := map[string]bool{} // paths routed for methods OpenAPI cannot name
+	for _, r := range p.cp.echo.Routes() {
+		if r.Method == "" || strings.HasPrefix(r.Method, "echo_") || r.Method == "RouteNotFound" {
+			continue
+		}
+		path := oasPath(r.Path)
+		if !oasMethods[strings.ToLower(r.Method)] {
+			undescribable[path] = true
+			continue
+		}
+		routes[r.Method+" "+path] = true
+	}
+	documented := map[string]bool{}
+	for k := range oasOperations(t, doc) {
+		documented[k] = true
+	}
+
+	var missing, extra []string
+	for k := range routes {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !routes[k] {
+			extra = append(extra, k)
+		}
+	}
+	for path := range undescribable {
+		if _, ok := doc.Paths[path]; !ok {
+			missing = append(missing, "(any method) "+path)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("openapi.json is out of step with router():\n  routes not documented: %v\n  documented but not routed: %v",
+			missing, extra)
+	}
+	if len(routes) == 0 {
+		t.Error("the router has no routes")
+	}
+}
+
+// TestOpenAPIDocumentIsWellFormed checks the version, that every operation has a unique id
+// and a response, that path parameters are declared, that security says what the server
+// does (session cookie by default, none on the public operations, the CSRF header with the
+// cookie on every state-changing one), and that every $ref resolves.
+func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
+	doc, raw := oasParse(t)
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	if doc.Info.Title == "" || doc.Info.Version == "" {
+		t.Error("info.title and info.version are required")
+	}
+	for _, name := range []string{"sessionCookie", "csrfHeader", "metricsToken"} {
+		if _, ok := doc.Components.SecuritySchemes[name]; !ok {
+			t.Errorf("security scheme %q is missing", name)
+		}
+	}
+	if len(doc.Security) != 1 || len(doc.Security[0]) != 1 || doc.Security[0]["sessionCookie"] == nil {
+		t.Errorf("global security = %v, want the session cookie alone", doc.Security)
+	}
+
+	seenIDs := map[string]string{}
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
+	for key, op := range oasOperations(t, doc) {
+		if op.OperationID == "" {
+			t.Errorf("%s has no operationId", key)
+		} else if prev, dup := seenIDs[op.OperationID]; dup {
+			t.Errorf("operationId %q is used by both %s and %s", op.OperationID, prev, key)
+		} else {
+			seenIDs[op.OperationID] = key
+		}
+		if len(op.Responses) == 0 {
+			t.Errorf("%s has no responses", key)
+		}
+
+		method, path, _ := strings.Cut(key, " ")
+		declared := map[string]bool{}
+		for _, p := range op.Parameters {
+			if p.Ref != "" {
+				target, err := oasResolve(raw, p.Ref)
+				if err != nil {
+					continue // reported by the $ref check below
+				}
+				b, _ := json.Marshal(target)
+				p = oasParameter{}
+				_ = json.Unmarshal(b, &p)
+			}
+			if p.In == "path" {
+				if !p.Required {
+					t.Errorf("%s: path parameter %q must be required", key, p.Name)
+				}
+				declared[p.Name] = true
+			}
+		}
+		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+			if !declared[m[1]] {
+				t.Errorf("%s: path parameter %q is not declared", key, m[1])
+			}
+		}
+
+		public := slices.Contains(oasPublic, key)
+		switch {
+		case key == "GET /metrics":
+			if op.Security == nil || !slices.ContainsFunc(*op.Security, func(m map[string][]string) bool { return len(m) == 0 }) {
+				t.Errorf("%s: the metrics token is optional, so security must include {}", key)
+			}
+		case public:
+			if op.Security == nil || len(*op.Security) != 0 {
+				t.Errorf("%s needs no session, so it must set security: []", key)
+			}
+		case safeMethod(method):
+			if op.Security != nil {
+				t.Errorf("%s needs the session only, so it must not override the global security", key)
+			}
+		default:
+			if op.Security == nil || len(*op.Security) == 0 {
+				t.Errorf("%s changes state, so its security must require the session cookie and the CSRF header", key)
+				break
+			}
+			for _, alt := range *op.Security {
+				if alt["sessionCookie"] == nil || alt["csrfHeader"] == nil {
+					t.Errorf("%s: security alternative %v lacks the session cookie or the CSRF header", key, alt)
+				}
+			}
+		}
+	}
+
+	var refs []string
+	oasCollectRefs(raw, &refs)
+	if len(refs) == 0 {
+		t.Error("the document uses no $ref at all; expected shared components")
+	}
+	for _, ref := range refs {
+		if _, err := oasResolve(raw, ref); err != nil {
+			t.Errorf("$ref %q: %v", ref, err)
+		}
+	}
+}
+
+func oasCollectRefs(v any, refs *[]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if s, ok := x.(string); ok && k == "$ref" {
+				*refs = append(*refs, s)
+				continue
+			}
+			oasCollectRefs(x, refs)
+		}
+	case []any:
+		for _, x := range t {
+			oasCollectRefs(x, refs)
+		}
+	}
+}
+
+type oasRefError string
+
+func (e oasRefError) Error() string { return string(e) }
+
+// oasResolve follows a local JSON pointer reference ("#/components/schemas/Error") and
+// insists that it points at a component.
+func oasResolve(root any, ref string) (any, error) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, oasRefError("only local references (#/...) are allowed")
+	}
+	if !strings.HasPrefix(ptr, "components/") {
+		return nil, oasRefError("references must point into #/components")
+	}
+	cur := root
+	for _, part := range strings.Split(ptr, "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, oasRefError("cannot descend into " + part)
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, oasRefError("no " + part)
+		}
+	}
+	return cur, nil
+}
+
+// oasRequestPath fills a documented path's parameters with plausible values.
+func oasRequestPath(path string) string {
+	return strings.NewReplacer("{name}", "shop", "{id}", "0123456789abcdef01234567", "{path}", "info").Replace(path)
+}
+
+// TestOpenAPISecurityMatchesServer asks the server itself what each documented operation
+// needs: without a session, the public ones are not refused and the others answer 401
+// not_signed_in; signed in but without X-CSRF-Token, every state-changing one (register and
+// login included) answers 403 csrf_failed.
+func TestOpenAPISecurityMatchesServer(t *testing.T) {
+	doc, _ := oasParse(t)
+	p := newTestPlane(t)
+	d := p.developer()
+	var session string
+	u, _ := url.Parse(p.url("admin", "/"))
+	for _, c := range d.http.Jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			session = c.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("registering set no session cookie")
+	}
+	serve := func(method, path, cookie string) (int, string) {
+		req := httptest.NewRequest(method, "http://admin.localhost"+oasRequestPath(path), nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		p.cp.Handler().ServeHTTP(rec, req)
+		var body httpapi.ErrorBody
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		return rec.Code, body.Error.Code
+	}
+	for key := range oasOperations(t, doc) {
+		method, path, _ := strings.Cut(key, " ")
+		status, code := serve(method, path, "")
+		if slices.Contains(oasPublic, key) {
+			if status == http.StatusUnauthorized || status == http.StatusForbidden {
+				t.Errorf("%s without a session = %d %s; it is documented as public", key, status, code)
+			}
+		} else if status != http.StatusUnauthorized || (method != http.MethodHead && code != "not_signed_in") {
+			t.Errorf("%s without a session = %d %s, want 401 not_signed_in", key, status, code)
+		}
+		if !safeMethod(method) {
+			if status, code := serve(method, path, session); status != http.StatusForbidden || code != "csrf_failed" {
+				t.Errorf("%s signed in without X-CSRF-Token = %d %s, want 403 csrf_failed", key, status, code)
+			}
+		}
+	}
+}
+
+// TestOpenAPIServedWithoutSession checks that tooling can fetch the document anonymously and
+// gets exactly the embedded file.
+func TestOpenAPIServedWithoutSession(t *testing.T) {
+	p := newTestPlane(t)
+	rec := httptest.NewRecorder()
+	p.cp.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://admin.localhost/api/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /api/openapi.json = %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	if !bytes.Equal(rec.Body.Bytes(), openAPIDocument) {
+		t.Error("the served document differs from openapi.json")
+	}
+}
+
+// TestOpenAPIErrorCodesDocumented checks that every error code the control plane defines is
+// named in the document, so a new code cannot go undocumented.
+func TestOpenAPIErrorCodesDocumented(t *testing.T) {
+	codes := []string{
+		errNotSignedIn.Code, errCSRF.Code, errOperatorOnly.Code, errBackendNotFound.Code, errInvalidLogin.Code,
+		errEmailTaken.Code, errNameTaken.Code, errRegistrationShut.Code, errInviteInvalid.Code, errUnreachable.Code,
+		toAPIError(errNotReady(store.Backend{State: store.StateCreating})).Code,
+		"invalid_json", "invalid_email", "invalid_password", "invalid_name", "invalid_setting", "invalid_query",
+		"invite_not_found", "quota_exceeded", "unknown_service", "backend_not_running", "invalid_form",
+		"unsupported_media_type", "payload_too_large", "too_many_attempts", "invalid_path", "origin_not_allowed",
+		"invalid_metrics_token", "not_ready", "internal_error", "not_found", "method_not_allowed", "timeout",
+	}
+	for _, code := range codes {
+		if !bytes.Contains(openAPIDocument, []byte("`"+code+"`")) {
+			t.Errorf("error code %q is not documented in openapi.json", code)
+		}
+	}
+}
