@@ -205,7 +205,9 @@ func (s *Server) deleteBackend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.State == store.StateDeleted && !purge {
+	// Asking again for what is already under way changes nothing: a repeated delete does not
+	// restart the operation, and never turns a purge in progress back into keep-data.
+	if b.Desired == store.DesiredDeleted && (b.Purge || !purge) {
 		return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(c.Request().Context(), b.OwnerID, developer(c))))
 	}
 	ctx := c.Request().Context()

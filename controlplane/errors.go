@@ -37,7 +37,7 @@ func toAPIError(err error) *httpapi.Error {
 	case errors.Is(err, runtime.ErrUnknownService):
 		return httpapi.BadRequest("unknown_service", err.Error())
 	case errors.Is(err, runtime.ErrNotFound):
-		return httpapi.NewError(http.StatusConflict, "backend_not_running", "the backend is not running right now")
+		return httpapi.NewError(http.StatusConflict, "backend_not_ready", "the backend is not running right now; try again once it is")
 	}
 	return httpapi.Internal
 }

@@ -70,6 +70,9 @@ func settled(st store.State) bool {
 	return st == store.StateRunning || st == store.StateFailed || st == store.StateDeleted || st == store.StateDegraded
 }
 
+// eventTime gives events a fixed millisecond precision, so they sort as text.
+const eventTime = "2006-01-02T15:04:05.000Z07:00"
+
 // keepAlive is how often an idle stream sends a comment, so proxies keep it open.
 const keepAlive = 15 * time.Second
 
@@ -102,7 +105,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 			return nil
 		}
 		for _, e := range events {
-			data, _ := json.Marshal(eventJSON{ID: e.ID, Backend: e.Backend, Operation: e.Operation, At: e.At.UTC().Format(time.RFC3339Nano),
+			data, _ := json.Marshal(eventJSON{ID: e.ID, Backend: e.Backend, Operation: e.Operation, At: e.At.UTC().Format(eventTime),
 				Kind: e.Kind, State: string(e.State), Message: e.Message})
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, data)
 			after = e.ID

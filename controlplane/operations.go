@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
@@ -124,8 +125,14 @@ func (s *Server) streamLogs(c echo.Context) error {
 	stop := context.AfterFunc(s.lifetime, cancel)
 	defer stop()
 	w := &lineFlusher{c: c}
+	if opts.Follow {
+		// A quiet service may write nothing for a long time; once the runtime has had time to
+		// refuse the request, answer 200 so the client knows it is following.
+		t := time.AfterFunc(followHeadersAfter, func() { _, _ = w.Write(nil) })
+		defer t.Stop()
+	}
 	err = s.runtime.Logs(ctx, b.Name, opts, w)
-	if !w.started {
+	if !w.begun() {
 		if err != nil {
 			return err
 		}
@@ -140,11 +147,17 @@ func (s *Server) streamLogs(c echo.Context) error {
 // lineFlusher sends the response headers on the first write (so errors before it still get the
 // contract's error shape) and flushes after every write, so followed lines arrive as they come.
 type lineFlusher struct {
+	mu      sync.Mutex
 	c       echo.Context
 	started bool
 }
 
+// followHeadersAfter is when a followed log stream answers 200 even before its first line.
+const followHeadersAfter = 300 * time.Millisecond
+
 func (w *lineFlusher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if !w.started {
 		w.started = true
 		h := w.c.Response().Header()
@@ -156,4 +169,10 @@ func (w *lineFlusher) Write(p []byte) (int, error) {
 	n, err := w.c.Response().Write(p)
 	w.c.Response().Flush()
 	return n, err
+}
+
+func (w *lineFlusher) begun() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.started
 }

@@ -132,6 +132,8 @@ func TestDeleteWhileCreating(t *testing.T) {
 	d := p.developer()
 	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "gone"}))
 	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone?purge=true"))
+	// A second delete without purge must not turn the purge under way into keep-data.
+	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone"))
 	waitFor(t, "the purged backend to disappear", func() bool { return d.get("/api/backends/gone").status == http.StatusNotFound })
 	if _, err := p.local.Status(context.Background(), "gone"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Fatalf("runtime still has the backend: %v", err)

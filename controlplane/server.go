@@ -124,13 +124,15 @@ func (s *Server) router() *echo.Echo {
 	api.POST("/auth/logout", s.logout, s.requireDeveloper)
 	api.GET("/auth/me", s.me, s.requireDeveloper)
 
-	op := api.Group("", s.requireDeveloper, s.requireOperator)
-	op.GET("/settings", s.getSettings)
-	op.PATCH("/settings", s.patchSettings)
-	op.GET("/invites", s.listInvites)
-	op.POST("/invites", s.createInvite)
-	op.DELETE("/invites/:id", s.deleteInvite)
-	op.GET("/developers", s.listDevelopers)
+	// Operator routes take their middleware one by one: a group with middleware would also
+	// catch every unknown /api path and answer it "operator only".
+	operator := []echo.MiddlewareFunc{s.requireDeveloper, s.requireOperator}
+	api.GET("/settings", s.getSettings, operator...)
+	api.PATCH("/settings", s.patchSettings, operator...)
+	api.GET("/invites", s.listInvites, operator...)
+	api.POST("/invites", s.createInvite, operator...)
+	api.DELETE("/invites/:id", s.deleteInvite, operator...)
+	api.GET("/developers", s.listDevelopers, operator...)
 
 	b := api.Group("/backends", s.requireDeveloper)
 	b.GET("", s.listBackends)
