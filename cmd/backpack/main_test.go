@@ -40,7 +40,7 @@ func TestParseSettings(t *testing.T) {
 		env  func(string) string
 		want string
 	}{
-		"serve without database":  {false, nil, env("BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "DATABASE_URL"},
+		"serve without database":   {false, nil, env("BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "DATABASE_URL"},
 		"serve without secret key": {false, nil, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io"), "secret key"},
 		"serve without domain":     {false, nil, env("DATABASE_URL", "postgres://x", "BACKPACK_SECRET_KEY", "k"), "BACKPACK_DOMAIN"},
 		"unknown runtime":          {false, []string{"--runtime", "k8s"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "runtime"},
