@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/internal/openapicheck"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
@@ -202,7 +203,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		declared := map[string]bool{}
 		for _, p := range op.Parameters {
 			if p.Ref != "" {
-				target, err := oasResolve(raw, p.Ref)
+				target, err := openapicheck.Resolve(raw, p.Ref)
 				if err != nil {
 					continue // reported by the $ref check below
 				}
@@ -250,61 +251,15 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		}
 	}
 
-	var refs []string
-	oasCollectRefs(raw, &refs)
+	refs := openapicheck.Refs(raw)
 	if len(refs) == 0 {
 		t.Error("the document uses no $ref at all; expected shared components")
 	}
 	for _, ref := range refs {
-		if _, err := oasResolve(raw, ref); err != nil {
+		if _, err := openapicheck.Resolve(raw, ref); err != nil {
 			t.Errorf("$ref %q: %v", ref, err)
 		}
 	}
-}
-
-func oasCollectRefs(v any, refs *[]string) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if s, ok := x.(string); ok && k == "$ref" {
-				*refs = append(*refs, s)
-				continue
-			}
-			oasCollectRefs(x, refs)
-		}
-	case []any:
-		for _, x := range t {
-			oasCollectRefs(x, refs)
-		}
-	}
-}
-
-type oasRefError string
-
-func (e oasRefError) Error() string { return string(e) }
-
-// oasResolve follows a local JSON pointer reference ("#/components/schemas/Error") and
-// insists that it points at a component.
-func oasResolve(root any, ref string) (any, error) {
-	ptr, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return nil, oasRefError("only local references (#/...) are allowed")
-	}
-	if !strings.HasPrefix(ptr, "components/") {
-		return nil, oasRefError("references must point into #/components")
-	}
-	cur := root
-	for _, part := range strings.Split(ptr, "/") {
-		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, oasRefError("cannot descend into " + part)
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, oasRefError("no " + part)
-		}
-	}
-	return cur, nil
 }
 
 // oasRequestPath fills a documented path's parameters with plausible values.

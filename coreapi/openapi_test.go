@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backpackhq/backpack/internal/openapicheck"
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
@@ -192,7 +193,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		declared := map[string]bool{}
 		for _, p := range op.Parameters {
 			if p.Ref != "" {
-				target, err := openapiResolve(raw, p.Ref)
+				target, err := openapicheck.Resolve(raw, p.Ref)
 				if err != nil {
 					continue // reported by the $ref check below
 				}
@@ -222,61 +223,15 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		}
 	}
 
-	var refs []string
-	openapiCollectRefs(raw, &refs)
+	refs := openapicheck.Refs(raw)
 	if len(refs) == 0 {
 		t.Error("the document uses no $ref at all; expected shared components")
 	}
 	for _, ref := range refs {
-		if _, err := openapiResolve(raw, ref); err != nil {
+		if _, err := openapicheck.Resolve(raw, ref); err != nil {
 			t.Errorf("$ref %q: %v", ref, err)
 		}
 	}
-}
-
-func openapiCollectRefs(v any, refs *[]string) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if s, ok := x.(string); ok && k == "$ref" {
-				*refs = append(*refs, s)
-				continue
-			}
-			openapiCollectRefs(x, refs)
-		}
-	case []any:
-		for _, x := range t {
-			openapiCollectRefs(x, refs)
-		}
-	}
-}
-
-type openapiRefError string
-
-func (e openapiRefError) Error() string { return string(e) }
-
-// openapiResolve follows a local JSON pointer reference ("#/components/schemas/Error") and
-// insists that it points at a component.
-func openapiResolve(root any, ref string) (any, error) {
-	ptr, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return nil, openapiRefError("only local references (#/...) are allowed")
-	}
-	if !strings.HasPrefix(ptr, "components/") {
-		return nil, openapiRefError("references must point into #/components")
-	}
-	cur := root
-	for _, part := range strings.Split(ptr, "/") {
-		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, openapiRefError("cannot descend into " + part)
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, openapiRefError("no " + part)
-		}
-	}
-	return cur, nil
 }
 
 // TestOpenAPIServedWithoutKey checks that tooling can fetch the document without an API key.

@@ -58,26 +58,8 @@ type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	output *syncBuffer
+	output *testenv.SyncBuffer
 	done   chan error
-}
-
-// syncBuffer is the process's output, written by exec's copier while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // publicAddr is the address the process logged for its public listener, or "".
@@ -92,7 +74,7 @@ func start(t *testing.T, args []string, env map[string]string) *proc {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &proc{t: t, cmd: cmd, output: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, output: &testenv.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,9 +11,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/internal/testenv"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -66,24 +67,6 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// syncBuffer collects the command's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var portLine = regexp.MustCompile(`admin API:\s+http://admin\.localhost:(\d+)/api`)
 
 // startDev runs `backpack dev` in-process on dir until the returned stop is called, which
@@ -91,7 +74,7 @@ var portLine = regexp.MustCompile(`admin API:\s+http://admin\.localhost:(\d+)/ap
 func startDev(t *testing.T, dir string) (port string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0"}, func(string) string { return "" }, out, io.Discard)
