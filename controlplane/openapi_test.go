@@ -17,88 +17,11 @@ import (
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
-// oasDocument is the part of the OpenAPI document the sync tests look at.
-type oasDocument struct {
-	OpenAPI string `json:"openapi"`
-	Info    struct {
-		Title   string `json:"title"`
-		Version string `json:"version"`
-	} `json:"info"`
-	Security   []map[string][]string                 `json:"security"`
-	Paths      map[string]map[string]json.RawMessage `json:"paths"`
-	Components struct {
-		SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
-	} `json:"components"`
-}
-
-// oasOperation is one operation of a path item.
-type oasOperation struct {
-	OperationID string                     `json:"operationId"`
-	Responses   map[string]json.RawMessage `json:"responses"`
-	Parameters  []oasParameter             `json:"parameters"`
-	Security    *[]map[string][]string     `json:"security"`
-}
-
-// oasParameter is a parameter, inline or by reference.
-type oasParameter struct {
-	Ref      string `json:"$ref"`
-	Name     string `json:"name"`
-	In       string `json:"in"`
-	Required bool   `json:"required"`
-}
-
-// oasMethods are the methods an OpenAPI path item can describe. Echo's Any also routes
-// CONNECT, PROPFIND and REPORT, which OpenAPI cannot name: for those the path must be
-// documented.
-var oasMethods = map[string]bool{
-	"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true,
-}
-
 // oasPublic are the operations that need no session.
 var oasPublic = []string{
 	"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/openapi.json",
 	"GET /sdk.js", "GET /sdk.mjs", "GET /sdk.d.ts",
 	"POST /api/auth/register", "POST /api/auth/login",
-}
-
-func oasParse(t *testing.T) (oasDocument, any) {
-	t.Helper()
-	var doc oasDocument
-	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
-		t.Fatalf("openapi.json is not valid JSON: %v", err)
-	}
-	var raw any
-	if err := json.Unmarshal(openAPIDocument, &raw); err != nil {
-		t.Fatalf("openapi.json is not valid JSON: %v", err)
-	}
-	return doc, raw
-}
-
-// oasOperations returns the document's operations keyed by "METHOD /path", with the path
-// item's own parameters added to each operation's.
-func oasOperations(t *testing.T, doc oasDocument) map[string]oasOperation {
-	t.Helper()
-	ops := map[string]oasOperation{}
-	for path, item := range doc.Paths {
-		var shared []oasParameter
-		if raw, ok := item["parameters"]; ok {
-			if err := json.Unmarshal(raw, &shared); err != nil {
-				t.Fatalf("%s: parameters: %v", path, err)
-			}
-		}
-		for method, raw := range item {
-			if !oasMethods[method] {
-				continue
-			}
-			var op oasOperation
-			if err := json.Unmarshal(raw, &op); err != nil {
-				t.Fatalf("%s %s: %v", method, path, err)
-			}
-			op.Parameters = append(slices.Clone(shared), op.Parameters...)
-			ops[strings.ToUpper(method)+" "+path] = op
-		}
-	}
-	return ops
 }
 
 var oasEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
@@ -116,7 +39,7 @@ func oasPath(echoPath string) string {
 // TestOpenAPIMatchesRoutes keeps openapi.json in step with the router: every route is
 // documented and every documented operation is a route.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc, _ := oasParse(t)
+	doc, _ := openapicheck.Parse(t, openAPIDocument)
 	p := newTestPlane(t)
 
 	routes := map[string]bool{}
@@ -126,14 +49,14 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			continue
 		}
 		path := oasPath(r.Path)
-		if !oasMethods[strings.ToLower(r.Method)] {
+		if !openapicheck.Methods[strings.ToLower(r.Method)] {
 			undescribable[path] = true
 			continue
 		}
 		routes[r.Method+" "+path] = true
 	}
 	documented := map[string]bool{}
-	for k := range oasOperations(t, doc) {
+	for k := range openapicheck.Operations(t, doc) {
 		documented[k] = true
 	}
 
@@ -169,7 +92,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // does (session cookie by default, none on the public operations, the CSRF header with the
 // cookie on every state-changing one), and that every $ref resolves.
 func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
-	doc, raw := oasParse(t)
+	doc, raw := openapicheck.Parse(t, openAPIDocument)
 	if doc.OpenAPI != "3.1.0" {
 		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
 	}
@@ -187,7 +110,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 
 	seenIDs := map[string]string{}
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
-	for key, op := range oasOperations(t, doc) {
+	for key, op := range openapicheck.Operations(t, doc) {
 		if op.OperationID == "" {
 			t.Errorf("%s has no operationId", key)
 		} else if prev, dup := seenIDs[op.OperationID]; dup {
@@ -208,7 +131,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 					continue // reported by the $ref check below
 				}
 				b, _ := json.Marshal(target)
-				p = oasParameter{}
+				p = openapicheck.Parameter{}
 				_ = json.Unmarshal(b, &p)
 			}
 			if p.In == "path" {
@@ -272,7 +195,7 @@ func oasRequestPath(path string) string {
 // not_signed_in; signed in but without X-CSRF-Token, every state-changing one (register and
 // login included) answers 403 csrf_failed.
 func TestOpenAPISecurityMatchesServer(t *testing.T) {
-	doc, _ := oasParse(t)
+	doc, _ := openapicheck.Parse(t, openAPIDocument)
 	p := newTestPlane(t)
 	d := p.developer()
 	var session string
@@ -296,7 +219,7 @@ func TestOpenAPISecurityMatchesServer(t *testing.T) {
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		return rec.Code, body.Error.Code
 	}
-	for key := range oasOperations(t, doc) {
+	for key := range openapicheck.Operations(t, doc) {
 		method, path, _ := strings.Cut(key, " ")
 		status, code := serve(method, path, "")
 		if slices.Contains(oasPublic, key) {

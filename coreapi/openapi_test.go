@@ -16,80 +16,6 @@ import (
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
-// openapiDocument is the part of an OpenAPI 3 document the sync tests look at.
-type openapiDocument struct {
-	OpenAPI string `json:"openapi"`
-	Info    struct {
-		Title   string `json:"title"`
-		Version string `json:"version"`
-	} `json:"info"`
-	Security   []map[string][]string                 `json:"security"`
-	Paths      map[string]map[string]json.RawMessage `json:"paths"`
-	Components struct {
-		SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
-	} `json:"components"`
-}
-
-// openapiOperation is one operation of a path item.
-type openapiOperation struct {
-	OperationID string                     `json:"operationId"`
-	Responses   map[string]json.RawMessage `json:"responses"`
-	Parameters  []openapiParameter         `json:"parameters"`
-	Security    *[]map[string][]string     `json:"security"`
-}
-
-// openapiParameter is a parameter, inline or by reference.
-type openapiParameter struct {
-	Ref      string `json:"$ref"`
-	Name     string `json:"name"`
-	In       string `json:"in"`
-	Required bool   `json:"required"`
-}
-
-var openapiMethods = map[string]bool{
-	"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true, "patch": true, "trace": true,
-}
-
-func openapiParse(t *testing.T) (openapiDocument, any) {
-	t.Helper()
-	var doc openapiDocument
-	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
-		t.Fatalf("openapi.json is not valid JSON: %v", err)
-	}
-	var raw any
-	if err := json.Unmarshal(openAPIDocument, &raw); err != nil {
-		t.Fatalf("openapi.json is not valid JSON: %v", err)
-	}
-	return doc, raw
-}
-
-// openapiOperations returns the document's operations keyed by "METHOD /path", with the path
-// item's own parameters added to each operation's.
-func openapiOperations(t *testing.T, doc openapiDocument) map[string]openapiOperation {
-	t.Helper()
-	ops := map[string]openapiOperation{}
-	for path, item := range doc.Paths {
-		var shared []openapiParameter
-		if raw, ok := item["parameters"]; ok {
-			if err := json.Unmarshal(raw, &shared); err != nil {
-				t.Fatalf("%s: parameters: %v", path, err)
-			}
-		}
-		for method, raw := range item {
-			if !openapiMethods[method] {
-				continue
-			}
-			var op openapiOperation
-			if err := json.Unmarshal(raw, &op); err != nil {
-				t.Fatalf("%s %s: %v", method, path, err)
-			}
-			op.Parameters = append(slices.Clone(shared), op.Parameters...)
-			ops[strings.ToUpper(method)+" "+path] = op
-		}
-	}
-	return ops
-}
-
 func openapiTestServer(t *testing.T) *Server {
 	t.Helper()
 	uri := testenv.FerretDB(t)
@@ -108,7 +34,7 @@ var openapiEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 // TestOpenAPIMatchesRoutes keeps openapi.json in step with the public router: every route is
 // documented and every documented operation is a route.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc, _ := openapiParse(t)
+	doc, _ := openapicheck.Parse(t, openAPIDocument)
 	s := openapiTestServer(t)
 
 	routes := map[string]bool{}
@@ -119,7 +45,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		routes[r.Method+" "+openapiEchoParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}
 	documented := map[string]bool{}
-	for k := range openapiOperations(t, doc) {
+	for k := range openapicheck.Operations(t, doc) {
 		documented[k] = true
 	}
 
@@ -149,7 +75,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // response, that path parameters are declared, that exactly the unauthenticated paths drop
 // the API key, and that every $ref resolves.
 func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
-	doc, raw := openapiParse(t)
+	doc, raw := openapicheck.Parse(t, openAPIDocument)
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Errorf("openapi = %q, want 3.x", doc.OpenAPI)
 	}
@@ -177,7 +103,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 
 	seenIDs := map[string]string{}
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
-	for key, op := range openapiOperations(t, doc) {
+	for key, op := range openapicheck.Operations(t, doc) {
 		if op.OperationID == "" {
 			t.Errorf("%s has no operationId", key)
 		} else if prev, dup := seenIDs[op.OperationID]; dup {
@@ -198,7 +124,7 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 					continue // reported by the $ref check below
 				}
 				b, _ := json.Marshal(target)
-				p = openapiParameter{}
+				p = openapicheck.Parameter{}
 				_ = json.Unmarshal(b, &p)
 			}
 			if p.In == "path" {
