@@ -101,44 +101,8 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		}
 	}
 
-	seenIDs := map[string]string{}
-	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
-	for key, op := range openapicheck.Operations(t, doc) {
-		if op.OperationID == "" {
-			t.Errorf("%s has no operationId", key)
-		} else if prev, dup := seenIDs[op.OperationID]; dup {
-			t.Errorf("operationId %q is used by both %s and %s", op.OperationID, prev, key)
-		} else {
-			seenIDs[op.OperationID] = key
-		}
-		if len(op.Responses) == 0 {
-			t.Errorf("%s has no responses", key)
-		}
-
+	for key, op := range openapicheck.CheckOperations(t, doc, raw) {
 		path := key[strings.Index(key, " ")+1:]
-		declared := map[string]bool{}
-		for _, p := range op.Parameters {
-			if p.Ref != "" {
-				target, err := openapicheck.Resolve(raw, p.Ref)
-				if err != nil {
-					continue // reported by the $ref check below
-				}
-				b, _ := json.Marshal(target)
-				p = openapicheck.Parameter{}
-				_ = json.Unmarshal(b, &p)
-			}
-			if p.In == "path" {
-				if !p.Required {
-					t.Errorf("%s: path parameter %q must be required", key, p.Name)
-				}
-				declared[p.Name] = true
-			}
-		}
-		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
-			if !declared[m[1]] {
-				t.Errorf("%s: path parameter %q is not declared", key, m[1])
-			}
-		}
 
 		public := slices.Contains(unauthenticatedPaths, path)
 		switch {
