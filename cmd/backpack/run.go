@@ -61,7 +61,7 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 	if publicPort == "" && s.dev {
 		publicPort = port
 	}
-	rt, err := local.New(ctx, local.Config{DataDir: s.dataDir, AllowLoopbackOrigins: s.domain == "localhost", Logger: log})
+	rt, err := local.New(ctx, local.Config{DataDir: s.dataDir, RedisURL: s.redisURL, AllowLoopbackOrigins: s.domain == "localhost", Logger: log})
 	if err != nil {
 		_ = ln.Close()
 		return err

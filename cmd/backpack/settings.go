@@ -27,6 +27,7 @@ type settings struct {
 	registration string
 	maxBackends  int
 	metricsToken string
+	redisURL     string
 }
 
 func parseSettings(dev bool, args []string, getenv func(string) string) (settings, error) {
@@ -59,6 +60,7 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", defHost), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.publicScheme, "public-scheme", env("BACKPACK_PUBLIC_SCHEME", defScheme), "scheme browsers use to reach the domain's hosts: https behind Traefik (BACKPACK_PUBLIC_SCHEME)")
 	fs.StringVar(&s.publicPort, "public-port", env("BACKPACK_PUBLIC_PORT", ""), "port browsers use, when not the scheme's default; dev uses the listen port (BACKPACK_PUBLIC_PORT)")
+	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis where the local runtime keeps end users' sessions, so they survive restarts; by default they are kept in memory (REDIS_URL)")
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", envInt("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")

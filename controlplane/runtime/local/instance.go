@@ -25,7 +25,7 @@ const shutdownGrace = 5 * time.Second
 type instance struct {
 	spec   runtime.Spec
 	api    *coreapi.Server
-	eph    *ephemeral.Memory
+	eph    ephemeral.Store
 	admin  *http.Server
 	addr   string // host:port of the admin listener
 	site   *siteHandler
@@ -53,7 +53,10 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 		}
 	}
 	progress("creating database " + databaseName(spec.Name))
-	eph := ephemeral.NewMemory()
+	eph, err := r.ephemeralStore(ctx, spec.Name)
+	if err != nil {
+		return nil, err
+	}
 	api, err := coreapi.New(ctx, coreapi.Config{
 		APIKey:               spec.APIKey,
 		AdminToken:           spec.AdminToken,
@@ -97,6 +100,20 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 	}
 	progress("api ready")
 	return inst, nil
+}
+
+// ephemeralStore is where a backend keeps end users' sessions, login counters and pub/sub:
+// in memory by default (signed-in users sign in again after a restart), or in the Redis
+// configured, under the backend's own prefix, so sessions survive restarts.
+func (r *Runtime) ephemeralStore(ctx context.Context, name string) (ephemeral.Store, error) {
+	if r.cfg.RedisURL == "" {
+		return ephemeral.NewMemory(), nil
+	}
+	eph, err := ephemeral.NewRedis(ctx, r.cfg.RedisURL, "bkpk:"+name+":")
+	if err != nil {
+		return nil, fmt.Errorf("connect %s to Redis: %w", name, err)
+	}
+	return eph, nil
 }
 
 // ready asks the API's readiness check, in-process, whether its database and ephemeral store

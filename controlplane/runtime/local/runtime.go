@@ -38,6 +38,9 @@ type Config struct {
 	DataDir string
 	// MongoURL is a MongoDB to use instead of starting an embedded FerretDB under DataDir/db.
 	MongoURL string
+	// RedisURL, when set, keeps end users' sessions and login counters in Redis (each backend
+	// under its own key prefix), so they survive restarts; by default they live in memory.
+	RedisURL string
 	// AllowLoopbackOrigins lets any http://localhost-style origin call the backends with
 	// credentials, for development servers; set it only when the domain is localhost.
 	AllowLoopbackOrigins bool
