@@ -55,6 +55,12 @@ func (s *Store) spool(r io.Reader) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("storing the upload: %w", err)
 	}
 	n, err := io.Copy(f, io.LimitReader(r, s.limits.MaxArchiveBytes+1))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// The sender stopped before the length it announced: its mistake (or its network's),
+		// answered like any other refused archive rather than as our failure.
+		removeFile(f)
+		return nil, 0, refuse("the upload was cut short after %s", formatBytes(n))
+	}
 	if err != nil {
 		removeFile(f)
 		return nil, 0, fmt.Errorf("reading the upload: %w", err)

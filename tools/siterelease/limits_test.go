@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -123,5 +126,31 @@ func TestFormatBytes(t *testing.T) {
 		if got := formatBytes(n); got != want {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// cutShort is an upload whose sender stops before the length it announced.
+type cutShort struct{ data []byte }
+
+func (c *cutShort) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func TestUploadCutShort(t *testing.T) {
+	s, dir := newStore(t, Limits{})
+	before := snapshot(t, dir)
+	full := buildZip(t, siteFiles("index.html", "hello")...)
+	_, err := s.Install(&cutShort{data: full[:len(full)/2]})
+	var refused *Error
+	if !errors.As(err, &refused) || !strings.Contains(refused.Msg, "cut short") || refused.TooLarge {
+		t.Fatalf("Install of a cut-short upload = %v; want a refusal saying so", err)
+	}
+	if after := snapshot(t, dir); !slices.Equal(before, after) {
+		t.Errorf("site directory changed:\nbefore %q\nafter  %q", before, after)
 	}
 }
