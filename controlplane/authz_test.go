@@ -75,6 +75,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	anonymous.get("/api/backends").expectError(http.StatusUnauthorized, "not_signed_in")
 	other.get("/api/nothing-here").expectError(http.StatusNotFound, "not_found")
+	other.send(http.MethodPut, "/api/backends/alpha", map[string]any{}).expectError(http.StatusMethodNotAllowed, "method_not_allowed")
 
 	// Delete: refused to others, without CSRF and anonymously; the operator may.
 	other.delete("/api/backends/alpha").expectError(http.StatusNotFound, "backend_not_found")

@@ -124,8 +124,8 @@ func (s *Server) router() *echo.Echo {
 	api.POST("/auth/logout", s.logout, s.requireDeveloper)
 	api.GET("/auth/me", s.me, s.requireDeveloper)
 
-	// Operator routes take their middleware one by one: a group with middleware would also
-	// catch every unknown /api path and answer it "operator only".
+	// Routes take their middleware one by one: a group with middleware would also catch every
+	// unknown path and method under it, answering "operator only" or 404 instead of 405.
 	operator := []echo.MiddlewareFunc{s.requireDeveloper, s.requireOperator}
 	api.GET("/settings", s.getSettings, operator...)
 	api.PATCH("/settings", s.patchSettings, operator...)
@@ -134,16 +134,16 @@ func (s *Server) router() *echo.Echo {
 	api.DELETE("/invites/:id", s.deleteInvite, operator...)
 	api.GET("/developers", s.listDevelopers, operator...)
 
-	b := api.Group("/backends", s.requireDeveloper)
-	b.GET("", s.listBackends)
-	b.POST("", s.createBackend)
-	b.GET("/:name", s.getBackend)
-	b.DELETE("/:name", s.deleteBackend)
-	b.GET("/:name/events", s.streamEvents)
-	b.GET("/:name/logs", s.streamLogs)
-	b.POST("/:name/site", s.uploadSite)
-	b.POST("/:name/api-key", s.rotateAPIKey)
-	b.Any("/:name/admin", s.proxyAdmin)
-	b.Any("/:name/admin/*", s.proxyAdmin)
+	b, dev := api.Group("/backends"), s.requireDeveloper
+	b.GET("", s.listBackends, dev)
+	b.POST("", s.createBackend, dev)
+	b.GET("/:name", s.getBackend, dev)
+	b.DELETE("/:name", s.deleteBackend, dev)
+	b.GET("/:name/events", s.streamEvents, dev)
+	b.GET("/:name/logs", s.streamLogs, dev)
+	b.POST("/:name/site", s.uploadSite, dev)
+	b.POST("/:name/api-key", s.rotateAPIKey, dev)
+	b.Any("/:name/admin", s.proxyAdmin, dev)
+	b.Any("/:name/admin/*", s.proxyAdmin, dev)
 	return e
 }
