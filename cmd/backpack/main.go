@@ -20,6 +20,9 @@ const usage = `Backpack control plane.
 Usage:
   backpack dev   [flags]   run everything on this machine: no Docker, no database server
   backpack serve [flags]   run in production against PostgreSQL
+  backpack render NAME --domain DOMAIN [flags]
+                           print backend NAME's Docker Swarm stack, for
+                           "backpack render NAME --domain DOMAIN | docker stack deploy -c - NAME"
   backpack help            show this
 
 Run "backpack COMMAND -h" for the flags of a command. Every flag can also be set through the
@@ -38,7 +41,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("name a command: dev or serve")
+		return errors.New("name a command: dev, serve or render")
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	var err error
@@ -47,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runDev(ctx, args[1:], getenv, stdout, log)
 	case "serve":
 		err = runServe(ctx, args[1:], getenv, stdout, log)
+	case "render":
+		err = runRender(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

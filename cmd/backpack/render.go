@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/backpackhq/backpack/stacktemplates"
+)
+
+// hostname is the default for --node; a variable so tests can pin it.
+var hostname = os.Hostname
+
+// runRender prints a backend's Swarm stack, interpolated, for `docker stack deploy -c - NAME`;
+// with --nginx-conf, the nginx.conf that stack expects next to it instead.
+func runRender(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	host, _ := hostname()
+	var (
+		v              stacktemplates.Vars
+		tls, cors      string
+		secrets        string
+		printNginxConf bool
+	)
+	flags := flag.NewFlagSet("backpack render", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), `Usage:
+  backpack render NAME --domain DOMAIN [flags]   print backend NAME's Swarm stack
+  backpack render --nginx-conf                   print the nginx.conf the stack reads from ./nginx.conf
+
+Deploy by hand (see docs/swarm.md; the secrets must exist first):
+  backpack render --nginx-conf > nginx.conf
+  backpack render NAME --domain DOMAIN | docker stack deploy -c - NAME
+
+Flags:
+`)
+		flags.PrintDefaults()
+	}
+	flags.BoolVar(&printNginxConf, "nginx-conf", false, "print the nginx.conf of the web service instead of the stack")
+	flags.StringVar(&v.Domain, "domain", env("BACKPACK_DOMAIN", ""), "parent domain, required: the API answers at NAME-be.DOMAIN, the site at NAME.DOMAIN (BACKPACK_DOMAIN)")
+	flags.StringVar(&v.Node, "node", env("BACKPACK_NODE", host), "value of the node label "+stacktemplates.NodeLabel+" on the node that keeps the backend's data (BACKPACK_NODE; default: this machine's host name)")
+	flags.StringVar(&tls, "tls", env("BACKPACK_TLS", "auto"), "HTTPS routers with certificates from the resolver: true, false, or auto (true unless the domain is localhost or has no dot) (BACKPACK_TLS)")
+	flags.StringVar(&v.CertResolver, "cert-resolver", env("BACKPACK_CERT_RESOLVER", stacktemplates.DefaultCertResolver), "Traefik certificate resolver (BACKPACK_CERT_RESOLVER)")
+	flags.StringVar(&v.EntryPoints, "entrypoints", env("BACKPACK_ENTRYPOINTS", ""), "Traefik entry points, comma-separated; default websecure with TLS, web without (BACKPACK_ENTRYPOINTS)")
+	flags.StringVar(&cors, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "origins allowed to call the API, comma-separated; default the site, SCHEME://NAME.DOMAIN (BACKPACK_CORS_ORIGINS)")
+	flags.StringVar(&secrets, "secrets-version", env("BACKPACK_SECRETS_VERSION", "1"), "N in the external secrets' names NAME_api_key_vN and NAME_admin_token_vN (BACKPACK_SECRETS_VERSION)")
+	for _, s := range []struct {
+		flag, envName, what string
+		svc                 *stacktemplates.Service
+		image               string
+	}{
+		{"api", "API", "the backpack-api", &v.API, stacktemplates.DefaultAPIImage},
+		{"mongo", "MONGO", "the MongoDB", &v.Mongo, stacktemplates.DefaultMongoImage},
+		{"redis", "REDIS", "the Redis", &v.Redis, stacktemplates.DefaultRedisImage},
+		{"web", "WEB", "the nginx", &v.Web, stacktemplates.DefaultWebImage},
+	} {
+		flags.StringVar(&s.svc.Image, s.flag+"-image", env("BACKPACK_"+s.envName+"_IMAGE", s.image), s.what+" image (BACKPACK_"+s.envName+"_IMAGE)")
+		flags.StringVar(&s.svc.CPUs, s.flag+"-cpus", env("BACKPACK_"+s.envName+"_CPUS", ""), "CPU limit of "+s.what+" service, e.g. 0.5; default "+
+			stacktemplates.DefaultLimits(s.flag).CPUs+" (BACKPACK_"+s.envName+"_CPUS)")
+		flags.StringVar(&s.svc.Memory, s.flag+"-memory", env("BACKPACK_"+s.envName+"_MEMORY", ""), "memory limit of "+s.what+" service, e.g. 512M; default "+
+			stacktemplates.DefaultLimits(s.flag).Memory+" (BACKPACK_"+s.envName+"_MEMORY)")
+	}
+
+	// NAME may come before the flags (the usual order) or after them.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		v.Name, args = args[0], args[1:]
+	}
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if v.Name == "" && flags.NArg() > 0 {
+		v.Name = flags.Arg(0)
+		if err := flags.Parse(flags.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(flags.Args(), " "))
+	}
+
+	if printNginxConf {
+		if v.Name != "" {
+			return errors.New("--nginx-conf prints the same file for every backend: give no NAME")
+		}
+		b, err := fs.ReadFile(stacktemplates.Files, "nginx.conf")
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	if v.Name == "" {
+		flags.Usage()
+		return errors.New("name the backend: backpack render NAME --domain DOMAIN")
+	}
+	if v.Domain == "" {
+		return errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN and NAME.DOMAIN")
+	}
+	switch tls {
+	case "auto":
+		v.TLS = stacktemplates.NeedsCertificate(v.Domain)
+	case "true", "false":
+		v.TLS = tls == "true"
+	default:
+		return fmt.Errorf("--tls / BACKPACK_TLS %q must be true, false or auto", tls)
+	}
+	for _, o := range strings.Split(cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			v.CORSOrigins = append(v.CORSOrigins, o)
+		}
+	}
+	n, err := strconv.Atoi(secrets)
+	if err != nil || n < 1 {
+		return fmt.Errorf("--secrets-version / BACKPACK_SECRETS_VERSION %q must be a number from 1", secrets)
+	}
+	v.SecretsVersion = n
+
+	out, err := stacktemplates.Render(ctx, v)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}
