@@ -22,6 +22,19 @@ type faultyRuntime struct {
 	gate     bool
 	entered  chan struct{}
 	once     sync.Once
+	// removing, when set, holds every Remove until it is closed.
+	removing chan struct{}
+}
+
+func (f *faultyRuntime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+	if f.removing != nil {
+		select {
+		case <-f.removing:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return f.Runtime.Remove(ctx, name, purge, progress)
 }
 
 func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
@@ -126,14 +139,18 @@ func eventsText(events []eventJSON) string {
 }
 
 func TestDeleteWhileCreating(t *testing.T) {
-	faulty := &faultyRuntime{}
+	faulty := &faultyRuntime{removing: make(chan struct{})}
 	faulty.failures.Store(1 << 30)
 	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
 	d := p.developer()
 	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "gone"}))
 	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone?purge=true"))
-	// A second delete without purge must not turn the purge under way into keep-data.
-	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone"))
+	// A second delete without purge, while the purge is held up, must not turn it into
+	// keep-data.
+	if b := d.mustStatus(http.StatusAccepted, d.delete("/api/backends/gone")).backend(); b.State != "deleting" {
+		t.Fatalf("second delete = %+v", b)
+	}
+	close(faulty.removing)
 	waitFor(t, "the purged backend to disappear", func() bool { return d.get("/api/backends/gone").status == http.StatusNotFound })
 	if _, err := p.local.Status(context.Background(), "gone"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Fatalf("runtime still has the backend: %v", err)
