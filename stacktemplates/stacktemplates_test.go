@@ -255,15 +255,16 @@ func TestLoad(t *testing.T) {
 		return ""
 	}
 	for k, want := range map[string]string{
-		"MONGO_URL":                 "mongodb://mongo:27017/backpack",
-		"REDIS_URL":                 "redis://redis:6379/0",
-		"BACKPACK_API_KEY_FILE":     "/run/secrets/api_key",
-		"BACKPACK_ADMIN_TOKEN_FILE": "/run/secrets/admin_token",
-		"BACKPACK_CORS_ORIGINS":     "http://shop.example.com",
-		"BACKPACK_FILES_DIR":        "/data/files",
-		"BACKPACK_SITE_DIR":         "/data/site",
-		"BACKPACK_PORT":             "3000",
-		"BACKPACK_ADMIN_PORT":       "3001",
+		"MONGO_URL":                  "mongodb://mongo:27017/backpack",
+		"REDIS_URL":                  "redis://redis:6379/0",
+		"BACKPACK_API_KEY_FILE":      "/run/secrets/api_key",
+		"BACKPACK_ADMIN_TOKEN_FILE":  "/run/secrets/admin_token",
+		"BACKPACK_CORS_ORIGINS":      "http://shop.example.com",
+		"BACKPACK_FILES_DIR":         "/data/files",
+		"BACKPACK_SITE_DIR":          "/data/site",
+		"BACKPACK_PORT":              "3000",
+		"BACKPACK_ADMIN_PORT":        "3001",
+		"BACKPACK_ADMIN_LISTEN_HOST": "shop-admin",
 	} {
 		if env(k) != want {
 			t.Errorf("api %s = %q, want %q", k, env(k), want)

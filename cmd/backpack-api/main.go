@@ -55,6 +55,7 @@ type settings struct {
 	adminPort      int
 	maxUpload      int64
 	listenHost     string
+	adminHost      string
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -87,6 +88,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port; 0 picks a free one (BACKPACK_ADMIN_PORT)")
 	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
+	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -113,6 +115,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		if s.apiKeyFile == "" || s.adminTokenFile == "" {
 			return s, errors.New("BACKPACK_API_KEY_FILE and BACKPACK_ADMIN_TOKEN_FILE are required (in a stack they are Docker secrets)")
 		}
+	}
+	if s.adminHost == "" {
+		s.adminHost = s.listenHost
 	}
 	if s.filesDir == "" {
 		s.filesDir = filepath.Join(s.dataDir, "files")
@@ -182,6 +187,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer api.Close()
+	adminIP, err := adminListenIP(ctx, s.adminHost, systemResolver, adminHostTimeout)
+	if err != nil {
+		return err
+	}
 	return httpserve.Run(ctx, log, 20*time.Second,
 		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
 			Listening: func(addr net.Addr) {
@@ -190,7 +199,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 						addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
 				}
 			}},
-		httpserve.Listener{Name: "admin", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.adminPort), Handler: api.AdminHandler()},
+		httpserve.Listener{Name: "admin", Addr: net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), Handler: api.AdminHandler()},
 	)
 }
 
