@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -24,67 +22,11 @@ var oasPublic = []string{
 	"POST /api/auth/register", "POST /api/auth/login",
 }
 
-var oasEchoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
-
-// oasPath turns an echo route path into the document's form: ":name" is "{name}" and the
-// trailing wildcard is "{path}".
-func oasPath(echoPath string) string {
-	p := oasEchoParam.ReplaceAllString(echoPath, "{$1}")
-	if rest, ok := strings.CutSuffix(p, "/*"); ok {
-		p = rest + "/{path}"
-	}
-	return p
-}
-
 // TestOpenAPIMatchesRoutes keeps openapi.json in step with the router: every route is
 // documented and every documented operation is a route.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := openapicheck.Parse(t, openAPIDocument)
-	p := newTestPlane(t)
-
-	routes := map[string]bool{}
-	undescribable := map[string]bool{} // paths routed for methods OpenAPI cannot name
-	for _, r := range p.cp.echo.Routes() {
-		if r.Method == "" || strings.HasPrefix(r.Method, "echo_") || r.Method == "RouteNotFound" {
-			continue
-		}
-		path := oasPath(r.Path)
-		if !openapicheck.Methods[strings.ToLower(r.Method)] {
-			undescribable[path] = true
-			continue
-		}
-		routes[r.Method+" "+path] = true
-	}
-	documented := map[string]bool{}
-	for k := range openapicheck.Operations(t, doc) {
-		documented[k] = true
-	}
-
-	var missing, extra []string
-	for k := range routes {
-		if !documented[k] {
-			missing = append(missing, k)
-		}
-	}
-	for k := range documented {
-		if !routes[k] {
-			extra = append(extra, k)
-		}
-	}
-	for path := range undescribable {
-		if _, ok := doc.Paths[path]; !ok {
-			missing = append(missing, "(any method) "+path)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing) > 0 || len(extra) > 0 {
-		t.Errorf("openapi.json is out of step with router():\n  routes not documented: %v\n  documented but not routed: %v",
-			missing, extra)
-	}
-	if len(routes) == 0 {
-		t.Error("the router has no routes")
-	}
+	openapicheck.MatchRoutes(t, doc, newTestPlane(t).cp.echo.Routes(), "router()")
 }
 
 // TestOpenAPIDocumentIsWellFormed checks the version, that every operation has a unique id
