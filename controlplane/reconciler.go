@@ -201,6 +201,9 @@ func (r *reconciler) waitReady(ctx context.Context, name string, progress runtim
 			progress(summary)
 			last = summary
 		}
+		if err == nil && st.Failure != "" {
+			return errors.New(st.Failure)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not ready after %s: %s", r.s.cfg.ReadyTimeout, summary)
 		}

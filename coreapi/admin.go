@@ -26,6 +26,8 @@ var Version = "dev"
 func (s *Server) adminRouter() *echo.Echo {
 	e := s.newEcho()
 	e.Use(s.requireAdminToken, s.limitBody)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
 	a := e.Group("/admin")
 	a.GET("/info", s.handleAdminInfo)

@@ -141,7 +141,7 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 	var out []struct{ method, path string }
 	seen := map[string]bool{}
 	for _, r := range api.srv.AdminHandler().(*echo.Echo).Routes() {
-		if strings.Contains(r.Path, "*") {
+		if strings.Contains(r.Path, "*") || slices.Contains(adminUnauthenticatedPaths, r.Path) {
 			continue
 		}
 		out = append(out, struct{ method, path string }{r.Method, fill.Replace(r.Path)})
@@ -242,6 +242,24 @@ func TestAdminRequiresToken(t *testing.T) {
 	}
 	c := api.client()
 	c.expectError(c.get("/auth/me"), 401, "not_signed_in") // the API key still works
+
+	// The health checks answer without a token, and only them: the control plane polls
+	// readiness before it has a backend's token at hand.
+	for _, path := range adminUnauthenticatedPaths {
+		res := api.do(mustRequest(t, http.MethodGet, api.admin+path))
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), `"ok"`) {
+			t.Errorf("GET %s on the admin port without a token: %d %s", path, res.status, res.body)
+		}
+	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
 
 func TestAdminNotOnPublicPort(t *testing.T) {

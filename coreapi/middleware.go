@@ -37,10 +37,18 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 
 func isWebsocketPath(p string) bool { return p == "/ws" }
 
+// adminUnauthenticatedPaths are the admin port's health checks: the control plane asks
+// whether a replica is ready before it holds the backend's token (after a restart, say), and
+// the answers reveal nothing but "ok".
+var adminUnauthenticatedPaths = []string{"/healthz", "/readyz"}
+
 // requireAdminToken guards the admin port with the backend's admin bearer token, and marks
 // the request as the admin's, to which no collection rule applies.
 func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if slices.Contains(adminUnauthenticatedPaths, c.Request().URL.Path) {
+			return next(c)
+		}
 		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
 		if !ok || !s.adminToken.matches(token) {
 			return httpapi.NewError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")

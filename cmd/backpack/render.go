@@ -51,27 +51,9 @@ Flags:
 	flags.BoolVar(&printNginxConf, "nginx-conf", false, "print the nginx.conf of the web service instead of the stack")
 	flags.StringVar(&v.Domain, "domain", env("BACKPACK_DOMAIN", ""), "parent domain, required: the API answers at NAME-be.DOMAIN, the site at NAME.DOMAIN (BACKPACK_DOMAIN)")
 	flags.StringVar(&v.Node, "node", env("BACKPACK_NODE", host), "value of the node label "+stacktemplates.NodeLabel+" on the node that keeps the backend's data (BACKPACK_NODE; default: this machine's host name)")
-	flags.StringVar(&tls, "tls", env("BACKPACK_TLS", "auto"), "HTTPS routers with certificates from the resolver: true, false, or auto (true unless the domain is localhost or has no dot) (BACKPACK_TLS)")
-	flags.StringVar(&v.CertResolver, "cert-resolver", env("BACKPACK_CERT_RESOLVER", stacktemplates.DefaultCertResolver), "Traefik certificate resolver (BACKPACK_CERT_RESOLVER)")
-	flags.StringVar(&v.EntryPoints, "entrypoints", env("BACKPACK_ENTRYPOINTS", ""), "Traefik entry points, comma-separated; default websecure with TLS, web without (BACKPACK_ENTRYPOINTS)")
 	flags.StringVar(&cors, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "origins allowed to call the API, comma-separated; default the site, SCHEME://NAME.DOMAIN (BACKPACK_CORS_ORIGINS)")
 	flags.StringVar(&secrets, "secrets-version", env("BACKPACK_SECRETS_VERSION", "1"), "N in the external secrets' names NAME_api_key_vN and NAME_admin_token_vN (BACKPACK_SECRETS_VERSION)")
-	for _, s := range []struct {
-		flag, envName, what string
-		svc                 *stacktemplates.Service
-		image               string
-	}{
-		{"api", "API", "the backpack-api", &v.API, stacktemplates.DefaultAPIImage},
-		{"mongo", "MONGO", "the MongoDB", &v.Mongo, stacktemplates.DefaultMongoImage},
-		{"redis", "REDIS", "the Redis", &v.Redis, stacktemplates.DefaultRedisImage},
-		{"web", "WEB", "the nginx", &v.Web, stacktemplates.DefaultWebImage},
-	} {
-		flags.StringVar(&s.svc.Image, s.flag+"-image", env("BACKPACK_"+s.envName+"_IMAGE", s.image), s.what+" image (BACKPACK_"+s.envName+"_IMAGE)")
-		flags.StringVar(&s.svc.CPUs, s.flag+"-cpus", env("BACKPACK_"+s.envName+"_CPUS", ""), "CPU limit of "+s.what+" service, e.g. 0.5; default "+
-			stacktemplates.DefaultLimits(s.flag).CPUs+" (BACKPACK_"+s.envName+"_CPUS)")
-		flags.StringVar(&s.svc.Memory, s.flag+"-memory", env("BACKPACK_"+s.envName+"_MEMORY", ""), "memory limit of "+s.what+" service, e.g. 512M; default "+
-			stacktemplates.DefaultLimits(s.flag).Memory+" (BACKPACK_"+s.envName+"_MEMORY)")
-	}
+	stackFlags(flags, env, &v, &tls)
 
 	// NAME may come before the flags (the usual order) or after them.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -108,14 +90,11 @@ Flags:
 	if v.Domain == "" {
 		return errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN and NAME.DOMAIN")
 	}
-	switch tls {
-	case "auto":
-		v.TLS = stacktemplates.NeedsCertificate(v.Domain)
-	case "true", "false":
-		v.TLS = tls == "true"
-	default:
-		return fmt.Errorf("--tls / BACKPACK_TLS %q must be true, false or auto", tls)
+	tlsOn, err := resolveTLS(tls, v.Domain)
+	if err != nil {
+		return err
 	}
+	v.TLS = tlsOn
 	for _, o := range strings.Split(cors, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			v.CORSOrigins = append(v.CORSOrigins, o)

@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane"
+	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/runtime/local"
+	"github.com/backpackhq/backpack/controlplane/runtime/swarm"
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/tools/httpserve"
+	"github.com/docker/docker/client"
 )
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
@@ -37,7 +40,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenPostgres(ctx, s.databaseURL)
+	dbURL, err := s.databaseURLWithPassword()
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenPostgres(ctx, dbURL)
 	if err != nil {
 		return err
 	}
@@ -45,8 +52,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return serveWith(ctx, s, st, "", stdout, log)
 }
 
-// serveWith runs the control plane with the local runtime until ctx ends, then shuts down in
-// order: stop taking requests, let the reconciler reach a resumable step, stop the backends.
+// serveWith runs the control plane until ctx ends, then shuts down in order: stop taking
+// requests, let the reconciler reach a resumable step, stop the backends (the local runtime's;
+// a swarm's keep running).
 func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile string, stdout io.Writer, log *slog.Logger) error {
 	box, err := s.secrets(devKeyFile)
 	if err != nil {
@@ -61,7 +69,7 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 	if publicPort == "" && s.dev {
 		publicPort = port
 	}
-	rt, err := local.New(ctx, local.Config{DataDir: s.dataDir, RedisURL: s.redisURL, AllowLoopbackOrigins: s.domain == "localhost", Logger: log})
+	rt, err := s.openRuntime(ctx, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -79,6 +87,27 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 	defer cp.Close()
 	return httpserve.Run(ctx, log, shutdownGrace, httpserve.Listener{Name: "controlplane", Open: ln, Handler: cp.Handler(),
 		Listening: func(net.Addr) { printWelcome(stdout, s, publicPort) }})
+}
+
+// openRuntime starts what runs backends.
+func (s settings) openRuntime(ctx context.Context, log *slog.Logger) (runtime.Runtime, error) {
+	if s.runtime != "swarm" {
+		return local.New(ctx, local.Config{DataDir: s.dataDir, RedisURL: s.redisURL, AllowLoopbackOrigins: s.domain == "localhost", Logger: log})
+	}
+	engine, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("connect to the Docker Engine API: %w", err)
+	}
+	rt, err := swarm.New(ctx, swarm.Config{
+		Engine: engine, Domain: s.domain, TLS: &s.stack.TLS, CertResolver: s.stack.CertResolver,
+		EntryPoints: s.stack.EntryPoints, API: s.stack.API, Mongo: s.stack.Mongo, Redis: s.stack.Redis,
+		Web: s.stack.Web, Logger: log,
+	})
+	if err != nil {
+		_ = engine.Close()
+		return nil, err
+	}
+	return rt, nil
 }
 
 func printWelcome(w io.Writer, s settings, port string) {

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/backpackhq/backpack/tools/secretbox"
 )
 
@@ -28,6 +31,12 @@ type settings struct {
 	maxBackends  int
 	metricsToken string
 	redisURL     string
+
+	// databasePasswordFile fills in DATABASE_URL's password (a Docker secret in the stack).
+	databasePasswordFile string
+	// stack and tls are what the swarm runtime puts into every backend's stack.
+	stack stacktemplates.Vars
+	tls   string
 }
 
 func parseSettings(dev bool, args []string, getenv func(string) string) (settings, error) {
@@ -52,7 +61,8 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs := flag.NewFlagSet("backpack "+name, flag.ContinueOnError)
 	if !dev {
 		fs.StringVar(&s.databaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL, required (DATABASE_URL)")
-		fs.StringVar(&s.runtime, "runtime", env("BACKPACK_RUNTIME", "local"), "what runs backends: local (in this process) (BACKPACK_RUNTIME)")
+		fs.StringVar(&s.databasePasswordFile, "database-password-file", env("BACKPACK_DATABASE_PASSWORD_FILE", ""), "file holding the password for DATABASE_URL, which then carries none (BACKPACK_DATABASE_PASSWORD_FILE)")
+		fs.StringVar(&s.runtime, "runtime", env("BACKPACK_RUNTIME", "local"), "what runs backends: swarm (a stack per backend on the Docker Swarm at DOCKER_HOST) or local (in this process) (BACKPACK_RUNTIME)")
 		fs.StringVar(&s.secretFile, "secret-key-file", env("BACKPACK_SECRET_KEY_FILE", ""), "file holding the 32-byte key (base64 or hex) that encrypts backends' secrets at rest; or set BACKPACK_SECRET_KEY (BACKPACK_SECRET_KEY_FILE)")
 	}
 	fs.StringVar(&s.domain, "domain", env("BACKPACK_DOMAIN", defDomain), "parent domain: backends answer at NAME-be.DOMAIN and NAME.DOMAIN, the panel at admin.DOMAIN (BACKPACK_DOMAIN)")
@@ -64,6 +74,9 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", envInt("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	if !dev {
+		stackFlags(fs, env, &s.stack, &s.tls)
+	}
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -87,14 +100,48 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		if s.databaseURL == "" {
 			return s, errors.New("DATABASE_URL (or --database-url) is required; to try Backpack with no database server, run: backpack dev")
 		}
-		if s.runtime != "local" {
-			return s, fmt.Errorf("runtime %q is not available; use local", s.runtime)
+		if s.runtime != "local" && s.runtime != "swarm" {
+			return s, fmt.Errorf("runtime %q: use swarm or local", s.runtime)
+		}
+		if s.runtime == "swarm" {
+			tls, err := resolveTLS(s.tls, s.domain)
+			if err != nil {
+				return s, err
+			}
+			s.stack.Domain, s.stack.TLS = s.domain, tls
+			if err := stacktemplates.ValidateDomain(s.domain); err != nil {
+				return s, fmt.Errorf("BACKPACK_DOMAIN: %w", err)
+			}
 		}
 		if s.secretKey == "" && s.secretFile == "" {
 			return s, errors.New("a secret key is required: set BACKPACK_SECRET_KEY or BACKPACK_SECRET_KEY_FILE (generate one with: openssl rand -base64 32)")
 		}
 	}
 	return s, nil
+}
+
+// databaseURLWithPassword is DATABASE_URL with the password from --database-password-file, if given.
+func (s settings) databaseURLWithPassword() (string, error) {
+	if s.databasePasswordFile == "" {
+		return s.databaseURL, nil
+	}
+	b, err := os.ReadFile(s.databasePasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("database password: %w", err)
+	}
+	password := strings.TrimRight(string(b), "\r\n")
+	u, err := url.Parse(s.databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.User == nil {
+		return "", errors.New("with BACKPACK_DATABASE_PASSWORD_FILE, DATABASE_URL must be a URL with a user name: postgres://USER@HOST:PORT/DB")
+	}
+	if _, has := u.User.Password(); has {
+		return "", errors.New("DATABASE_URL holds a password and BACKPACK_DATABASE_PASSWORD_FILE names another: keep one")
+	}
+	if password == "" {
+		return "", fmt.Errorf("database password file %s is empty", s.databasePasswordFile)
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String(), nil
 }
 
 // secrets loads the key that seals backends' secrets: given directly, from a file, or in dev

@@ -46,6 +46,10 @@ type ServiceStatus struct {
 type Status struct {
 	Services []ServiceStatus
 	Ready    bool
+	// Failure is set when the runtime sees that the backend will not become ready as it is
+	// (its tasks keep failing, say, because the image does not exist): the reconciler then
+	// gives up this attempt at once instead of waiting for its timeout.
+	Failure string
 }
 
 // LogOptions select a backend's logs: one service (default "api"), the last Tail lines

@@ -102,6 +102,12 @@ func Configs(p *types.Project, namespace string, data DataFunc) (map[string]swar
 	return out, nil
 }
 
+// Digest is the value of LabelDigest for data.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 func fileObject(namespace string, kind Kind, key string, def types.FileObjectConfig, data DataFunc) (swarm.Annotations, []byte, error) {
 	if data == nil {
 		return swarm.Annotations{}, nil, fmt.Errorf("%s %q: no data source", kind, key)
@@ -115,8 +121,7 @@ func fileObject(namespace string, kind Kind, key string, def types.FileObjectCon
 		return swarm.Annotations{}, nil, fmt.Errorf("%s %q: data is %d bytes; Swarm takes 1 byte to 500 KiB",
 			kind, key, len(b))
 	}
-	sum := sha256.Sum256(b)
 	labels := withNamespace(namespace, def.Labels)
-	labels[LabelDigest] = "sha256:" + hex.EncodeToString(sum[:])
+	labels[LabelDigest] = Digest(b)
 	return swarm.Annotations{Name: objectName(namespace, key, def.Name, false), Labels: labels}, b, nil
 }

@@ -1,0 +1,138 @@
+package swarm
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/backpackhq/backpack/controlplane/runtime/swarm/convert"
+	"github.com/backpackhq/backpack/stacktemplates"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// place returns the node label value (backpack.node) a backend's services are pinned to. A
+// backend that has one keeps it: some node must carry the label, or the label is put back on
+// the node whose host name it was made from (a node that left and re-joined the swarm is a new
+// node object without labels). A new backend goes to the ready, active node holding the
+// fewest backends, which gets a label if it has none.
+func (r *Runtime) place(ctx context.Context, backend, want string) (string, error) {
+	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	if want != "" {
+		for _, n := range nodes {
+			if n.Spec.Labels[stacktemplates.NodeLabel] == want {
+				return want, nil
+			}
+		}
+		for _, n := range nodes {
+			if nodeLabelValue(n) == want && usable(n) {
+				return want, r.labelNode(ctx, n.ID, want)
+			}
+		}
+		return "", fmt.Errorf("%s's data is on node %q, and no node of the swarm carries the label %s=%s: if that node re-joined under another host name, label it with: docker node update --label-add %s=%s NODE",
+			backend, want, stacktemplates.NodeLabel, want, stacktemplates.NodeLabel, want)
+	}
+	load, err := r.backendsPerNode(ctx)
+	if err != nil {
+		return "", err
+	}
+	var candidates []swarm.Node
+	for _, n := range nodes {
+		if usable(n) {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return "", fmt.Errorf("no node of the swarm is ready and active to place %s on", backend)
+	}
+	value := func(n swarm.Node) string { return cmp.Or(n.Spec.Labels[stacktemplates.NodeLabel], nodeLabelValue(n)) }
+	best := slices.MinFunc(candidates, func(a, b swarm.Node) int {
+		return cmp.Or(cmp.Compare(load[value(a)], load[value(b)]), strings.Compare(value(a), value(b)))
+	})
+	chosen := value(best)
+	if best.Spec.Labels[stacktemplates.NodeLabel] == "" {
+		for _, n := range nodes {
+			if n.ID != best.ID && n.Spec.Labels[stacktemplates.NodeLabel] == chosen {
+				chosen = best.ID // two nodes with one host name: the node id tells them apart
+			}
+		}
+		if err := r.labelNode(ctx, best.ID, chosen); err != nil {
+			return "", err
+		}
+	}
+	return chosen, nil
+}
+
+func usable(n swarm.Node) bool {
+	return n.Spec.Availability == swarm.NodeAvailabilityActive && n.Status.State == swarm.NodeStateReady
+}
+
+var notInNodeLabel = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// nodeLabelValue is the label value made for a node: its host name, reduced to what a
+// placement constraint takes, or its id when nothing is left.
+func nodeLabelValue(n swarm.Node) string {
+	v := strings.Trim(notInNodeLabel.ReplaceAllString(n.Description.Hostname, "-"), "-_.")
+	if len(v) > 63 {
+		v = v[:63]
+	}
+	return cmp.Or(v, n.ID)
+}
+
+// labelNode adds backpack.node=value to a node, keeping its other labels; the node's version
+// makes a concurrent change fail rather than be overwritten.
+func (r *Runtime) labelNode(ctx context.Context, id, value string) error {
+	n, _, err := r.engine.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspect node %s: %w", id, err)
+	}
+	spec := n.Spec
+	labels := make(map[string]string, len(spec.Labels)+1)
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	labels[stacktemplates.NodeLabel] = value
+	spec.Labels = labels
+	if err := r.engine.NodeUpdate(ctx, id, n.Version, spec); err != nil {
+		return fmt.Errorf("label node %s with %s=%s: %w", n.Description.Hostname, stacktemplates.NodeLabel, value, err)
+	}
+	return nil
+}
+
+// constraintPrefix starts the placement constraint backend.yml pins every service with.
+const constraintPrefix = "node.labels." + stacktemplates.NodeLabel + "=="
+
+// backendsPerNode counts the stacks pinned to each node label value.
+func (r *Runtime) backendsPerNode(ctx context.Context) (map[string]int, error) {
+	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{
+		Filters: filters.NewArgs(filters.Arg("label", convert.LabelNamespace)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	stacks := map[string]map[string]bool{}
+	for _, s := range services {
+		if s.Spec.TaskTemplate.Placement == nil {
+			continue
+		}
+		for _, c := range s.Spec.TaskTemplate.Placement.Constraints {
+			if v, ok := strings.CutPrefix(strings.ReplaceAll(c, " ", ""), constraintPrefix); ok {
+				if stacks[v] == nil {
+					stacks[v] = map[string]bool{}
+				}
+				stacks[v][s.Spec.Labels[convert.LabelNamespace]] = true
+			}
+		}
+	}
+	load := make(map[string]int, len(stacks))
+	for v, set := range stacks {
+		load[v] = len(set)
+	}
+	return load, nil
+}

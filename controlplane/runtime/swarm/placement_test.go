@@ -1,0 +1,64 @@
+package swarm
+
+import (
+	"testing"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// TestNodeLabelValue: host names become values a placement constraint and the template accept.
+func TestNodeLabelValue(t *testing.T) {
+	long := "h"
+	for len(long) < 80 {
+		long += "x"
+	}
+	for host, want := range map[string]string{
+		"node-1":           "node-1",
+		"Worker_2.example": "Worker_2.example",
+		"-odd host name!":  "odd-host-name",
+		"éé":               "the-id",
+		"":                 "the-id",
+		long:               long[:63],
+	} {
+		n := swarm.Node{ID: "the-id", Description: swarm.NodeDescription{Hostname: host}}
+		if got := nodeLabelValue(n); got != want {
+			t.Errorf("nodeLabelValue(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+// TestSecretVersion reads versions from the names the template uses and nothing else.
+func TestSecretVersion(t *testing.T) {
+	for name, want := range map[string]int{
+		"shop_api_key_v1":      1,
+		"shop_admin_token_v12": 12,
+		"shop_api_key_v0":      0,
+		"shop_api_key_vx":      0,
+		"shopx_api_key_v3":     0,
+		"shop_nginx_abc":       0,
+	} {
+		got, ok := secretVersion("shop", name)
+		if got != want && ok || ok != (want > 0) {
+			t.Errorf("secretVersion(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+}
+
+// TestSpecDigest: the digest ignores an old digest label and changes with the spec.
+func TestSpecDigest(t *testing.T) {
+	a := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api", Labels: map[string]string{"x": "1"}}}
+	da, err := withSpecDigest(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := withSpecDigest(da)
+	if again.Labels[LabelSpec] != da.Labels[LabelSpec] || a.Labels[LabelSpec] != "" {
+		t.Errorf("digest not stable or input changed: %v %v %v", da.Labels, again.Labels, a.Labels)
+	}
+	b := a
+	b.Labels = map[string]string{"x": "2"}
+	db, _ := withSpecDigest(b)
+	if db.Labels[LabelSpec] == da.Labels[LabelSpec] {
+		t.Error("a changed spec has the same digest")
+	}
+}

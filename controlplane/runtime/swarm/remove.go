@@ -1,0 +1,132 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/errdefs"
+)
+
+// removeWait bounds how long Remove waits for the stack's containers to go before it removes
+// the networks and volumes they hold.
+const removeWait = 2 * time.Minute
+
+// Remove deletes the backend's stack in the order `docker stack rm` does, services first, then
+// networks, secrets and configs; with purge, also its volumes, once no container holds them.
+// Volumes live on the nodes that ran the tasks; those on this manager's engine are removed
+// here (see docs/swarm.md for multi-node swarms).
+func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list services: %w", name, err)
+	}
+	for _, s := range services {
+		if err := r.engine.ServiceRemove(ctx, s.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove %s: service %s: %w", name, s.Spec.Name, err)
+		}
+		progress("service " + s.Spec.Name + " removed")
+	}
+	if err := r.waitContainersGone(ctx, name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	networks, err := r.engine.NetworkList(ctx, network.ListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list networks: %w", name, err)
+	}
+	for _, n := range networks {
+		if err := retryInUse(ctx, func() error { return r.engine.NetworkRemove(ctx, n.ID) }); err != nil {
+			return fmt.Errorf("remove %s: network %s: %w", name, n.Name, err)
+		}
+		progress("network " + n.Name + " removed")
+	}
+	secrets, err := r.engine.SecretList(ctx, swarm.SecretListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list secrets: %w", name, err)
+	}
+	for _, s := range secrets {
+		if err := retryInUse(ctx, func() error { return r.engine.SecretRemove(ctx, s.ID) }); err != nil {
+			return fmt.Errorf("remove %s: secret %s: %w", name, s.Spec.Name, err)
+		}
+	}
+	configs, err := r.engine.ConfigList(ctx, swarm.ConfigListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list configs: %w", name, err)
+	}
+	for _, c := range configs {
+		if err := retryInUse(ctx, func() error { return r.engine.ConfigRemove(ctx, c.ID) }); err != nil {
+			return fmt.Errorf("remove %s: config %s: %w", name, c.Spec.Name, err)
+		}
+	}
+	if len(secrets)+len(configs) > 0 {
+		progress(fmt.Sprintf("%d secrets and %d configs removed", len(secrets), len(configs)))
+	}
+	if !purge {
+		return nil
+	}
+	vols, err := r.engine.VolumeList(ctx, volume.ListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return fmt.Errorf("remove %s: list volumes: %w", name, err)
+	}
+	for _, v := range vols.Volumes {
+		if err := retryInUse(ctx, func() error { return r.engine.VolumeRemove(ctx, v.Name, false) }); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove %s: volume %s: %w", name, v.Name, err)
+		}
+		progress("volume " + v.Name + " removed")
+	}
+	return nil
+}
+
+// waitContainersGone waits until no container of the stack is left on this engine: removing a
+// service only asks its tasks to stop, and their networks and volumes stay busy until then.
+func (r *Runtime) waitContainersGone(ctx context.Context, name string) error {
+	deadline := time.Now().Add(removeWait)
+	for {
+		left, err := r.engine.ContainerList(ctx, container.ListOptions{All: true, Filters: namespaceFilter(name)})
+		if err != nil {
+			return fmt.Errorf("list containers: %w", err)
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d containers still there after %s", len(left), removeWait)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// retryInUse retries a removal the engine refuses because the object is still in use (an
+// endpoint or a task that is going away), for up to 30 s. Gone already counts as done.
+func retryInUse(ctx context.Context, remove func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := remove()
+		switch {
+		case err == nil || errdefs.IsNotFound(err):
+			return nil
+		case time.Now().After(deadline) || !(errdefs.IsConflict(err) || errdefs.IsForbidden(err) || errdefs.IsInvalidParameter(err) || errdefs.IsSystem(err)):
+			return err
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return errors.Join(err, remove())
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}

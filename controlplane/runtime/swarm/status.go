@@ -1,0 +1,154 @@
+package swarm
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// Status reads the backend's services and their tasks: desired against running tasks, the node
+// they run on, and the last task error (such as "No such image" or a non-zero exit after an
+// OOM kill). The backend is Ready when every service runs all its tasks and the API's
+// readiness check (Mongo and Redis reachable) answers on its admin port.
+func (r *Runtime) Status(ctx context.Context, name string) (runtime.Status, error) {
+	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{Filters: namespaceFilter(name)})
+	if err != nil {
+		return runtime.Status{}, fmt.Errorf("status of %s: list services: %w", name, err)
+	}
+	if len(services) == 0 {
+		return runtime.Status{}, fmt.Errorf("status of %s: %w", name, runtime.ErrNotFound)
+	}
+	args := filters.NewArgs()
+	for _, s := range services {
+		args.Add("service", s.ID)
+	}
+	tasks, err := r.engine.TaskList(ctx, swarm.TaskListOptions{Filters: args})
+	if err != nil {
+		return runtime.Status{}, fmt.Errorf("status of %s: list tasks: %w", name, err)
+	}
+	hosts, err := r.hostnames(ctx)
+	if err != nil {
+		return runtime.Status{}, fmt.Errorf("status of %s: %w", name, err)
+	}
+	slices.SortFunc(services, func(a, b swarm.Service) int { return strings.Compare(a.Spec.Name, b.Spec.Name) })
+	st := runtime.Status{Ready: true}
+	for _, s := range services {
+		ss := serviceStatus(name, s, tasks, hosts)
+		if ss.Running < ss.Desired || ss.Desired == 0 {
+			st.Ready = false
+		}
+		if f := failing(s, tasks, r.cfg.FailedTasks); f != "" && ss.Running == 0 && ss.Desired > 0 {
+			st.Failure = cmp.Or(st.Failure, fmt.Sprintf("service %s: %s", ss.Name, f))
+		}
+		st.Services = append(st.Services, ss)
+	}
+	if st.Ready {
+		if err := r.apiReady(ctx, name); err != nil {
+			st.Ready = false
+			for i := range st.Services {
+				if st.Services[i].Name == "api" {
+					st.Services[i].LastError = err.Error()
+				}
+			}
+		}
+	}
+	return st, nil
+}
+
+// serviceStatus summarises one service from its tasks.
+func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[string]string) runtime.ServiceStatus {
+	ss := runtime.ServiceStatus{Name: strings.TrimPrefix(s.Spec.Name, stack+"_")}
+	if s.Spec.Mode.Replicated != nil && s.Spec.Mode.Replicated.Replicas != nil {
+		ss.Desired = int(*s.Spec.Mode.Replicated.Replicas)
+	}
+	var newest *swarm.Task
+	for i, t := range tasks {
+		if t.ServiceID != s.ID {
+			continue
+		}
+		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
+			ss.Running++
+			ss.Node = hosts[t.NodeID]
+		}
+		if newest == nil || t.Status.Timestamp.After(newest.Status.Timestamp) {
+			newest = &tasks[i]
+		}
+	}
+	if ss.Running < ss.Desired && newest != nil {
+		ss.LastError = taskProblem(*newest)
+	}
+	return ss
+}
+
+// taskProblem is what went wrong with a task, or "" while it is on its way.
+func taskProblem(t swarm.Task) string {
+	switch t.Status.State {
+	case swarm.TaskStateFailed, swarm.TaskStateRejected:
+		return cmp.Or(t.Status.Err, t.Status.Message, string(t.Status.State))
+	}
+	return t.Status.Err
+}
+
+// failing returns the latest error when at least limit tasks of the service's current spec
+// have failed or were rejected: Swarm retries forever, so a backend whose image does not
+// exist would otherwise converge for ever instead of failing.
+func failing(s swarm.Service, tasks []swarm.Task, limit int) string {
+	since := s.Meta.UpdatedAt.Add(-time.Second)
+	count, last := 0, swarm.Task{}
+	for _, t := range tasks {
+		if t.ServiceID != s.ID || t.Meta.CreatedAt.Before(since) {
+			continue
+		}
+		if t.Status.State == swarm.TaskStateFailed || t.Status.State == swarm.TaskStateRejected {
+			count++
+			if t.Status.Timestamp.After(last.Status.Timestamp) {
+				last = t
+			}
+		}
+	}
+	if count < limit {
+		return ""
+	}
+	return fmt.Sprintf("%d tasks failed, the last with: %s", count, taskProblem(last))
+}
+
+// hostnames maps node ids to host names.
+func (r *Runtime) hostnames(ctx context.Context) (map[string]string, error) {
+	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	out := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		out[n.ID] = n.Description.Hostname
+	}
+	return out, nil
+}
+
+// apiReady asks the api's admin port whether it reaches its database and Redis.
+func (r *Runtime) apiReady(ctx context.Context, name string) error {
+	base, _ := r.AdminURL(ctx, name)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.admin.Do(req)
+	if err != nil {
+		return fmt.Errorf("readiness check: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readiness check: %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package swarm
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+func replicated(n uint64) swarm.ServiceMode {
+	return swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
+}
+
+func task(service string, desired, state swarm.TaskState, at time.Time, errText string) swarm.Task {
+	return swarm.Task{
+		ServiceID: service, NodeID: "n1", DesiredState: desired,
+		Meta:   swarm.Meta{CreatedAt: at},
+		Status: swarm.TaskStatus{State: state, Timestamp: at, Err: errText},
+	}
+}
+
+// TestServiceStatus: running counts only tasks that run and should, the node comes from them,
+// and the last error shows only while the service is short of tasks.
+func TestServiceStatus(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	svc := swarm.Service{ID: "s1", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api"}, Mode: replicated(1)}}
+	hosts := map[string]string{"n1": "node-one"}
+	cases := []struct {
+		name    string
+		tasks   []swarm.Task
+		running int
+		node    string
+		lastErr string
+	}{
+		{"no tasks yet", nil, 0, "", ""},
+		{"starting", []swarm.Task{task("s1", swarm.TaskStateRunning, swarm.TaskStatePreparing, t0, "")}, 0, "", ""},
+		{"running", []swarm.Task{task("s1", swarm.TaskStateRunning, swarm.TaskStateRunning, t0, "")}, 1, "node-one", ""},
+		{"rejected image", []swarm.Task{
+			task("s1", swarm.TaskStateShutdown, swarm.TaskStateRejected, t0, "No such image: nope:1"),
+			task("s1", swarm.TaskStateRunning, swarm.TaskStateRejected, t0.Add(5*time.Second), "No such image: nope:2"),
+		}, 0, "", "No such image: nope:2"},
+		{"old failure, now running", []swarm.Task{
+			task("s1", swarm.TaskStateShutdown, swarm.TaskStateFailed, t0, "task: non-zero exit (137)"),
+			task("s1", swarm.TaskStateRunning, swarm.TaskStateRunning, t0.Add(5*time.Second), ""),
+		}, 1, "node-one", ""},
+		{"another service's tasks", []swarm.Task{task("s2", swarm.TaskStateRunning, swarm.TaskStateRunning, t0, "")}, 0, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := serviceStatus("shop", svc, tc.tasks, hosts)
+			if got.Name != "api" || got.Desired != 1 || got.Running != tc.running || got.Node != tc.node || got.LastError != tc.lastErr {
+				t.Errorf("got %+v, want api 1 desired, %d running on %q, last error %q", got, tc.running, tc.node, tc.lastErr)
+			}
+		})
+	}
+}
+
+// TestFailing: a service is failing after enough failed tasks of its current spec; failures
+// from before its last update do not count.
+func TestFailing(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	svc := swarm.Service{ID: "s1", Meta: swarm.Meta{UpdatedAt: t0}}
+	rejected := func(at time.Duration) swarm.Task {
+		return task("s1", swarm.TaskStateShutdown, swarm.TaskStateRejected, t0.Add(at), "No such image: nope")
+	}
+	if f := failing(svc, []swarm.Task{rejected(time.Second), rejected(2 * time.Second)}, 3); f != "" {
+		t.Errorf("two failures: %q", f)
+	}
+	f := failing(svc, []swarm.Task{rejected(time.Second), rejected(2 * time.Second), rejected(3 * time.Second)}, 3)
+	if !strings.Contains(f, "3 tasks failed") || !strings.Contains(f, "No such image: nope") {
+		t.Errorf("three failures: %q", f)
+	}
+	if f := failing(svc, []swarm.Task{rejected(-time.Hour), rejected(-time.Hour), rejected(-time.Hour)}, 3); f != "" {
+		t.Errorf("failures before the update: %q", f)
+	}
+}
