@@ -8,7 +8,9 @@ set -euo pipefail
 # chromium: the browser the SDK's end-to-end tests drive (chromedp).
 # nodejs: the SDK's unit tests (node --test); most machines already have Node.
 # postgresql: the control plane's store runs its conformance tests against a real server.
-packages=(redis-server chromium postgresql)
+# docker.io, debootstrap: the Swarm runtime's tests run a real single-node Swarm, with images
+# built offline (scripts/build-images.sh) since no registry is reachable.
+packages=(redis-server chromium postgresql docker.io debootstrap)
 command -v node >/dev/null || packages+=(nodejs)
 
 missing=()
@@ -69,10 +71,42 @@ SQL
   fi
 fi
 
+# Docker: start dockerd when nothing answers on its socket (no init system in a container),
+# then make this engine a single-node Swarm. Without IPVS the swarm still works with dnsrr
+# services and host-mode ports, which is what Backpack uses.
+docker_status=""
+if command -v dockerd >/dev/null; then
+  if ! docker info >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+      echo "test-env: starting dockerd (log: /var/log/dockerd.log)"
+      nohup dockerd >/var/log/dockerd.log 2>&1 &
+      for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && break
+        sleep 1
+      done
+    else
+      echo "test-env: dockerd is installed but not running and not root; start it with: sudo bash scripts/test-env.sh" >&2
+    fi
+  fi
+  if docker info >/dev/null 2>&1; then
+    if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
+      echo "test-env: initialising a single-node swarm"
+      docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+    fi
+    docker_status="Docker Engine $(docker version --format '{{.Server.Version}}'), swarm $(docker info --format '{{.Swarm.LocalNodeState}}')"
+    # The images the Swarm tests deploy: Backpack's own, built from this checkout, and offline
+    # stand-ins for mongo, redis, nginx and postgres. Unchanged images are reused.
+    if [ "$(id -u)" -eq 0 ]; then
+      bash "$(dirname "$0")/build-images.sh"
+    fi
+  fi
+fi
+
 # The Debian package starts a system redis-server on 6379; tests start their own on free ports,
 # so the system one is left as the package set it up.
 command -v redis-server >/dev/null && echo "test-env: $(redis-server --version | cut -d' ' -f1-3)"
 command -v chromium >/dev/null && echo "test-env: $(chromium --version 2>/dev/null)"
 command -v node >/dev/null && echo "test-env: node $(node --version)"
 [ -n "$pg_status" ] && echo "test-env: $pg_status"
+[ -n "$docker_status" ] && echo "test-env: $docker_status"
 echo "test-env: $(go version)"

@@ -1,5 +1,7 @@
 // Package embeddeddb runs FerretDB v1 in-process on SQLite, so that the embedded default and the
 // tests talk to a real server over the real Mongo wire protocol without any external process.
+// The test image that stands in for mongo (internal/cmd/mongo-standin) serves it on a network
+// address with StartAt.
 package embeddeddb
 
 import (
@@ -12,7 +14,7 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
-// Server is a running in-process FerretDB listening on a loopback TCP port.
+// Server is a running in-process FerretDB listening on a TCP port.
 type Server struct {
 	uri    string
 	cancel context.CancelFunc
@@ -22,6 +24,11 @@ type Server struct {
 // Start opens (or creates) the SQLite databases under dir and serves them on 127.0.0.1 at a free
 // port. The server stops when Close is called or ctx ends.
 func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error) {
+	return StartAt(ctx, "127.0.0.1:0", dir, logger)
+}
+
+// StartAt is Start serving on addr, a host:port to listen on (port 0 picks a free one).
+func StartAt(ctx context.Context, addr, dir string, logger *slog.Logger) (*Server, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded database dir %q: %w", dir, err)
@@ -33,7 +40,7 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 		logger = slog.Default()
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Logger:    logger.With("component", "ferretdb"),
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
