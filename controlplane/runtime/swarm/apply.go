@@ -207,21 +207,39 @@ func (r *Runtime) ensureServices(ctx context.Context, stack string, want map[str
 	return nil
 }
 
-// withSpecDigest labels spec with the digest of itself (without that label).
+// withSpecDigest labels spec, and its container spec (which every task copies, so Status can
+// tell a task of this spec from one of the previous), with the digest of spec without those
+// labels.
 func withSpecDigest(spec swarm.ServiceSpec) (swarm.ServiceSpec, error) {
-	labels := make(map[string]string, len(spec.Labels)+1)
-	for k, v := range spec.Labels {
-		if k != LabelSpec {
-			labels[k] = v
-		}
+	spec.Labels = withoutLabel(spec.Labels, LabelSpec)
+	var cs *swarm.ContainerSpec
+	if spec.TaskTemplate.ContainerSpec != nil {
+		c := *spec.TaskTemplate.ContainerSpec
+		c.Labels = withoutLabel(c.Labels, LabelSpec)
+		cs = &c
+		spec.TaskTemplate.ContainerSpec = cs
 	}
-	spec.Labels = labels
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return spec, fmt.Errorf("service %s: %w", spec.Name, err)
 	}
-	labels[LabelSpec] = convert.Digest(b)
+	digest := convert.Digest(b)
+	spec.Labels[LabelSpec] = digest
+	if cs != nil {
+		cs.Labels[LabelSpec] = digest
+	}
 	return spec, nil
+}
+
+// withoutLabel copies labels without key (never nil, so the caller can add to it).
+func withoutLabel(labels map[string]string, key string) map[string]string {
+	out := make(map[string]string, len(labels)+1)
+	for k, v := range labels {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // removeUnused removes the stack's secrets and configs that the services no longer refer to

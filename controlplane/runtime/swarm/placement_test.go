@@ -46,14 +46,18 @@ func TestSecretVersion(t *testing.T) {
 
 // TestSpecDigest: the digest ignores an old digest label and changes with the spec.
 func TestSpecDigest(t *testing.T) {
-	a := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api", Labels: map[string]string{"x": "1"}}}
+	a := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api", Labels: map[string]string{"x": "1"}},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "api:1"}}}
 	da, err := withSpecDigest(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, _ := withSpecDigest(da)
-	if again.Labels[LabelSpec] != da.Labels[LabelSpec] || a.Labels[LabelSpec] != "" {
+	if again.Labels[LabelSpec] != da.Labels[LabelSpec] || a.Labels[LabelSpec] != "" || a.TaskTemplate.ContainerSpec.Labels != nil {
 		t.Errorf("digest not stable or input changed: %v %v %v", da.Labels, again.Labels, a.Labels)
+	}
+	if da.TaskTemplate.ContainerSpec.Labels[LabelSpec] != da.Labels[LabelSpec] {
+		t.Errorf("the container spec does not carry the digest: %v", da.TaskTemplate.ContainerSpec.Labels)
 	}
 	b := a
 	b.Labels = map[string]string{"x": "2"}

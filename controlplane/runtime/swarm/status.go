@@ -63,7 +63,8 @@ func (r *Runtime) Status(ctx context.Context, name string) (runtime.Status, erro
 	return st, nil
 }
 
-// serviceStatus summarises one service from its tasks.
+// serviceStatus summarises one service from its tasks; only tasks of its present spec count
+// as running.
 func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[string]string) runtime.ServiceStatus {
 	ss := runtime.ServiceStatus{Name: strings.TrimPrefix(s.Spec.Name, stack+"_")}
 	if s.Spec.Mode.Replicated != nil && s.Spec.Mode.Replicated.Replicas != nil {
@@ -74,7 +75,7 @@ func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[
 		if t.ServiceID != s.ID {
 			continue
 		}
-		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
+		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning && current(t, s) {
 			ss.Running++
 			ss.Node = hosts[t.NodeID]
 		}
@@ -86,6 +87,15 @@ func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[
 		ss.LastError = taskProblem(*newest)
 	}
 	return ss
+}
+
+// current reports whether a task runs the service's present spec: during an update (a new
+// API key, a new image) the old task keeps running until its successor does, and only the
+// successor counts. The spec digest label, copied onto the container spec, tells them apart;
+// a service deployed without one (by hand) counts every running task.
+func current(t swarm.Task, s swarm.Service) bool {
+	want := s.Spec.Labels[LabelSpec]
+	return want == "" || (t.Spec.ContainerSpec != nil && t.Spec.ContainerSpec.Labels[LabelSpec] == want)
 }
 
 // taskProblem is what went wrong with a task, or "" while it is on its way.
