@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,9 +51,61 @@ func TestParseSettings(t *testing.T) {
 		"bad port in environment":  {true, nil, env("BACKPACK_PORT", "eighty"), "port"},
 		"bad registration":         {true, []string{"--registration", "maybe"}, env(), "registration"},
 		"stray argument":           {true, []string{"extra"}, env(), "unexpected"},
+		"swarm with an IP domain":  {false, []string{"--runtime", "swarm"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "10.0.0.1", "BACKPACK_SECRET_KEY", "k"), "DNS name"},
+		"swarm with a bad tls":     {false, []string{"--runtime", "swarm", "--tls", "yes"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "BACKPACK_TLS"},
 	} {
 		if _, err := parseSettings(tc.dev, tc.args, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestSwarmSettings: the stack settings reach the swarm runtime, TLS follows the domain unless
+// set.
+func TestSwarmSettings(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "BACKPACK_SECRET_KEY": "k", "BACKPACK_RUNTIME": "swarm"}
+	get := func(extra map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return base[k]
+		}
+	}
+	s, err := parseSettings(false, []string{"--api-image", "registry.example.com/api:2"}, get(map[string]string{"BACKPACK_DOMAIN": "example.com", "BACKPACK_WEB_MEMORY": "128M"}))
+	if err != nil || s.runtime != "swarm" || !s.stack.TLS || s.stack.API.Image != "registry.example.com/api:2" || s.stack.Web.Memory != "128M" {
+		t.Fatalf("swarm settings = %+v, %v", s.stack, err)
+	}
+	s, err = parseSettings(false, nil, get(map[string]string{"BACKPACK_DOMAIN": "localhost"}))
+	if err != nil || s.stack.TLS {
+		t.Fatalf("localhost: TLS %v, %v", s.stack.TLS, err)
+	}
+}
+
+// TestDatabasePasswordFile: the password comes from the file into DATABASE_URL, and the
+// ambiguous or broken cases are refused.
+func TestDatabasePasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pw")
+	if err := os.WriteFile(file, []byte("s3cr@t/pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := settings{databaseURL: "postgres://backpack@postgres:5432/backpack?sslmode=disable", databasePasswordFile: file}
+	got, err := s.databaseURLWithPassword()
+	if err != nil || got != "postgres://backpack:s3cr%40t%2Fpw@postgres:5432/backpack?sslmode=disable" {
+		t.Fatalf("url = %q, %v", got, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	_ = os.WriteFile(empty, []byte("\n"), 0o600)
+	for name, tc := range map[string]settings{
+		"password twice": {databaseURL: "postgres://u:p@h/db", databasePasswordFile: file},
+		"no user":        {databaseURL: "postgres://h/db", databasePasswordFile: file},
+		"not a URL":      {databaseURL: "host=h user=u", databasePasswordFile: file},
+		"missing file":   {databaseURL: "postgres://u@h/db", databasePasswordFile: filepath.Join(dir, "nope")},
+		"empty password": {databaseURL: "postgres://u@h/db", databasePasswordFile: empty},
+	} {
+		if _, err := tc.databaseURLWithPassword(); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
