@@ -256,11 +256,8 @@ func (p *Probe) DialContext(ctx context.Context, network, addr string) (net.Conn
 // connect asks the probe on conn to open a tunnel to addr, honouring ctx's deadline and
 // cancellation until the probe has answered.
 func (p *Probe) connect(ctx context.Context, conn net.Conn, addr string) (net.Conn, error) {
-	if deadline, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(deadline); err != nil {
-			return nil, fmt.Errorf("probe %s: set deadline: %w", p.Name, err)
-		}
-	}
+	// Only ctx interrupts the exchange (its deadline ends it too): a connection deadline
+	// racing ctx's timer could fail the read before ctx reports why.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(longAgo) })
 	resp, br, body, err := p.roundTrip(conn, addr)
 	if !stop() {
