@@ -12,10 +12,10 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime/swarm/convert"
 	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/errdefs"
 )
 
 // LabelSpec is the digest of the service spec the runtime last applied. The engine fills in

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/errdefs"
 )
 
 // removeWait bounds how long Remove waits for the stack's containers to go before it removes
@@ -113,7 +113,7 @@ func retryInUse(ctx context.Context, remove func() error) error {
 		switch {
 		case err == nil || errdefs.IsNotFound(err):
 			return nil
-		case time.Now().After(deadline) || !(errdefs.IsConflict(err) || errdefs.IsForbidden(err) || errdefs.IsInvalidParameter(err) || errdefs.IsSystem(err)):
+		case time.Now().After(deadline) || !(errdefs.IsConflict(err) || errdefs.IsPermissionDenied(err) || errdefs.IsInvalidArgument(err) || errdefs.IsInternal(err)):
 			return err
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
