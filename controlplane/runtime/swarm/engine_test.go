@@ -332,3 +332,36 @@ func serviceVersions(t *testing.T, cli *client.Client, name string) map[string]u
 	}
 	return out
 }
+
+// TestPlacementSurvivesARejoin: a node that lost its label (as a node that left and re-joined
+// the swarm does) gets it back from its host name when a backend placed on it is applied; a
+// backend whose node is gone gets an error saying how to fix it.
+func TestPlacementSurvivesARejoin(t *testing.T) {
+	rt, cli := engineRuntime(t, nil)
+	ctx := context.Background()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := labelValue(self)
+	spec := self.Spec
+	spec.Labels = withoutLabel(spec.Labels, stacktemplates.NodeLabel)
+	if err := cli.NodeUpdate(ctx, self.ID, self.Version, spec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rt.place(ctx, "rejoin", value)
+	if err != nil || got != value {
+		t.Fatalf("place = %q, %v; want %q", got, err, value)
+	}
+	after, _, err := cli.NodeInspectWithRaw(ctx, self.ID)
+	if err != nil || after.Spec.Labels[stacktemplates.NodeLabel] != value {
+		t.Fatalf("node labels after place = %v, %v", after.Spec.Labels, err)
+	}
+	if _, err := rt.place(ctx, "lost", "node-that-left"); err == nil || !strings.Contains(err.Error(), "docker node update --label-add backpack.node=node-that-left") {
+		t.Errorf("placing on a vanished node: %v", err)
+	}
+}

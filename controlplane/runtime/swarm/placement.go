@@ -42,20 +42,11 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	var candidates []swarm.Node
-	for _, n := range nodes {
-		if usable(n) {
-			candidates = append(candidates, n)
-		}
-	}
-	if len(candidates) == 0 {
+	best, ok := leastLoaded(nodes, load)
+	if !ok {
 		return "", fmt.Errorf("no node of the swarm is ready and active to place %s on", backend)
 	}
-	value := func(n swarm.Node) string { return cmp.Or(n.Spec.Labels[stacktemplates.NodeLabel], nodeLabelValue(n)) }
-	best := slices.MinFunc(candidates, func(a, b swarm.Node) int {
-		return cmp.Or(cmp.Compare(load[value(a)], load[value(b)]), strings.Compare(value(a), value(b)))
-	})
-	chosen := value(best)
+	chosen := labelValue(best)
 	if best.Spec.Labels[stacktemplates.NodeLabel] == "" {
 		for _, n := range nodes {
 			if n.ID != best.ID && n.Spec.Labels[stacktemplates.NodeLabel] == chosen {
@@ -67,6 +58,28 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 		}
 	}
 	return chosen, nil
+}
+
+// leastLoaded picks the ready, active node with the fewest backends (by label value), ties
+// broken by label value so that the choice is stable.
+func leastLoaded(nodes []swarm.Node, load map[string]int) (swarm.Node, bool) {
+	var candidates []swarm.Node
+	for _, n := range nodes {
+		if usable(n) {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return swarm.Node{}, false
+	}
+	return slices.MinFunc(candidates, func(a, b swarm.Node) int {
+		return cmp.Or(cmp.Compare(load[labelValue(a)], load[labelValue(b)]), strings.Compare(labelValue(a), labelValue(b)))
+	}), true
+}
+
+// labelValue is the node's backpack.node label, or the value it would be given.
+func labelValue(n swarm.Node) string {
+	return cmp.Or(n.Spec.Labels[stacktemplates.NodeLabel], nodeLabelValue(n))
 }
 
 func usable(n swarm.Node) bool {
@@ -116,6 +129,12 @@ func (r *Runtime) backendsPerNode(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
+	return countBackends(services), nil
+}
+
+// countBackends counts the stacks pinned to each node label value by their services'
+// placement constraints.
+func countBackends(services []swarm.Service) map[string]int {
 	stacks := map[string]map[string]bool{}
 	for _, s := range services {
 		if s.Spec.TaskTemplate.Placement == nil {
@@ -134,5 +153,5 @@ func (r *Runtime) backendsPerNode(ctx context.Context) (map[string]int, error) {
 	for v, set := range stacks {
 		load[v] = len(set)
 	}
-	return load, nil
+	return load
 }

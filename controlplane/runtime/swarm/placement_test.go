@@ -66,3 +66,64 @@ func TestSpecDigest(t *testing.T) {
 		t.Error("a changed spec has the same digest")
 	}
 }
+
+func node(id, host, label string, ready bool, availability swarm.NodeAvailability) swarm.Node {
+	n := swarm.Node{ID: id, Description: swarm.NodeDescription{Hostname: host}}
+	n.Spec.Availability = availability
+	n.Status.State = swarm.NodeStateDown
+	if ready {
+		n.Status.State = swarm.NodeStateReady
+	}
+	if label != "" {
+		n.Spec.Labels = map[string]string{"backpack.node": label}
+	}
+	return n
+}
+
+// TestLeastLoaded: a new backend goes to the usable node holding the fewest backends; drained,
+// paused and down nodes are never chosen.
+func TestLeastLoaded(t *testing.T) {
+	active := swarm.NodeAvailabilityActive
+	nodes := []swarm.Node{
+		node("1", "alpha", "alpha", true, active),
+		node("2", "beta", "", true, active),
+		node("3", "gamma", "", true, swarm.NodeAvailabilityDrain),
+		node("4", "delta", "", false, active),
+		node("5", "epsilon", "", true, swarm.NodeAvailabilityPause),
+	}
+	for name, tc := range map[string]struct {
+		load map[string]int
+		want string
+	}{
+		"empty swarm: by name":     {map[string]int{}, "1"},
+		"alpha busier":             {map[string]int{"alpha": 2, "beta": 1}, "2"},
+		"beta busier":              {map[string]int{"alpha": 1, "beta": 3}, "1"},
+		"unusable nodes are empty": {map[string]int{"alpha": 5, "beta": 5}, "1"},
+	} {
+		got, ok := leastLoaded(nodes, tc.load)
+		if !ok || got.ID != tc.want {
+			t.Errorf("%s: chose %q, want %q", name, got.ID, tc.want)
+		}
+	}
+	if _, ok := leastLoaded(nodes[2:], nil); ok {
+		t.Error("chose a node among drained, down and paused ones")
+	}
+}
+
+// TestCountBackends counts stacks, not services, per node label value.
+func TestCountBackends(t *testing.T) {
+	svc := func(stack, constraint string) swarm.Service {
+		var s swarm.Service
+		s.Spec.Labels = map[string]string{"com.docker.stack.namespace": stack}
+		s.Spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==worker", constraint}}
+		return s
+	}
+	got := countBackends([]swarm.Service{
+		svc("shop", "node.labels.backpack.node == alpha"), svc("shop", "node.labels.backpack.node == alpha"),
+		svc("blog", "node.labels.backpack.node==alpha"), svc("wiki", "node.labels.backpack.node == beta"),
+		svc("other", "node.labels.zone == beta"), {},
+	})
+	if len(got) != 2 || got["alpha"] != 2 || got["beta"] != 1 {
+		t.Errorf("countBackends = %v", got)
+	}
+}
