@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -95,6 +96,34 @@ func TestPlatformOnSwarm(t *testing.T) {
 		out, err := exec.Command("docker", "stack", "ls", "--format", "{{.Name}} {{.Services}}").CombinedOutput()
 		if err != nil || !slices.Contains(strings.Split(strings.TrimSpace(string(out)), "\n"), name+" 4") {
 			t.Fatalf("docker stack ls: %v\n%s", err, out)
+		}
+
+		// docker stack ps shows its four tasks running.
+		out, err = exec.Command("docker", "stack", "ps", name, "--filter", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}").CombinedOutput()
+		if err != nil || strings.Count(string(out), "Running") != 4 {
+			t.Fatalf("docker stack ps %s: %v\n%s", name, err, out)
+		}
+
+		// Logs come from the service logs API, for any service, and can be followed.
+		if a := p.send(http.MethodGet, "/api/backends/"+name+"/logs?tail=100", nil); a.status != http.StatusOK || !strings.Contains(string(a.body), "/auth/register") {
+			t.Fatalf("api logs: %d %s", a.status, a.body)
+		}
+		if a := p.send(http.MethodGet, "/api/backends/"+name+"/logs?service=nope", nil); a.status != http.StatusBadRequest && a.status != http.StatusNotFound {
+			t.Fatalf("logs of an unknown service: %d %s", a.status, a.body)
+		}
+		followCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		req, _ := http.NewRequestWithContext(followCtx, http.MethodGet, p.base+"/api/backends/"+name+"/logs?follow=true&tail=1", nil)
+		resp, err := p.http.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("follow logs: %v %v", err, resp)
+		}
+		ann.mustStatus(http.StatusOK, ann.send(http.MethodGet, "/notes/"+id, nil))
+		followed, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		// tail=1 is the site upload's line; the read that followed arrives while streaming.
+		if !strings.Contains(string(followed), `"method":"GET","route":"/:collection/:id","path":"/notes/`+id) {
+			t.Fatalf("a followed log did not get the new line: %q", followed)
 		}
 
 		// Delete keeping data: only volumes remain; re-created, the data is back.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -269,7 +270,8 @@ func TestMissingImageFails(t *testing.T) {
 	}
 }
 
-// TestSecretRotation: new secret data is deployed under the next version and the old one goes.
+// TestSecretRotation: new secret data is deployed under the next version and the old one goes;
+// then `docker stack rm` removes the stack.
 func TestSecretRotation(t *testing.T) {
 	rt, cli := engineRuntime(t, nil)
 	ctx := context.Background()
@@ -305,6 +307,31 @@ func TestSecretRotation(t *testing.T) {
 		if strings.HasSuffix(s.Spec.Name, "_v1") {
 			t.Errorf("old secret %s still there", s.Spec.Name)
 		}
+	}
+
+	// The operator's `docker stack rm` removes what the runtime made, like any stack (the
+	// volumes stay, as with docker stack rm; the cleanup purges them).
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI to check docker stack rm with")
+	}
+	if out, err := exec.Command("docker", "stack", "rm", name).CombinedOutput(); err != nil {
+		t.Fatalf("docker stack rm: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var rest []string
+		for _, l := range leftovers(t, cli, name) {
+			if !strings.HasPrefix(l, "volume ") {
+				rest = append(rest, l)
+			}
+		}
+		if len(rest) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left after docker stack rm: %v", rest)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
