@@ -129,7 +129,7 @@ func TestPlatformOnSwarm(t *testing.T) {
 		// Delete keeping data: only volumes remain; re-created, the data is back.
 		p.mustStatus(http.StatusAccepted, p.send(http.MethodDelete, "/api/backends/"+name, nil))
 		p.waitState(name, "deleted", 3*time.Minute)
-		for _, o := range stackObjects(t, p.cli, name) {
+		for _, o := range swarmtest.StackObjects(t, p.cli, name) {
 			if !strings.HasPrefix(o, "volume ") {
 				t.Errorf("left after delete keeping data: %s", o)
 			}
@@ -155,7 +155,7 @@ func TestPlatformOnSwarm(t *testing.T) {
 		if _, status := p.backend(name); status != http.StatusNotFound {
 			t.Fatalf("purged backend still listed: %d", status)
 		}
-		if left := stackObjects(t, p.cli, name); len(left) > 0 {
+		if left := swarmtest.StackObjects(t, p.cli, name); len(left) > 0 {
 			t.Fatalf("left after purge: %v", left)
 		}
 	})
@@ -182,10 +182,10 @@ func TestPlatformOnSwarm(t *testing.T) {
 		}
 		p.mustStatus(http.StatusAccepted, p.send(http.MethodDelete, "/api/backends/"+name+"?purge=true", nil))
 		deadline = time.Now().Add(3 * time.Minute)
-		for time.Now().Before(deadline) && len(stackObjects(t, p.cli, name)) > 0 {
+		for time.Now().Before(deadline) && len(swarmtest.StackObjects(t, p.cli, name)) > 0 {
 			time.Sleep(250 * time.Millisecond)
 		}
-		if left := stackObjects(t, p.cli, name); len(left) > 0 {
+		if left := swarmtest.StackObjects(t, p.cli, name); len(left) > 0 {
 			t.Fatalf("left after purge: %v", left)
 		}
 	})

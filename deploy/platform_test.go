@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,7 +30,6 @@ import (
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
 	dockerswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
@@ -298,38 +296,6 @@ func (p *platform) ask(name string) {
 		p.created = append(p.created, name)
 	}
 	p.mustStatus(http.StatusAccepted, p.send(http.MethodPost, "/api/backends", map[string]string{"name": name}))
-}
-
-// stackObjects lists what exists of a stack on the engine.
-func stackObjects(t testing.TB, cli *client.Client, name string) []string {
-	t.Helper()
-	ctx := context.Background()
-	f := filters.NewArgs(filters.Arg("label", convert.LabelNamespace+"="+name))
-	services, err1 := cli.ServiceList(ctx, dockerswarm.ServiceListOptions{Filters: f})
-	networks, err2 := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	secrets, err3 := cli.SecretList(ctx, dockerswarm.SecretListOptions{Filters: f})
-	configs, err4 := cli.ConfigList(ctx, dockerswarm.ConfigListOptions{Filters: f})
-	vols, err5 := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, s := range services {
-		out = append(out, "service "+s.Spec.Name)
-	}
-	for _, n := range networks {
-		out = append(out, "network "+n.Name)
-	}
-	for _, s := range secrets {
-		out = append(out, "secret "+s.Spec.Name)
-	}
-	for _, c := range configs {
-		out = append(out, "config "+c.Spec.Name)
-	}
-	for _, v := range vols.Volumes {
-		out = append(out, "volume "+v.Name)
-	}
-	return out
 }
 
 func siteZip(t testing.TB, files map[string]string) []byte {

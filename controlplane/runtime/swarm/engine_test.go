@@ -17,10 +17,7 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime/swarm/convert"
 	"github.com/backpackhq/backpack/internal/swarmtest"
 	"github.com/backpackhq/backpack/stacktemplates"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -93,42 +90,6 @@ func removeAfter(t *testing.T, rt *Runtime, name string) {
 			t.Errorf("cleanup of %s: %v", name, err)
 		}
 	})
-}
-
-// leftovers lists every object of the stack still on the engine.
-func leftovers(t *testing.T, cli *client.Client, name string) []string {
-	t.Helper()
-	ctx := context.Background()
-	f := namespaceFilter(name)
-	var out []string
-	services, err1 := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
-	networks, err2 := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	secrets, err3 := cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
-	configs, err4 := cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
-	vols, err5 := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	containers, err6 := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range services {
-		out = append(out, "service "+s.Spec.Name)
-	}
-	for _, n := range networks {
-		out = append(out, "network "+n.Name)
-	}
-	for _, s := range secrets {
-		out = append(out, "secret "+s.Spec.Name)
-	}
-	for _, c := range configs {
-		out = append(out, "config "+c.Spec.Name)
-	}
-	for _, v := range vols.Volumes {
-		out = append(out, "volume "+v.Name)
-	}
-	for _, c := range containers {
-		out = append(out, "container "+strings.Join(c.Names, ","))
-	}
-	return out
 }
 
 // apiRequest sends a request to the api service the way Traefik forwards it: to the task on
@@ -230,7 +191,7 @@ func TestStackLifecycle(t *testing.T) {
 	if _, err := rt.Status(ctx, name); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("status after remove: %v", err)
 	}
-	for _, l := range leftovers(t, cli, name) {
+	for _, l := range swarmtest.StackObjects(t, cli, name) {
 		if !strings.HasPrefix(l, "volume ") {
 			t.Errorf("left after remove keeping data: %s", l)
 		}
@@ -247,7 +208,7 @@ func TestStackLifecycle(t *testing.T) {
 	if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
-	if left := leftovers(t, cli, name); len(left) > 0 {
+	if left := swarmtest.StackObjects(t, cli, name); len(left) > 0 {
 		t.Errorf("left after purge: %v", left)
 	}
 }
@@ -320,7 +281,7 @@ func TestSecretRotation(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var rest []string
-		for _, l := range leftovers(t, cli, name) {
+		for _, l := range swarmtest.StackObjects(t, cli, name) {
 			if !strings.HasPrefix(l, "volume ") {
 				rest = append(rest, l)
 			}
