@@ -108,7 +108,7 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 			if err != nil {
 				return s, err
 			}
-			s.stack.Domain, s.stack.TLS = s.domain, tls
+			s.stack.TLS = tls
 			if err := stacktemplates.ValidateDomain(s.domain); err != nil {
 				return s, fmt.Errorf("BACKPACK_DOMAIN: %w", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/runtime/swarm/convert"
 	"github.com/backpackhq/backpack/stacktemplates"
+	"github.com/backpackhq/backpack/tools/names"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
@@ -28,6 +29,11 @@ const LabelSpec = "com.backpackhq.backpack.spec"
 // configs, then services (created, updated when their spec changed, else left alone), then
 // whatever an earlier version of the stack had and this one no longer uses.
 func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
+	// The name goes into Docker object names and labels before the template validates the
+	// rest, so it is checked first.
+	if err := names.Backend(spec.Name); err != nil {
+		return "", fmt.Errorf("deploy: %w", err)
+	}
 	node, err := r.place(ctx, spec.Name, spec.Node)
 	if err != nil {
 		return "", fmt.Errorf("place %s: %w", spec.Name, err)
@@ -96,10 +102,13 @@ func (r *Runtime) ensureNetworks(ctx context.Context, stack string, want map[str
 		if exists[name] {
 			continue
 		}
-		if _, err := r.engine.NetworkCreate(ctx, name, want[name]); err != nil && !errdefs.IsConflict(err) {
+		_, err := r.engine.NetworkCreate(ctx, name, want[name])
+		switch {
+		case err == nil:
+			progress("network " + name + " created")
+		case !errdefs.IsConflict(err): // a conflict: a concurrent apply made it
 			return fmt.Errorf("create network %s: %w", name, err)
 		}
-		progress("network " + name + " created")
 	}
 	return nil
 }
@@ -123,10 +132,12 @@ func (r *Runtime) ensurePlatformNetworks(ctx context.Context) error {
 		_, err := r.engine.NetworkCreate(ctx, want.name, network.CreateOptions{
 			Driver: "overlay", Attachable: true, Internal: want.internal,
 		})
-		if err != nil && !errdefs.IsConflict(err) {
+		switch {
+		case err == nil:
+			r.log.Info("created platform network", "network", want.name)
+		case !errdefs.IsConflict(err):
 			return fmt.Errorf("create network %s: %w", want.name, err)
 		}
-		r.log.Info("created platform network", "network", want.name)
 	}
 	return nil
 }

@@ -35,22 +35,18 @@ func (r *Runtime) backendSecrets(ctx context.Context, spec runtime.Spec, progres
 		apiKey, adminToken := stacktemplates.Vars{Name: spec.Name, SecretsVersion: version}.SecretNames()
 		return map[string][]byte{apiKey: []byte(spec.APIKey), adminToken: []byte(spec.AdminToken)}
 	}
-	version := latest
-	if version == 0 || !secretsMatch(byName, data(version)) {
-		version++
+	// The newest version is kept when it holds this data; otherwise a new version, which no
+	// secret has yet (latest is the highest seen), is created whole.
+	if latest > 0 && secretsMatch(byName, data(latest)) {
+		ids := map[string]string{}
+		for name := range data(latest) {
+			ids[name] = byName[name].ID
+		}
+		return latest, ids, nil
 	}
+	version := latest + 1
 	ids := map[string]string{}
 	for name, b := range data(version) {
-		if s, ok := byName[name]; ok && s.Spec.Labels[convert.LabelDigest] == convert.Digest(b) {
-			ids[name] = s.ID
-			continue
-		}
-		if _, ok := byName[name]; ok {
-			// A half-made version from an interrupted apply with other data: start over.
-			if err := r.engine.SecretRemove(ctx, byName[name].ID); err != nil {
-				return 0, nil, fmt.Errorf("replace secret %s: %w", name, err)
-			}
-		}
 		created, err := r.engine.SecretCreate(ctx, swarm.SecretSpec{
 			Annotations: swarm.Annotations{Name: name, Labels: map[string]string{
 				convert.LabelNamespace: spec.Name,

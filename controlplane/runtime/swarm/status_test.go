@@ -1,10 +1,12 @@
 package swarm
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -73,5 +75,16 @@ func TestFailing(t *testing.T) {
 	}
 	if f := failing(svc, []swarm.Task{rejected(-time.Hour), rejected(-time.Hour), rejected(-time.Hour)}, 3); f != "" {
 		t.Errorf("failures before the update: %q", f)
+	}
+}
+
+// TestApplyRefusesBadNamesFirst: a name that is not a backend name is refused before any
+// Docker call (the runtime here has no engine at all).
+func TestApplyRefusesBadNamesFirst(t *testing.T) {
+	rt := &Runtime{}
+	for _, name := range []string{"", "Shop", "shop_api", "a b", "shop$(x)", "../x", strings.Repeat("a", 100)} {
+		if _, err := rt.Apply(context.Background(), runtime.Spec{Name: name}, func(string) {}); err == nil {
+			t.Errorf("Apply(%q) accepted", name)
+		}
 	}
 }
