@@ -15,7 +15,7 @@
 #
 # Usage: scripts/build-images.sh [--force] [--verbose] [NAME...]   (no NAME: all of them)
 #
-# A second run is fast: every image carries the label io.backpack.inputs, a digest of its build
+# A second run is fast: every image carries the label com.backpackhq.backpack.inputs, a digest of its build
 # context (binary, Dockerfile, files) and of its base image, and is rebuilt only when that
 # changes. The Debian base is reused whenever it exists (--force with the name debian remakes
 # it). The Dockerfiles live under deploy/; see docs/deploy.md.
@@ -23,7 +23,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 all=(api controlplane debian redis nginx postgres mongo netprobe) # netprobe last (see below)
-label=io.backpack.inputs
+label=com.backpackhq.backpack.inputs
 declare -A images=(
   [api]=backpackhq/backpack-api:latest
   [controlplane]=backpackhq/backpack:latest
