@@ -81,25 +81,32 @@ func (s *Server) ownerEmails(ctx context.Context, caller store.Developer) (map[s
 }
 
 func (s *Server) listBackends(c echo.Context) error {
-	ctx := c.Request().Context()
-	caller := developer(c)
+	list, err := s.visibleBackends(c.Request().Context(), developer(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"backends": list})
+}
+
+// visibleBackends lists, by name, the backends the caller may see, as the listing shows them.
+func (s *Server) visibleBackends(ctx context.Context, caller store.Developer) ([]backendJSON, error) {
 	owner := caller.ID
 	if caller.Role == store.RoleOperator {
 		owner = ""
 	}
 	list, err := s.store.ListBackends(ctx, owner)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	emails, err := s.ownerEmails(ctx, caller)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := make([]backendJSON, len(list))
 	for i, b := range list {
 		out[i] = s.toBackendJSON(b, emails[b.OwnerID])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"backends": out})
+	return out, nil
 }
 
 type createBackendBody struct {

@@ -13,14 +13,23 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// bus wakes the event streams of a backend when something was recorded for it. The events
-// themselves are read from the store, so a stream that missed a wake-up loses nothing.
+// bus wakes the event streams of a backend when something was recorded for it, and the
+// listing streams when anything was. The events themselves are read from the store, so a
+// stream that missed a wake-up loses nothing.
 type bus struct {
 	mu      sync.Mutex
 	waiting map[string]chan struct{}
+	any     chan struct{}
 }
 
-func newBus() *bus { return &bus{waiting: map[string]chan struct{}{}} }
+func newBus() *bus { return &bus{waiting: map[string]chan struct{}{}, any: make(chan struct{})} }
+
+// changedAny returns a channel closed at the next notify for any backend.
+func (b *bus) changedAny() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.any
+}
 
 // changed returns a channel closed at the next notify for name.
 func (b *bus) changed(name string) <-chan struct{} {
@@ -41,6 +50,8 @@ func (b *bus) notify(name string) {
 		close(ch)
 		delete(b.waiting, name)
 	}
+	close(b.any)
+	b.any = make(chan struct{})
 }
 
 // record writes an event of the backend's current operation and wakes its streams. An event

@@ -12,6 +12,7 @@ import (
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/web/admin"
 	"github.com/backpackhq/backpack/web/sdk"
 	"github.com/labstack/echo/v4"
 )
@@ -117,6 +118,11 @@ func (s *Server) router() *echo.Echo {
 	for path := range sdk.Files {
 		e.GET(path, echo.WrapHandler(sdk.Handler()))
 	}
+	panel := echo.WrapHandler(admin.Handler())
+	for _, path := range admin.Pages {
+		e.GET(path, panel)
+		e.HEAD(path, panel)
+	}
 
 	api := e.Group("/api")
 	api.POST("/auth/register", s.register)
@@ -134,6 +140,7 @@ func (s *Server) router() *echo.Echo {
 	api.DELETE("/invites/:id", s.deleteInvite, operator...)
 	api.GET("/developers", s.listDevelopers, operator...)
 
+	api.GET("/events", s.streamBackends, s.requireDeveloper)
 	b, dev := api.Group("/backends"), s.requireDeveloper
 	b.GET("", s.listBackends, dev)
 	b.POST("", s.createBackend, dev)

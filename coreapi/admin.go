@@ -45,6 +45,7 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.PATCH("/collections/:collection/docs/:id", s.handlePatchDocument)
 	a.DELETE("/collections/:collection/docs/:id", s.handleDeleteDocument)
 	a.GET("/files", s.handleAdminListFiles)
+	a.GET("/files/:userId/:filename", s.handleAdminDownloadFile)
 	a.DELETE("/files/:userId/:filename", s.handleAdminDeleteFile)
 	a.GET("/site", s.handleGetSite)
 	a.PUT("/site", s.handlePutSite)
@@ -272,6 +273,12 @@ func (s *Server) handleAdminListFiles(c echo.Context) error {
 		f = bson.D{{Key: "owner", Value: v}}
 	}
 	return s.writeFileList(c, f)
+}
+
+// handleAdminDownloadFile sends any user's file as a download: the admin panel shows end users'
+// uploads on its own origin, where they must never render.
+func (s *Server) handleAdminDownloadFile(c echo.Context) error {
+	return s.serveFile(c, "attachment")
 }
 
 func (s *Server) handleAdminDeleteFile(c echo.Context) error {

@@ -154,8 +154,8 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 		"DELETE /admin/collections/:collection", "GET /admin/collections/:collection/docs",
 		"POST /admin/collections/:collection/docs", "GET /admin/collections/:collection/docs/:id",
 		"PUT /admin/collections/:collection/docs/:id", "PATCH /admin/collections/:collection/docs/:id",
-		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/files", "DELETE /admin/files/:userId/:filename",
-		"GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
+		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/files", "GET /admin/files/:userId/:filename",
+		"DELETE /admin/files/:userId/:filename", "GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
 		"PATCH /admin/settings", "GET /admin/ws",
 	} {
 		if !seen[want] {
@@ -791,6 +791,18 @@ func TestAdminFiles(t *testing.T) {
 	}
 	adm.expectError(adm.get("/admin/files?userId=nope"), 400, "invalid_id")
 	adm.expectError(adm.get("/admin/files?owner="+annID), 400, "invalid_query")
+
+	// Any user's file downloads, as an attachment that never runs.
+	got := adm.mustStatus(http.StatusOK, adm.get("/admin/files/"+bobID+"/"+url.PathEscape("100% sure.txt")))
+	if string(got.body) != "odd name" || !strings.HasPrefix(got.header.Get("Content-Disposition"), "attachment") ||
+		got.header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(got.header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("download = %q %v", got.body, got.header)
+	}
+	adm.expectError(adm.get("/admin/files/"+annID+"/missing.txt"), 404, "file_not_found")
+	adm.expectError(adm.get("/admin/files/nope/a.txt"), 404, "file_not_found")
+	if r := api.client().get("/admin/files/" + annID + "/a.txt"); r.status != http.StatusNotFound && r.status != http.StatusUnauthorized {
+		t.Fatalf("download without the admin token = %d", r.status)
+	}
 
 	deleted := adm.mustStatus(http.StatusOK, adm.del("/admin/files/"+annID+"/a.txt")).doc()
 	if deleted["owner"] != annID || deleted["filename"] != "a.txt" {

@@ -260,6 +260,12 @@ func (s *Server) getFile(c echo.Context) error {
 	if sessionUser(c) == "" {
 		return errNotSignedIn
 	}
+	return s.serveFile(c, "inline")
+}
+
+// serveFile sends the file named by the route's userId and filename, shown in place
+// (disposition "inline") or saved ("attachment").
+func (s *Server) serveFile(c echo.Context, disposition string) error {
 	owner, filename, err := anyUsersFile(c)
 	if err != nil {
 		return err
@@ -278,7 +284,7 @@ func (s *Server) getFile(c echo.Context) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("Cache-Control", "private, no-cache")
-	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("inline", map[string]string{"filename": m.Filename}))
+	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType(disposition, map[string]string{"filename": m.Filename}))
 	http.ServeContent(c.Response(), c.Request(), "", info.ModTime(), f)
 	return nil
 }

@@ -123,13 +123,18 @@ func printWelcome(w io.Writer, s settings, port string) {
 		mode = "dev"
 	}
 	abs, _ := filepath.Abs(s.dataDir)
+	panel := host("admin.")
+	if s.dev {
+		panel = host("") + "   (also " + host("admin.") + ")"
+	}
 	fmt.Fprintf(w, `Backpack (%s) is running
-  admin API:  %s/api   (also %s)
-  backends:   %s (API) and %s (site)
-  data:       %s
-The first account you register becomes the operator:
+  admin panel: %s
+  admin API:   %s/api
+  backends:    %s (API) and %s (site)
+  data:        %s
+The first account you register (in the panel, or with curl) becomes the operator:
   curl -c cookies -H 'Content-Type: application/json' -d '{"email":"you@example.com","password":"a long password"}' %s/api/auth/register
-`, mode, host("admin."), host(""), host("NAME-be."), host("NAME."), abs, host("admin."))
+`, mode, panel, host("admin."), host("NAME-be."), host("NAME."), abs, host("admin."))
 	if s.dev {
 		fmt.Fprintln(w, "Stop with Ctrl-C; backends and their data come back on the next start.")
 	}

@@ -1,0 +1,37 @@
+// Server-sent event streams the panel follows: the listing of backends (/api/events), kept
+// live for as long as a view is open, and one backend's current operation.
+
+/**
+ * followBackends keeps the caller's backends live. handlers: list(backends) with the whole
+ * listing (on open and after every reconnect), changed(backend), removed(name), status(online).
+ * The browser reconnects by itself after a network failure.
+ */
+export function followBackends(ctx, handlers) {
+  const es = new EventSource('/api/events');
+  es.addEventListener('backends', (ev) => handlers.list && handlers.list(JSON.parse(ev.data).backends));
+  es.addEventListener('backend', (ev) => handlers.changed && handlers.changed(JSON.parse(ev.data)));
+  es.addEventListener('removed', (ev) => handlers.removed && handlers.removed(JSON.parse(ev.data).name));
+  es.addEventListener('open', () => handlers.status && handlers.status(true));
+  es.addEventListener('error', () => handlers.status && handlers.status(false));
+  ctx.onLeave(() => es.close());
+  return es;
+}
+
+/**
+ * followOperation streams a backend's current operation from its start: each(event) for every
+ * progress, state and error event, end({state, message}) once it settles.
+ */
+export function followOperation(ctx, path, {each, end}) {
+  const es = new EventSource(path);
+  for (const kind of ['progress', 'state', 'error']) {
+    es.addEventListener(kind, (ev) => {
+      if (ev.data) each(JSON.parse(ev.data));
+    });
+  }
+  es.addEventListener('end', (ev) => {
+    es.close();
+    end(JSON.parse(ev.data));
+  });
+  ctx.onLeave(() => es.close());
+  return es;
+}

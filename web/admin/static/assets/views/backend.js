@@ -1,0 +1,120 @@
+// A backend's page: its header with the live state, and tabs for what can be done with it.
+// Each tab is a function (tab) => void drawing into tab.el; tab.backend() is the backend as
+// last seen and tab.onChange(fn) is told when it changes.
+import {h, replace, badge} from '../dom.js';
+import * as api from '../api.js';
+import {followBackends} from '../live.js';
+import {overviewTab} from './overview.js';
+import {dataTab} from './data.js';
+import {usersTab} from './users.js';
+import {filesTab} from './files.js';
+import {siteTab} from './site.js';
+import {logsTab} from './logs.js';
+import {deleteTab} from './delete.js';
+
+// needsAdmin tabs talk to the backend's admin port, which answers only once it runs.
+const tabs = [
+  {id: '', label: 'Overview', draw: overviewTab},
+  {id: 'data', label: 'Data', draw: dataTab, needsAdmin: true},
+  {id: 'users', label: 'Users', draw: usersTab, needsAdmin: true},
+  {id: 'files', label: 'Files', draw: filesTab, needsAdmin: true},
+  {id: 'site', label: 'Site', draw: siteTab, needsAdmin: true},
+  {id: 'logs', label: 'Logs', draw: logsTab},
+  {id: 'delete', label: 'Delete', draw: deleteTab},
+];
+
+/** backendView draws /backends/NAME[/TAB[/SUB]]. */
+export async function backendView(ctx) {
+  const [name, tabId = '', sub] = ctx.params;
+  const tab = tabs.find((t) => t.id === tabId);
+  ctx.setTitle(name);
+  let backend;
+  try {
+    backend = await api.get(api.backendPath(name), {signal: ctx.signal});
+  } catch (e) {
+    if (e instanceof api.ApiError && e.code === 'backend_not_found') {
+      ctx.main.append(h('h1', null, 'No such backend'),
+        h('p', null, `There is no backend named "${name}", or it is not yours. `, h('a', {href: '/'}, 'See your backends.')));
+      return;
+    }
+    throw e;
+  }
+  if (!tab) {
+    ctx.main.append(h('h1', null, 'Page not found'), h('p', null, h('a', {href: `/backends/${encodeURIComponent(name)}`}, `Back to ${name}`)));
+    return;
+  }
+  ctx.setTitle(tab.id ? `${tab.label} · ${name}` : name);
+  const base = `/backends/${encodeURIComponent(name)}`;
+  const state = h('span', {class: 'state'});
+  const problem = h('p', {class: 'row-error', role: 'status'});
+  const panel = h('section', {class: 'tab-panel', 'aria-label': tab.label});
+  ctx.main.append(
+    h('div', {class: 'title-row'}, h('h1', null, name), state),
+    problem,
+    h('nav', {class: 'tabs', 'aria-label': `${name} sections`},
+      tabs.map((t) => h('a', {href: t.id ? `${base}/${t.id}` : base, 'aria-current': t === tab ? 'page' : null}, t.label))),
+    panel);
+
+  const listeners = [];
+  let drawn = false;
+  const drawTab = () => {
+    if (tab.needsAdmin && !api.reachable(backend)) {
+      drawn = false;
+      replace(panel, h('div', {class: 'notice card'},
+        h('p', null, `This section works once the backend is running. It is ${backend.state} now`,
+          backend.state === 'creating' ? '; it opens here by itself when ready.' : '.'),
+        h('p', null, h('a', {href: base}, 'See its progress on the overview.'))));
+      return;
+    }
+    if (drawn) return;
+    drawn = true;
+    replace(panel);
+    tab.draw({
+      ...ctx, el: panel, name, sub, base,
+      backend: () => backend,
+      onChange: (fn) => listeners.push(fn),
+    });
+  };
+  const show = () => {
+    replace(state, badge(backend.state));
+    problem.textContent = backend.lastError || '';
+    problem.hidden = !backend.lastError;
+  };
+  show();
+  drawTab();
+
+  let refreshing = null;
+  const changed = async (b) => {
+    if (b.name !== name) return;
+    if (refreshing) refreshing.abort();
+    refreshing = new AbortController();
+    try {
+      backend = await api.get(api.backendPath(name), {signal: refreshing.signal});
+    } catch (e) {
+      if (e.name === 'AbortError' || ctx.signal.aborted) return;
+      backend = {...backend, ...b};
+    }
+    show();
+    drawTab();
+    for (const fn of listeners) fn(backend);
+  };
+  // The listing comes first (and again after a reconnect): it may already differ from what
+  // was loaded above.
+  const removed = (gone) => {
+    if (gone !== name || backend.purged) return;
+    backend = {...backend, state: 'deleted', purged: true};
+    show();
+    replace(panel, h('div', {class: 'notice card'},
+      h('p', null, `${name} was deleted and its data purged.`), h('p', null, h('a', {href: '/'}, 'Back to your backends'))));
+    for (const fn of listeners) fn(backend);
+  };
+  followBackends(ctx, {
+    list: (all) => {
+      const b = all.find((x) => x.name === name);
+      if (!b) removed(name);
+      else if (b.state !== backend.state || b.updatedAt !== backend.updatedAt) changed(b);
+    },
+    changed,
+    removed,
+  });
+}

@@ -1,0 +1,2 @@
+import {h} from '../dom.js';
+export function usersTab(tab) { tab.el.append(h('p', null, 'users')); }
