@@ -122,6 +122,10 @@ func TestProxyPassesNoControlPlaneCredentials(t *testing.T) {
 	if r.header.Get("Set-Cookie") != "" {
 		t.Fatalf("the backend's Set-Cookie reached the browser: %q", r.header.Get("Set-Cookie"))
 	}
+	// The answer is shown on the panel's origin: it must never be sniffed or run there.
+	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Content-Security-Policy") != "default-src 'none'; sandbox" {
+		t.Errorf("proxied answer headers = %v", r.header)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	b, err := p.store.Backend(context.Background(), "spy")

@@ -69,6 +69,7 @@ type panel struct {
 	t       *testing.T
 	port    string
 	url     string // http://localhost:PORT, the panel's root in dev
+	dataDir string // backpack dev's --data-dir
 	browser context.Context
 	console *consoleLog
 	tabs    int
@@ -83,7 +84,8 @@ func startPanel(t *testing.T) *panel {
 	}
 	bin := backpackBinary(t)
 	out := &testenv.SyncBuffer{}
-	cmd := exec.Command(bin, "dev", "--data-dir", t.TempDir(), "--port", "0")
+	dataDir := t.TempDir()
+	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--port", "0")
 	cmd.Env = append(os.Environ(), "BACKPACK_REGISTRATION=open", "REDIS_URL=")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -129,7 +131,7 @@ func startPanel(t *testing.T) *panel {
 	t.Cleanup(cancelAlloc)
 	browser, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
-	p := &panel{t: t, port: port, url: "http://localhost:" + port, browser: browser, console: &consoleLog{}}
+	p := &panel{t: t, port: port, url: "http://localhost:" + port, dataDir: dataDir, browser: browser, console: &consoleLog{}}
 	// The first tab is the browser's own; starting it here makes later tabs share its cookies.
 	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -186,10 +188,16 @@ func (p *panel) waitText(ctx context.Context, sel, text string) {
 		`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, text))
 }
 
-// eventually waits until the expression is true in the page.
+// eventually waits (20 s at most) until the expression is true in the page.
 func (p *panel) eventually(ctx context.Context, what, expr string) {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	p.eventuallyWithin(ctx, 20*time.Second, what, expr)
+}
+
+// eventuallyWithin waits until the expression is true in the page, for at most limit.
+func (p *panel) eventuallyWithin(ctx context.Context, limit time.Duration, what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
 		if err == nil && ok {

@@ -1,7 +1,12 @@
 package admin_test
 
 import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestAccounts: the first account becomes the operator; sign out; a wrong password is said in
@@ -71,4 +76,87 @@ func TestCreateBackend(t *testing.T) {
 	p.screenshot(ctx, "backends")
 	c.do("DELETE", "", "/api/backends/blog?purge=true", nil, nil, 202, nil)
 	p.eventually(ctx, "blog to leave the list", `!document.querySelector('tr[data-backend="blog"]')`)
+}
+
+// TestAPIKey: the key is hidden until shown, copies, and rotates after a confirmation; the old
+// key stops working and the page and snippet show the new one.
+func TestAPIKey(t *testing.T) {
+	p := startPanel(t)
+	ctx := p.browser
+	p.signUp(ctx, "ann@example.com")
+	p.createBackend(ctx, "shop")
+	c := p.newClient()
+	c.signIn("ann@example.com")
+	old := c.backend("shop")["apiKey"].(string)
+
+	var shown string
+	p.eval(ctx, `document.querySelector('#api-key').textContent + document.querySelector('.snippet').textContent`, &shown)
+	if strings.Contains(shown, old) {
+		t.Fatal("the key is on screen before it was asked for")
+	}
+	p.run(ctx, "show the key", click(`button[aria-controls=api-key]`))
+	p.waitText(ctx, "#api-key", old)
+	p.waitText(ctx, ".snippet", `createSdk("http://shop-be.localhost:`+p.port+`", "`+old+`")`)
+	p.run(ctx, "copy the key", click(`.key-row + .actions button:nth-child(2)`))
+	p.waitText(ctx, ".key-row + .actions", "Copied")
+
+	// Cancelling changes nothing.
+	p.run(ctx, "rotate, then cancel", click(`.key-row + .actions .danger`), click(`dialog[open] button[value=cancel]`))
+	if now := c.backend("shop")["apiKey"]; now != old {
+		t.Fatalf("cancelled rotation changed the key to %v", now)
+	}
+	p.run(ctx, "rotate", click(`.key-row + .actions .danger`), click(`dialog[open] button[value=ok]`))
+	p.waitText(ctx, "[role=status].hint", "New key in place")
+	fresh := c.backend("shop")["apiKey"].(string)
+	if fresh == old {
+		t.Fatal("the key did not change")
+	}
+	p.waitText(ctx, "#api-key", fresh)
+	p.waitText(ctx, ".snippet", fresh)
+	var refused, accepted struct{ Error struct{ Code string } }
+	c.do(http.MethodGet, "shop-be.localhost", "/auth/me", map[string]string{"X-API-Key": old}, nil, http.StatusUnauthorized, &refused)
+	c.do(http.MethodGet, "shop-be.localhost", "/auth/me", map[string]string{"X-API-Key": fresh}, nil, http.StatusUnauthorized, &accepted)
+	if refused.Error.Code != "invalid_api_key" || accepted.Error.Code != "not_signed_in" {
+		t.Fatalf("old key: %q, new key: %q (want invalid_api_key, then not_signed_in: the key passed)", refused.Error.Code, accepted.Error.Code)
+	}
+}
+
+// TestFailedBackend: a backend that cannot be created shows each failed attempt and the cause,
+// its data sections say why they are closed instead of breaking, and it opens by itself once the
+// cause is gone.
+func TestFailedBackend(t *testing.T) {
+	p := startPanel(t)
+	ctx := p.browser
+	p.signUp(ctx, "ann@example.com")
+	// A file where the local runtime wants the backend's directory makes every attempt fail.
+	blocker := filepath.Join(p.dataDir, "backends", "broken")
+	if err := os.MkdirAll(filepath.Dir(blocker), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocker, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.open(ctx, "/new")
+	p.run(ctx, "create", fill(`input[name=name]`, "broken"), click(`form button[type=submit]`))
+	p.waitText(ctx, ".steps .step-error", "attempt 1 failed")
+	p.waitText(ctx, ".outcome", "Failed")
+	p.waitText(ctx, ".title-row .badge", "failed")
+	p.waitText(ctx, "main", "not a directory")
+	p.screenshot(ctx, "backend-failed")
+
+	p.open(ctx, "/backends/broken/data")
+	p.waitText(ctx, ".tab-panel", "works once the backend is running")
+	p.open(ctx, "/")
+	p.waitText(ctx, `tr[data-backend="broken"]`, "failed")
+	p.open(ctx, "/backends/broken/data")
+	if len(p.console.errors()) > 0 {
+		t.Fatalf("the pages threw: %v", p.console.errors())
+	}
+
+	// Retries go on: once the cause is gone the open page turns into the data browser.
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	p.eventuallyWithin(ctx, 45*time.Second, "the backend to run", `document.querySelector('.title-row .badge').textContent === 'running'`)
+	p.eventually(ctx, "the data section to open", `!document.querySelector('.tab-panel').textContent.includes('works once the backend is running')`)
 }

@@ -118,6 +118,13 @@ const plain = {
   timeout: 'The server took too long to answer. Try again.',
 };
 
+const notReady = {
+  creating: 'The backend is still being created',
+  failed: 'The backend failed to start (Backpack keeps retrying)',
+  deleting: 'The backend is being deleted',
+  deleted: 'The backend is deleted',
+};
+
 /** describe turns an error into a sentence for a person: what went wrong and what to do. */
 export function describe(err) {
   if (!(err instanceof ApiError)) return `Something went wrong: ${err && err.message ? err.message : err}`;
@@ -127,7 +134,7 @@ export function describe(err) {
     case 'quota_exceeded':
       return `You already have as many backends as allowed (${err.details.limit}). Delete one with "purge" to make room.`;
     case 'backend_not_ready':
-      return `The backend is ${err.details.state || 'not running'}; this works once it is running.`;
+      return `${notReady[err.details.state] || 'The backend is not running yet'}; this works once it is running.`;
     case 'internal_error':
       return 'The server failed to do this. It has logged the cause; try again, or ask the operator.';
     default:

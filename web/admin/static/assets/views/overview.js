@@ -4,11 +4,11 @@ import {h, replace, copyButton, confirmDialog, errorBox, table, when} from '../d
 import * as api from '../api.js';
 import {followOperation} from '../live.js';
 
-/** snippet is what a developer pastes into their site to use this backend. */
-export function snippet(b) {
+/** snippet is what a developer pastes into their site to use this backend; key is shown as given. */
+export function snippet(b, key = b.apiKey) {
   return `<script src="${b.apiUrl}/sdk.js"></script>
 <script>
-  const backpack = createSdk(${JSON.stringify(b.apiUrl)}, ${JSON.stringify(b.apiKey || 'API_KEY')});
+  const backpack = createSdk(${JSON.stringify(b.apiUrl)}, ${JSON.stringify(key || 'API_KEY')});
   // e.g. await backpack.auth.login(email, password);
   //      const todos = await backpack.db.getCollection("todos");
 </script>`;
@@ -30,7 +30,12 @@ function services(b) {
 export function overviewTab(tab) {
   const keyOut = h('code', {class: 'secret', id: 'api-key'});
   let revealed = false;
-  const showKey = () => { keyOut.textContent = revealed ? tab.backend().apiKey : '•'.repeat(24); };
+  const masked = '•'.repeat(24);
+  // The key stays hidden on screen (and in the snippet) until asked for; copying takes the real one.
+  const showKey = () => {
+    keyOut.textContent = revealed ? tab.backend().apiKey : masked;
+    code.textContent = snippet(tab.backend(), revealed ? tab.backend().apiKey : masked);
+  };
   const reveal = h('button', {type: 'button', class: 'btn small', 'aria-controls': 'api-key', 'aria-pressed': 'false'}, 'Show');
   reveal.addEventListener('click', () => {
     revealed = !revealed;
@@ -52,8 +57,7 @@ export function overviewTab(tab) {
       revealed = true;
       reveal.textContent = 'Hide';
       showKey();
-      code.textContent = snippet(tab.backend());
-      keyBox.show('');
+      keyBox.clear();
       keyNote.textContent = 'New key in place. The old one no longer works.';
     } catch (e) {
       keyBox.show(api.describe(e));
@@ -62,7 +66,7 @@ export function overviewTab(tab) {
     }
   });
   const keyNote = h('p', {class: 'hint', role: 'status'});
-  const code = h('code', null, snippet(tab.backend()));
+  const code = h('code');
   const servicesEl = h('div');
   const facts = h('dl', {class: 'facts'});
   const steps = h('ol', {class: 'steps', 'aria-live': 'polite'});
@@ -127,10 +131,13 @@ export function overviewTab(tab) {
   showKey();
   drawFacts();
   follow();
+  // A new state may come from a new operation (a delete) or from a retry that succeeded after
+  // the stream ended (failed → running): either way the stream tells the whole story again.
+  let lastState = tab.backend().state;
   tab.onChange((b) => {
     drawFacts();
-    code.textContent = snippet(b);
     showKey();
-    if (b.state === 'creating' || b.state === 'deleting') follow();
+    if (b.state !== lastState) follow();
+    lastState = b.state;
   });
 }
