@@ -31,6 +31,9 @@ type Config struct {
 	Registration store.RegistrationMode
 	// SessionTTL is how long a developer stays signed in (default 7 days).
 	SessionTTL time.Duration
+	// KeepAlive is how often an idle event stream gets a comment, so proxies keep it open, and
+	// the listing stream checks that its session still lasts (default 15 s).
+	KeepAlive time.Duration
 	// InviteTTL is how long an invite can be used (default 7 days).
 	InviteTTL time.Duration
 	// MaxBackendsPerDeveloper caps backends (not counting deleted ones) per developer; 0 means
@@ -97,6 +100,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("control plane: registration %q must be open, invite or closed", c.Registration)
 	}
 	setDefault(&c.SessionTTL, DefaultSessionTTL)
+	setDefault(&c.KeepAlive, 15*time.Second)
 	setDefault(&c.InviteTTL, DefaultInviteTTL)
 	setDefault(&c.MaxSiteBytes, DefaultMaxSiteBytes)
 	setDefault(&c.LoginMaxFailuresPerAccount, 5)

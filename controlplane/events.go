@@ -84,8 +84,6 @@ func settled(st store.State) bool {
 // eventTime gives events a fixed millisecond precision, so they sort as text.
 const eventTime = "2006-01-02T15:04:05.000Z07:00"
 
-// keepAlive is how often an idle stream sends a comment, so proxies keep it open.
-const keepAlive = 15 * time.Second
 
 // streamEvents sends the current operation's events from its start (or after Last-Event-ID),
 // then new ones as they happen, and ends once the backend has settled.
@@ -142,7 +140,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 		case <-s.lifetime.Done():
 			return nil
 		case <-wake:
-		case <-time.After(keepAlive):
+		case <-time.After(s.cfg.KeepAlive):
 			fmt.Fprint(w, ": keep-alive\n\n")
 			w.Flush()
 		}

@@ -6,16 +6,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/labstack/echo/v4"
 )
 
 // streamBackends keeps a listing of the caller's backends live: the admin panel's backends page
 // follows it instead of polling. It sends the whole listing first (event `backends`), then each
 // backend that appears or changes (event `backend`) and each that is gone (event `removed`), for
-// as long as the client stays.
+// as long as the client stays and its session lasts.
 func (s *Server) streamBackends(c echo.Context) error {
 	ctx := c.Request().Context()
 	caller := developer(c)
+	sess, _ := c.Get(ctxSession).(store.Session)
 	wake := s.bus.changedAny()
 	list, err := s.visibleBackends(ctx, caller)
 	if err != nil {
@@ -44,7 +46,11 @@ func (s *Server) streamBackends(c echo.Context) error {
 			return nil
 		case <-s.lifetime.Done():
 			return nil
-		case <-time.After(keepAlive):
+		case <-time.After(s.cfg.KeepAlive):
+			// A session that ended (signed out elsewhere, expired) ends its streams too.
+			if _, _, err := s.store.SessionByTokenHash(ctx, sess.TokenHash, time.Now()); err != nil {
+				return nil
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			w.Flush()
 			continue

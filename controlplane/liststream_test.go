@@ -127,3 +127,26 @@ func TestBackendsStream(t *testing.T) {
 
 	p.anonymous().get("/api/events").expectError(http.StatusUnauthorized, "not_signed_in")
 }
+
+// TestBackendsStreamEndsWithItsSession: signing out (here, from the same account's other
+// client) ends the listing stream at its next keep-alive instead of feeding a signed-out page.
+func TestBackendsStreamEndsWithItsSession(t *testing.T) {
+	p := newTestPlane(t, withConfig(func(c *Config) { c.KeepAlive = 100 * time.Millisecond }))
+	ann := p.developer()
+	events := openBackendsStream(t, ann)
+	if ev := <-events; ev.kind != "backends" {
+		t.Fatalf("first event = %+v", ev)
+	}
+	ann.mustStatus(http.StatusNoContent, ann.post("/api/auth/logout", nil))
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case _, open := <-events:
+			if !open {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the stream outlived its session")
+		}
+	}
+}
