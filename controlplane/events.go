@@ -84,7 +84,6 @@ func settled(st store.State) bool {
 // eventTime gives events a fixed millisecond precision, so they sort as text.
 const eventTime = "2006-01-02T15:04:05.000Z07:00"
 
-
 // streamEvents sends the current operation's events from its start (or after Last-Event-ID),
 // then new ones as they happen, and ends once the backend has settled.
 func (s *Server) streamEvents(c echo.Context) error {
