@@ -15,11 +15,11 @@ dev:
 	$(GO) run ./cmd/backpack dev --data-dir $(DATA_DIR)
 
 ## test: install what tests need (scripts/test-env.sh), then vet and run every test:
-## Go (integration tests against real servers, the SDK in headless Chromium) and the SDK's
+## Go (integration tests against real servers, the SDK and the admin panel in headless Chromium) and the SDK's
 ## unit tests under Node, and the SDK's declarations type-checked
 test: test-env
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 20m ./...
 	node --test web/sdk/
 	$(TSC_CHECK)
 

@@ -10,16 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/internal/browsertest"
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -37,35 +35,14 @@ type browserEnv struct {
 	apiURL  string
 	siteURL string
 	ctx     context.Context
-	console *consoleLog
-}
-
-// consoleLog keeps what the pages printed, to show when a test fails.
-type consoleLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *consoleLog) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-}
-
-func (l *consoleLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
+	console *browsertest.Console
 }
 
 // newBrowserEnv serves the API at http://API_HOST:P1 and the site at http://shop.localhost:P2.
 // Chromium resolves every *.localhost name to the loopback address.
 func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Missing(t, "chromium")
-	}
+	allocCtx := browsertest.NewAllocator(t)
 	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -100,14 +77,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	siteSrv.Start()
 	t.Cleanup(siteSrv.Close)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	env := &browserEnv{t: t, apiURL: apiURL, siteURL: siteURL, console: &consoleLog{}}
+	env := &browserEnv{t: t, apiURL: apiURL, siteURL: siteURL, console: &browsertest.Console{}}
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	env.ctx = env.listen(ctx, "page1")
@@ -124,24 +94,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 
 // listen records a tab's console output and uncaught exceptions.
 func (e *browserEnv) listen(ctx context.Context, name string) context.Context {
-	err := chromedp.Listen(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range ev.Args {
-				parts = append(parts, string(a.Value)+a.Description)
-			}
-			e.console.add(fmt.Sprintf("[%s] console.%s: %s", name, ev.Type, strings.Join(parts, " ")))
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			e.console.add(fmt.Sprintf("[%s] uncaught: %s (%s:%d)", name, msg, d.URL, d.LineNumber))
-		}
-	})
-	if err != nil {
+	if err := e.console.Listen(ctx, name); err != nil {
 		e.t.Fatalf("listen to %s: %v", name, err)
 	}
 	return ctx

@@ -1,0 +1,89 @@
+// Package browsertest starts headless Chromium for the browser tests (the SDK's and the admin
+// panel's) and keeps what the pages print, to show when a test fails. Chromium is a real part:
+// when it is missing the test fails under CI and skips elsewhere, as testenv does for servers.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// NewAllocator starts a throw-away headless Chromium profile for the test and returns the
+// allocator context tabs are made from (chromedp.NewContext). extra options add to the defaults.
+func NewAllocator(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.Missing(t, "chromium")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
+	opts = append(opts, extra...)
+	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Console keeps what the tabs of a test printed and threw.
+type Console struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *Console) add(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, s)
+}
+
+// String is every line, in order.
+func (c *Console) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.lines, "\n")
+}
+
+// Uncaught are the lines of uncaught exceptions.
+func (c *Console) Uncaught() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, s := range c.lines {
+		if strings.Contains(s, "] uncaught: ") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Listen records the tab's console calls and uncaught exceptions, marked with its name.
+func (c *Console) Listen(ctx context.Context, name string) error {
+	return chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			c.add(fmt.Sprintf("[%s] console.%s: %s", name, ev.Type, strings.Join(parts, " ")))
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			c.add(fmt.Sprintf("[%s] uncaught: %s (%s:%d)", name, msg, d.URL, d.LineNumber))
+		}
+	})
+}
