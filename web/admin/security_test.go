@@ -83,6 +83,12 @@ func TestCSRFRejected(t *testing.T) {
 	p.eval(ctx, `(document.cookie = 'bkpk_csrf=; Max-Age=0; Path=/', true)`, new(bool))
 	p.run(ctx, "create without a token", fill(`input[name=name]`, "shop"), click(`form button[type=submit]`))
 	p.waitText(ctx, ".error", "security token")
+	// Signing out and in again mends it.
+	p.run(ctx, "sign out", click(`.account button`))
+	p.waitText(ctx, "main h1", "Sign in")
+	p.run(ctx, "sign in", fill(`input[name=email]`, "ann@example.com"), fill(`input[name=password]`, "a long password"), click(`form button[type=submit]`))
+	p.waitText(ctx, "main h1", "Backends")
+	p.createBackend(ctx, "shop")
 }
 
 // TestKeyboardOnly: a developer signs in and creates a backend with the keyboard alone, and

@@ -47,8 +47,9 @@ async function signOut() {
   try {
     await api.post('/api/auth/logout');
   } catch (e) {
-    // A session that already ended is signed out all the same.
-    if (!(e instanceof api.ApiError) || e.status !== 401) {
+    // A session that already ended is signed out all the same; one whose CSRF cookie is gone
+    // cannot be ended from here, and signing in again replaces it.
+    if (!(e instanceof api.ApiError) || (e.status !== 401 && e.code !== 'csrf_failed')) {
       alertBanner(api.describe(e));
       return;
     }
