@@ -75,6 +75,12 @@ func TestPlatformOnSwarm(t *testing.T) {
 			}
 		}
 
+		// The control plane's image carries the admin panel: its page and its scripts.
+		if page := p.mustStatus(http.StatusOK, p.send(http.MethodGet, "/backends/"+name, nil)); !bytes.Contains(page.body, []byte(`src="/assets/app.js"`)) {
+			t.Fatalf("the panel page = %s", page.body)
+		}
+		p.mustStatus(http.StatusOK, p.send(http.MethodGet, "/assets/app.js", nil))
+
 		// The admin proxy reaches the admin port over backpack_admin.
 		var users []map[string]any
 		p.mustStatus(http.StatusOK, p.send(http.MethodGet, "/api/backends/"+name+"/admin/users", nil)).decode(&users)
