@@ -30,6 +30,14 @@ type backendJSON struct {
 	Services  []serviceJSON `json:"services,omitempty"`
 }
 
+// backendDetailJSON is one backend as GET /api/backends/NAME shows it: always with its API key
+// and its services, [] when the runtime has none.
+type backendDetailJSON struct {
+	backendJSON
+	APIKey   string        `json:"apiKey"`
+	Services []serviceJSON `json:"services"`
+}
+
 type serviceJSON struct {
 	Name      string `json:"name"`
 	Running   int    `json:"running"`
@@ -182,7 +190,7 @@ func (s *Server) getBackend(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	out := s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, developer(c)))
+	out := backendDetailJSON{backendJSON: s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, developer(c)))}
 	if out.APIKey, _, err = s.backendSecrets(b); err != nil {
 		return err
 	}

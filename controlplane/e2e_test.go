@@ -165,8 +165,8 @@ func endToEnd(t *testing.T, opts ...planeOption) {
 	if ev := d.events("shop"); ev[len(ev)-1].State != "deleted" {
 		t.Fatalf("delete events = %+v", ev)
 	}
-	if got := d.get("/api/backends/shop").backend(); got.State != "deleted" {
-		t.Fatalf("after delete = %+v", got)
+	if got := d.get("/api/backends/shop"); got.backend().State != "deleted" || !bytes.Contains(got.body, []byte(`"services":[]`)) {
+		t.Fatalf("after delete = %s", got.body)
 	}
 	ann.send(http.MethodGet, "/notes", nil).expectError(http.StatusNotFound, "backend_not_found")
 	d.createBackend("shop")

@@ -555,6 +555,9 @@ func TestInputBackendEndpoints(t *testing.T) {
 				t.Fatalf("websocket to %s: %v %v", name, err, res)
 			}
 		}
+		if e := wantError(d.get("/api/backends/gone/logs"), http.StatusConflict, "backend_not_ready"); e.Details["state"] != "deleted" {
+			t.Fatalf("logs of a deleted backend: details %v", e.Details)
+		}
 		intact(t)
 	})
 

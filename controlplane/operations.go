@@ -133,6 +133,9 @@ func (s *Server) streamLogs(c echo.Context) error {
 	}
 	err = s.runtime.Logs(ctx, b.Name, opts, w)
 	if !w.begun() {
+		if errors.Is(err, runtime.ErrNotFound) {
+			return errNotReady(b)
+		}
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ func (s *Server) siteView() (siteJSON, error) {
 		return siteJSON{}, err
 	}
 	view := siteJSON{Releases: releases}
+	if view.Releases == nil {
+		view.Releases = []siterelease.Release{}
+	}
 	for i := range releases {
 		if releases[i].Current {
 			view.Current = &releases[i]

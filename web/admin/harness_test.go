@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/internal/browsertest"
 	"github.com/backpackhq/backpack/internal/testenv"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -71,17 +71,14 @@ type panel struct {
 	url     string // http://localhost:PORT, the panel's root in dev
 	dataDir string // backpack dev's --data-dir
 	browser context.Context
-	console *consoleLog
+	console *browsertest.Console
 	tabs    int
 }
 
 // startPanel starts `backpack dev` on a free port with a fresh data directory, and Chromium.
 func startPanel(t *testing.T) *panel {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Missing(t, "chromium")
-	}
+	allocCtx := browsertest.NewAllocator(t, chromedp.WindowSize(1280, 900))
 	bin := backpackBinary(t)
 	out := &testenv.SyncBuffer{}
 	dataDir := t.TempDir()
@@ -121,17 +118,9 @@ func startPanel(t *testing.T) *panel {
 		t.Fatalf("backpack dev printed no address:\n%s", out.String())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
 	browser, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
-	p := &panel{t: t, port: port, url: "http://localhost:" + port, dataDir: dataDir, browser: browser, console: &consoleLog{}}
+	p := &panel{t: t, port: port, url: "http://localhost:" + port, dataDir: dataDir, browser: browser, console: &browsertest.Console{}}
 	// The first tab is the browser's own; starting it here makes later tabs share its cookies.
 	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -280,56 +269,8 @@ func (p *panel) createBackend(ctx context.Context, name string) {
 	p.waitText(ctx, ".outcome", "Running")
 }
 
-// consoleLog keeps what the pages printed, to show when a test fails.
-type consoleLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *consoleLog) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-}
-
-func (l *consoleLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-// errors are the uncaught exceptions the pages threw.
-func (l *consoleLog) errors() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.lines {
-		if strings.Contains(s, "exception:") {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func (p *panel) listen(ctx context.Context, name string) {
-	err := chromedp.Listen(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range ev.Args {
-				parts = append(parts, string(a.Value)+a.Description)
-			}
-			p.console.add(fmt.Sprintf("[%s] console.%s: %s", name, ev.Type, strings.Join(parts, " ")))
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			p.console.add(fmt.Sprintf("[%s] exception: %s", name, msg))
-		}
-	})
-	if err != nil {
+	if err := p.console.Listen(ctx, name); err != nil {
 		p.t.Fatalf("listen to %s: %v", name, err)
 	}
 }

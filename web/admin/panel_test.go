@@ -149,8 +149,8 @@ func TestFailedBackend(t *testing.T) {
 	p.open(ctx, "/")
 	p.waitText(ctx, `tr[data-backend="broken"]`, "failed")
 	p.open(ctx, "/backends/broken/data")
-	if len(p.console.errors()) > 0 {
-		t.Fatalf("the pages threw: %v", p.console.errors())
+	if len(p.console.Uncaught()) > 0 {
+		t.Fatalf("the pages threw: %v", p.console.Uncaught())
 	}
 
 	// Retries go on: once the cause is gone the open page turns into the data browser.

@@ -55,22 +55,36 @@ export async function backendView(ctx) {
       tabs.map((t) => h('a', {href: t.id ? `${base}/${t.id}` : base, 'aria-current': t === tab ? 'page' : null}, t.label))),
     panel);
 
-  const listeners = [];
-  let drawn = false;
+  // A tab drawing lives until the view is left or the tab is closed because the backend stopped
+  // running: its streams, sockets and requests stop with it (tab.signal, tab.onLeave).
+  let listeners = [];
+  let drawing = null;
+  const stopTab = () => {
+    if (!drawing) return;
+    drawing.aborter.abort();
+    for (const fn of drawing.leaving.splice(0)) fn();
+    drawing = null;
+    listeners = [];
+  };
+  ctx.onLeave(stopTab);
   const drawTab = () => {
     if (tab.needsAdmin && !api.reachable(backend)) {
-      drawn = false;
+      stopTab();
       replace(panel, h('div', {class: 'notice card'},
         h('p', null, `This section works once the backend is running. It is ${backend.state} now`,
           backend.state === 'creating' ? '; it opens here by itself when ready.' : '.'),
         h('p', null, h('a', {href: base}, 'See its progress on the overview.'))));
       return;
     }
-    if (drawn) return;
-    drawn = true;
+    if (drawing) return;
+    drawing = {aborter: new AbortController(), leaving: []};
+    const {aborter, leaving} = drawing;
+    ctx.signal.addEventListener('abort', () => aborter.abort());
     replace(panel);
     tab.draw({
       ...ctx, el: panel, name, sub, base,
+      signal: aborter.signal,
+      onLeave: (fn) => leaving.push(fn),
       backend: () => backend,
       onChange: (fn) => listeners.push(fn),
     });
@@ -88,12 +102,16 @@ export async function backendView(ctx) {
     if (b.name !== name) return;
     if (refreshing) refreshing.abort();
     refreshing = new AbortController();
+    let fresh;
     try {
-      backend = await api.get(api.backendPath(name), {signal: refreshing.signal});
+      fresh = await api.get(api.backendPath(name), {signal: refreshing.signal});
     } catch (e) {
       if (e.name === 'AbortError' || ctx.signal.aborted) return;
-      backend = {...backend, ...b};
+      fresh = {...backend, ...b};
     }
+    // A purge may have been heard while this was on its way: it is the last word.
+    if (backend.purged) return;
+    backend = fresh;
     show();
     drawTab();
     for (const fn of listeners) fn(backend);
@@ -102,11 +120,13 @@ export async function backendView(ctx) {
   // was loaded above.
   const removed = (gone) => {
     if (gone !== name || backend.purged) return;
+    if (refreshing) refreshing.abort();
     backend = {...backend, state: 'deleted', purged: true};
     show();
+    for (const fn of listeners) fn(backend);
+    stopTab();
     replace(panel, h('div', {class: 'notice card'},
       h('p', null, `${name} was deleted and its data purged.`), h('p', null, h('a', {href: '/'}, 'Back to your backends'))));
-    for (const fn of listeners) fn(backend);
   };
   followBackends(ctx, {
     list: (all) => {

@@ -1,2 +1,72 @@
-import {h} from '../dom.js';
-export function filesTab(tab) { tab.el.append(h('p', null, 'files')); }
+// The Files tab: every file the backend's end users uploaded, to download or delete.
+import {h, replace, errorBox, confirmDialog, table, when, bytes} from '../dom.js';
+import * as api from '../api.js';
+import {isAbort, plural} from './data-parts.js';
+
+/** fileUrl is where the control plane sends a user's file as a download (never shown in place). */
+function fileUrl(name, f) {
+  return api.adminPath(name, `/files/${encodeURIComponent(f.owner)}/${encodeURIComponent(f.filename)}`);
+}
+
+/** filesTab lists the backend's files with their owners, sizes and types. */
+export function filesTab(tab) {
+  const title = h('h2', {id: 'files-title', tabindex: '-1'}, 'Files');
+  const summary = h('p', {class: 'muted files-summary'});
+  const status = h('p', {class: 'hint', role: 'status'});
+  const box = errorBox();
+  const body = h('div', {class: 'files'}, h('p', {class: 'muted'}, 'Loading files…'));
+  tab.el.append(h('section', {class: 'card', 'aria-labelledby': title.id}, title, summary, status, box.el, body));
+
+  async function load() {
+    let files;
+    try {
+      files = await api.get(api.adminPath(tab.name, '/files'), {signal: tab.signal});
+    } catch (e) {
+      if (isAbort(e)) return;
+      box.show(api.describe(e));
+      return;
+    }
+    box.clear();
+    if (files.length === 0) {
+      summary.textContent = '';
+      replace(body, h('p', {class: 'empty muted'}, 'No files yet. Signed-in users upload them from your app (POST /files).'));
+      return;
+    }
+    summary.textContent = `${plural(files.length, 'file')}, ${bytes(files.reduce((n, f) => n + f.size, 0))} in all.`;
+    replace(body, table('Files of this backend, by owner', ['Owner', 'Filename', 'Bucket', 'Size', 'Type', 'Created', 'Actions'],
+      files.map(row), {class: 'files-table'}));
+  }
+
+  function row(f) {
+    const remove = h('button', {type: 'button', class: 'btn small danger delete-file', 'aria-label': `Delete ${f.filename}`}, 'Delete');
+    remove.addEventListener('click', async () => {
+      const ok = await confirmDialog(`Delete ${f.filename}?`,
+        `The file ${f.filename} of user ${f.owner} is deleted for good; links to it stop working.`, 'Delete file');
+      if (!ok) return;
+      remove.disabled = true;
+      box.clear();
+      try {
+        await api.del(fileUrl(tab.name, f), {signal: tab.signal});
+        status.textContent = `Deleted ${f.filename}.`;
+        await load();
+        title.focus();
+      } catch (e) {
+        if (isAbort(e)) return;
+        box.show(api.describe(e));
+        remove.disabled = false;
+      }
+    });
+    return h('tr', {dataset: {file: f._id}},
+      h('td', null, h('code', null, f.owner)),
+      h('th', {scope: 'row', class: 'filename'}, f.filename),
+      h('td', null, f.bucket || h('span', {class: 'muted'}, '—')),
+      h('td', {class: 'num'}, bytes(f.size)),
+      h('td', null, f.contentType),
+      h('td', null, when(f._createdAt)),
+      h('td', {class: 'row-actions'},
+        h('a', {href: fileUrl(tab.name, f), download: f.filename, class: 'btn small download', 'aria-label': `Download ${f.filename}`}, 'Download'),
+        remove));
+  }
+
+  load();
+}
