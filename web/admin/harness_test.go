@@ -127,6 +127,10 @@ func startPanel(t *testing.T) *panel {
 	}
 	p.listen(browser, "tab1")
 	t.Cleanup(func() {
+		// No page of any test may throw.
+		if errs := p.console.Uncaught(); len(errs) > 0 {
+			t.Errorf("the pages threw: %v", errs)
+		}
 		if t.Failed() {
 			t.Logf("browser console:\n%s", p.console)
 		}
@@ -267,6 +271,18 @@ func (p *panel) createBackend(ctx context.Context, name string) {
 	p.open(ctx, "/new")
 	p.run(ctx, "create "+name, fill(`input[name=name]`, name), click(`form button[type=submit]`))
 	p.waitText(ctx, ".outcome", "Running")
+}
+
+// startWithBackend starts a panel, signs ann@example.com up as its operator, creates the backend
+// through the panel and returns a client signed in as ann (it carries her CSRF token).
+func startWithBackend(t *testing.T, name string) (*panel, *client) {
+	t.Helper()
+	p := startPanel(t)
+	p.signUp(p.browser, "ann@example.com")
+	p.createBackend(p.browser, name)
+	c := p.newClient()
+	c.signIn("ann@example.com")
+	return p, c
 }
 
 func (p *panel) listen(ctx context.Context, name string) {

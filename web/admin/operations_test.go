@@ -165,21 +165,14 @@ func TestSite(t *testing.T) {
 	}
 	p.screenshot(ctx, "site")
 	p.checkNarrow(ctx, "/backends/shop/site", "site")
-	if errs := p.console.Uncaught(); len(errs) > 0 {
-		t.Errorf("the pages threw: %v", errs)
-	}
 }
 
 // TestLogs: the Logs tab shows the API's log lines, follows new ones without a reload, switches
 // to the site's access log when the service picker says "web", wraps long lines on request, and
 // says where a log ends when not following.
 func TestLogs(t *testing.T) {
-	p := startPanel(t)
+	p, c := startWithBackend(t, "shop")
 	ctx := p.browser
-	p.signUp(ctx, "ann@example.com")
-	p.createBackend(ctx, "shop")
-	c := p.newClient()
-	c.signIn("ann@example.com")
 	key := map[string]string{"X-API-Key": c.backend("shop")["apiKey"].(string)}
 	c.get("shop-be.localhost", "/probe-before", key)
 
@@ -214,9 +207,6 @@ func TestLogs(t *testing.T) {
 	p.run(ctx, "stop following", click(`input[name=follow]`))
 	p.waitText(ctx, ".log-status", "End of log.")
 	p.waitText(ctx, "pre.logs", `"path":"/page-seen"`)
-	if errs := p.console.Uncaught(); len(errs) > 0 {
-		t.Errorf("the pages threw: %v", errs)
-	}
 }
 
 // TestDeleteBackend: the Delete button works only once the backend's exact name is typed;
@@ -270,9 +260,6 @@ func TestDeleteBackend(t *testing.T) {
 	c.do(http.MethodGet, "", "/api/backends/shop", nil, nil, http.StatusNotFound, nil)
 	p.open(ctx, "/")
 	p.waitText(ctx, "main", "No backends yet")
-	if errs := p.console.Uncaught(); len(errs) > 0 {
-		t.Errorf("the pages threw: %v", errs)
-	}
 }
 
 // TestSettingsAndInvites: the operator switches registration to invite only; an invite made for
@@ -354,7 +341,4 @@ func TestSettingsAndInvites(t *testing.T) {
 	p.run(bob, "sign up as carol", fill(`input[name=email]`, "carol@example.com"), fill(`input[name=password]`, "a long password"),
 		click(`form button[type=submit]`))
 	p.waitText(bob, ".error", "Registration is closed")
-	if errs := p.console.Uncaught(); len(errs) > 0 {
-		t.Errorf("the pages threw: %v", errs)
-	}
 }

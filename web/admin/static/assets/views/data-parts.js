@@ -1,6 +1,7 @@
-// Small pieces the Data, Users and Files tabs share: paging, debouncing, and telling an
-// abandoned request from a failed one.
-import {h} from '../dom.js';
+// Small pieces the Data, Users and Files tabs share: paging, debouncing, deleting a row, and
+// telling an abandoned request from a failed one.
+import {h, confirmDialog} from '../dom.js';
+import * as api from '../api.js';
 
 /** isAbort says whether an error only means the request was abandoned (the tab was left). */
 export function isAbort(e) {
@@ -48,4 +49,29 @@ export function pager(label, size, go) {
       if (focused === next && next.disabled && !prev.disabled) prev.focus();
     },
   };
+}
+
+/**
+ * deleteButton is a row's Delete button for the Users and Files tabs: it asks first (title,
+ * message), deletes path, says deleted in status and calls after(), or shows the refusal in box.
+ * Focus goes to focusAfter, since the row and its button are gone.
+ */
+export function deleteButton(tab, {className, label, title, message, confirmLabel, path, deleted, status, box, after, focusAfter}) {
+  const button = h('button', {type: 'button', class: `btn small danger ${className}`, 'aria-label': label}, 'Delete');
+  button.addEventListener('click', async () => {
+    if (!await confirmDialog(title, message, confirmLabel)) return;
+    button.disabled = true;
+    box.clear();
+    try {
+      await api.del(path, {signal: tab.signal});
+      status.textContent = deleted;
+      await after();
+      focusAfter.focus();
+    } catch (e) {
+      if (isAbort(e)) return;
+      box.show(api.describe(e));
+      button.disabled = false;
+    }
+  });
+  return button;
 }

@@ -1,7 +1,7 @@
 // The Files tab: every file the backend's end users uploaded, to download or delete.
-import {h, replace, errorBox, confirmDialog, table, when, bytes} from '../dom.js';
+import {h, replace, errorBox, table, when, bytes} from '../dom.js';
 import * as api from '../api.js';
-import {isAbort, plural} from './data-parts.js';
+import {isAbort, plural, deleteButton} from './data-parts.js';
 
 /** fileUrl is where the control plane sends a user's file as a download (never shown in place). */
 function fileUrl(name, f) {
@@ -38,23 +38,11 @@ export function filesTab(tab) {
   }
 
   function row(f) {
-    const remove = h('button', {type: 'button', class: 'btn small danger delete-file', 'aria-label': `Delete ${f.filename}`}, 'Delete');
-    remove.addEventListener('click', async () => {
-      const ok = await confirmDialog(`Delete ${f.filename}?`,
-        `The file ${f.filename} of user ${f.owner} is deleted for good; links to it stop working.`, 'Delete file');
-      if (!ok) return;
-      remove.disabled = true;
-      box.clear();
-      try {
-        await api.del(fileUrl(tab.name, f), {signal: tab.signal});
-        status.textContent = `Deleted ${f.filename}.`;
-        await load();
-        title.focus();
-      } catch (e) {
-        if (isAbort(e)) return;
-        box.show(api.describe(e));
-        remove.disabled = false;
-      }
+    const remove = deleteButton(tab, {
+      className: 'delete-file', label: `Delete ${f.filename}`, title: `Delete ${f.filename}?`,
+      message: `The file ${f.filename} of user ${f.owner} is deleted for good; links to it stop working.`,
+      confirmLabel: 'Delete file', path: fileUrl(tab.name, f), deleted: `Deleted ${f.filename}.`,
+      status, box, after: load, focusAfter: title,
     });
     return h('tr', {dataset: {file: f._id}},
       h('td', null, h('code', null, f.owner)),

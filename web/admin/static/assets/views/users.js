@@ -1,7 +1,7 @@
 // The Users tab: a backend's end users, found by email and removed when they must go.
-import {h, replace, field, errorBox, confirmDialog, table, when} from '../dom.js';
+import {h, replace, field, errorBox, table, when} from '../dom.js';
 import * as api from '../api.js';
-import {pager, debounce, isAbort} from './data-parts.js';
+import {pager, debounce, isAbort, deleteButton} from './data-parts.js';
 
 const pageSize = 20;
 
@@ -58,24 +58,11 @@ export function usersTab(tab) {
   }, 250);
 
   function row(u) {
-    const remove = h('button', {type: 'button', class: 'btn small danger delete-user', 'aria-label': `Delete ${u.email}`}, 'Delete');
-    remove.addEventListener('click', async () => {
-      const ok = await confirmDialog(`Delete ${u.email}?`,
-        `${u.email} can no longer sign in: their sessions end and their open connections close at once. The documents and files they made stay in the backend.`,
-        'Delete user');
-      if (!ok) return;
-      remove.disabled = true;
-      box.clear();
-      try {
-        await api.del(api.adminPath(tab.name, `/users/${encodeURIComponent(u._id)}`), {signal: tab.signal});
-        status.textContent = `Deleted ${u.email}.`;
-        await load();
-        title.focus();
-      } catch (e) {
-        if (isAbort(e)) return;
-        box.show(api.describe(e));
-        remove.disabled = false;
-      }
+    const remove = deleteButton(tab, {
+      className: 'delete-user', label: `Delete ${u.email}`, title: `Delete ${u.email}?`,
+      message: `${u.email} can no longer sign in: their sessions end and their open connections close at once. The documents and files they made stay in the backend.`,
+      confirmLabel: 'Delete user', path: api.adminPath(tab.name, `/users/${encodeURIComponent(u._id)}`),
+      deleted: `Deleted ${u.email}.`, status, box, after: load, focusAfter: title,
     });
     return h('tr', {dataset: {user: u._id}},
       h('th', {scope: 'row', class: 'email'}, u.email),
