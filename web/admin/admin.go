@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 )
 
 //go:embed static
@@ -84,13 +86,6 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", policy)
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
-		if r.Header.Get("If-None-Match") == f.etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		if r.Method == http.MethodHead {
-			return
-		}
-		_, _ = w.Write(f.body)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
 	})
 }

@@ -100,10 +100,8 @@ func (p *panel) checkNarrow(ctx context.Context, page, shot string) {
 // release, which the site serves; a second release replaces it, and rolling back (after a
 // confirmation) brings the first one back, on the page and on the site.
 func TestSite(t *testing.T) {
-	p := startPanel(t)
+	p, c := startWithBackend(t, "shop")
 	ctx := p.browser
-	p.signUp(ctx, "ann@example.com")
-	p.createBackend(ctx, "shop")
 	p.open(ctx, "/backends/shop/site")
 	p.waitText(ctx, ".site-current", "No release yet")
 	var disabled bool
@@ -151,7 +149,6 @@ func TestSite(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("%d releases listed, want 2", rows)
 	}
-	c := p.newClient()
 	c.siteServes("shop", "v2")
 
 	p.run(ctx, "roll back", click(`button.rollback`), click(`dialog[open] button[value=ok]`))
@@ -214,10 +211,8 @@ func TestLogs(t *testing.T) {
 // its Logs tab says it is deleted; the deleted backend's Delete tab offers only a purge (sent
 // with Enter), after which the page says the data was purged and the backend is gone.
 func TestDeleteBackend(t *testing.T) {
-	p := startPanel(t)
+	p, c := startWithBackend(t, "shop")
 	ctx := p.browser
-	p.signUp(ctx, "ann@example.com")
-	p.createBackend(ctx, "shop")
 	p.open(ctx, "/backends/shop/delete")
 	p.waitText(ctx, "legend", "Its data")
 	var keep bool
@@ -255,8 +250,6 @@ func TestDeleteBackend(t *testing.T) {
 	// Enter in the name field deletes, as the button would.
 	p.run(ctx, "purge by keyboard", fill(`input[name=confirm]`, "shop"), chromedp.KeyEvent("\r"))
 	p.waitText(ctx, ".tab-panel", "was deleted and its data purged")
-	c := p.newClient()
-	c.signIn("ann@example.com")
 	c.do(http.MethodGet, "", "/api/backends/shop", nil, nil, http.StatusNotFound, nil)
 	p.open(ctx, "/")
 	p.waitText(ctx, "main", "No backends yet")

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"time"
 )
 
 //go:embed sdk.js
@@ -63,13 +64,6 @@ func Handler() http.Handler {
 		h.Set("Cache-Control", "public, max-age=300, must-revalidate")
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if r.Header.Get("If-None-Match") == a.etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		if r.Method == http.MethodHead {
-			return
-		}
-		_, _ = w.Write(a.body)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 	})
 }
