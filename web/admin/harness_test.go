@@ -169,9 +169,22 @@ func (p *panel) run(ctx context.Context, what string, actions ...chromedp.Action
 }
 
 // open navigates a tab to a panel path and waits for the page's script to draw a heading.
+// A page gets more time than other actions: on a loaded two-CPU machine (make test runs the
+// Swarm tests beside these) Chromium can be slow to fetch the panel's modules.
 func (p *panel) open(ctx context.Context, path string) {
 	p.t.Helper()
-	p.run(ctx, "open "+path, chromedp.Navigate(p.url+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx, chromedp.Navigate(p.url+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if err == nil {
+		return
+	}
+	// Say what the page was waiting for: its state and the files it did fetch.
+	dctx, cancelDiag := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelDiag()
+	loaded, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.readyState + ': ' +
+		performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '') + ' ' + Math.round(e.duration) + 'ms').join(', ')`))
+	p.t.Fatalf("open %s: %v; the page is %s", path, err, loaded)
 }
 
 // waitText waits until the element matching sel contains text.
