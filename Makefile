@@ -26,11 +26,13 @@ test: test-env
 test-env:
 	bash scripts/test-env.sh
 
-## bench: Go micro-benchmarks, a load run against real servers, then the platform on the
-## local swarm (create → running, delete, listing with 20 live backends); figures, no assertions
+## bench: Go micro-benchmarks, a load run against real servers, the admin panel in headless
+## Chromium (page load, live updates), then the platform on the local swarm (create → running,
+## delete, listing with 20 live backends); figures, no assertions
 bench: test-env
 	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
 	$(GO) run ./cmd/backpack-bench
+	$(GO) test -run '^$$' -bench BenchmarkPanel -benchtime 1x ./web/admin/
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/
 
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)

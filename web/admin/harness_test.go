@@ -34,7 +34,7 @@ var (
 )
 
 // backpackBinary builds cmd/backpack into a directory that lives as long as the test process.
-func backpackBinary(t *testing.T) string {
+func backpackBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "backpack-panel-test-")
@@ -66,7 +66,7 @@ var welcomePort = regexp.MustCompile(`admin API:\s+http://admin\.localhost:(\d+)
 
 // panel is a running `backpack dev` and a headless browser pointed at it.
 type panel struct {
-	t       *testing.T
+	t       testing.TB
 	port    string
 	url     string // http://localhost:PORT, the panel's root in dev
 	dataDir string // backpack dev's --data-dir
@@ -76,7 +76,7 @@ type panel struct {
 }
 
 // startPanel starts `backpack dev` on a free port with a fresh data directory, and Chromium.
-func startPanel(t *testing.T) *panel {
+func startPanel(t testing.TB) *panel {
 	t.Helper()
 	allocCtx := browsertest.NewAllocator(t, chromedp.WindowSize(1280, 900))
 	bin := backpackBinary(t)
@@ -288,7 +288,7 @@ func (p *panel) createBackend(ctx context.Context, name string) {
 
 // startWithBackend starts a panel, signs ann@example.com up as its operator, creates the backend
 // through the panel and returns a client signed in as ann (it carries her CSRF token).
-func startWithBackend(t *testing.T, name string) (*panel, *client) {
+func startWithBackend(t testing.TB, name string) (*panel, *client) {
 	t.Helper()
 	p := startPanel(t)
 	p.signUp(p.browser, "ann@example.com")
@@ -307,7 +307,7 @@ func (p *panel) listen(ctx context.Context, name string) {
 // client is a plain HTTP client for the same `backpack dev`: it sets up what a test needs
 // through the API, and plays end users of backends (NAME-be.localhost) without a browser.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	p    *panel
 	http *http.Client
 	csrf string

@@ -17,6 +17,21 @@ export function debounce(fn, ms) {
   };
 }
 
+/**
+ * coalesce runs fn ms after the first of a burst of calls, once for the whole burst: a busy
+ * change stream costs one reload per interval and, unlike a debounce, never starves it.
+ */
+export function coalesce(fn, ms) {
+  let timer = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+}
+
 /** plural says "1 document" or "3 documents". */
 export function plural(n, word) {
   return `${n} ${n === 1 ? word : `${word}s`}`;

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import {collectionNameProblem} from '../names.js';
 import {documentEditor, managedFields} from './data-editor.js';
 import {followChanges} from './data-live.js';
-import {pager, debounce, plural, isAbort} from './data-parts.js';
+import {pager, coalesce, plural, isAbort} from './data-parts.js';
 
 const pageSize = 20;
 const maxColumns = 6;
@@ -150,7 +150,7 @@ export function dataTab(tab) {
     }
     sync();
   }
-  const refreshCollections = debounce(loadCollections, 150);
+  const refreshCollections = coalesce(loadCollections, 50);
 
   function drawList() {
     if (collections.length === 0) {
@@ -312,7 +312,7 @@ export function dataTab(tab) {
     pages.show(skip, docs.length, total);
     drawDocs(name, docs);
   }
-  const refreshDocs = debounce(loadDocs, 150);
+  const refreshDocs = coalesce(loadDocs, 50);
 
   function drawDocs(name, docs) {
     if (docs.length === 0) {
