@@ -177,6 +177,7 @@ func (p *panel) open(ctx context.Context, path string) {
 	defer cancel()
 	err := chromedp.Do(tctx, chromedp.Navigate(p.url+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if err == nil {
+		p.expectNoStrayValues(ctx, path)
 		return
 	}
 	// Say what the page was waiting for: its state and the files it did fetch.
@@ -185,6 +186,27 @@ func (p *panel) open(ctx context.Context, path string) {
 	loaded, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.readyState + ': ' +
 		performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '') + ' ' + Math.round(e.duration) + 'ms').join(', ')`))
 	p.t.Fatalf("open %s: %v; the page is %s", path, err, loaded)
+}
+
+// expectNoStrayValues fails the test when the page shows a JavaScript value where words should
+// be ("null", "undefined", "[object Object]", "NaN"), outside the data it displays (tables, code).
+func (p *panel) expectNoStrayValues(ctx context.Context, path string) {
+	p.t.Helper()
+	var stray []string
+	p.eval(ctx, `(() => {
+		const out = [];
+		const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+			const t = n.textContent.trim();
+			if (!/^(null|undefined|NaN|\[object Object\])$|\bundefined\b|\[object Object\]/.test(t)) continue;
+			if (n.parentElement.closest('td, th, code, pre, textarea')) continue;
+			out.push(n.parentElement.tagName + ': ' + t);
+		}
+		return out;
+	})()`, &stray)
+	if len(stray) > 0 {
+		p.t.Errorf("%s shows stray values: %v", path, stray)
+	}
 }
 
 // waitText waits until the element matching sel contains text.

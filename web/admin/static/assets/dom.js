@@ -20,6 +20,12 @@ export function h(tag, props, ...children) {
   return el;
 }
 
+/** add appends children to el as h() does: text as text, null and false skipped. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

@@ -1,5 +1,5 @@
 // Signing in and creating an account.
-import {h, field, errorBox} from '../dom.js';
+import {h, add, field, errorBox} from '../dom.js';
 import * as api from '../api.js';
 
 /** fieldErrors puts an API error next to the field it names (details.field), else in the form's box. */
@@ -49,7 +49,7 @@ function credentialsForm(ctx, {submitLabel, signup = false, invite: inviteCode =
 /** signinView is the sign-in page. */
 export function signinView(ctx) {
   const {form, email} = credentialsForm(ctx, {submitLabel: 'Sign in', action: (b) => api.post('/api/auth/login', b)});
-  ctx.main.append(
+  add(ctx.main,
     h('h1', null, 'Sign in to Backpack'),
     ctx.query.get('expired') ? h('p', {class: 'notice', role: 'status'}, 'Your session ended. Sign in again to continue.') : null,
     form,
