@@ -40,14 +40,17 @@ func (s *Server) streamBackends(c echo.Context) error {
 		data, _ := json.Marshal(b)
 		seen[b.Name] = string(data)
 	}
+	// The ticker, unlike a timer reset by every change, also fires on a busy stream, so a
+	// session that ended (signed out elsewhere, expired) ends its stream within one period.
+	tick := time.NewTicker(s.cfg.KeepAlive)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.lifetime.Done():
 			return nil
-		case <-time.After(s.cfg.KeepAlive):
-			// A session that ended (signed out elsewhere, expired) ends its streams too.
+		case <-tick.C:
 			if _, _, err := s.store.SessionByTokenHash(ctx, sess.TokenHash, time.Now()); err != nil {
 				return nil
 			}
