@@ -3,8 +3,11 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/chromedp/chromedp"
@@ -147,4 +150,59 @@ func TestNarrowScreen(t *testing.T) {
 		}
 		p.screenshot(ctx, page.shot)
 	}
+}
+
+// TestOddAddresses: addresses a person can paste or mistype open a page that says so, never a
+// blank one, and a crafted "next" cannot send a signed-in developer off the panel.
+func TestOddAddresses(t *testing.T) {
+	p := startPanel(t)
+	ctx := p.browser
+	p.signUp(ctx, "ann@example.com")
+	for path, says := range map[string]string{
+		"/backends/shop/data/a/b":   "Page not found",
+		"/backends/%E0%A4":          "Page not found",
+		"/backends/a..b/data":       "No such backend",
+		"/backends/Shop":            "No such backend",
+		"/backends/ghost":           "No such backend",
+		"/backends/ghost/nosuchtab": "No such backend",
+	} {
+		p.open(ctx, path)
+		p.waitText(ctx, "main h1", says)
+	}
+	p.run(ctx, "sign out", click(`.account button`))
+	p.waitText(ctx, "main h1", "Sign in")
+	for _, next := range []string{`/\evil.example`, "//evil.example/x", "https://evil.example/", "javascript:alert(1)"} {
+		p.open(ctx, "/signin?next="+url.QueryEscape(next))
+		p.run(ctx, "sign in", fill(`input[name=email]`, "ann@example.com"), fill(`input[name=password]`, "a long password"), click(`form button[type=submit]`))
+		p.waitText(ctx, "main h1", "Backends")
+		var where string
+		p.eval(ctx, `location.origin + location.pathname`, &where)
+		if where != p.url+"/" {
+			t.Errorf("next=%s led to %s", next, where)
+		}
+		p.run(ctx, "sign out", click(`.account button`))
+		p.waitText(ctx, "main h1", "Sign in")
+	}
+	// The skip link moves the keyboard to the page's content.
+	p.open(ctx, "/signin")
+	p.run(ctx, "skip link", chromedp.Focus(chromedp.CSS(".skip")), chromedp.KeyEvent("\r"))
+	p.eventually(ctx, "focus on main", `document.activeElement === document.getElementById('main')`)
+}
+
+// TestSessionEndsElsewhere: when the session ends behind the page's back, the open backends page
+// does not hang on "Reconnecting": its stream is refused and the panel asks to sign in again.
+func TestSessionEndsElsewhere(t *testing.T) {
+	p := startPanel(t)
+	ctx := p.browser
+	p.signUp(ctx, "ann@example.com")
+	p.waitText(ctx, ".live", "Live")
+	// End the session the way another tab's "Sign out" would, without this page knowing.
+	var status int
+	p.eval(ctx, `fetch('/api/auth/logout', {method: 'POST', headers: {'X-CSRF-Token': document.cookie.match(/bkpk_csrf=([^;]+)/)[1]}}).then((r) => r.status)`, &status)
+	if status != http.StatusNoContent {
+		t.Fatalf("logout = %d", status)
+	}
+	// The stream ends at its next keep-alive (15 s in backpack dev).
+	p.eventuallyWithin(ctx, 45*time.Second, "the sign-in page", `location.pathname === '/signin' && document.querySelector('main h1').textContent.includes('Sign in')`)
+	p.waitText(ctx, "main", "Your session ended")
 }

@@ -27,7 +27,7 @@ export function csrfToken() {
 const safe = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** headersFor gives the headers a request of this method needs. */
-export function headersFor(method, json) {
+function headersFor(method, json) {
   const headers = {Accept: 'application/json'};
   if (json) headers['Content-Type'] = 'application/json';
   if (!safe.has(method)) headers['X-CSRF-Token'] = csrfToken();
@@ -54,11 +54,11 @@ export async function request(method, path, body, {signal} = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network_error', 'Could not reach the Backpack server. Check your connection and try again.');
   }
-  return parse(res, path);
+  return parse(res);
 }
 
 /** parse reads a response as the contract shapes it. */
-export async function parse(res, path) {
+export async function parse(res) {
   const text = await res.text();
   let data = null;
   if (text) {
@@ -68,7 +68,7 @@ export async function parse(res, path) {
     const e = (data && data.error) || {};
     const err = new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || 'Request failed',
       e.details, res.headers.get('Retry-After'));
-    if (err.code === 'not_signed_in' && !path.startsWith('/api/auth/')) signedOut();
+    if (err.code === 'not_signed_in') signedOut();
     throw err;
   }
   return {status: res.status, headers: res.headers, data};
@@ -88,6 +88,37 @@ export function backendPath(name, rest = '') {
 /** adminPath reaches a backend's admin port through the control plane's proxy. */
 export function adminPath(name, rest) {
   return backendPath(name, `/admin${rest}`);
+}
+
+/**
+ * latestOnly gives each new load of a list a signal that abandons the load before it (and ends
+ * with parent), so a slow answer can never overwrite a newer one.
+ */
+export function latestOnly(parent) {
+  let current = null;
+  return () => {
+    if (current) current.abort();
+    current = new AbortController();
+    return AbortSignal.any([parent, current.signal]);
+  };
+}
+
+/** isAbort says whether an error only means the request was abandoned (its view was left). */
+export function isAbort(e) {
+  return !!e && e.name === 'AbortError';
+}
+
+/**
+ * stillSignedIn asks whether the session lasts, after a stream or socket was refused: when it
+ * has ended, the panel goes to the sign-in page (through onSignedOut) and this resolves false.
+ */
+export async function stillSignedIn() {
+  try {
+    await get('/api/auth/me');
+    return true;
+  } catch (e) {
+    return !(e instanceof ApiError && e.code === 'not_signed_in');
+  }
 }
 
 /** reachable says whether a backend's admin port (data, users, files, site, key) can be used in its state. */

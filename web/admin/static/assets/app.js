@@ -1,7 +1,7 @@
 // The admin panel's entry point: who is signed in, which view the address names, and the
 // page's frame. Views are functions (ctx) => void that draw into ctx.main and register what to
 // stop (streams, sockets) with ctx.onLeave; moving to another view stops them.
-import {h, replace} from './dom.js';
+import {h, replace, plainClick} from './dom.js';
 import * as api from './api.js';
 import {signinView, signupView} from './views/auth.js';
 import {backendsView} from './views/backends.js';
@@ -23,7 +23,7 @@ const main = document.getElementById('main');
 const top = document.getElementById('top');
 
 /** navigate moves to a panel path without reloading the page. */
-export function navigate(path, {replace: swap = false} = {}) {
+function navigate(path, {replace: swap = false} = {}) {
   if (swap) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
   render();
@@ -65,7 +65,18 @@ function alertBanner(msg) {
 /** signedIn records the developer who just signed in or registered and opens where they were going. */
 function signedIn(developer, next) {
   state.me = developer;
-  navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', {replace: true});
+  navigate(samePanelPath(next) || '/', {replace: true});
+}
+
+/** samePanelPath returns a ?next= value as a path of this panel, or '' for anything else. */
+function samePanelPath(next) {
+  if (!next) return '';
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin ? u.pathname + u.search : '';
+  } catch {
+    return '';
+  }
 }
 
 function render() {
@@ -102,9 +113,17 @@ function render() {
   header();
   replace(main);
   document.title = `${route.title} · Backpack`;
+  let params;
+  try {
+    params = path.match(route.path).slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+  } catch {
+    // A malformed %-escape in the address.
+    replace(main, h('h1', null, 'Page not found'), h('p', null, 'This address is not valid. ', h('a', {href: '/'}, 'Go to your backends.')));
+    return;
+  }
   const ctx = {
     main,
-    params: path.match(route.path).slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p))),
+    params,
     query,
     me: state.me,
     signal: aborter.signal,
@@ -116,7 +135,7 @@ function render() {
   if (!state.first) main.focus({preventScroll: true});
   state.first = false;
   Promise.resolve(route.view(ctx)).catch((e) => {
-    if (e && e.name === 'AbortError') return;
+    if (api.isAbort(e)) return;
     if (aborter.signal.aborted) return;
     console.error(e);
     alertBanner(api.describe(e));
@@ -125,8 +144,10 @@ function render() {
 
 document.addEventListener('click', (ev) => {
   const a = ev.target.closest('a');
-  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  if (!a || ev.defaultPrevented || !plainClick(ev)) return;
   if (a.target || a.hasAttribute('download') || a.origin !== location.origin || a.pathname.startsWith('/api/')) return;
+  // A link within the page (the skip link) is the browser's to follow.
+  if (a.hash && a.pathname === location.pathname && a.search === location.search) return;
   ev.preventDefault();
   if (a.pathname + a.search !== location.pathname + location.search) navigate(a.pathname + a.search);
 });

@@ -68,6 +68,19 @@ export function field(label, input, hint) {
   return {el, input, hint: hintEl, setError};
 }
 
+/** plainClick is a click meant for this page: the main button, no key asking for a new tab or window. */
+export function plainClick(ev) {
+  return ev.button === 0 && !ev.metaKey && !ev.ctrlKey && !ev.shiftKey && !ev.altKey;
+}
+
+/** choice is one radio button of a group, with its label and a sentence under it. */
+export function choice(name, value, label, hint, checked = false) {
+  const input = h('input', {type: 'radio', name, value, checked});
+  const hintEl = h('span', {class: 'choice-hint', id: uid('hint')}, hint);
+  input.setAttribute('aria-describedby', hintEl.id);
+  return {input, el: h('label', {class: 'choice'}, input, h('span', null, h('span', {class: 'choice-title'}, label), hintEl))};
+}
+
 /** errorBox is a slot for a form's or a section's error, announced when filled. */
 export function errorBox() {
   const el = h('div', {class: 'error', role: 'alert', hidden: true});

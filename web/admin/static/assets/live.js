@@ -1,20 +1,42 @@
 // Server-sent event streams the panel follows: the listing of backends (/api/events), kept
 // live for as long as a view is open, and one backend's current operation.
+import {stillSignedIn} from './api.js';
 
 /**
  * followBackends keeps the caller's backends live. handlers: list(backends) with the whole
  * listing (on open and after every reconnect), changed(backend), removed(name), status(online).
- * The browser reconnects by itself after a network failure.
+ * The browser reconnects by itself after a network failure; a refused stream (the session
+ * ended, or a proxy answered an error while the server restarted) is opened again with backoff
+ * once the session is known to last, and otherwise the panel goes to the sign-in page.
  */
 export function followBackends(ctx, handlers) {
-  const es = new EventSource('/api/events');
-  es.addEventListener('backends', (ev) => handlers.list && handlers.list(JSON.parse(ev.data).backends));
-  es.addEventListener('backend', (ev) => handlers.changed && handlers.changed(JSON.parse(ev.data)));
-  es.addEventListener('removed', (ev) => handlers.removed && handlers.removed(JSON.parse(ev.data).name));
-  es.addEventListener('open', () => handlers.status && handlers.status(true));
-  es.addEventListener('error', () => handlers.status && handlers.status(false));
-  ctx.onLeave(() => es.close());
-  return es;
+  let es = null;
+  let timer = null;
+  let failures = 0;
+  let closed = false;
+  const open = () => {
+    es = new EventSource('/api/events');
+    es.addEventListener('backends', (ev) => handlers.list && handlers.list(JSON.parse(ev.data).backends));
+    es.addEventListener('backend', (ev) => handlers.changed && handlers.changed(JSON.parse(ev.data)));
+    es.addEventListener('removed', (ev) => handlers.removed && handlers.removed(JSON.parse(ev.data).name));
+    es.addEventListener('open', () => {
+      failures = 0;
+      if (handlers.status) handlers.status(true);
+    });
+    es.addEventListener('error', async () => {
+      if (handlers.status) handlers.status(false);
+      if (es.readyState !== EventSource.CLOSED) return;
+      failures += 1;
+      if (!await stillSignedIn() || closed) return;
+      timer = setTimeout(open, Math.min(15000, 1000 * 2 ** failures));
+    });
+  };
+  ctx.onLeave(() => {
+    closed = true;
+    clearTimeout(timer);
+    if (es) es.close();
+  });
+  open();
 }
 
 /**

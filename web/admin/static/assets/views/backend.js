@@ -4,6 +4,7 @@
 import {h, replace, badge} from '../dom.js';
 import * as api from '../api.js';
 import {followBackends} from '../live.js';
+import {backendNameProblem} from '../names.js';
 import {overviewTab} from './overview.js';
 import {dataTab} from './data.js';
 import {usersTab} from './users.js';
@@ -28,13 +29,19 @@ export async function backendView(ctx) {
   const [name, tabId = '', sub] = ctx.params;
   const tab = tabs.find((t) => t.id === tabId);
   ctx.setTitle(name);
+  const notFound = () => ctx.main.append(h('h1', null, 'No such backend'),
+    h('p', null, `There is no backend named "${name}", or it is not yours. `, h('a', {href: '/'}, 'See your backends.')));
+  // A name that breaks the rules names no backend (and is never put in a request path).
+  if (backendNameProblem(name)) {
+    notFound();
+    return;
+  }
   let backend;
   try {
     backend = await api.get(api.backendPath(name), {signal: ctx.signal});
   } catch (e) {
     if (e instanceof api.ApiError && e.code === 'backend_not_found') {
-      ctx.main.append(h('h1', null, 'No such backend'),
-        h('p', null, `There is no backend named "${name}", or it is not yours. `, h('a', {href: '/'}, 'See your backends.')));
+      notFound();
       return;
     }
     throw e;
@@ -68,6 +75,7 @@ export async function backendView(ctx) {
   };
   ctx.onLeave(stopTab);
   const drawTab = () => {
+    if (ctx.signal.aborted) return;
     if (tab.needsAdmin && !api.reachable(backend)) {
       stopTab();
       replace(panel, h('div', {class: 'notice card'},
@@ -79,7 +87,6 @@ export async function backendView(ctx) {
     if (drawing) return;
     drawing = {aborter: new AbortController(), leaving: []};
     const {aborter, leaving} = drawing;
-    ctx.signal.addEventListener('abort', () => aborter.abort());
     replace(panel);
     tab.draw({
       ...ctx, el: panel, name, sub, base,
@@ -104,9 +111,9 @@ export async function backendView(ctx) {
     refreshing = new AbortController();
     let fresh;
     try {
-      fresh = await api.get(api.backendPath(name), {signal: refreshing.signal});
+      fresh = await api.get(api.backendPath(name), {signal: AbortSignal.any([ctx.signal, refreshing.signal])});
     } catch (e) {
-      if (e.name === 'AbortError' || ctx.signal.aborted) return;
+      if (api.isAbort(e) || ctx.signal.aborted) return;
       fresh = {...backend, ...b};
     }
     // A purge may have been heard while this was on its way: it is the last word.

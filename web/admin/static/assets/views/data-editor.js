@@ -2,7 +2,6 @@
 // the server manages shown apart, read-only, since no write may set them.
 import {h, replace, field, errorBox, confirmDialog, when, uid} from '../dom.js';
 import * as api from '../api.js';
-import {isAbort} from './data-parts.js';
 
 /** managedFields are set by the server on every document; no write may send them. */
 export const managedFields = ['_id', '_owner', '_createdAt', '_updatedAt'];
@@ -58,6 +57,7 @@ export function documentEditor({name, collection, doc, signal, saved, deleted, c
     const problem = problemOf(text.value);
     json.setError(problem);
     save.disabled = busy || problem !== '';
+    remove.disabled = busy;
     return problem === '';
   };
   const show = () => {
@@ -97,7 +97,7 @@ export function documentEditor({name, collection, doc, signal, saved, deleted, c
       note.textContent = created ? 'Created.' : 'Saved.';
       saved(current, created);
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
     } finally {
       busy = false;
@@ -110,17 +110,15 @@ export function documentEditor({name, collection, doc, signal, saved, deleted, c
     if (!ok) return;
     box.clear();
     busy = true;
-    remove.disabled = true;
     check();
     try {
       await api.del(path(current._id), {signal});
       deleted(current._id);
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
     } finally {
       busy = false;
-      remove.disabled = false;
       check();
     }
   });

@@ -45,12 +45,16 @@ export function followChanges(tab, root, {message, status}) {
       }
       if (msg && typeof msg === 'object') message(msg);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', async () => {
       ws = null;
       if (gone()) return;
       status(false);
-      timer = setTimeout(connect, Math.min(maxDelay, 1000 * 2 ** failures));
       failures += 1;
+      // A refused handshake looks like any drop; after a few, make sure the session lasts
+      // (if not, the panel goes to the sign-in page and this stops with the view).
+      if (failures >= 3 && !await api.stillSignedIn()) return;
+      if (gone()) return;
+      timer = setTimeout(connect, Math.min(maxDelay, 1000 * 2 ** (failures - 1)));
     });
   };
   tab.onLeave(stop);

@@ -1,12 +1,6 @@
-// Small pieces the Data, Users and Files tabs share: paging, debouncing, deleting a row, and
-// telling an abandoned request from a failed one.
+// Small pieces the Data, Users and Files tabs share: paging, debouncing and deleting a row.
 import {h, confirmDialog} from '../dom.js';
 import * as api from '../api.js';
-
-/** isAbort says whether an error only means the request was abandoned (the tab was left). */
-export function isAbort(e) {
-  return !!e && e.name === 'AbortError';
-}
 
 /** debounce runs fn once calls have paused for ms milliseconds, so bursts cost one request. */
 export function debounce(fn, ms) {
@@ -52,6 +46,10 @@ export function pager(label, size, go) {
   const el = h('nav', {class: 'pager', 'aria-label': label, hidden: true}, range, h('div', {class: 'pager-buttons'}, prev, next));
   return {
     el,
+    /** lastStart is where the last page of total items starts (after deletes emptied this one). */
+    lastStart(total) {
+      return Math.max(0, Math.floor((total - 1) / size) * size);
+    },
     show(skip, shown, total) {
       at = skip;
       el.hidden = total === 0;
@@ -83,7 +81,7 @@ export function deleteButton(tab, {className, label, title, message, confirmLabe
       await after();
       focusAfter.focus();
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
       button.disabled = false;
     }

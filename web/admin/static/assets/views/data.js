@@ -1,11 +1,11 @@
 // The Data tab: a backend's collections and their documents, to look at, fix by hand and watch
 // change live through the backend's admin change stream.
-import {h, replace, field, errorBox, confirmDialog, table} from '../dom.js';
+import {h, replace, field, errorBox, confirmDialog, table, plainClick} from '../dom.js';
 import * as api from '../api.js';
 import {collectionNameProblem} from '../names.js';
 import {documentEditor, managedFields} from './data-editor.js';
 import {followChanges} from './data-live.js';
-import {pager, coalesce, plural, isAbort} from './data-parts.js';
+import {pager, coalesce, plural} from './data-parts.js';
 
 const pageSize = 20;
 const maxColumns = 6;
@@ -43,11 +43,6 @@ function ruleField(value) {
   const explain = () => { f.hint.textContent = rules[select.value]; };
   select.addEventListener('change', explain);
   return {...f, explain};
-}
-
-/** plainClick is a click that should stay in the page (not a new tab or window). */
-function plainClick(ev) {
-  return ev.button === 0 && !ev.metaKey && !ev.ctrlKey && !ev.shiftKey && !ev.altKey;
 }
 
 /** dataTab draws the collections and the chosen one's documents (tab.sub), and keeps them live. */
@@ -123,7 +118,7 @@ export function dataTab(tab) {
         choose(created.name);
         loadCollections();
       } catch (e) {
-        if (isAbort(e)) return;
+        if (api.isAbort(e)) return;
         if (e instanceof api.ApiError && (e.code === 'collection_exists' || e.code === 'invalid_name')) {
           nameField.setError(api.describe(e));
           input.focus();
@@ -144,7 +139,7 @@ export function dataTab(tab) {
       collections = await api.get(adminPath('/collections'), {signal: AbortSignal.any([tab.signal, mine.signal])});
       listBox.clear();
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       listBox.show(api.describe(e));
       return;
     }
@@ -221,7 +216,7 @@ export function dataTab(tab) {
         ruleNote.textContent = `Rule saved: ${res.rule}.`;
         refreshCollections();
       } catch (e) {
-        if (isAbort(e)) return;
+        if (api.isAbort(e)) return;
         ruleBox.show(api.describe(e));
       } finally {
         saveRule.disabled = false;
@@ -245,7 +240,7 @@ export function dataTab(tab) {
         listTitle.focus();
         loadCollections();
       } catch (e) {
-        if (isAbort(e)) return;
+        if (api.isAbort(e)) return;
         dropBox.show(api.describe(e));
         drop.disabled = false;
       }
@@ -296,7 +291,7 @@ export function dataTab(tab) {
       res = await api.request('GET', collectionPath(name, `/docs?limit=${pageSize}&skip=${skip}&count=true&sort=-_createdAt,-_id`), undefined,
         {signal: AbortSignal.any([tab.signal, mine.signal])});
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       replace(docsEl, h('div', {class: 'error', role: 'alert'}, api.describe(e)));
       return;
     }
@@ -305,7 +300,7 @@ export function dataTab(tab) {
     const total = Number(res.headers.get('X-Total-Count')) || 0;
     if (docs.length === 0 && skip > 0) {
       // The page emptied (documents deleted): show the last one that has any.
-      skip = Math.max(0, Math.floor((total - 1) / pageSize) * pageSize);
+      skip = pages.lastStart(total);
       loadDocs();
       return;
     }

@@ -1,15 +1,7 @@
 // Deleting a backend, keeping its data or purging it. Typing the backend's name is the
 // confirmation, so a delete is never one stray click away.
-import {h, replace, field, errorBox, uid} from '../dom.js';
+import {h, replace, field, errorBox, choice} from '../dom.js';
 import * as api from '../api.js';
-
-/** choice is one radio button of a group, with its label and a sentence under it. */
-function choice(name, value, label, hint, checked) {
-  const input = h('input', {type: 'radio', name, value, checked});
-  const hintEl = h('span', {class: 'choice-hint', id: uid('hint')}, hint);
-  input.setAttribute('aria-describedby', hintEl.id);
-  return {input, el: h('label', {class: 'choice'}, input, h('span', null, h('span', {class: 'choice-title'}, label), hintEl))};
-}
 
 /**
  * deleteForm is the form for one backend: with purge only set, the backend is already deleted
@@ -67,7 +59,7 @@ function deleteForm(tab, purgeOnly, sent) {
     try {
       await api.del(api.backendPath(name, withPurge ? '?purge=true' : ''), {signal: tab.signal});
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
       check();
       return;

@@ -1,7 +1,7 @@
 // The Files tab: every file the backend's end users uploaded, to download or delete.
 import {h, replace, errorBox, table, when, bytes} from '../dom.js';
 import * as api from '../api.js';
-import {isAbort, plural, deleteButton} from './data-parts.js';
+import {plural, deleteButton} from './data-parts.js';
 
 /** fileUrl is where the control plane sends a user's file as a download (never shown in place). */
 function fileUrl(name, f) {
@@ -17,12 +17,13 @@ export function filesTab(tab) {
   const body = h('div', {class: 'files'}, h('p', {class: 'muted'}, 'Loading files…'));
   tab.el.append(h('section', {class: 'card', 'aria-labelledby': title.id}, title, summary, status, box.el, body));
 
+  const nextLoad = api.latestOnly(tab.signal);
   async function load() {
     let files;
     try {
-      files = await api.get(api.adminPath(tab.name, '/files'), {signal: tab.signal});
+      files = await api.get(api.adminPath(tab.name, '/files'), {signal: nextLoad()});
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
       return;
     }

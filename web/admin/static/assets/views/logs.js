@@ -54,7 +54,7 @@ export function logsTab(tab) {
     const path = api.backendPath(tab.name, `/logs?${q}`);
     try {
       const res = await fetch(path, {headers: {Accept: 'text/plain'}, credentials: 'same-origin', signal: mine.signal});
-      if (!res.ok) await api.parse(res, path);
+      if (!res.ok) await api.parse(res);
       if (following) status.textContent = 'Following: new lines appear as they come.';
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
@@ -73,7 +73,7 @@ export function logsTab(tab) {
       if (following) status.textContent = 'The server ended the stream. Press Reload to follow again.';
       else status.textContent = count === 0 ? 'End of log. There are no lines yet.' : 'End of log.';
     } catch (e) {
-      if (e.name === 'AbortError' || mine.signal.aborted) return;
+      if (api.isAbort(e) || mine.signal.aborted) return;
       status.textContent = '';
       notReady = e instanceof api.ApiError && e.code === 'backend_not_ready';
       if (notReady && !e.details.state) {

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import {followOperation} from '../live.js';
 
 /** snippet is what a developer pastes into their site to use this backend; key is shown as given. */
-export function snippet(b, key = b.apiKey) {
+function snippet(b, key = b.apiKey) {
   return `<script src="${b.apiUrl}/sdk.js"></script>
 <script>
   const backpack = createSdk(${JSON.stringify(b.apiUrl)}, ${JSON.stringify(key || 'API_KEY')});
@@ -52,14 +52,16 @@ export function overviewTab(tab) {
     if (!ok) return;
     rotate.disabled = true;
     try {
-      const res = await api.post(api.backendPath(tab.name, '/api-key'));
+      const res = await api.post(api.backendPath(tab.name, '/api-key'), undefined, {signal: tab.signal});
       Object.assign(tab.backend(), {apiKey: res.apiKey});
       revealed = true;
       reveal.textContent = 'Hide';
+      reveal.setAttribute('aria-pressed', 'true');
       showKey();
       keyBox.clear();
       keyNote.textContent = 'New key in place. The old one no longer works.';
     } catch (e) {
+      if (api.isAbort(e)) return;
       keyBox.show(api.describe(e));
     } finally {
       rotate.disabled = !api.reachable(tab.backend());

@@ -1,6 +1,6 @@
 // The operator's settings: who may register, the invites handed out, and the developers with
 // an account on this server.
-import {h, replace, field, errorBox, table, when, copyButton, confirmDialog, uid} from '../dom.js';
+import {h, replace, field, errorBox, table, when, copyButton, confirmDialog, choice} from '../dom.js';
 import * as api from '../api.js';
 
 const modes = [
@@ -12,10 +12,9 @@ const modes = [
 /** registrationSection lets the operator choose the registration mode. */
 function registrationSection(ctx) {
   const radios = modes.map((m) => {
-    const input = h('input', {type: 'radio', name: 'registration', value: m.value, disabled: true});
-    const hint = h('span', {class: 'choice-hint', id: uid('hint')}, m.text);
-    input.setAttribute('aria-describedby', hint.id);
-    return {input, el: h('label', {class: 'choice'}, input, h('span', null, h('span', {class: 'choice-title'}, m.label), hint))};
+    const r = choice('registration', m.value, m.label, m.text);
+    r.input.disabled = true;
+    return r;
   });
   const save = h('button', {type: 'submit', class: 'btn primary', disabled: true}, 'Save');
   const status = h('p', {class: 'hint', role: 'status'});
@@ -37,7 +36,7 @@ function registrationSection(ctx) {
       const mode = modes.find((m) => m.value === res.registration);
       status.textContent = `Saved. Registration is now ${mode ? mode.label.toLowerCase() : res.registration}.`;
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
     } finally {
       save.disabled = false;
@@ -53,7 +52,7 @@ function registrationSection(ctx) {
       }
       save.disabled = false;
     } catch (e) {
-      if (e.name !== 'AbortError') box.show(api.describe(e));
+      if (!api.isAbort(e)) box.show(api.describe(e));
     }
   })();
   return h('section', {class: 'card'}, h('h2', null, 'Registration'), form);
@@ -94,12 +93,13 @@ function invitesSection(ctx) {
     fresh.hidden = false;
   };
 
-  const revoke = async (inv) => {
+  const revoke = async (inv, button) => {
     listBox.clear();
     listStatus.textContent = '';
     const who = inv.email || 'anyone';
     const ok = await confirmDialog('Revoke this invite?', `The invite for ${who} stops working at once. You can make a new one later.`, 'Revoke');
     if (!ok) return;
+    button.disabled = true;
     try {
       await api.del(`/api/invites/${encodeURIComponent(inv.id)}`, {signal: ctx.signal});
       listStatus.textContent = `Revoked the invite for ${who}.`;
@@ -109,15 +109,16 @@ function invitesSection(ctx) {
         fresh.hidden = true;
       }
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       listBox.show(e instanceof api.ApiError && e.code === 'invite_not_found' ? 'That invite no longer exists.' : api.describe(e));
     }
     load();
   };
 
+  const nextLoad = api.latestOnly(ctx.signal);
   const load = async () => {
     try {
-      const {invites} = await api.get('/api/invites', {signal: ctx.signal});
+      const {invites} = await api.get('/api/invites', {signal: nextLoad()});
       if (invites.length === 0) {
         replace(list, h('p', {class: 'muted'}, 'No invites yet.'));
         return;
@@ -132,11 +133,11 @@ function invitesSection(ctx) {
           h('td', null, when(inv.expiresAt)),
           h('td', null, status === 'active'
             ? h('button', {type: 'button', class: 'btn small danger revoke', 'aria-label': `Revoke the invite for ${inv.email || 'anyone'}`,
-              onclick: () => revoke(inv)}, 'Revoke')
+              onclick: (ev) => revoke(inv, ev.currentTarget)}, 'Revoke')
             : ''));
       }), {class: 'invites'}));
     } catch (e) {
-      if (e.name !== 'AbortError') listBox.show(api.describe(e));
+      if (!api.isAbort(e)) listBox.show(api.describe(e));
     }
   };
 
@@ -153,7 +154,7 @@ function invitesSection(ctx) {
       form.reset();
       load();
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       if (e instanceof api.ApiError && e.details.field === 'email') {
         email.setError(api.describe(e));
         emailInput.focus();
@@ -187,7 +188,7 @@ function developersSection(ctx) {
           h('td', null, d.role === 'admin' ? 'operator' : 'developer'),
           h('td', null, when(d.createdAt)))), {class: 'developers'}));
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       replace(body);
       box.show(api.describe(e));
     }

@@ -18,16 +18,17 @@ function upload(path, file, {signal, progress}) {
       if (ev.lengthComputable) progress(ev.loaded / ev.total);
     };
     xhr.upload.onload = () => progress(1);
+    // The answer is read as every other answer is (api.parse), so errors, and a session that
+    // ended, are handled the same way.
     xhr.onload = () => {
-      let data = null;
-      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
-      if (xhr.status >= 200 && xhr.status < 300) {
-        resolve(data);
+      if (xhr.status === 0) {
+        xhr.onerror();
         return;
       }
-      const e = (data && data.error) || {};
-      reject(new api.ApiError(xhr.status, e.code || `http_${xhr.status}`, e.message || xhr.statusText || 'The upload failed',
-        e.details, xhr.getResponseHeader('Retry-After')));
+      const res = new Response(xhr.responseText || null, {
+        status: xhr.status, headers: {'Retry-After': xhr.getResponseHeader('Retry-After') || ''},
+      });
+      api.parse(res).then((r) => resolve(r.data), reject);
     };
     xhr.onerror = () => reject(new api.ApiError(0, 'network_error',
       'The upload was cut off: the Backpack server could not be reached. Check your connection and try again.'));
@@ -108,13 +109,14 @@ export function siteTab(tab) {
       : 'Rolling back needs a release older than the live one.';
   };
 
+  const nextLoad = api.latestOnly(tab.signal);
   const load = async () => {
     listBox.clear();
     try {
-      listing = listed(await api.get(api.adminPath(tab.name, '/site'), {signal: tab.signal}));
+      listing = listed(await api.get(api.adminPath(tab.name, '/site'), {signal: nextLoad()}));
       draw();
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       replace(current);
       listBox.show(api.describe(e));
     }
@@ -140,7 +142,7 @@ export function siteTab(tab) {
       form.reset();
       draw();
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       progressRow.hidden = true;
       uploadStatus.textContent = '';
       file.setError(uploadProblem(e));
@@ -168,7 +170,7 @@ export function siteTab(tab) {
       progressRow.hidden = true;
       draw();
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (api.isAbort(e)) return;
       listBox.show(api.describe(e));
       load();
     }

@@ -1,7 +1,7 @@
 // The Users tab: a backend's end users, found by email and removed when they must go.
 import {h, replace, field, errorBox, table, when} from '../dom.js';
 import * as api from '../api.js';
-import {pager, debounce, isAbort, deleteButton} from './data-parts.js';
+import {pager, debounce, deleteButton} from './data-parts.js';
 
 const pageSize = 20;
 
@@ -31,7 +31,7 @@ export function usersTab(tab) {
       res = await api.request('GET', api.adminPath(tab.name, `/users?email=${encodeURIComponent(q)}&limit=${pageSize}&skip=${skip}`),
         undefined, {signal: AbortSignal.any([tab.signal, mine.signal])});
     } catch (e) {
-      if (isAbort(e)) return;
+      if (api.isAbort(e)) return;
       box.show(api.describe(e));
       return;
     }
@@ -39,7 +39,7 @@ export function usersTab(tab) {
     const users = res.data || [];
     const total = Number(res.headers.get('X-Total-Count')) || 0;
     if (users.length === 0 && skip > 0) {
-      skip = Math.max(0, Math.floor((total - 1) / pageSize) * pageSize);
+      skip = pages.lastStart(total);
       load();
       return;
     }
