@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -67,10 +69,17 @@ func (c *Console) Uncaught() []string {
 	return out
 }
 
-// Listen records the tab's console calls and uncaught exceptions, marked with its name.
+// Listen records the tab's console calls, uncaught exceptions, the browser's own log entries
+// (such as a module that failed to load) and failed requests, marked with its name.
 func (c *Console) Listen(ctx context.Context, name string) error {
 	return chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
+		case *log.EventEntryAdded:
+			c.add(fmt.Sprintf("[%s] %s %s: %s %s", name, ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
+		case *network.EventLoadingFailed:
+			if !ev.Canceled {
+				c.add(fmt.Sprintf("[%s] request %s failed: %s %s", name, ev.RequestID, ev.ErrorText, ev.BlockedReason))
+			}
 		case *runtime.EventConsoleAPICalled:
 			var parts []string
 			for _, a := range ev.Args {

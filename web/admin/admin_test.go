@@ -23,7 +23,7 @@ func TestPagesServeThePanel(t *testing.T) {
 	for _, path := range []string{"/", "/signin", "/signup?invite=x", "/new", "/settings", "/backends/shop", "/backends/shop/data/cars"} {
 		rec := serve(http.MethodGet, path, nil)
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
-			!strings.Contains(rec.Body.String(), `<script type="module" src="/assets/app.js">`) {
+			!strings.Contains(rec.Body.String(), `<script type="module" src="/assets/app.js"`) {
 			t.Fatalf("GET %s = %d %q", path, rec.Code, rec.Header().Get("Content-Type"))
 		}
 		for h, want := range map[string]string{

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 )
 
 // TestAccounts: the first account becomes the operator; sign out; a wrong password is said in
@@ -152,4 +155,33 @@ func TestFailedBackend(t *testing.T) {
 	}
 	p.eventuallyWithin(ctx, 45*time.Second, "the backend to run", `document.querySelector('.title-row .badge').textContent === 'running'`)
 	p.eventually(ctx, "the data section to open", `!document.querySelector('.tab-panel').textContent.includes('works once the backend is running')`)
+}
+
+// TestFailedLoadRecovers: when one of the panel's modules cannot be fetched (a dropped
+// connection, a network change) the page reloads once by itself; when that fails too it says so
+// with a Reload button instead of staying blank, and the button brings the panel back.
+func TestFailedLoadRecovers(t *testing.T) {
+	p := startPanel(t)
+	ctx := p.browser
+	p.signUp(ctx, "ann@example.com")
+	block := func(patterns ...string) {
+		var list []*network.BlockPattern
+		for _, pattern := range patterns {
+			list = append(list, &network.BlockPattern{URLPattern: pattern, Block: true})
+		}
+		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: list}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block(p.url + "/assets/views/logs.js")
+	p.run(ctx, "open with a module blocked", chromedp.Navigate(p.url+"/"))
+	p.waitText(ctx, "main .error", "could not be loaded")
+	var reloads int
+	p.eval(ctx, `performance.getEntriesByType('navigation')[0].type === 'reload' ? 1 : 0`, &reloads)
+	if reloads != 1 {
+		t.Errorf("the page did not reload by itself before giving up")
+	}
+	block()
+	p.run(ctx, "reload", click(`main button`))
+	p.waitText(ctx, "main h1", "Backends")
 }

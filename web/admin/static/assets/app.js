@@ -160,6 +160,8 @@ api.onSignedOut(() => {
 });
 
 async function boot() {
+  // The modules loaded: a later failure may use boot.js's one automatic reload again.
+  sessionStorage.removeItem('backpack-panel-reloaded');
   try {
     state.me = await api.get('/api/auth/me');
   } catch (e) {
