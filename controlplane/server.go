@@ -111,7 +111,7 @@ func (s *Server) router() *echo.Echo {
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
 	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)
 
-	e.GET("/healthz", s.healthz)
+	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.serveMetrics)
 	e.GET("/api/openapi.json", serveOpenAPI)

@@ -26,7 +26,7 @@ var Version = "dev"
 func (s *Server) adminRouter() *echo.Echo {
 	e := s.newEcho()
 	e.Use(s.requireAdminToken, s.limitBody)
-	e.GET("/healthz", s.healthz)
+	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
 	a := e.Group("/admin")

@@ -148,7 +148,7 @@ func (s *Server) publicRouter() *echo.Echo {
 	e := s.newEcho()
 	e.Use(s.cors(), s.requireAPIKey, s.limitBody, s.resolveSession)
 
-	e.GET("/healthz", s.healthz)
+	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", serveOpenAPI)
 	for path := range sdk.Files {
