@@ -40,15 +40,8 @@ func (s *Server) register(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	email, err := credentials.NormalizeEmail(req.Email)
-	if err != nil {
-		return err
-	}
-	if err := credentials.CheckPassword(req.Password); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
-	hash, err := s.passwords.Hash(ctx, req.Password)
+	email, hash, err := s.passwords.NewAccount(ctx, req.Email, req.Password)
 	if err != nil {
 		return err
 	}

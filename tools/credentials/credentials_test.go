@@ -37,6 +37,25 @@ func TestHashVerify(t *testing.T) {
 	}
 }
 
+// TestNewAccount: a sign-up's email comes back normalized with a hash that verifies; a bad
+// email or a short password is refused before any hashing.
+func TestNewAccount(t *testing.T) {
+	h := NewHasher()
+	ctx := context.Background()
+	email, hash, err := h.NewAccount(ctx, " Ann@Example.COM ", "a long password")
+	if err != nil || email != "ann@example.com" {
+		t.Fatalf("NewAccount = %q, %v", email, err)
+	}
+	if ok, err := h.Verify(ctx, hash, "a long password"); !ok || err != nil {
+		t.Fatalf("the hash does not verify: %v %v", ok, err)
+	}
+	for _, c := range [][2]string{{"not an email", "a long password"}, {"ann@example.com", "short"}} {
+		if _, hash, err := h.NewAccount(ctx, c[0], c[1]); err == nil || hash != "" {
+			t.Errorf("NewAccount(%q, %q) = %q, %v", c[0], c[1], hash, err)
+		}
+	}
+}
+
 func TestRules(t *testing.T) {
 	for raw, want := range map[string]string{" Ann@Example.COM ": "ann@example.com", "a.b+c@x.io": "a.b+c@x.io"} {
 		if got, err := NormalizeEmail(raw); err != nil || got != want {

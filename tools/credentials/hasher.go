@@ -72,6 +72,21 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return h.encode(salt, password), nil
 }
 
+// NewAccount does what every sign-up does before storing an account: it checks the email
+// (returned normalized) and the password against the rules, then hashes the password.
+func (h *Hasher) NewAccount(ctx context.Context, email, password string) (normalized, hash string, err error) {
+	if normalized, err = NormalizeEmail(email); err != nil {
+		return "", "", err
+	}
+	if err = CheckPassword(password); err != nil {
+		return "", "", err
+	}
+	if hash, err = h.Hash(ctx, password); err != nil {
+		return "", "", err
+	}
+	return normalized, hash, nil
+}
+
 // Verify reports whether password matches encoded. An empty encoded (no such user) is checked
 // against a dummy hash so that unknown accounts take as long as known ones.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
