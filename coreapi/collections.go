@@ -117,7 +117,7 @@ func (r *collectionRegistry) create(ctx context.Context, name string) (collectio
 	info := collectionInfo{Name: name, Rule: RuleAuthenticated, CreatedAt: timestamp()}
 	if _, err := r.meta.InsertOne(ctx, info); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return collectionInfo{}, httpapi.NewError(http.StatusConflict, "collection_exists", fmt.Sprintf("collection %q already exists", name))
+			return collectionInfo{}, errCollectionExists(name)
 		}
 		return collectionInfo{}, fmt.Errorf("register collection %s: %w", name, err)
 	}
@@ -126,6 +126,10 @@ func (r *collectionRegistry) create(ctx context.Context, name string) (collectio
 	}
 	r.remember(info)
 	return info, nil
+}
+
+func errCollectionExists(name string) error {
+	return httpapi.NewError(http.StatusConflict, "collection_exists", fmt.Sprintf("collection %q already exists", name))
 }
 
 // list returns every registered collection, by name.
@@ -225,7 +229,7 @@ func (s *Server) handleCreateCollection(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	info, err := s.createCollection(c.Request().Context(), req.Name)
+	info, err := s.createCollectionWithinQuota(c.Request().Context(), req.Name)
 	if err != nil {
 		return err
 	}

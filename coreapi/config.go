@@ -49,6 +49,9 @@ type Config struct {
 	// connection it has heard nothing from, pongs included, for WSIdleTimeout (default 60 s).
 	WSPingInterval time.Duration
 	WSIdleTimeout  time.Duration
+	// Quotas are the backend's quotas until its runtime settings change them; nil means
+	// DefaultQuotas(). A zero field means unlimited.
+	Quotas *Quotas
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -125,6 +128,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WSIdleTimeout <= c.WSPingInterval {
 		return c, errors.New("config: the websocket idle timeout must be longer than the ping interval")
+	}
+	if c.Quotas == nil {
+		q := DefaultQuotas()
+		c.Quotas = &q
+	}
+	if err := c.Quotas.validate(); err != nil {
+		return c, err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -195,9 +195,18 @@ func (s *Server) uploadFile(c echo.Context) error {
 	now := timestamp()
 	m := fileMeta{ID: bson.NewObjectID(), Owner: uid, Filename: filename, Bucket: bucket, Size: form.file.size,
 		ContentType: contentTypeOf(form.file, filename), CreatedAt: now, UpdatedAt: now}
+	ctx := c.Request().Context()
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
-	if err := s.files.create(c.Request().Context(), form.file, m); err != nil {
+	unlockQuota, err := s.lockFileQuota(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockQuota()
+	if err := s.checkFileQuota(ctx, uid, m.Size); err != nil {
+		return err
+	}
+	if err := s.files.create(ctx, form.file, m); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, m.public())
@@ -349,8 +358,16 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	defer s.files.discard(form.file)
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
+	unlockQuota, err := s.lockFileQuota(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockQuota()
 	m, err := s.files.find(ctx, uid, filename)
 	if err != nil {
+		return err
+	}
+	if err := s.checkFileQuota(ctx, uid, form.file.size-m.Size); err != nil {
 		return err
 	}
 	m, err = s.files.replace(ctx, form.file, m, contentTypeOf(form.file, filename))

@@ -31,6 +31,7 @@ type Server struct {
 	passwords    *credentials.Hasher
 	metrics      *metrics
 	settings     *liveSettings
+	locks        dbLocks
 	adminToken   *secret
 	hub          *hub
 	public       *echo.Echo
@@ -73,6 +74,7 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 		passwords:    credentials.NewHasher(),
 		metrics:      newMetrics(),
 		settings:     newLiveSettings(db, cfg),
+		locks:        dbLocks{coll: db.Collection(metaLocks)},
 		adminToken:   newSecret(cfg.AdminToken),
 		hub:          newHub(),
 		started:      time.Now(),

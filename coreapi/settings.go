@@ -39,6 +39,9 @@ type storedSettings struct {
 	RotatedAt      string   `bson:"rotatedAt,omitempty"`
 	CORSOrigins    []string `bson:"corsOrigins"`
 	CORSOriginsSet bool     `bson:"corsOriginsSet"`
+
+	// Quotas set at runtime (see quotas.go).
+	Quotas storedQuotas `bson:"quotas"`
 }
 
 // liveSettings are the settings a replica applies right now.
@@ -50,6 +53,8 @@ type liveSettings struct {
 	apiKey     *secret
 	origins    atomic.Pointer[originSet]
 	stored     atomic.Pointer[storedSettings]
+	// defaultQuotas are the configured quotas, before the stored settings override them.
+	defaultQuotas Quotas
 }
 
 type originSet struct {
@@ -75,7 +80,7 @@ func newOriginSet(list []string) *originSet {
 
 func newLiveSettings(db *mongo.Database, cfg Config) *liveSettings {
 	ls := &liveSettings{coll: db.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
-		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, apiKey: newSecret(cfg.APIKey)}
+		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, apiKey: newSecret(cfg.APIKey), defaultQuotas: *cfg.Quotas}
 	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
 	ls.stored.Store(&storedSettings{})
 	return ls
@@ -199,36 +204,56 @@ type settingsJSON struct {
 	CORSOrigins     []string `json:"corsOrigins"`
 	APIKeyRotatedAt string   `json:"apiKeyRotatedAt,omitempty"`
 	APIKey          string   `json:"apiKey,omitempty"`
+
+	// Quotas in force and the usage they are measured against.
+	Quotas Quotas     `json:"quotas"`
+	Usage  quotaUsage `json:"usage"`
 }
 
-func (s *Server) settingsView() settingsJSON {
-	view := settingsJSON{CORSOrigins: s.settings.origins.Load().list}
+func (s *Server) settingsView(ctx context.Context) (settingsJSON, error) {
+	usage, err := s.usage(ctx)
+	if err != nil {
+		return settingsJSON{}, err
+	}
+	view := settingsJSON{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.quotas(), Usage: usage}
 	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
 		view.APIKeyRotatedAt = st.RotatedAt
 	}
-	return view
+	return view, nil
 }
 
 func (s *Server) handleGetSettings(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.settingsView())
+	view, err := s.settingsView(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, view)
 }
 
 type settingsPatch struct {
 	CORSOrigins  *[]string `json:"corsOrigins"`
 	RotateAPIKey bool      `json:"rotateApiKey"`
+
+	// Quotas changes the quotas sent and leaves the others.
+	Quotas *quotasPatch `json:"quotas"`
 }
 
-// handlePatchSettings changes the CORS origins and/or rotates the API key; the new key is in
-// the answer and nowhere else.
+// handlePatchSettings changes the CORS origins and/or the quotas and/or rotates the API key;
+// the new key is in the answer and nowhere else.
 func (s *Server) handlePatchSettings(c echo.Context) error {
 	var req settingsPatch
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.CORSOrigins == nil && !req.RotateAPIKey {
-		return httpapi.BadRequest("invalid_request", "send corsOrigins, rotateApiKey or both")
+	if req.CORSOrigins == nil && !req.RotateAPIKey && req.Quotas == nil {
+		return httpapi.BadRequest("invalid_request", "send corsOrigins, quotas, rotateApiKey or several of them")
 	}
 	ctx := c.Request().Context()
+	if req.Quotas != nil {
+		if err := req.Quotas.validate(); err != nil {
+			return err
+		}
+	}
 	if req.CORSOrigins != nil {
 		for _, o := range *req.CORSOrigins {
 			if _, err := normalizeOrigin(o); err != nil {
@@ -236,6 +261,11 @@ func (s *Server) handlePatchSettings(c echo.Context) error {
 			}
 		}
 		if err := s.settings.setOrigins(ctx, *req.CORSOrigins); err != nil {
+			return err
+		}
+	}
+	if req.Quotas != nil {
+		if err := s.settings.setQuotas(ctx, *req.Quotas); err != nil {
 			return err
 		}
 	}
@@ -247,7 +277,10 @@ func (s *Server) handlePatchSettings(c echo.Context) error {
 		}
 	}
 	s.publish(ctx, event{Kind: kindSettings, Action: "update"})
-	view := s.settingsView()
+	view, err := s.settingsView(ctx)
+	if err != nil {
+		return err
+	}
 	view.APIKey = key
 	return c.JSON(http.StatusOK, view)
 }

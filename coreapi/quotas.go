@@ -1,0 +1,292 @@
+package coreapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/tools/names"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// Quotas cap what a backend's end users can create, so that one app (or one user of it) cannot
+// fill the disk or the database the platform shares. A zero field means unlimited. The admin
+// port is trusted and is not held to them: an operator may go over a quota on purpose.
+type Quotas struct {
+	// Collections caps how many collections exist (POST /collections).
+	Collections int64 `json:"collections"`
+	// FileBytes caps the total size of all users' files together.
+	FileBytes int64 `json:"fileBytes"`
+	// UserFileBytes caps the total size of one user's files.
+	UserFileBytes int64 `json:"userFileBytes"`
+}
+
+// The quotas a backend starts with; its runtime settings (PATCH /admin/settings) override them.
+const (
+	DefaultQuotaCollections   = 100
+	DefaultQuotaFileBytes     = 1 << 30
+	DefaultQuotaUserFileBytes = 100 << 20
+)
+
+// DefaultQuotas are the quotas of a backend whose configuration names none.
+func DefaultQuotas() Quotas {
+	return Quotas{Collections: DefaultQuotaCollections, FileBytes: DefaultQuotaFileBytes, UserFileBytes: DefaultQuotaUserFileBytes}
+}
+
+func (q Quotas) validate() error {
+	if q.Collections < 0 || q.FileBytes < 0 || q.UserFileBytes < 0 {
+		return errors.New("config: quotas must not be negative (0 means unlimited)")
+	}
+	return nil
+}
+
+// storedQuotas are the quotas set at runtime; a field never set follows the configuration.
+type storedQuotas struct {
+	Collections   *int64 `bson:"collections,omitempty"`
+	FileBytes     *int64 `bson:"fileBytes,omitempty"`
+	UserFileBytes *int64 `bson:"userFileBytes,omitempty"`
+}
+
+// quotasPatch is the "quotas" member of PATCH /admin/settings: the fields sent change, the
+// others stay.
+type quotasPatch struct {
+	Collections   *int64 `json:"collections"`
+	FileBytes     *int64 `json:"fileBytes"`
+	UserFileBytes *int64 `json:"userFileBytes"`
+}
+
+// quotaUsage is what the quotas are measured against, as GET /admin/settings reports it.
+type quotaUsage struct {
+	Collections int64 `json:"collections"`
+	FileBytes   int64 `json:"fileBytes"`
+}
+
+// quotas are the quotas in force on this replica: the configuration's, overridden field by
+// field by the stored settings.
+func (ls *liveSettings) quotas() Quotas {
+	q := ls.defaultQuotas
+	st := ls.stored.Load().Quotas
+	for _, f := range []struct {
+		dst *int64
+		src *int64
+	}{{&q.Collections, st.Collections}, {&q.FileBytes, st.FileBytes}, {&q.UserFileBytes, st.UserFileBytes}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	return q
+}
+
+type namedQuota struct {
+	name string
+	v    *int64
+}
+
+func (p quotasPatch) fields() []namedQuota {
+	return []namedQuota{{"collections", p.Collections}, {"fileBytes", p.FileBytes}, {"userFileBytes", p.UserFileBytes}}
+}
+
+// validate refuses a quota that is not 0 (unlimited) or more; whole numbers are the decoder's
+// business.
+func (p quotasPatch) validate() error {
+	for _, f := range p.fields() {
+		if f.v != nil && *f.v < 0 {
+			return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_quota",
+				Message: fmt.Sprintf("quota %q must be 0 (unlimited) or more", f.name), Details: map[string]any{"quota": f.name}}
+		}
+	}
+	return nil
+}
+
+// setQuotas stores the quotas sent (validated first).
+func (ls *liveSettings) setQuotas(ctx context.Context, p quotasPatch) error {
+	var set bson.D
+	for _, f := range p.fields() {
+		if f.v != nil {
+			set = append(set, bson.E{Key: "quotas." + f.name, Value: *f.v})
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return ls.update(ctx, set)
+}
+
+// quotaExceeded is the refusal of a create that would take usage over a quota.
+func quotaExceeded(quota, what string, limit, used int64) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusForbidden, Code: "quota_exceeded",
+		Message: fmt.Sprintf("%s would go over this backend's quota (%s: %d, in use: %d); delete something or ask its owner to raise the quota", what, quota, limit, used),
+		Details: map[string]any{"quota": quota, "limit": limit, "used": used}}
+}
+
+// usage measures what the quotas count.
+func (s *Server) usage(ctx context.Context) (quotaUsage, error) {
+	n, err := s.collections.meta.CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return quotaUsage{}, fmt.Errorf("count collections: %w", err)
+	}
+	b, err := s.files.usedBytes(ctx, bson.D{})
+	if err != nil {
+		return quotaUsage{}, err
+	}
+	return quotaUsage{Collections: n, FileBytes: b}, nil
+}
+
+// createCollectionWithinQuota is the end users' way to create a collection: the count is taken
+// and the collection registered under the backend-wide collections lock, so parallel creates on
+// any replicas cannot go past the quota.
+func (s *Server) createCollectionWithinQuota(ctx context.Context, name string) (collectionInfo, error) {
+	limit := s.settings.quotas().Collections
+	if limit == 0 {
+		return s.createCollection(ctx, name)
+	}
+	if err := names.Collection(name); err != nil {
+		return collectionInfo{}, err
+	}
+	unlock, err := s.locks.acquire(ctx, "collections")
+	if err != nil {
+		return collectionInfo{}, err
+	}
+	defer unlock()
+	if _, err := s.collections.lookup(ctx, name); err == nil {
+		return collectionInfo{}, errCollectionExists(name)
+	}
+	n, err := s.collections.meta.CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return collectionInfo{}, fmt.Errorf("count collections: %w", err)
+	}
+	if n >= limit {
+		return collectionInfo{}, quotaExceeded("collections", "Another collection", limit, n)
+	}
+	return s.createCollection(ctx, name)
+}
+
+// lockFileQuota takes the backend-wide files lock when a byte quota is in force. Under it the
+// caller measures usage (checkFileQuota) and records the file, so parallel uploads on any
+// replicas are counted one after the other and cannot go past a quota together. Receiving the
+// bytes happens before, outside the lock; only the check and the recording wait for it.
+func (s *Server) lockFileQuota(ctx context.Context) (func(), error) {
+	if q := s.settings.quotas(); q.FileBytes == 0 && q.UserFileBytes == 0 {
+		return func() {}, nil
+	}
+	return s.locks.acquire(ctx, "files")
+}
+
+// checkFileQuota refuses growing owner's files by grow bytes if that would pass the backend's
+// or the user's byte quota. Call it holding lockFileQuota's lock.
+func (s *Server) checkFileQuota(ctx context.Context, owner string, grow int64) error {
+	if grow <= 0 {
+		return nil
+	}
+	q := s.settings.quotas()
+	if q.FileBytes > 0 {
+		used, err := s.files.usedBytes(ctx, bson.D{})
+		if err != nil {
+			return err
+		}
+		if used+grow > q.FileBytes {
+			return quotaExceeded("fileBytes", "This file", q.FileBytes, used)
+		}
+	}
+	if q.UserFileBytes > 0 {
+		used, err := s.files.usedBytes(ctx, bson.D{{Key: "owner", Value: owner}})
+		if err != nil {
+			return err
+		}
+		if used+grow > q.UserFileBytes {
+			return quotaExceeded("userFileBytes", "This file", q.UserFileBytes, used)
+		}
+	}
+	return nil
+}
+
+// usedBytes is the total size of the recorded files matching f.
+func (fs *fileStore) usedBytes(ctx context.Context, f bson.D) (int64, error) {
+	cur, err := fs.meta.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: f}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "total", Value: bson.D{{Key: "$sum", Value: "$size"}}}}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sum file sizes: %w", err)
+	}
+	var rows []struct {
+		Total int64 `bson:"total"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return 0, fmt.Errorf("sum file sizes: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].Total, nil
+}
+
+// metaLocks holds the backend-wide locks that make a quota check and the create it allows one
+// step for every replica. A lock is a document: inserting it takes the lock (the unique _id
+// makes that atomic on every engine, FerretDB included, where a conditional update is not),
+// deleting it releases it.
+const metaLocks = "_locks"
+
+// lockTTL is how long a lock stands if its holder dies without releasing it; the work done
+// under a lock is a few database writes and a rename.
+const lockTTL = 30 * time.Second
+
+// lockWait is how long a request waits for a lock before it is told to retry.
+const lockWait = 15 * time.Second
+
+var errBusy = httpapi.NewError(http.StatusServiceUnavailable, "busy", "the backend is busy with other uploads; try again in a moment")
+
+type dbLocks struct {
+	coll *mongo.Collection
+}
+
+type lockDoc struct {
+	ID      string    `bson:"_id"`
+	Token   string    `bson:"token"`
+	Expires time.Time `bson:"expires"`
+}
+
+// acquire takes the named lock, waiting for its holder (with a growing, jittered pause), and
+// returns its release. A lock left by a holder that died is taken over once it expires.
+func (l dbLocks) acquire(ctx context.Context, name string) (func(), error) {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	deadline := time.Now().Add(lockWait)
+	pause := 5 * time.Millisecond
+	for {
+		_, err := l.coll.InsertOne(ctx, lockDoc{ID: name, Token: token, Expires: time.Now().Add(lockTTL)})
+		if err == nil {
+			return func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_, _ = l.coll.DeleteOne(rctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: token}})
+			}, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return nil, fmt.Errorf("take the %s lock: %w", name, err)
+		}
+		var held lockDoc
+		if err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&held); err == nil && time.Now().After(held.Expires) {
+			_, _ = l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: held.Token}})
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, errBusy
+		}
+		jitter, _ := rand.Int(rand.Reader, big.NewInt(int64(pause)))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause + time.Duration(jitter.Int64())):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
