@@ -54,6 +54,7 @@ type settings struct {
 	port           int
 	adminPort      int
 	maxUpload      int64
+	quotas         coreapi.Quotas
 	listenHost     string
 	adminHost      string
 }
@@ -87,6 +88,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port; 0 picks a free one, logged at start (BACKPACK_PORT)")
 	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port; 0 picks a free one (BACKPACK_ADMIN_PORT)")
 	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
+	fs.Int64Var(&s.quotas.Collections, "quota-collections", envInt("BACKPACK_QUOTA_COLLECTIONS", coreapi.DefaultQuotaCollections), "collections end users may create; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_COLLECTIONS)")
+	fs.Int64Var(&s.quotas.FileBytes, "quota-file-bytes", envInt("BACKPACK_QUOTA_FILE_BYTES", coreapi.DefaultQuotaFileBytes), "total bytes of all users' files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_FILE_BYTES)")
+	fs.Int64Var(&s.quotas.UserFileBytes, "quota-user-file-bytes", envInt("BACKPACK_QUOTA_USER_FILE_BYTES", coreapi.DefaultQuotaUserFileBytes), "total bytes of one user's files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_USER_FILE_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +108,8 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("the public and admin ports must differ")
 	case s.maxUpload <= 0:
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
+	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
+		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
 	}
 	if !s.embedded {
 		if s.mongoURL == "" {
@@ -180,7 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	api, err := coreapi.New(ctx, coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
-		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Logger: log,
+		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
 		AllowLoopbackOrigins: s.embedded,
 	}, client.Database(dbName), eph)
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/backpackhq/backpack/coreapi"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -32,7 +34,8 @@ func TestSettingsRequireServersWithoutEmbedded(t *testing.T) {
 		t.Errorf("empty environment should point at --embedded: %v", err)
 	}
 	s, err := parseSettings([]string{"--embedded", "--data-dir", "/tmp/x"}, envOf(nil))
-	if err != nil || s.filesDir != "/tmp/x/files" || s.port != 3000 || s.adminPort != 3001 || s.maxUpload != 25<<20 {
+	if err != nil || s.filesDir != "/tmp/x/files" || s.port != 3000 || s.adminPort != 3001 || s.maxUpload != 25<<20 ||
+		s.quotas != coreapi.DefaultQuotas() {
 		t.Fatalf("embedded defaults = %+v, %v", s, err)
 	}
 }
@@ -48,6 +51,8 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_PORT": "x"}, "port"},
 		{[]string{"--embedded", "--port", "4000", "--admin-port", "4000"}, nil, "differ"},
 		{[]string{"--embedded", "--max-upload-bytes", "0"}, nil, "upload"},
+		{[]string{"--embedded", "--quota-collections", "-1"}, nil, "quota"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_QUOTA_FILE_BYTES": "1GiB"}, "quota"},
 		{[]string{"--embedded", "stray"}, nil, "unexpected"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 	} {
@@ -62,6 +67,10 @@ func TestSettingsRejectBadValues(t *testing.T) {
 	}
 	if got := splitList(s.corsOrigins); len(got) != 2 || got[1] != "https://b.example" {
 		t.Fatalf("origins = %q", got)
+	}
+	s, err = parseSettings([]string{"--embedded", "--quota-collections", "0"}, envOf(map[string]string{"BACKPACK_QUOTA_USER_FILE_BYTES": "5"}))
+	if err != nil || s.quotas != (coreapi.Quotas{Collections: 0, FileBytes: coreapi.DefaultQuotaFileBytes, UserFileBytes: 5}) {
+		t.Fatalf("quotas = %+v, %v", s.quotas, err)
 	}
 }
 
