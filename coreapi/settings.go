@@ -206,19 +206,22 @@ type settingsJSON struct {
 	APIKey          string   `json:"apiKey,omitempty"`
 
 	// Quotas in force and the usage they are measured against.
-	Quotas Quotas     `json:"quotas"`
-	Usage  quotaUsage `json:"usage"`
+	Quotas Quotas      `json:"quotas"`
+	Usage  *quotaUsage `json:"usage,omitempty"`
 }
 
+// settingsView is the settings as the admin API shows them. The usage is measured too; if that
+// fails the view comes without it, with the error.
 func (s *Server) settingsView(ctx context.Context) (settingsJSON, error) {
-	usage, err := s.usage(ctx)
-	if err != nil {
-		return settingsJSON{}, err
-	}
-	view := settingsJSON{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.quotas(), Usage: usage}
+	view := settingsJSON{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.quotas()}
 	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
 		view.APIKeyRotatedAt = st.RotatedAt
 	}
+	usage, err := s.usage(ctx)
+	if err != nil {
+		return view, err
+	}
+	view.Usage = &usage
 	return view, nil
 }
 
@@ -277,9 +280,11 @@ func (s *Server) handlePatchSettings(c echo.Context) error {
 		}
 	}
 	s.publish(ctx, event{Kind: kindSettings, Action: "update"})
+	// The changes are made (a rotated key exists nowhere else but in this answer): a failure to
+	// measure the usage only leaves it out.
 	view, err := s.settingsView(ctx)
 	if err != nil {
-		return err
+		s.log.Warn("measure usage for the settings answer", "err", err)
 	}
 	view.APIKey = key
 	return c.JSON(http.StatusOK, view)
