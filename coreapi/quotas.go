@@ -155,7 +155,13 @@ func (s *Server) createCollectionWithinQuota(ctx context.Context, name string) (
 		return collectionInfo{}, err
 	}
 	defer unlock()
-	if _, err := s.collections.lookup(ctx, name); err == nil {
+	// An existing name is a conflict, not a quota matter; the database answers, not the cache,
+	// which may still remember a collection dropped through another replica.
+	exists, err := s.collections.meta.CountDocuments(ctx, bson.D{{Key: "_id", Value: name}})
+	if err != nil {
+		return collectionInfo{}, fmt.Errorf("look up collection %s: %w", name, err)
+	}
+	if exists > 0 {
 		return collectionInfo{}, errCollectionExists(name)
 	}
 	n, err := s.collections.meta.CountDocuments(ctx, bson.D{})
