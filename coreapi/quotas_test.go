@@ -173,7 +173,12 @@ func TestQuotaParallelUploads(t *testing.T) {
 // rawUpload uploads n bytes from a goroutine (no t.Fatal there) and returns the status.
 func rawUpload(c *client, name string, n int) int {
 	body, ct := multipartBody(fileOfSize(name, n))
-	req, err := http.NewRequest(http.MethodPost, c.api.url+"/files", body)
+	return rawPost(c, "/files", body, ct)
+}
+
+// rawPost sends a POST from a goroutine and returns the status (0 if it could not be sent).
+func rawPost(c *client, path string, body io.Reader, ct string) int {
+	req, err := http.NewRequest(http.MethodPost, c.api.url+path, body)
 	if err != nil {
 		return 0
 	}
@@ -186,6 +191,42 @@ func rawUpload(c *client, name string, n int) int {
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, res.Body)
 	return res.StatusCode
+}
+
+// TestQuotaParallelCollections: collections created at once through two replicas stop exactly
+// at the quota.
+func TestQuotaParallelCollections(t *testing.T) {
+	api := newTestAPI(t)
+	other := api.replica()
+	setQuotas(api, map[string]any{"collections": 3})
+	c, _ := api.signedIn()
+	onOther := c.on(other)
+	const creates = 10
+	statuses := make([]int, creates)
+	var wg sync.WaitGroup
+	for i := range creates {
+		cl := c
+		if i%2 == 1 {
+			cl = onOther
+		}
+		wg.Go(func() {
+			statuses[i] = rawPost(cl, "/collections", strings.NewReader(fmt.Sprintf(`{"name": "c%d"}`, i)), "application/json")
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusForbidden:
+		default:
+			t.Fatalf("create %d answered %d", i, s)
+		}
+	}
+	if n := len(c.mustStatus(http.StatusOK, c.get("/collections")).docs()); created != 3 || n != 3 {
+		t.Fatalf("%d creates succeeded and %d collections exist under a quota of 3", created, n)
+	}
 }
 
 // TestQuotaRaisedOnAnotherReplica: a quota changed through one replica's admin port applies on
