@@ -35,7 +35,7 @@ const (
 	DefaultQuotaUserFileBytes = 100 << 20
 )
 
-// DefaultQuotas are the quotas of a backend whose configuration names none.
+// DefaultQuotas returns the quotas of a backend whose configuration names none.
 func DefaultQuotas() Quotas {
 	return Quotas{Collections: DefaultQuotaCollections, FileBytes: DefaultQuotaFileBytes, UserFileBytes: DefaultQuotaUserFileBytes}
 }
