@@ -197,7 +197,9 @@ func (s *Server) uploadFile(c echo.Context) error {
 		ContentType: contentTypeOf(form.file, filename), CreatedAt: now, UpdatedAt: now}
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
-	if err := s.files.create(c.Request().Context(), form.file, m); err != nil {
+	ctx, cancel := s.queryContext(c.Request().Context())
+	defer cancel()
+	if err := s.files.create(ctx, form.file, m); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, m.public())
@@ -338,8 +340,10 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if _, err := s.files.find(ctx, uid, filename); err != nil {
+	// The upload may take longer than a query may: each side of it gets its own deadline.
+	before, cancel := s.queryContext(c.Request().Context())
+	defer cancel()
+	if _, err := s.files.find(before, uid, filename); err != nil {
 		return err
 	}
 	form, err := s.readUploadForm(c, false)
@@ -349,6 +353,8 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	defer s.files.discard(form.file)
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
+	ctx, cancelAfter := s.queryContext(c.Request().Context())
+	defer cancelAfter()
 	m, err := s.files.find(ctx, uid, filename)
 	if err != nil {
 		return err
