@@ -56,6 +56,7 @@ type settings struct {
 	maxUpload      int64
 	listenHost     string
 	adminHost      string
+	limits         limitSettings
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -89,6 +90,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
+	s.limits.register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -104,6 +106,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("the public and admin ports must differ")
 	case s.maxUpload <= 0:
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
+	}
+	if err := s.limits.validate(); err != nil {
+		return s, err
 	}
 	if !s.embedded {
 		if s.mongoURL == "" {
@@ -178,11 +183,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	api, err := coreapi.New(ctx, coreapi.Config{
+	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Logger: log,
 		AllowLoopbackOrigins: s.embedded,
-	}, client.Database(dbName), eph)
+	}
+	s.limits.apply(&cfg)
+	api, err := coreapi.New(ctx, cfg, client.Database(dbName), eph)
 	if err != nil {
 		return err
 	}
