@@ -162,7 +162,7 @@ func TestQueryTimeout(t *testing.T) {
 func TestWSRelayLimits(t *testing.T) {
 	api := newTestAPI(t, func(c *Config) {
 		c.WSRelayMaxBytes = 1024
-		c.WSRelaysPerSecond = 0.1
+		c.WSRelaysPerSecond = 0.01 // one more every 100 s: the burst is all the test may use
 		c.WSRelayBurst = 5
 		c.WSMaxConnectionsPerUser = 3
 	})
