@@ -30,12 +30,23 @@ func (s *Server) decodeDocument(c echo.Context) (bson.D, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, httpapi.BadRequest("invalid_json", "the body is empty; send a JSON object")
 	}
-	return jsondoc.DecodeObject(raw, jsondoc.Limits{MaxBytes: int(s.cfg.MaxBodyBytes)})
+	lim := s.documentLimits()
+	lim.MaxBytes = int(s.cfg.MaxBodyBytes)
+	return jsondoc.DecodeObject(raw, lim)
 }
 
-// checkClientDocument refuses server-managed fields at the top level and, at any depth, field
-// names Mongo treats specially ("$…", dotted paths) or cannot store.
-func checkClientDocument(doc bson.D) error {
+// documentLimits are the complexity limits every stored client document must keep.
+func (s *Server) documentLimits() jsondoc.Limits {
+	return jsondoc.Limits{MaxKeys: s.cfg.MaxDocumentKeys, MaxNodes: s.cfg.MaxDocumentNodes}
+}
+
+// checkClientDocument refuses documents beyond the complexity limits, server-managed fields at
+// the top level and, at any depth, field names Mongo treats specially ("$…", dotted paths) or
+// cannot store.
+func checkClientDocument(doc bson.D, lim jsondoc.Limits) error {
+	if err := jsondoc.CheckComplexity(doc, lim); err != nil {
+		return err
+	}
 	for _, e := range doc {
 		if serverFields[e.Key] {
 			return &httpapi.Error{Status: http.StatusBadRequest, Code: "protected_field",

@@ -52,6 +52,25 @@ type Config struct {
 	// Quotas are the backend's quotas until its runtime settings change them; nil means
 	// DefaultQuotas(). A zero field means unlimited.
 	Quotas *Quotas
+	// Relayed websocket messages (custom actions sent on to other connections): the largest
+	// one (default 16 KiB; larger ones get a message_too_large error reply) and how many a
+	// connection may relay a second on average and in a burst (default 10 and 20; above that
+	// they get a rate_limited error reply). The connection stays open in both cases.
+	WSRelayMaxBytes   int64
+	WSRelaysPerSecond float64
+	WSRelayBurst      int
+	// WSMaxConnectionsPerUser caps one end user's open websockets on this replica (default
+	// 20); further handshakes get 429 too_many_connections.
+	WSMaxConnectionsPerUser int
+	// Document complexity: the most keys any one object of a stored document may have
+	// (default 1,000) and the most values the whole document may hold (default 10,000). The
+	// database engine slows down quadratically on wide documents; larger ones get 400
+	// document_too_complex wherever they are written.
+	MaxDocumentKeys  int
+	MaxDocumentNodes int
+	// QueryTimeout bounds the database work of one request or websocket action (default
+	// 10 s); past it the client gets 503 query_timeout and the database call is cancelled.
+	QueryTimeout time.Duration
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -134,6 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Quotas = &q
 	}
 	if err := c.Quotas.validate(); err != nil {
+		return c, err
+	}
+	if err := c.applyAbuseLimits(); err != nil {
 		return c, err
 	}
 	if c.Logger == nil {

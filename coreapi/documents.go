@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
@@ -21,7 +20,6 @@ const (
 	defaultListLimit = 100
 	maxListLimit     = 1000
 	maxListSkip      = 1_000_000
-	listTimeout      = 15 * time.Second
 )
 
 // and combines two filters; either may be empty, and the result is never nil (the driver
@@ -109,7 +107,7 @@ func intParam(q url.Values, name string, def, lo, hi int64) (int64, error) {
 // findDocuments lists what the caller may see; total is -1 unless lq.count is set.
 func (s *Server) findDocuments(ctx context.Context, ref collectionRef, lq listQuery) (docs []bson.D, total int64, err error) {
 	// A client's regular expression runs on the database's engine; bound how long it may run.
-	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	ctx, cancel := s.queryContext(ctx)
 	defer cancel()
 	f := and(lq.filter, ref.scope)
 	opts := options.Find().SetLimit(lq.limit).SetSkip(lq.skip)
@@ -166,7 +164,7 @@ func (s *Server) insertDocument(ctx context.Context, ref collectionRef, data bso
 // insert is insertDocument with the action its broadcast names (createChannel announces a
 // channel document as such).
 func (s *Server) insert(ctx context.Context, ref collectionRef, data bson.D, action string) (bson.D, error) {
-	if err := checkClientDocument(data); err != nil {
+	if err := checkClientDocument(data, s.documentLimits()); err != nil {
 		return nil, err
 	}
 	now := timestamp()
@@ -190,7 +188,7 @@ const replaceAttempts = 5
 // come from the stored document, which is replaced only if it has not changed since it was
 // read (compare-and-swap on _updatedAt), so a concurrent write is never silently undone.
 func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson.ObjectID, data bson.D) (bson.D, error) {
-	if err := checkClientDocument(data); err != nil {
+	if err := checkClientDocument(data, s.documentLimits()); err != nil {
 		return nil, err
 	}
 	for range replaceAttempts {
@@ -230,7 +228,7 @@ func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson
 
 // patchDocument merges the sent top-level fields into the document; fields not sent stay.
 func (s *Server) patchDocument(ctx context.Context, ref collectionRef, id bson.ObjectID, data bson.D) (bson.D, error) {
-	if err := checkClientDocument(data); err != nil {
+	if err := checkClientDocument(data, s.documentLimits()); err != nil {
 		return nil, err
 	}
 	set := append(data, bson.E{Key: "_updatedAt", Value: timestamp()})

@@ -195,7 +195,8 @@ func (s *Server) uploadFile(c echo.Context) error {
 	now := timestamp()
 	m := fileMeta{ID: bson.NewObjectID(), Owner: uid, Filename: filename, Bucket: bucket, Size: form.file.size,
 		ContentType: contentTypeOf(form.file, filename), CreatedAt: now, UpdatedAt: now}
-	ctx := c.Request().Context()
+	ctx, cancel := s.queryContext(c.Request().Context())
+	defer cancel()
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
 	unlockQuota, err := s.lockFileQuota(ctx)
@@ -347,8 +348,10 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if _, err := s.files.find(ctx, uid, filename); err != nil {
+	// The upload may take longer than a query may: each side of it gets its own deadline.
+	before, cancel := s.queryContext(c.Request().Context())
+	defer cancel()
+	if _, err := s.files.find(before, uid, filename); err != nil {
 		return err
 	}
 	form, err := s.readUploadForm(c, false)
@@ -358,6 +361,8 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	defer s.files.discard(form.file)
 	unlock := s.files.locks.lock(uid)
 	defer unlock()
+	ctx, cancelAfter := s.queryContext(c.Request().Context())
+	defer cancelAfter()
 	unlockQuota, err := s.lockFileQuota(ctx)
 	if err != nil {
 		return err

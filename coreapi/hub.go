@@ -10,22 +10,40 @@ import (
 // hub is this replica's set of websocket connections and the one place that decides which
 // connection receives which event.
 type hub struct {
-	mu    sync.RWMutex
-	conns map[*wsConn]struct{}
+	mu      sync.RWMutex
+	conns   map[*wsConn]struct{}
+	perUser map[string]int // open connections of each end user
 }
 
-func newHub() *hub { return &hub{conns: map[*wsConn]struct{}{}} }
+func newHub() *hub { return &hub{conns: map[*wsConn]struct{}{}, perUser: map[string]int{}} }
 
-func (h *hub) add(c *wsConn) {
+// add registers a connection. It refuses (false) an end user's connection when they already
+// have maxPerUser open here, so one account cannot multiply what it relays to everyone.
+func (h *hub) add(c *wsConn, maxPerUser int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if uid := c.who.userID; uid != "" {
+		if h.perUser[uid] >= maxPerUser {
+			return false
+		}
+		h.perUser[uid]++
+	}
 	h.conns[c] = struct{}{}
+	return true
 }
 
 func (h *hub) remove(c *wsConn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
 	delete(h.conns, c)
+	if uid := c.who.userID; uid != "" {
+		if h.perUser[uid]--; h.perUser[uid] <= 0 {
+			delete(h.perUser, uid)
+		}
+	}
 }
 
 func (h *hub) snapshot() []*wsConn {

@@ -142,7 +142,7 @@ func (s *Server) newEcho() *echo.Echo {
 	// Traefik and the control plane sit in front on private networks; trust their
 	// X-Forwarded-For so login throttling counts real client addresses.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
-	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.requests.Middleware, httpapi.RenderErrors)
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.requests.Middleware, httpapi.RenderErrors, s.boundQueries)
 	return e
 }
 

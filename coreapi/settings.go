@@ -194,7 +194,7 @@ func (s *Server) watchSettings(ctx context.Context, kick <-chan struct{}) {
 		case <-t.C:
 		case <-kick:
 		}
-		if err := s.settings.reload(ctx); err != nil && ctx.Err() == nil {
+		if err := s.reloadSettings(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reload settings", "err", err)
 		}
 	}

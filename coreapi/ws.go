@@ -36,7 +36,9 @@ func (s *Server) handleWS(c echo.Context) error {
 	// The connection joins the hub before the handshake completes, so an event published the
 	// moment the client sees itself connected waits in its queue rather than being missed.
 	conn := newWSConn(s, nil, who)
-	s.hub.add(conn)
+	if !s.hub.add(conn, s.cfg.WSMaxConnectionsPerUser) {
+		return tooManyConnections(s.cfg.WSMaxConnectionsPerUser)
+	}
 	defer s.hub.remove(conn)
 	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
 	if err != nil {
@@ -60,8 +62,10 @@ type wsConn struct {
 	who     caller
 	send    chan []byte
 	limiter *rate.Limiter
-	done    chan struct{}
-	once    sync.Once
+	// relays bounds the custom actions this connection sends on to others (mayRelay).
+	relays *rate.Limiter
+	done   chan struct{}
+	once   sync.Once
 
 	mu       sync.Mutex // guards ws while it is attached, and channels
 	channels map[string]struct{}
@@ -72,6 +76,7 @@ func newWSConn(s *Server, ws *websocket.Conn, who caller) *wsConn {
 		s: s, ws: ws, who: who,
 		send:     make(chan []byte, s.cfg.WSSendQueue),
 		limiter:  rate.NewLimiter(rate.Limit(s.cfg.WSMessagesPerSecond), s.cfg.WSMessageBurst),
+		relays:   rate.NewLimiter(rate.Limit(s.cfg.WSRelaysPerSecond), s.cfg.WSRelayBurst),
 		done:     make(chan struct{}),
 		channels: map[string]struct{}{},
 	}

@@ -25,12 +25,21 @@ const (
 	maxRequestIDBytes = 128
 )
 
+// wsMessageLimits bound a websocket message by its size alone: reading it takes time linear in
+// that. The document it may carry is held to the document limits where it is written
+// (checkClientDocument), so that the error reply can name the request.
+func (s *Server) wsMessageLimits() jsondoc.Limits {
+	n := int(s.cfg.WSReadLimit)
+	return jsondoc.Limits{MaxBytes: n, MaxKeys: n, MaxNodes: n}
+}
+
 // parseWSMessage checks a client message's envelope. The parameters are checked by the action.
-func parseWSMessage(data []byte, maxBytes int64) (wsRequest, error) {
+// Errors are *jsondoc.Error for bad JSON or a too complex message, which toAPIError maps.
+func parseWSMessage(data []byte, lim jsondoc.Limits) (wsRequest, error) {
 	req := wsRequest{raw: data}
-	doc, err := jsondoc.DecodeObject(data, jsondoc.Limits{MaxBytes: int(maxBytes)})
+	doc, err := jsondoc.DecodeObject(data, lim)
 	if err != nil {
-		return req, httpapi.BadRequest("invalid_json", err.Error())
+		return req, err
 	}
 	for _, e := range doc {
 		switch e.Key {
@@ -141,7 +150,9 @@ func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
 
 // handle answers one client message. Errors are answered on the connection, which stays open.
 func (c *wsConn) handle(ctx context.Context, data []byte) {
-	req, err := parseWSMessage(data, c.s.cfg.WSReadLimit)
+	ctx, cancel := c.s.queryContext(ctx)
+	defer cancel()
+	req, err := parseWSMessage(data, c.s.wsMessageLimits())
 	if err != nil {
 		c.replyError(req.requestID, err)
 		return
@@ -276,6 +287,9 @@ func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) 
 	}
 	if req.action == "error" {
 		return nil, nil, httpapi.BadRequest("invalid_action", `"error" is reserved for the server's error replies`)
+	}
+	if err := c.mayRelay(req); err != nil {
+		return nil, nil, err
 	}
 	msg := bson.D{{Key: "action", Value: req.action}}
 	for _, e := range req.params {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/testenv"
@@ -34,8 +35,9 @@ func FuzzWSMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		conn.handle(context.Background(), data)
 		replies := drain(conn.send)
-		req, perr := parseWSMessage(data, conn.s.cfg.WSReadLimit)
-		wantNone := perr == nil && req.requestID == nil && isRelayed(req.action) && req.action != "error"
+		req, perr := parseWSMessage(data, conn.s.wsMessageLimits())
+		wantNone := perr == nil && req.requestID == nil && isRelayed(req.action) && req.action != "error" &&
+			int64(len(data)) <= conn.s.cfg.WSRelayMaxBytes
 		switch {
 		case wantNone && len(replies) != 0:
 			t.Fatalf("relay without requestId answered: %s", replies)
@@ -89,7 +91,7 @@ func fuzzConn(f *testing.F) *wsConn {
 	db := testenv.MongoDatabase(f, testenv.FerretDB(f), "fuzz")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := New(ctx, Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: f.TempDir(), SiteDir: f.TempDir(),
-		Logger: quiet, WSSendQueue: 64}, db, ephemeral.NewMemory())
+		Logger: quiet, WSSendQueue: 64, WSRelaysPerSecond: math.Inf(1)}, db, ephemeral.NewMemory())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -352,6 +352,10 @@ func TestWSSlowClientIsDropped(t *testing.T) {
 		c.WSSendQueue = 16
 		c.WSMessagesPerSecond = 10_000
 		c.WSMessageBurst = 10_000
+		// Large relays drive the test: lift the relay limits that would refuse them.
+		c.WSRelayMaxBytes = 128 << 10
+		c.WSRelaysPerSecond = 10_000
+		c.WSRelayBurst = 10_000
 	})
 	c, _ := api.signedIn()
 	// A raw connection that never reads: once the socket buffers are full its queue fills.

@@ -57,6 +57,7 @@ type settings struct {
 	quotas         coreapi.Quotas
 	listenHost     string
 	adminHost      string
+	limits         limitSettings
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -93,6 +94,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.Int64Var(&s.quotas.UserFileBytes, "quota-user-file-bytes", envInt("BACKPACK_QUOTA_USER_FILE_BYTES", coreapi.DefaultQuotaUserFileBytes), "total bytes of one user's files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_USER_FILE_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
+	s.limits.register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -110,6 +112,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
 	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
 		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
+	}
+	if err := s.limits.validate(); err != nil {
+		return s, err
 	}
 	if !s.embedded {
 		if s.mongoURL == "" {
@@ -184,11 +189,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	api, err := coreapi.New(ctx, coreapi.Config{
+	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
 		AllowLoopbackOrigins: s.embedded,
-	}, client.Database(dbName), eph)
+	}
+	s.limits.apply(&cfg)
+	api, err := coreapi.New(ctx, cfg, client.Database(dbName), eph)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 // true/false bool, null nil, and numbers int64 when the literal is an integer that fits,
 // otherwise float64. It rejects invalid JSON, a top level that is not an object, duplicate
 // keys, keys containing NUL (BSON cannot store them), nesting deeper than lim.MaxDepth,
-// input larger than lim.MaxBytes, numbers beyond float64 range and invalid UTF-8. As in
+// input larger than lim.MaxBytes, an object with more than lim.MaxKeys members, more than
+// lim.MaxNodes values in all, numbers beyond float64 range and invalid UTF-8. As in
 // encoding/json, an escaped lone UTF-16 surrogate such as \ud800 becomes U+FFFD.
 // Every error is an *Error.
 func DecodeObject(data []byte, lim Limits) (bson.D, error) {
@@ -33,7 +34,7 @@ func DecodeObject(data []byte, lim Limits) (bson.D, error) {
 		return nil, &Error{Offset: int64(i) + 1, Msg: "invalid UTF-8"}
 	}
 
-	d := &decoder{data: data, dec: json.NewDecoder(bytes.NewReader(data)), maxDepth: lim.MaxDepth}
+	d := &decoder{data: data, dec: json.NewDecoder(bytes.NewReader(data)), lim: lim}
 	d.dec.UseNumber()
 
 	tok, err := d.dec.Token()
@@ -59,9 +60,10 @@ func DecodeObject(data []byte, lim Limits) (bson.D, error) {
 
 // decoder walks the token stream of one document.
 type decoder struct {
-	data     []byte
-	dec      *json.Decoder
-	maxDepth int
+	data  []byte
+	dec   *json.Decoder
+	lim   Limits
+	nodes int // values read so far
 }
 
 // object reads the members of an object whose '{' was just read; depth is the object's own.
@@ -87,6 +89,9 @@ func (d *decoder) object(depth int) (bson.D, error) {
 			return nil, d.errorHere(fmt.Sprintf("key %q contains a NUL character", key))
 		}
 		seen[key] = struct{}{}
+		if len(doc) == d.lim.MaxKeys {
+			return nil, d.limitHere(LimitKeys, d.lim.MaxKeys)
+		}
 
 		val, err := d.value(depth)
 		if err != nil {
@@ -127,11 +132,15 @@ func (d *decoder) value(parentDepth int) (any, error) {
 
 // convert turns one token that starts a value into that value, reading nested containers.
 func (d *decoder) convert(tok json.Token, parentDepth int) (any, error) {
+	d.nodes++
+	if d.nodes > d.lim.MaxNodes {
+		return nil, d.limitHere(LimitNodes, d.lim.MaxNodes)
+	}
 	switch t := tok.(type) {
 	case json.Delim:
 		depth := parentDepth + 1
-		if depth > d.maxDepth {
-			return nil, d.errorHere(fmt.Sprintf("objects and arrays are nested deeper than %d levels", d.maxDepth))
+		if depth > d.lim.MaxDepth {
+			return nil, d.errorHere(fmt.Sprintf("objects and arrays are nested deeper than %d levels", d.lim.MaxDepth))
 		}
 		if t == json.Delim('{') {
 			return d.object(depth)
@@ -163,6 +172,13 @@ func (d *decoder) number(n json.Number) (any, error) {
 // errorHere reports a problem with the token just read.
 func (d *decoder) errorHere(msg string) *Error {
 	return &Error{Offset: d.dec.InputOffset(), Msg: msg}
+}
+
+// limitHere reports a complexity limit reached at the token just read.
+func (d *decoder) limitHere(limit string, max int) *Error {
+	e := d.errorHere(limitMessage(limit, max))
+	e.Limit, e.Max = limit, max
+	return e
 }
 
 // syntaxError turns a token stream error into an *Error. The stream decoder's own offsets are

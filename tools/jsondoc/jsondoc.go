@@ -10,16 +10,25 @@ import "fmt"
 const (
 	defaultMaxDepth = 32
 	defaultMaxBytes = 1 << 20
+	defaultMaxKeys  = 1000
+	defaultMaxNodes = 10000
 )
 
 // Limits bound what DecodeObject accepts, so that a hostile client cannot make the server
-// build huge or deeply nested values. A zero field means the default: depth 32, 1 MiB.
+// build huge or deeply nested values, nor hand the database documents whose width it handles
+// in quadratic time. A zero field means the default: depth 32, 1 MiB, 1,000 keys per object,
+// 10,000 values.
 type Limits struct {
 	// MaxDepth is the deepest nesting of objects and arrays allowed; the top-level object is
 	// depth 1.
 	MaxDepth int
 	// MaxBytes is the largest input accepted, in bytes.
 	MaxBytes int
+	// MaxKeys is the most members any one object may have.
+	MaxKeys int
+	// MaxNodes is the most values the whole document may hold: every member and array element
+	// counts, nested objects and arrays included; the top-level object itself does not.
+	MaxNodes int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -29,8 +38,20 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = defaultMaxBytes
 	}
+	if l.MaxKeys <= 0 {
+		l.MaxKeys = defaultMaxKeys
+	}
+	if l.MaxNodes <= 0 {
+		l.MaxNodes = defaultMaxNodes
+	}
 	return l
 }
+
+// Names of the complexity limits, as Error.Limit reports them.
+const (
+	LimitKeys  = "keysPerObject"
+	LimitNodes = "nodes"
+)
 
 // Error is the type of every DecodeObject error. It says where the input went wrong so that
 // an API user can fix their document.
@@ -40,6 +61,10 @@ type Error struct {
 	Offset int64
 	// Msg describes the problem in plain English.
 	Msg string
+	// Limit is set when the input is valid JSON but too complex to accept: LimitKeys or
+	// LimitNodes. Max is then that limit's value. Syntax, size and depth errors leave it empty.
+	Limit string
+	Max   int
 }
 
 // Error formats the problem with its position, for example

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strconv"
+	"time"
+
+	"github.com/backpackhq/backpack/coreapi"
+)
+
+// limitSettings are the limits that keep one client from taking a backend's CPU, database or
+// other users' websockets for itself (see coreapi.Config for what each one bounds).
+type limitSettings struct {
+	queryTimeout            time.Duration
+	maxDocumentKeys         int
+	maxDocumentNodes        int
+	wsRelayMaxBytes         int64
+	wsRelaysPerSecond       float64
+	wsRelayBurst            int
+	wsMaxConnectionsPerUser int
+}
+
+// register adds the limits' flags, whose defaults come from the environment, else coreapi's.
+// A value the environment spells wrong becomes -1, which validate refuses.
+func (l *limitSettings) register(fs *flag.FlagSet, env func(name, def string) string) {
+	envInt := func(name string, def int) int {
+		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	envFloat := func(name string, def float64) float64 {
+		f, err := strconv.ParseFloat(env(name, strconv.FormatFloat(def, 'g', -1, 64)), 64)
+		if err != nil {
+			return -1
+		}
+		return f
+	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil {
+			return -1
+		}
+		return d
+	}
+	fs.DurationVar(&l.queryTimeout, "query-timeout", envDuration("BACKPACK_QUERY_TIMEOUT", coreapi.DefaultQueryTimeout),
+		"longest database work of one request or websocket message; beyond it 503 query_timeout (BACKPACK_QUERY_TIMEOUT)")
+	fs.IntVar(&l.maxDocumentKeys, "max-document-keys", envInt("BACKPACK_MAX_DOCUMENT_KEYS", coreapi.DefaultMaxDocumentKeys),
+		"most keys of any one object in a stored document (BACKPACK_MAX_DOCUMENT_KEYS)")
+	fs.IntVar(&l.maxDocumentNodes, "max-document-nodes", envInt("BACKPACK_MAX_DOCUMENT_NODES", coreapi.DefaultMaxDocumentNodes),
+		"most values (members and array elements, at any depth) in a stored document (BACKPACK_MAX_DOCUMENT_NODES)")
+	fs.Int64Var(&l.wsRelayMaxBytes, "ws-relay-max-bytes", int64(envInt("BACKPACK_WS_RELAY_MAX_BYTES", coreapi.DefaultWSRelayMaxBytes)),
+		"largest websocket message relayed to other connections (BACKPACK_WS_RELAY_MAX_BYTES)")
+	fs.Float64Var(&l.wsRelaysPerSecond, "ws-relays-per-second", envFloat("BACKPACK_WS_RELAYS_PER_SECOND", coreapi.DefaultWSRelaysPerSecond),
+		"messages one websocket connection may relay a second, on average (BACKPACK_WS_RELAYS_PER_SECOND)")
+	fs.IntVar(&l.wsRelayBurst, "ws-relay-burst", envInt("BACKPACK_WS_RELAY_BURST", coreapi.DefaultWSRelayBurst),
+		"messages one websocket connection may relay at once (BACKPACK_WS_RELAY_BURST)")
+	fs.IntVar(&l.wsMaxConnectionsPerUser, "ws-max-connections-per-user", envInt("BACKPACK_WS_MAX_CONNECTIONS_PER_USER", coreapi.DefaultWSMaxConnectionsPerUser),
+		"open websockets one end user may have on one API replica (BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
+}
+
+// validate refuses limits that are not positive: each must leave the API usable.
+func (l limitSettings) validate() error {
+	if l.queryTimeout <= 0 || l.maxDocumentKeys <= 0 || l.maxDocumentNodes <= 0 || l.wsRelayMaxBytes <= 0 ||
+		l.wsRelaysPerSecond <= 0 || l.wsRelayBurst <= 0 || l.wsMaxConnectionsPerUser <= 0 {
+		return errors.New("the query timeout, document limits and websocket relay and connection limits must be positive " +
+			"(BACKPACK_QUERY_TIMEOUT, BACKPACK_MAX_DOCUMENT_*, BACKPACK_WS_RELAY*, BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
+	}
+	return nil
+}
+
+// apply copies the limits into the API's configuration.
+func (l limitSettings) apply(cfg *coreapi.Config) {
+	cfg.QueryTimeout = l.queryTimeout
+	cfg.MaxDocumentKeys = l.maxDocumentKeys
+	cfg.MaxDocumentNodes = l.maxDocumentNodes
+	cfg.WSRelayMaxBytes = l.wsRelayMaxBytes
+	cfg.WSRelaysPerSecond = l.wsRelaysPerSecond
+	cfg.WSRelayBurst = l.wsRelayBurst
+	cfg.WSMaxConnectionsPerUser = l.wsMaxConnectionsPerUser
+}
