@@ -141,3 +141,28 @@ func TestLoginRacingDeletionLeavesNoSession(t *testing.T) {
 	}
 	t.Logf("a login takes %v; %d of %d logins racing the deletion succeeded", took, raced, rounds)
 }
+
+// TestWebsocketJoiningAfterSessionEndedIsClosed: a websocket whose session was resolved just
+// before its user's deletion, but which joined the hub only after the deletion's event had
+// closed the connections there, is closed once it joins rather than left open. The gap
+// is too short to hit through HTTP, so the check the handshake makes after joining is called
+// as the handshake calls it.
+func TestWebsocketJoiningAfterSessionEndedIsClosed(t *testing.T) {
+	api := newTestAPI(t)
+	_, token, uid := api.tokenClient()
+	ctx := context.Background()
+	who := caller{userID: uid, session: api.srv.sessionKey(token)}
+	if live := newWSConn(api.srv, nil, who); !api.srv.sessionStillValid(ctx, live) {
+		t.Fatal("a live session was refused")
+	}
+	api.adminClient().mustStatus(http.StatusOK, api.adminClient().del("/admin/users/"+uid))
+	late := newWSConn(api.srv, nil, who)
+	if api.srv.sessionStillValid(ctx, late) {
+		t.Fatal("a connection of a deleted user's session was kept")
+	}
+	select {
+	case <-late.done:
+	default:
+		t.Fatal("the connection was not closed")
+	}
+}
