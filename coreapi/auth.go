@@ -3,6 +3,7 @@ package coreapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -78,15 +79,36 @@ func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
 	return u, token, expires, err
 }
 
+// openSession stores a new session for a user whose credentials were just checked, unless the
+// user was deleted meanwhile.
+//
+// deleteUser removes the user, then the user's sessions. Here the session is stored first,
+// then the user looked up again, in the database itself (this replica's cache may not have
+// heard of a deletion on another one yet). If the user is still there, its deletion has not
+// started, so it will find this session among the user's sessions and end it. If the user is
+// gone, the deletion may have ended the user's sessions before this one was stored, so it is
+// ended here, and the login fails as for an unknown account. The token is only handed out
+// after this check, so no client ever holds a session of a deleted user.
 func (s *Server) openSession(ctx context.Context, uid string) (string, time.Time, error) {
-	token, key, err := newSessionToken()
+	token, err := newSessionToken()
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	key := s.sessionKey(token)
 	if err := s.eph.PutSession(ctx, key, uid, s.cfg.SessionTTL); err != nil {
 		return "", time.Time{}, err
 	}
-	return token, time.Now().Add(s.cfg.SessionTTL), nil
+	exists, err := s.users.exists(ctx, uid)
+	if err == nil && exists {
+		return token, time.Now().Add(s.cfg.SessionTTL), nil
+	}
+	if derr := s.eph.DeleteSession(context.WithoutCancel(ctx), key); derr != nil {
+		return "", time.Time{}, fmt.Errorf("end the session of a deleted user: %w", derr)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("open session: %w", err)
+	}
+	return "", time.Time{}, errInvalidCredentials
 }
 
 func (s *Server) login(c echo.Context) error {

@@ -127,6 +127,11 @@ func (s *Server) receiveEvents(sub *ephemeral.Subscription) {
 			s.log.Warn("undecodable event", "err", err)
 			continue
 		}
+		if ev.Kind == kindSession && ev.Owner != "" {
+			// A user was deleted: forget it before closing its connections, so a websocket
+			// handshake that misses the closing finds the user gone (see handleWS).
+			s.liveUsers.forget(ev.Owner)
+		}
 		if ev.Kind == kindSettings {
 			select {
 			case s.settingsKick <- struct{}{}:

@@ -26,6 +26,8 @@ type Server struct {
 	eph          ephemeral.Store
 	collections  *collectionRegistry
 	users        *userStore
+	liveUsers    *userExistence
+	incarnation  string // of the database, binding sessions to it; see loadIncarnation
 	files        *fileStore
 	site         *siterelease.Store
 	passwords    *credentials.Hasher
@@ -69,6 +71,7 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 		eph:          eph,
 		collections:  newCollectionRegistry(db),
 		users:        newUserStore(db),
+		liveUsers:    newUserExistence(),
 		files:        files,
 		site:         site,
 		passwords:    credentials.NewHasher(),
@@ -84,6 +87,10 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 	if err := s.ensureIndexes(ctx); err != nil {
 		_ = files.close()
 		return nil, err
+	}
+	if s.incarnation, err = loadIncarnation(ctx, db); err != nil {
+		_ = files.close()
+		return nil, fmt.Errorf("prepare database: %w", err)
 	}
 	if err := s.settings.reload(ctx); err != nil {
 		_ = files.close()

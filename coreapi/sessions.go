@@ -1,6 +1,7 @@
 package coreapi
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,20 +25,66 @@ const contextUserKey = "backpack.user"
 // contextSessionKey is where resolveSession leaves the session's storage key, for logout.
 const contextSessionKey = "backpack.session"
 
-// newSessionToken returns a random bearer secret and the key it is stored under. Only the
-// SHA-256 of a token is stored, so a leaked Redis dump does not hand out live sessions.
-func newSessionToken() (token, key string, err error) {
+// newSessionToken returns a random bearer secret.
+func newSessionToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", "", fmt.Errorf("session token: %w", err)
+		return "", fmt.Errorf("session token: %w", err)
 	}
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, sessionKey(token), nil
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func sessionKey(token string) string {
-	d := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(d[:])
+// sessionKey is the key a token's session is stored under: the SHA-256 of the backend's
+// incarnation and the token. Only the digest is stored, so a leaked Redis dump does not hand
+// out live sessions; and the incarnation binds the session to this backend's database, so a
+// token of a purged backend means nothing to a new backend of the same name (see
+// loadIncarnation).
+func (s *Server) sessionKey(token string) string {
+	h := sha256.New()
+	h.Write([]byte(s.incarnation))
+	h.Write([]byte{0})
+	h.Write([]byte(token))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sessionOwner is the one answer to "whose session is this key": the user of a live session
+// whose user still exists, or "" for anyone else. Every HTTP request (through resolveSession)
+// and every websocket handshake asks it.
+func (s *Server) sessionOwner(ctx context.Context, key string) (string, error) {
+	uid, err := s.eph.Session(ctx, key)
+	if errors.Is(err, ephemeral.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolve session: %w", err)
+	}
+	exists, err := s.userExists(ctx, uid)
+	if err != nil {
+		return "", fmt.Errorf("resolve session: %w", err)
+	}
+	if !exists {
+		// A session that outlived its user's deletion (see openSession) ends here.
+		if err := s.eph.DeleteSession(ctx, key); err != nil {
+			s.log.Warn("end session of a deleted user", "err", err)
+		}
+		return "", nil
+	}
+	return uid, nil
+}
+
+// userExists reports whether a user still exists, from this replica's recent answers when it
+// has one, else from the database.
+func (s *Server) userExists(ctx context.Context, uid string) (bool, error) {
+	if s.liveUsers.known(uid) {
+		return true, nil
+	}
+	gen := s.liveUsers.generation()
+	exists, err := s.users.exists(ctx, uid)
+	if err != nil || !exists {
+		return false, err
+	}
+	s.liveUsers.remember(uid, gen)
+	return true, nil
 }
 
 // requestToken finds the caller's session token: a bearer token wins over the cookie, so a
@@ -56,21 +103,21 @@ func requestToken(c echo.Context) string {
 	return ""
 }
 
-// resolveSession identifies the signed-in user, if any. An unknown or expired token makes the
-// request anonymous; endpoints that need a user then answer 401.
+// resolveSession identifies the signed-in user, if any. An unknown or expired token, or one
+// whose user was deleted, makes the request anonymous; endpoints that need a user then answer
+// 401.
 func (s *Server) resolveSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token := requestToken(c)
 		if token == "" || len(token) > 512 {
 			return next(c)
 		}
-		key := sessionKey(token)
-		uid, err := s.eph.Session(c.Request().Context(), key)
-		switch {
-		case errors.Is(err, ephemeral.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("resolve session: %w", err)
-		default:
+		key := s.sessionKey(token)
+		uid, err := s.sessionOwner(c.Request().Context(), key)
+		if err != nil {
+			return err
+		}
+		if uid != "" {
 			c.Set(contextUserKey, uid)
 			c.Set(contextSessionKey, key)
 		}

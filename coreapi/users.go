@@ -92,20 +92,40 @@ func (s *userStore) byID(ctx context.Context, id string) (user, error) {
 	return s.find(ctx, bson.D{{Key: "_id", Value: oid}})
 }
 
+// exists reports whether a user with this id exists, reading only its id.
+func (s *userStore) exists(ctx context.Context, id string) (bool, error) {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return false, nil
+	}
+	err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: oid}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find user: %w", err)
+	}
+	return true, nil
+}
+
 // deleteUser removes a user and ends every one of their sessions, and the websocket
-// connections opened with them, at once.
+// connections opened with them, at once. The user goes first and the sessions after, the
+// order openSession relies on to never leave a session behind; the event then tells every
+// replica to forget the user and close its connections.
 func (s *Server) deleteUser(ctx context.Context, id string) error {
 	u, err := s.users.byID(ctx, id)
 	if err != nil {
 		return err
 	}
+	uid := u.ID.Hex() // the form sessions are stored under, whatever case id was given in
 	if _, err := s.users.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: u.ID}}); err != nil {
-		return fmt.Errorf("delete user %s: %w", id, err)
+		return fmt.Errorf("delete user %s: %w", uid, err)
 	}
-	if err := s.eph.DeleteUserSessions(ctx, id); err != nil {
-		return fmt.Errorf("end sessions of user %s: %w", id, err)
+	s.liveUsers.forget(uid)
+	if err := s.eph.DeleteUserSessions(ctx, uid); err != nil {
+		return fmt.Errorf("end sessions of user %s: %w", uid, err)
 	}
-	s.publish(ctx, event{Kind: kindSession, Action: "end", Owner: id})
+	s.publish(ctx, event{Kind: kindSession, Action: "end", Owner: uid})
 	s.publishUser(ctx, "delete", u)
 	return nil
 }

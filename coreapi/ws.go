@@ -49,8 +49,33 @@ func (s *Server) handleWS(c echo.Context) error {
 		_ = ws.Close() // closed while the handshake was under way (shutdown, session ended)
 		return nil
 	}
+	if !s.sessionStillValid(c.Request().Context(), conn) {
+		return nil
+	}
 	conn.serve(s.lifetime)
 	return nil
+}
+
+// sessionStillValid asks again, once the connection is in the hub, whether its session still
+// resolves to its user, and closes it if not. The session was resolved before the connection
+// joined the hub, so a logout or a user's deletion in between would otherwise be missed: its
+// event closes only the connections already there. Those end the session (and forget the
+// user) before their event is sent, so asking after joining cannot miss both.
+func (s *Server) sessionStillValid(ctx context.Context, conn *wsConn) bool {
+	if conn.who.admin || conn.who.session == "" {
+		return true
+	}
+	uid, err := s.sessionOwner(ctx, conn.who.session)
+	switch {
+	case err != nil:
+		s.log.Error("websocket session check failed", "err", err)
+		conn.closeWith(websocket.CloseInternalServerErr, "the session could not be checked")
+		return false
+	case uid != conn.who.userID:
+		conn.closeWith(closeSessionEnded, "the session ended")
+		return false
+	}
+	return true
 }
 
 // wsConn is one websocket client. Everything it is sent goes through its bounded queue and a

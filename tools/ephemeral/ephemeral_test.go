@@ -3,8 +3,10 @@ package ephemeral
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,5 +353,48 @@ func TestRedisSubscribeUnreachable(t *testing.T) {
 	defer r.Close()
 	if _, err := r.Subscribe(context.Background(), "events"); err == nil {
 		t.Fatal("Subscribe to an unreachable server succeeded")
+	}
+}
+
+// TestRedisDeleteAll checks a purge removes every key under the store's prefix, however many,
+// and nothing under another prefix, even one that shares its start or has glob characters.
+func TestRedisDeleteAll(t *testing.T) {
+	url := testenv.Redis(t)
+	ctx := context.Background()
+	gone, kept, glob := newRedis(t, url, "bkpk:shop:"), newRedis(t, url, "bkpk:shop-x:"), newRedis(t, url, "bkpk:sh*")
+	for i := range 2500 {
+		if err := gone.PutSession(ctx, fmt.Sprintf("s%d", i), fmt.Sprintf("u%d", i%7), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := gone.Hit(ctx, "login", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Redis{kept, glob} {
+		if err := s.PutSession(ctx, "k", "u", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := glob.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := gone.client.DBSize(ctx).Result(); n != 2500+7+1+2 {
+		t.Fatalf("a glob prefix deleted other keys: %d left", n)
+	}
+	if err := gone.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left, err := gone.client.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 || !strings.HasPrefix(left[0], "bkpk:shop-x:") || !strings.HasPrefix(left[1], "bkpk:shop-x:") {
+		t.Fatalf("left after DeleteAll: %v", left)
+	}
+	if _, err := kept.Session(ctx, "k"); err != nil {
+		t.Fatalf("a session under another prefix went: %v", err)
+	}
+	if err := (&Redis{client: gone.client}).DeleteAll(ctx); err == nil {
+		t.Fatal("DeleteAll without a prefix did not refuse")
 	}
 }

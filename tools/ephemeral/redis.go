@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -206,6 +207,52 @@ func awaitSubscribed(ctx context.Context, ps *redis.PubSub, timeout time.Duratio
 			return nil
 		}
 	}
+}
+
+// DeleteAll removes every key under the store's prefix: sessions, session indexes and
+// counters. It is for a backend that is purged, whose Redis is shared with others (the local
+// runtime's): nothing of it may outlive it. The keys are found with SCAN, so a large Redis is
+// not blocked while they are; a key written meanwhile may survive, so stop every writer first.
+func (r *Redis) DeleteAll(ctx context.Context) error {
+	if r.prefix == "" {
+		return errors.New("delete all keys: the store has no prefix, so everything in Redis would go")
+	}
+	iter := r.client.Scan(ctx, 0, globEscape(r.prefix)+"*", 1000).Iterator()
+	batch := make([]string, 0, 1000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := r.client.Del(ctx, batch...).Err(); err != nil {
+			return fmt.Errorf("delete keys under %q: %w", r.prefix, err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("list keys under %q: %w", r.prefix, err)
+	}
+	return flush()
+}
+
+// globEscape quotes the characters that are special in a Redis MATCH pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\^`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // Ping implements Store.

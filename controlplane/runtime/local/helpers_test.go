@@ -138,6 +138,22 @@ func public(t *testing.T, r *Runtime, name, apiKey, method, path string, body an
 	return serve(h, req)
 }
 
+// publicAs is public with an end user's bearer token.
+func publicAs(t *testing.T, r *Runtime, name, apiKey, token, method, path string, body any) reply {
+	t.Helper()
+	h, ok := r.PublicHandler(name)
+	if !ok {
+		t.Fatalf("no public handler for %s", name)
+	}
+	req := httptest.NewRequest(method, path, jsonBody(body))
+	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return serve(h, req)
+}
+
 func login(t *testing.T, r *Runtime, name, apiKey string) int {
 	t.Helper()
 	return public(t, r, name, apiKey, http.MethodPost, "/auth/login", map[string]string{"email": testEmail, "password": testPassword}).status

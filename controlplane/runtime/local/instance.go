@@ -109,11 +109,30 @@ func (r *Runtime) ephemeralStore(ctx context.Context, name string) (ephemeral.St
 	if r.cfg.RedisURL == "" {
 		return ephemeral.NewMemory(), nil
 	}
-	eph, err := ephemeral.NewRedis(ctx, r.cfg.RedisURL, "bkpk:"+name+":")
+	eph, err := ephemeral.NewRedis(ctx, r.cfg.RedisURL, redisPrefix(name))
 	if err != nil {
 		return nil, fmt.Errorf("connect %s to Redis: %w", name, err)
 	}
 	return eph, nil
+}
+
+// redisPrefix is where a backend's keys live in the shared Redis. Backend names hold no ':',
+// so no backend's prefix starts another's.
+func redisPrefix(name string) string { return "bkpk:" + name + ":" }
+
+// purgeEphemeral removes everything a purged backend kept in the shared Redis (end users'
+// sessions, login counters), so none of it outlives the backend: a backend created later
+// under the same name starts with nothing. In memory there is nothing left once it stopped.
+func (r *Runtime) purgeEphemeral(ctx context.Context, name string) error {
+	if r.cfg.RedisURL == "" {
+		return nil
+	}
+	eph, err := ephemeral.NewRedis(ctx, r.cfg.RedisURL, redisPrefix(name))
+	if err != nil {
+		return fmt.Errorf("connect %s to Redis: %w", name, err)
+	}
+	defer eph.Close()
+	return eph.DeleteAll(ctx)
 }
 
 // ready asks the API's readiness check, in-process, whether its database and ephemeral store

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestSessionsSurviveRestartsWithRedis: with a Redis configured, an end user's session outlives
@@ -62,4 +63,56 @@ func TestSessionsSurviveRestartsWithRedis(t *testing.T) {
 	if got := me(r, "kept", spec.APIKey); got != http.StatusOK {
 		t.Fatalf("me after the restart = %d; the session should have survived in Redis", got)
 	}
+}
+
+// TestPurgeEndsSessionsWithRedis: purging a backend removes every key it had in the shared
+// Redis, and a backend created again under the same name honours none of the old tokens.
+func TestPurgeEndsSessionsWithRedis(t *testing.T) {
+	redisURL := testenv.Redis(t)
+	r, err := New(context.Background(), Config{DataDir: t.TempDir(), RedisURL: redisURL,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	spec, kept := testSpec("reuse", "api-key-of-reuse-0123456789"), testSpec("kept", "api-key-of-kept-0123456789")
+	mustApply(t, r, spec)
+	mustApply(t, r, kept)
+	token := func(name, apiKey string) string {
+		creds := map[string]string{"email": testEmail, "password": testPassword}
+		wantStatus(t, "register", public(t, r, name, apiKey, http.MethodPost, "/auth/register", creds), http.StatusCreated)
+		var tok struct{ Token string }
+		public(t, r, name, apiKey, http.MethodPost, "/auth/token", creds).json(t, &tok)
+		if tok.Token == "" {
+			t.Fatal("no token")
+		}
+		return tok.Token
+	}
+	old, keptToken := token("reuse", spec.APIKey), token("kept", kept.APIKey)
+	wantStatus(t, "create collection", publicAs(t, r, "reuse", spec.APIKey, old, http.MethodPost, "/collections", map[string]string{"name": "notes"}), http.StatusCreated)
+
+	mustRemove(t, r, "reuse", true)
+	rdb := redis.NewClient(mustParseRedisURL(t, redisURL))
+	defer rdb.Close()
+	if left, err := rdb.Keys(context.Background(), "bkpk:reuse:*").Result(); err != nil || len(left) != 0 {
+		t.Fatalf("keys of the purged backend left in Redis: %v (%v)", left, err)
+	}
+	if left, err := rdb.Keys(context.Background(), "bkpk:kept:*").Result(); err != nil || len(left) == 0 {
+		t.Fatalf("the other backend's keys went too: %v (%v)", left, err)
+	}
+
+	mustApply(t, r, spec)
+	token("reuse", spec.APIKey)
+	wantStatus(t, "me with the old token", publicAs(t, r, "reuse", spec.APIKey, old, http.MethodGet, "/auth/me", nil), http.StatusUnauthorized)
+	wantStatus(t, "write with the old token", publicAs(t, r, "reuse", spec.APIKey, old, http.MethodPost, "/collections", map[string]string{"name": "notes"}), http.StatusUnauthorized)
+	wantStatus(t, "me on the other backend", publicAs(t, r, "kept", kept.APIKey, keptToken, http.MethodGet, "/auth/me", nil), http.StatusOK)
+}
+
+func mustParseRedisURL(t *testing.T, url string) *redis.Options {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
 }

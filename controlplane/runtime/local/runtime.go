@@ -194,9 +194,9 @@ func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime
 	return Node, nil
 }
 
-// Remove stops the backend if it runs; with purge it also drops its database and deletes its
-// files and site, whether or not it was running (after a restart of the control plane nothing
-// runs, but the data is still there).
+// Remove stops the backend if it runs; with purge it also drops its database, deletes its keys
+// in the shared Redis (if one is configured) and its files and site, whether or not it was
+// running (after a restart of the control plane nothing runs, but the data is still there).
 func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
 	progress = orNothing(progress)
 	if err := names.Backend(name); err != nil {
@@ -225,6 +225,10 @@ func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress 
 	progress("dropping database " + db)
 	if err := r.client.Database(db).Drop(ctx); err != nil {
 		return fmt.Errorf("remove %s: drop database %s: %w", name, db, err)
+	}
+	progress("removing sessions")
+	if err := r.purgeEphemeral(ctx, name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	progress("removing files and site")
 	if err := os.RemoveAll(r.backendDir(name)); err != nil {
