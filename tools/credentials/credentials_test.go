@@ -217,6 +217,16 @@ func TestThrottleRegister(t *testing.T) {
 		if err := th.Register(ctx, "2.2.2.2"); err != nil {
 			t.Fatalf("another address is limited: %v", err)
 		}
+		// An IPv6 client is counted by its /64: another address in it shares the budget.
+		for range 2 {
+			if err := th.Register(ctx, "2001:db8:1:2::1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expectLimited(t, th.Register(ctx, "2001:db8:1:2:ffff::9"), "too_many_registrations")
+		if err := th.Register(ctx, "2001:db8:1:3::1"); err != nil {
+			t.Fatalf("another /64 is limited: %v", err)
+		}
 		// Sign-ups and sign-ins are counted apart.
 		if _, err := th.Begin(ctx, "a@x.io", "1.1.1.1"); err != nil {
 			t.Fatal(err)

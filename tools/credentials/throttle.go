@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/ephemeral"
@@ -21,7 +22,7 @@ import (
 //   - per client address over every account (MaxPerAddress): one address trying many accounts.
 //
 // Sign-ups are limited per client address (MaxRegistrationsPerAddress), since each costs a
-// password hash and creates an account.
+// password hash and creates an account. An IPv6 client is counted by its /64.
 type Throttle struct {
 	Store                ephemeral.Store
 	Prefix               string // keeps two throttles on one store apart
@@ -46,13 +47,23 @@ func (e *LimitedError) Error() string {
 	return fmt.Sprintf("%s (retry in %s)", e.Message, e.RetryAfter.Round(time.Second))
 }
 
+// client is the address a client is counted under: an IPv6 address's /64, since one
+// subscriber commonly holds a whole /64 and could otherwise count as billions of clients.
+func client(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
+}
+
 // pairKey joins email and ip with a space, which no address holds, so no two pairs share a key.
 func (t Throttle) pairKey(email, ip string) string {
-	return t.Prefix + "login-fail:account-address:" + email + " " + ip
+	return t.Prefix + "login-fail:account-address:" + email + " " + client(ip)
 }
 func (t Throttle) accountKey(email string) string { return t.Prefix + "login-fail:account:" + email }
-func (t Throttle) addressKey(ip string) string    { return t.Prefix + "login-fail:address:" + ip }
-func (t Throttle) registerKey(ip string) string   { return t.Prefix + "register:address:" + ip }
+func (t Throttle) addressKey(ip string) string    { return t.Prefix + "login-fail:address:" + client(ip) }
+func (t Throttle) registerKey(ip string) string   { return t.Prefix + "register:address:" + client(ip) }
 
 // Attempt is one sign-in attempt holding its places under the throttle's limits.
 type Attempt struct {
