@@ -41,6 +41,9 @@ func (s *Server) register(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.throttle.Register(ctx, c.RealIP()); err != nil {
+		return err
+	}
 	email, hash, err := s.passwords.NewAccount(ctx, req.Email, req.Password)
 	if err != nil {
 		return err
@@ -82,25 +85,23 @@ func (s *Server) login(c echo.Context) error {
 		return errInvalidLogin
 	}
 	ctx := c.Request().Context()
-	ip := c.RealIP()
-	if err := s.throttle.Check(ctx, email, ip); err != nil {
+	attempt, err := s.throttle.Begin(ctx, email, c.RealIP())
+	if err != nil {
 		return err
 	}
 	d, err := s.store.DeveloperByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
-		return err
+		return errors.Join(err, attempt.Cancel(ctx))
 	}
 	ok, err := s.passwords.Verify(ctx, d.PasswordHash, req.Password)
 	if err != nil {
-		return err
+		return errors.Join(err, attempt.Cancel(ctx))
 	}
 	if !ok {
-		if err := s.throttle.Failed(ctx, email, ip); err != nil {
-			return err
-		}
+		// The attempt's places under the throttle stay taken: they count this failure.
 		return errInvalidLogin
 	}
-	if err := s.throttle.Succeeded(ctx, email); err != nil {
+	if err := attempt.Succeeded(ctx); err != nil {
 		return err
 	}
 	csrf, err := s.openSession(c, d)

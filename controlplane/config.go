@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/secretbox"
 )
 
@@ -41,10 +43,22 @@ type Config struct {
 	MaxBackendsPerDeveloper int
 	// MaxSiteBytes caps a site archive upload (default 100 MiB).
 	MaxSiteBytes int64
-	// Login throttling, as for end users (defaults 5 per account and 50 per address in 15 min).
-	LoginMaxFailuresPerAccount int64
-	LoginMaxFailuresPerAddress int64
-	LoginWindow                time.Duration
+	// Login throttling, as for end users (coreapi.Config): within LoginWindow (default 15 min)
+	// at most LoginMaxFailuresPerAccountAddress failures on one account from one address
+	// (default 5), LoginMaxFailuresPerAccount on one account from all addresses (default 100)
+	// and LoginMaxFailuresPerAddress from one address (default 50).
+	LoginMaxFailuresPerAccountAddress int64
+	LoginMaxFailuresPerAccount        int64
+	LoginMaxFailuresPerAddress        int64
+	LoginWindow                       time.Duration
+	// Sign-up throttling: at most RegistrationsPerAddress sign-ups (accepted or not) from one
+	// client address per RegistrationWindow (default 20 per hour).
+	RegistrationsPerAddress int64
+	RegistrationWindow      time.Duration
+	// TrustedProxies are the reverse proxies in front of the control plane (CIDRs or
+	// addresses), whose X-Forwarded-For alone is believed; empty (the default, and `backpack
+	// dev`) trusts nobody. Behind Traefik: backpack_public's subnet (docs/deploy.md).
+	TrustedProxies []string
 	// Reconciler timing: how often it looks at every backend even without a change (default
 	// 5 s), how often it checks running backends' health (default 15 s), the first and largest
 	// wait between retries of a failed operation (default 2 s and 2 min), after how many
@@ -59,6 +73,8 @@ type Config struct {
 	// MetricsToken, when set, is required as a bearer token on /metrics.
 	MetricsToken string
 	Logger       *slog.Logger
+
+	trustedProxies []*net.IPNet // TrustedProxies, parsed by withDefaults
 }
 
 // Defaults used when a Config field is left zero.
@@ -72,6 +88,13 @@ const (
 	DefaultRetryMax          = 2 * time.Minute
 	DefaultFailAfter         = 3
 	DefaultReadyTimeout      = 3 * time.Minute
+
+	DefaultLoginMaxFailuresPerAccountAddress = 5
+	DefaultLoginMaxFailuresPerAccount        = 100
+	DefaultLoginMaxFailuresPerAddress        = 50
+	DefaultLoginWindow                       = 15 * time.Minute
+	DefaultRegistrationsPerAddress           = 20
+	DefaultRegistrationWindow                = time.Hour
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -103,9 +126,21 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.KeepAlive, 15*time.Second)
 	setDefault(&c.InviteTTL, DefaultInviteTTL)
 	setDefault(&c.MaxSiteBytes, DefaultMaxSiteBytes)
-	setDefault(&c.LoginMaxFailuresPerAccount, 5)
-	setDefault(&c.LoginMaxFailuresPerAddress, 50)
-	setDefault(&c.LoginWindow, 15*time.Minute)
+	setDefault(&c.LoginMaxFailuresPerAccountAddress, DefaultLoginMaxFailuresPerAccountAddress)
+	setDefault(&c.LoginMaxFailuresPerAccount, DefaultLoginMaxFailuresPerAccount)
+	setDefault(&c.LoginMaxFailuresPerAddress, DefaultLoginMaxFailuresPerAddress)
+	setDefault(&c.LoginWindow, DefaultLoginWindow)
+	setDefault(&c.RegistrationsPerAddress, DefaultRegistrationsPerAddress)
+	setDefault(&c.RegistrationWindow, DefaultRegistrationWindow)
+	if c.LoginMaxFailuresPerAccountAddress < 0 || c.LoginMaxFailuresPerAccount < 0 || c.LoginMaxFailuresPerAddress < 0 ||
+		c.RegistrationsPerAddress < 0 || c.LoginWindow < 0 || c.RegistrationWindow < 0 {
+		return c, errors.New("control plane: login and sign-up limits must not be negative")
+	}
+	trusted, err := httpapi.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return c, fmt.Errorf("control plane: %w", err)
+	}
+	c.trustedProxies = trusted
 	setDefault(&c.ReconcileInterval, DefaultReconcileInterval)
 	setDefault(&c.HealthInterval, DefaultHealthInterval)
 	setDefault(&c.RetryBase, DefaultRetryBase)

@@ -73,7 +73,9 @@ func newTestPlane(t *testing.T, opts ...planeOption) *testPlane {
 		Domain: "localhost", PublicScheme: "http", Registration: store.RegistrationOpen,
 		ReconcileInterval: 100 * time.Millisecond, HealthInterval: 200 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ReadyTimeout: 10 * time.Second,
-		Logger: testLog,
+		// Tests sign up many developers from one address; the sign-up throttle has its own tests.
+		RegistrationsPerAddress: 10000,
+		Logger:                  testLog,
 	}}
 	p.openDB = func() store.Store {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(p.dir, "cp.db"))

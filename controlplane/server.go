@@ -54,8 +54,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		bus:       newBus(),
 		metrics:   newMetrics(),
 	}
-	s.throttle = credentials.Throttle{Store: ephemeral.NewMemory(), MaxPerAccount: cfg.LoginMaxFailuresPerAccount,
-		MaxPerAddress: cfg.LoginMaxFailuresPerAddress, Window: cfg.LoginWindow}
+	// One control plane runs per installation, so its counters can live in its own memory.
+	s.throttle = credentials.Throttle{Store: ephemeral.NewMemory(), MaxPerAccountAddress: cfg.LoginMaxFailuresPerAccountAddress,
+		MaxPerAccount: cfg.LoginMaxFailuresPerAccount, MaxPerAddress: cfg.LoginMaxFailuresPerAddress, Window: cfg.LoginWindow,
+		MaxRegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow}
 	if err := s.seedSettings(ctx); err != nil {
 		return nil, err
 	}
@@ -108,7 +110,8 @@ func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(s.log, toAPIError)
-	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
+	// X-Forwarded-For is believed from the configured proxies only (Traefik's network).
+	e.IPExtractor = httpapi.ClientIP(s.cfg.trustedProxies)
 	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)
 
 	e.GET("/healthz", httpapi.Healthz)

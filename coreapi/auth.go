@@ -26,6 +26,9 @@ func (s *Server) register(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.loginThrottle().Register(ctx, c.RealIP()); err != nil {
+		return err
+	}
 	email, hash, err := s.passwords.NewAccount(ctx, req.Email, req.Password)
 	if err != nil {
 		return err
@@ -53,26 +56,23 @@ func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
 		return user{}, "", time.Time{}, errInvalidCredentials
 	}
 	ctx := c.Request().Context()
-	throttle := s.loginThrottle()
-	ip := c.RealIP()
-	if err := throttle.Check(ctx, email, ip); err != nil {
+	attempt, err := s.loginThrottle().Begin(ctx, email, c.RealIP())
+	if err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	u, err := s.users.byEmail(ctx, email)
 	if err != nil && !errors.Is(err, errNoUser) {
-		return user{}, "", time.Time{}, err
+		return user{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	ok, err := s.passwords.Verify(ctx, u.PasswordHash, req.Password)
 	if err != nil {
-		return user{}, "", time.Time{}, err
+		return user{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	if !ok {
-		if err := throttle.Failed(ctx, email, ip); err != nil {
-			return user{}, "", time.Time{}, err
-		}
+		// The attempt's places under the throttle stay taken: they count this failure.
 		return user{}, "", time.Time{}, errInvalidCredentials
 	}
-	if err := throttle.Succeeded(ctx, email); err != nil {
+	if err := attempt.Succeeded(ctx); err != nil {
 		return user{}, "", time.Time{}, err
 	}
 	token, expires, err := s.openSession(ctx, u.ID.Hex())
@@ -167,9 +167,11 @@ func (s *Server) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, u.public())
 }
 
-// loginThrottle counts failures in the backend's shared ephemeral store, so the limit holds
-// across replicas.
+// loginThrottle counts sign-in attempts and sign-ups in the backend's shared ephemeral store,
+// so the limits hold across replicas.
 func (s *Server) loginThrottle() credentials.Throttle {
-	return credentials.Throttle{Store: s.eph, MaxPerAccount: s.cfg.LoginMaxFailuresPerAccount,
-		MaxPerAddress: s.cfg.LoginMaxFailuresPerAddress, Window: s.cfg.LoginWindow}
+	return credentials.Throttle{Store: s.eph, MaxPerAccountAddress: s.cfg.LoginMaxFailuresPerAccountAddress,
+		MaxPerAccount: s.cfg.LoginMaxFailuresPerAccount, MaxPerAddress: s.cfg.LoginMaxFailuresPerAddress,
+		Window: s.cfg.LoginWindow, MaxRegistrationsPerAddress: s.cfg.RegistrationsPerAddress,
+		RegistrationWindow: s.cfg.RegistrationWindow}
 }

@@ -134,7 +134,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 }
 
 func TestLoginThrottlePerAddress(t *testing.T) {
-	api := newTestAPI(t, func(c *Config) { c.LoginMaxFailuresPerAddress = 4 })
+	api := newTestAPI(t, func(c *Config) { c.LoginMaxFailuresPerAddress, c.TrustedProxies = 4, []string{"127.0.0.1"} })
 	attacker := api.client()
 	attacker.header.Set("X-Forwarded-For", "203.0.113.7")
 	for i := range 4 {

@@ -50,7 +50,9 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	t.Cleanup(func() { _ = eph.Close() })
 	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{"https://shop.example.com"},
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		// Tests sign up many users from one address; the sign-up throttle has its own tests.
+		RegistrationsPerAddress: 10000,
+		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, m := range modify {
 		m(&cfg)
 	}

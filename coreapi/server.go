@@ -146,9 +146,9 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
-	// Traefik and the control plane sit in front on private networks; trust their
-	// X-Forwarded-For so login throttling counts real client addresses.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
+	// X-Forwarded-For is believed from the configured proxies only (Traefik's network in a
+	// stack), so the throttles count real client addresses and a client cannot pick its own.
+	e.IPExtractor = httpapi.ClientIP(s.cfg.trustedProxies)
 	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.requests.Middleware, httpapi.RenderErrors, s.boundQueries)
 	return e
 }

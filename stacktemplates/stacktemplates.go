@@ -49,6 +49,10 @@ const (
 	// NodeLabel is the node label every service of the stack is pinned with:
 	// node.labels.backpack.node == Vars.Node.
 	NodeLabel = "backpack.node"
+	// PublicSubnet is the subnet backpack_public, Traefik's network, is created with
+	// (docs/deploy.md; the swarm runtime creates it so when missing). It is the default of
+	// Vars.TrustedProxies: the API believes X-Forwarded-For from Traefik on it alone.
+	PublicSubnet = "10.213.0.0/16"
 )
 
 // Service is what can be chosen for one service of the stack. Empty fields take the defaults.
@@ -81,6 +85,9 @@ type Vars struct {
 	// NAME_admin_token_vN; Swarm secrets are immutable, so a rotation creates the next
 	// version. Default 1.
 	SecretsVersion int
+	// TrustedProxies are the CIDRs (or addresses) whose X-Forwarded-For the API believes for
+	// the client's address (BACKPACK_TRUSTED_PROXIES); default PublicSubnet.
+	TrustedProxies []string
 
 	API, Mongo, Redis, Web Service
 }
@@ -117,6 +124,9 @@ func (v Vars) WithDefaults() Vars {
 	}
 	if v.SecretsVersion == 0 {
 		v.SecretsVersion = 1
+	}
+	if len(v.TrustedProxies) == 0 {
+		v.TrustedProxies = []string{PublicSubnet}
 	}
 	fill := func(s *Service, service, image string) {
 		if s.Image == "" {
@@ -197,6 +207,11 @@ func (v Vars) Validate() error {
 			return err
 		}
 	}
+	for _, p := range v.TrustedProxies {
+		if err := validateProxy(p); err != nil {
+			return err
+		}
+	}
 	if v.SecretsVersion < 1 {
 		return fmt.Errorf("secrets version %d: must be 1 or more", v.SecretsVersion)
 	}
@@ -274,6 +289,15 @@ func validateOrigin(o string) error {
 	return nil
 }
 
+// validateProxy accepts a CIDR or a single address, written plainly.
+func validateProxy(p string) error {
+	_, _, cidrErr := net.ParseCIDR(p)
+	if (cidrErr != nil && net.ParseIP(p) == nil) || strings.ContainsAny(p, ",$ \t\r\n'\"`") {
+		return fmt.Errorf("trusted proxy %q: must be a CIDR such as %s or an address", p, PublicSubnet)
+	}
+	return nil
+}
+
 // nginxConfVersion names the nginx config after its content (Swarm configs are immutable, so
 // a changed file needs a new name).
 func nginxConfVersion() string {
@@ -297,6 +321,7 @@ func (v Vars) Environment() map[string]string {
 		"BACKPACK_CERT_RESOLVER":      v.CertResolver,
 		"BACKPACK_ENTRYPOINTS":        v.EntryPoints,
 		"BACKPACK_CORS_ORIGINS":       strings.Join(v.CORSOrigins, ","),
+		"BACKPACK_TRUSTED_PROXIES":    strings.Join(v.TrustedProxies, ","),
 		"BACKPACK_SECRETS_VERSION":    strconv.Itoa(v.SecretsVersion),
 		"BACKPACK_NGINX_CONF_VERSION": nginxConfVersion(),
 		"BACKPACK_API_IMAGE":          v.API.Image,

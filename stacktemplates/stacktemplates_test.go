@@ -37,6 +37,7 @@ func TestValidate(t *testing.T) {
 		func(v *Vars) { v.Redis.CPUs, v.Redis.Memory = "0.25", "64m" },
 		func(v *Vars) { v.Web.Memory = "6M" },
 		func(v *Vars) { v.SecretsVersion = 12 },
+		func(v *Vars) { v.TrustedProxies = []string{"10.0.5.0/24", "192.0.2.7", "fd00::/8"} },
 	}
 	for i, change := range ok {
 		v := base()
@@ -73,6 +74,8 @@ func TestValidate(t *testing.T) {
 		"scheme in domain":       func(v *Vars) { v.Domain = "https://example.com" },
 		"host too long":          func(v *Vars) { v.Domain = strings.Repeat(strings.Repeat("a", 60)+".", 4) + "com" },
 		"no node":                func(v *Vars) { v.Node = "" },
+		"proxy not a CIDR":       func(v *Vars) { v.TrustedProxies = []string{"traefik"} },
+		"proxies in one string":  func(v *Vars) { v.TrustedProxies = []string{"10.0.0.0/8,0.0.0.0/0"} },
 		"constraint injection":   func(v *Vars) { v.Node = "n1 || node.role == manager" },
 		"node with comma":        func(v *Vars) { v.Node = "n1,node.role==manager" },
 		"node with space":        func(v *Vars) { v.Node = "n 1" },
@@ -265,6 +268,7 @@ func TestLoad(t *testing.T) {
 		"BACKPACK_PORT":              "3000",
 		"BACKPACK_ADMIN_PORT":        "3001",
 		"BACKPACK_ADMIN_LISTEN_HOST": "shop-admin",
+		"BACKPACK_TRUSTED_PROXIES":   PublicSubnet,
 	} {
 		if env(k) != want {
 			t.Errorf("api %s = %q, want %q", k, env(k), want)

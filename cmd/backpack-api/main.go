@@ -23,6 +23,7 @@ import (
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/httpserve"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -58,6 +59,14 @@ type settings struct {
 	listenHost     string
 	adminHost      string
 	limits         limitSettings
+	trustedProxies string
+	throttle       throttleSettings
+}
+
+// throttleSettings are the login and sign-up limits (coreapi.Config's Login* and Registration*).
+type throttleSettings struct {
+	loginPerAccountAddress, loginPerAccount, loginPerAddress, registrations int64
+	loginWindow, registrationWindow                                         time.Duration
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -73,6 +82,13 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 			return -1
 		}
 		return n
+	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil {
+			return -1
+		}
+		return d
 	}
 	var s settings
 	fs := flag.NewFlagSet("backpack-api", flag.ContinueOnError)
@@ -95,6 +111,14 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
 	s.limits.register(fs, env)
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("BACKPACK_TRUSTED_PROXIES", ""), "comma-separated CIDRs or addresses of the reverse proxies in front (in a stack: backpack_public's subnet); X-Forwarded-For is believed from them only; empty trusts nobody (BACKPACK_TRUSTED_PROXIES)")
+	t := &s.throttle
+	fs.Int64Var(&t.loginPerAccountAddress, "login-max-failures-per-account-address", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", coreapi.DefaultLoginMaxFailuresPerAccountAddress), "failed logins to one account from one client address per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS)")
+	fs.Int64Var(&t.loginPerAccount, "login-max-failures-per-account", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT", coreapi.DefaultLoginMaxFailuresPerAccount), "failed logins to one account from all addresses per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT)")
+	fs.Int64Var(&t.loginPerAddress, "login-max-failures-per-address", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS", coreapi.DefaultLoginMaxFailuresPerAddress), "failed logins from one client address to any accounts per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS)")
+	fs.DurationVar(&t.loginWindow, "login-window", envDuration("BACKPACK_LOGIN_WINDOW", coreapi.DefaultLoginWindow), "how long failed logins count (BACKPACK_LOGIN_WINDOW)")
+	fs.Int64Var(&t.registrations, "registrations-per-address", envInt("BACKPACK_REGISTRATIONS_PER_ADDRESS", coreapi.DefaultRegistrationsPerAddress), "sign-ups from one client address per registration window before 429 (BACKPACK_REGISTRATIONS_PER_ADDRESS)")
+	fs.DurationVar(&t.registrationWindow, "registration-window", envDuration("BACKPACK_REGISTRATION_WINDOW", coreapi.DefaultRegistrationWindow), "how long sign-ups count (BACKPACK_REGISTRATION_WINDOW)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -112,9 +136,16 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
 	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
 		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
+	case t.loginPerAccountAddress <= 0 || t.loginPerAccount <= 0 || t.loginPerAddress <= 0 || t.registrations <= 0:
+		return s, errors.New("the login and sign-up limits (BACKPACK_LOGIN_MAX_FAILURES_*, BACKPACK_REGISTRATIONS_PER_ADDRESS) must be positive numbers")
+	case t.loginWindow <= 0 || t.registrationWindow <= 0:
+		return s, errors.New("BACKPACK_LOGIN_WINDOW and BACKPACK_REGISTRATION_WINDOW must be positive durations such as 15m or 1h")
 	}
 	if err := s.limits.validate(); err != nil {
 		return s, err
+	}
+	if _, err := httpapi.ParseTrustedProxies(splitList(s.trustedProxies)); err != nil {
+		return s, fmt.Errorf("BACKPACK_TRUSTED_PROXIES / --trusted-proxies: %w", err)
 	}
 	if !s.embedded {
 		if s.mongoURL == "" {
@@ -192,7 +223,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
-		AllowLoopbackOrigins: s.embedded,
+		AllowLoopbackOrigins: s.embedded, TrustedProxies: splitList(s.trustedProxies),
+		LoginMaxFailuresPerAccountAddress: s.throttle.loginPerAccountAddress, LoginMaxFailuresPerAccount: s.throttle.loginPerAccount,
+		LoginMaxFailuresPerAddress: s.throttle.loginPerAddress, LoginWindow: s.throttle.loginWindow,
+		RegistrationsPerAddress: s.throttle.registrations, RegistrationWindow: s.throttle.registrationWindow,
 	}
 	s.limits.apply(&cfg)
 	api, err := coreapi.New(ctx, cfg, client.Database(dbName), eph)

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
 )
@@ -55,6 +56,10 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_QUOTA_FILE_BYTES": "1GiB"}, "quota"},
 		{[]string{"--embedded", "stray"}, nil, "unexpected"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+		{[]string{"--embedded", "--trusted-proxies", "10.0.0.0/8,traefik"}, nil, "traefik"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_REGISTRATIONS_PER_ADDRESS": "0"}, "limits"},
+		{[]string{"--embedded", "--login-max-failures-per-account", "-3"}, nil, "limits"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_LOGIN_WINDOW": "15"}, "WINDOW"},
 	} {
 		_, err := parseSettings(tc.args, envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -85,5 +90,28 @@ func TestDatabaseName(t *testing.T) {
 	}
 	if _, err := databaseName("http://nope", ""); err == nil {
 		t.Error("bad URL accepted")
+	}
+}
+
+// TestThrottleSettings: the login and sign-up limits and the trusted proxies come from the
+// environment or flags, with the coreapi defaults; nobody is trusted unless configured.
+func TestThrottleSettings(t *testing.T) {
+	s, err := parseSettings([]string{"--embedded"}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := throttleSettings{coreapi.DefaultLoginMaxFailuresPerAccountAddress, coreapi.DefaultLoginMaxFailuresPerAccount,
+		coreapi.DefaultLoginMaxFailuresPerAddress, coreapi.DefaultRegistrationsPerAddress, coreapi.DefaultLoginWindow, coreapi.DefaultRegistrationWindow}
+	if s.throttle != want || s.trustedProxies != "" {
+		t.Fatalf("defaults = %+v, proxies %q", s.throttle, s.trustedProxies)
+	}
+	s, err = parseSettings([]string{"--embedded", "--login-max-failures-per-account", "40"}, envOf(map[string]string{
+		"BACKPACK_TRUSTED_PROXIES": "10.213.0.0/16", "BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS": "3",
+		"BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS": "30", "BACKPACK_LOGIN_WINDOW": "5m",
+		"BACKPACK_REGISTRATIONS_PER_ADDRESS": "7", "BACKPACK_REGISTRATION_WINDOW": "24h",
+	}))
+	want = throttleSettings{3, 40, 30, 7, 5 * time.Minute, 24 * time.Hour}
+	if err != nil || s.throttle != want || s.trustedProxies != "10.213.0.0/16" {
+		t.Fatalf("configured = %+v, proxies %q, %v", s.throttle, s.trustedProxies, err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/controlplane"
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/stacktemplates"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -79,6 +81,46 @@ func TestSwarmSettings(t *testing.T) {
 	s, err = parseSettings(false, nil, get(map[string]string{"BACKPACK_DOMAIN": "localhost"}))
 	if err != nil || s.stack.TLS {
 		t.Fatalf("localhost: TLS %v, %v", s.stack.TLS, err)
+	}
+}
+
+// TestTrustedProxiesAndThrottleSettings: behind a swarm's Traefik the control plane trusts
+// backpack_public's subnet unless told otherwise; dev and the local runtime trust nobody by
+// default; the login and sign-up limits come from flags or environment.
+func TestTrustedProxiesAndThrottleSettings(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "BACKPACK_SECRET_KEY": "k", "BACKPACK_DOMAIN": "example.com"}
+	get := func(extra map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return base[k]
+		}
+	}
+	dev, err := parseSettings(true, nil, get(map[string]string{"BACKPACK_TRUSTED_PROXIES": "10.0.0.0/8"}))
+	if err != nil || len(dev.trustedProxies) != 0 {
+		t.Fatalf("dev trusts %q, %v", dev.trustedProxies, err)
+	}
+	if dev.throttle.registrations != controlplane.DefaultRegistrationsPerAddress || dev.throttle.loginWindow != controlplane.DefaultLoginWindow {
+		t.Fatalf("dev limits = %+v", dev.throttle)
+	}
+	s, err := parseSettings(false, []string{"--runtime", "swarm"}, get(nil))
+	if err != nil || strings.Join(s.trustedProxies, ",") != stacktemplates.PublicSubnet {
+		t.Fatalf("swarm trusts %q, %v", s.trustedProxies, err)
+	}
+	s, err = parseSettings(false, []string{"--runtime", "swarm", "--trusted-proxies", "10.1.0.0/16, 10.2.0.0/16"}, get(nil))
+	if err != nil || strings.Join(s.trustedProxies, ",") != "10.1.0.0/16,10.2.0.0/16" || len(s.stack.TrustedProxies) != 2 {
+		t.Fatalf("swarm with proxies trusts %q (stack %q), %v", s.trustedProxies, s.stack.TrustedProxies, err)
+	}
+	s, err = parseSettings(false, []string{"--login-max-failures-per-account", "30"}, get(map[string]string{
+		"BACKPACK_REGISTRATIONS_PER_ADDRESS": "4", "BACKPACK_REGISTRATION_WINDOW": "30m"}))
+	if err != nil || len(s.trustedProxies) != 0 || s.throttle.loginPerAccount != 30 || s.throttle.registrations != 4 || s.throttle.registrationWindow != 30*time.Minute {
+		t.Fatalf("local runtime: proxies %q, limits %+v, %v", s.trustedProxies, s.throttle, err)
+	}
+	for _, bad := range [][]string{{"--registrations-per-address", "0"}, {"--login-window", "0s"}, {"--login-max-failures-per-address", "x"}} {
+		if _, err := parseSettings(true, bad, get(nil)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
 

@@ -75,11 +75,13 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 		return err
 	}
 	defer rt.Close()
-	cp, err := controlplane.New(ctx, controlplane.Config{
+	cfg := controlplane.Config{
 		Store: st, Runtime: rt, Secrets: box, Domain: s.domain, PublicScheme: s.publicScheme, PublicPort: publicPort,
 		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
-		MetricsToken: s.metricsToken, Logger: log,
-	})
+		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Logger: log,
+	}
+	s.throttle.apply(&cfg)
+	cp, err := controlplane.New(ctx, cfg)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -92,7 +94,8 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 // openRuntime starts what runs backends.
 func (s settings) openRuntime(ctx context.Context, log *slog.Logger) (runtime.Runtime, error) {
 	if s.runtime != "swarm" {
-		return local.New(ctx, local.Config{DataDir: s.dataDir, RedisURL: s.redisURL, AllowLoopbackOrigins: s.domain == "localhost", Logger: log})
+		return local.New(ctx, local.Config{DataDir: s.dataDir, RedisURL: s.redisURL, AllowLoopbackOrigins: s.domain == "localhost",
+			TrustedProxies: s.trustedProxies, Logger: log})
 	}
 	engine, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -101,7 +104,7 @@ func (s settings) openRuntime(ctx context.Context, log *slog.Logger) (runtime.Ru
 	rt, err := swarm.New(ctx, swarm.Config{
 		Engine: engine, Domain: s.domain, TLS: &s.stack.TLS, CertResolver: s.stack.CertResolver,
 		EntryPoints: s.stack.EntryPoints, API: s.stack.API, Mongo: s.stack.Mongo, Redis: s.stack.Redis,
-		Web: s.stack.Web, Logger: log,
+		Web: s.stack.Web, TrustedProxies: s.stack.TrustedProxies, Logger: log,
 	})
 	if err != nil {
 		_ = engine.Close()

@@ -8,7 +8,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/backpackhq/backpack/controlplane"
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/backpackhq/backpack/tools/secretbox"
@@ -31,6 +33,10 @@ type settings struct {
 	maxBackends  int
 	metricsToken string
 	redisURL     string
+	// trustedProxies are the control plane's (and the local runtime's backends'): none in
+	// dev, backpack_public's subnet by default with the swarm runtime.
+	trustedProxies []string
+	throttle       throttleSettings
 
 	// databasePasswordFile fills in DATABASE_URL's password (a Docker secret in the stack).
 	databasePasswordFile string
@@ -53,6 +59,20 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		}
 		return n
 	}
+	envInt64 := func(name string, def int64) int64 {
+		n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil {
+			return -1
+		}
+		return d
+	}
 	s := settings{dev: dev, secretKey: getenv("BACKPACK_SECRET_KEY"), metricsToken: getenv("BACKPACK_METRICS_TOKEN")}
 	name, defDomain, defScheme, defHost, defRegistration := "serve", "", "https", "", ""
 	if dev {
@@ -74,6 +94,13 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", envInt("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	t := &s.throttle
+	fs.Int64Var(&t.loginPerAccountAddress, "login-max-failures-per-account-address", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", controlplane.DefaultLoginMaxFailuresPerAccountAddress), "failed logins to one developer account from one client address per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS)")
+	fs.Int64Var(&t.loginPerAccount, "login-max-failures-per-account", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT", controlplane.DefaultLoginMaxFailuresPerAccount), "failed logins to one developer account from all addresses per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT)")
+	fs.Int64Var(&t.loginPerAddress, "login-max-failures-per-address", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS", controlplane.DefaultLoginMaxFailuresPerAddress), "failed logins from one client address to any accounts per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS)")
+	fs.DurationVar(&t.loginWindow, "login-window", envDuration("BACKPACK_LOGIN_WINDOW", controlplane.DefaultLoginWindow), "how long failed logins count (BACKPACK_LOGIN_WINDOW)")
+	fs.Int64Var(&t.registrations, "registrations-per-address", envInt64("BACKPACK_REGISTRATIONS_PER_ADDRESS", controlplane.DefaultRegistrationsPerAddress), "developer sign-ups from one client address per registration window before 429 (BACKPACK_REGISTRATIONS_PER_ADDRESS)")
+	fs.DurationVar(&t.registrationWindow, "registration-window", envDuration("BACKPACK_REGISTRATION_WINDOW", controlplane.DefaultRegistrationWindow), "how long sign-ups count (BACKPACK_REGISTRATION_WINDOW)")
 	if !dev {
 		stackFlags(fs, env, &s.stack, &s.tls)
 	}
@@ -90,6 +117,10 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		return s, errors.New("BACKPACK_MAX_BACKENDS_PER_DEVELOPER must be 0 or more")
 	case s.domain == "":
 		return s, errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN")
+	case t.loginPerAccountAddress <= 0 || t.loginPerAccount <= 0 || t.loginPerAddress <= 0 || t.registrations <= 0:
+		return s, errors.New("the login and sign-up limits (BACKPACK_LOGIN_MAX_FAILURES_*, BACKPACK_REGISTRATIONS_PER_ADDRESS) must be positive numbers")
+	case t.loginWindow <= 0 || t.registrationWindow <= 0:
+		return s, errors.New("BACKPACK_LOGIN_WINDOW and BACKPACK_REGISTRATION_WINDOW must be positive durations such as 15m or 1h")
 	}
 	switch store.RegistrationMode(s.registration) {
 	case "", store.RegistrationOpen, store.RegistrationInvite, store.RegistrationClosed:
@@ -103,7 +134,10 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		if s.runtime != "local" && s.runtime != "swarm" {
 			return s, fmt.Errorf("runtime %q: use swarm or local", s.runtime)
 		}
+		// The control plane sits behind the same Traefik as the backends a swarm runs.
+		s.trustedProxies = s.stack.TrustedProxies
 		if s.runtime == "swarm" {
+			s.trustedProxies = s.stack.WithDefaults().TrustedProxies
 			tls, err := resolveTLS(s.tls, s.domain)
 			if err != nil {
 				return s, err
@@ -164,4 +198,18 @@ func (s settings) secrets(devKeyFile string) (*secretbox.Box, error) {
 		return nil, err
 	}
 	return secretbox.New(key)
+}
+
+// throttleSettings are the control plane's login and sign-up limits (controlplane.Config's
+// Login* and Registration*).
+type throttleSettings struct {
+	loginPerAccountAddress, loginPerAccount, loginPerAddress, registrations int64
+	loginWindow, registrationWindow                                         time.Duration
+}
+
+// apply copies the limits into the control plane's configuration.
+func (t throttleSettings) apply(c *controlplane.Config) {
+	c.LoginMaxFailuresPerAccountAddress, c.LoginMaxFailuresPerAccount = t.loginPerAccountAddress, t.loginPerAccount
+	c.LoginMaxFailuresPerAddress, c.LoginWindow = t.loginPerAddress, t.loginWindow
+	c.RegistrationsPerAddress, c.RegistrationWindow = t.registrations, t.registrationWindow
 }

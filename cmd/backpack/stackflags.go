@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/backpackhq/backpack/stacktemplates"
 )
@@ -15,6 +16,12 @@ func stackFlags(flags *flag.FlagSet, env func(name, def string) string, v *stack
 	flags.StringVar(tls, "tls", env("BACKPACK_TLS", "auto"), "HTTPS routers with certificates from the resolver: true, false, or auto (true unless the domain is localhost or has no dot) (BACKPACK_TLS)")
 	flags.StringVar(&v.CertResolver, "cert-resolver", env("BACKPACK_CERT_RESOLVER", stacktemplates.DefaultCertResolver), "Traefik certificate resolver (BACKPACK_CERT_RESOLVER)")
 	flags.StringVar(&v.EntryPoints, "entrypoints", env("BACKPACK_ENTRYPOINTS", ""), "Traefik entry points, comma-separated; default websecure with TLS, web without (BACKPACK_ENTRYPOINTS)")
+	v.TrustedProxies = splitList(env("BACKPACK_TRUSTED_PROXIES", ""))
+	flags.Func("trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For the APIs believe: Traefik's network; default backpack_public's subnet, "+
+		stacktemplates.PublicSubnet+" (BACKPACK_TRUSTED_PROXIES)", func(list string) error {
+		v.TrustedProxies = splitList(list)
+		return nil
+	})
 	for _, s := range []struct {
 		flag, envName, what string
 		svc                 *stacktemplates.Service
@@ -42,4 +49,15 @@ func resolveTLS(tls, domain string) (bool, error) {
 		return tls == "true", nil
 	}
 	return false, fmt.Errorf("--tls / BACKPACK_TLS %q must be true, false or auto", tls)
+}
+
+// splitList splits a comma-separated setting, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
@@ -75,30 +78,160 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
-	ctx := context.Background()
-	th := Throttle{Store: ephemeral.NewMemory(), MaxPerAccount: 2, MaxPerAddress: 3, Window: time.Minute}
-	for range 2 {
-		if err := th.Check(ctx, "a@x.io", "1.2.3.4"); err != nil {
+// throttleStores runs a throttle test on the in-process store and on a real Redis.
+func throttleStores(t *testing.T, test func(t *testing.T, store ephemeral.Store)) {
+	t.Run("memory", func(t *testing.T) { test(t, ephemeral.NewMemory()) })
+	t.Run("redis", func(t *testing.T) {
+		r, err := ephemeral.NewRedis(context.Background(), testenv.Redis(t), "t:")
+		if err != nil {
 			t.Fatal(err)
 		}
-		_ = th.Failed(ctx, "a@x.io", "1.2.3.4")
-	}
+		t.Cleanup(func() { _ = r.Close() })
+		test(t, r)
+	})
+}
+
+func testThrottle(store ephemeral.Store) Throttle {
+	return Throttle{Store: store, MaxPerAccountAddress: 2, MaxPerAccount: 3, MaxPerAddress: 4, Window: time.Minute,
+		MaxRegistrationsPerAddress: 2, RegistrationWindow: time.Hour}
+}
+
+func expectLimited(t *testing.T, err error, code string) {
+	t.Helper()
 	var le *LimitedError
-	if err := th.Check(ctx, "a@x.io", "5.6.7.8"); !errors.As(err, &le) || le.RetryAfter <= 0 {
-		t.Fatalf("third attempt on the account = %v; want LimitedError", err)
+	if !errors.As(err, &le) || le.Code != code || le.Message == "" || le.RetryAfter <= 0 {
+		t.Fatalf("got %v; want a LimitedError %s with a retry time", err, code)
 	}
-	if err := th.Check(ctx, "b@x.io", "1.2.3.4"); err != nil {
-		t.Fatalf("another account from the address below its limit: %v", err)
-	}
-	_ = th.Failed(ctx, "b@x.io", "1.2.3.4")
-	if err := th.Check(ctx, "c@x.io", "1.2.3.4"); !errors.As(err, &le) {
-		t.Fatalf("address at its limit = %v; want LimitedError", err)
-	}
-	_ = th.Succeeded(ctx, "a@x.io")
-	if err := th.Check(ctx, "a@x.io", "9.9.9.9"); err != nil {
-		t.Fatalf("after success the account's failures should be forgotten: %v", err)
-	}
+}
+
+// TestThrottleLimits: the lockout is per account and address, bounded higher per account and
+// per address; a right password frees its own pair only.
+func TestThrottleLimits(t *testing.T) {
+	throttleStores(t, func(t *testing.T, store ephemeral.Store) {
+		ctx := context.Background()
+		th := testThrottle(store)
+		fail := func(email, ip string) {
+			t.Helper()
+			if _, err := th.Begin(ctx, email, ip); err != nil {
+				t.Fatalf("attempt on %s from %s: %v", email, ip, err)
+			}
+		}
+		fail("a@x.io", "1.1.1.1")
+		fail("a@x.io", "1.1.1.1")
+		_, err := th.Begin(ctx, "a@x.io", "1.1.1.1")
+		expectLimited(t, err, "too_many_attempts")
+		// The owner, elsewhere, is not locked out by those failures, and signs in.
+		owner, err := th.Begin(ctx, "a@x.io", "2.2.2.2")
+		if err != nil {
+			t.Fatalf("the owner's address is locked by a stranger's failures: %v", err)
+		}
+		if err := owner.Succeeded(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// A third address's failure reaches the account-wide bound (3): every address is refused.
+		fail("a@x.io", "3.3.3.3")
+		_, err = th.Begin(ctx, "a@x.io", "4.4.4.4")
+		expectLimited(t, err, "too_many_attempts")
+		// The address bound counts every account: 1.1.1.1 has 2 failures, two more fill it.
+		fail("b@x.io", "1.1.1.1")
+		fail("c@x.io", "1.1.1.1")
+		_, err = th.Begin(ctx, "d@x.io", "1.1.1.1")
+		expectLimited(t, err, "too_many_attempts")
+		// A refused attempt took nothing: e@x.io from elsewhere has its full budget.
+		fail("e@x.io", "5.5.5.5")
+		fail("e@x.io", "5.5.5.5")
+	})
+}
+
+// TestThrottleSuccessAndCancel: a right password forgets the pair's failures and gives back its
+// places; a cancelled attempt counts for nothing.
+func TestThrottleSuccessAndCancel(t *testing.T) {
+	throttleStores(t, func(t *testing.T, store ephemeral.Store) {
+		ctx := context.Background()
+		th := testThrottle(store)
+		th.MaxPerAccount, th.MaxPerAddress = 100, 100
+		for range 5 {
+			if _, err := th.Begin(ctx, "a@x.io", "1.1.1.1"); err != nil {
+				t.Fatal(err)
+			}
+			a, err := th.Begin(ctx, "a@x.io", "1.1.1.1")
+			if err != nil {
+				t.Fatalf("the pair's failure was not forgotten after a success: %v", err)
+			}
+			if err := a.Succeeded(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 10 {
+			a, err := th.Begin(ctx, "b@x.io", "2.2.2.2")
+			if err != nil {
+				t.Fatalf("cancelled attempts were counted: %v", err)
+			}
+			if err := a.Cancel(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestThrottleConcurrent: attempts begun at once never together pass the limit.
+func TestThrottleConcurrent(t *testing.T) {
+	throttleStores(t, func(t *testing.T, store ephemeral.Store) {
+		ctx := context.Background()
+		th := Throttle{Store: store, MaxPerAccountAddress: 5, MaxPerAccount: 100, MaxPerAddress: 100, Window: time.Minute}
+		var began, limited atomic.Int64
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := th.Begin(ctx, "a@x.io", "1.1.1.1")
+				var le *LimitedError
+				switch {
+				case err == nil:
+					began.Add(1)
+				case errors.As(err, &le):
+					limited.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if began.Load() != 5 || limited.Load() != 35 {
+			t.Fatalf("%d attempts began, %d limited; want 5 and 35", began.Load(), limited.Load())
+		}
+	})
+}
+
+func TestThrottleRegister(t *testing.T) {
+	throttleStores(t, func(t *testing.T, store ephemeral.Store) {
+		ctx := context.Background()
+		th := testThrottle(store)
+		for range 2 {
+			if err := th.Register(ctx, "1.1.1.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expectLimited(t, th.Register(ctx, "1.1.1.1"), "too_many_registrations")
+		if err := th.Register(ctx, "2.2.2.2"); err != nil {
+			t.Fatalf("another address is limited: %v", err)
+		}
+		// An IPv6 client is counted by its /64: another address in it shares the budget.
+		for range 2 {
+			if err := th.Register(ctx, "2001:db8:1:2::1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expectLimited(t, th.Register(ctx, "2001:db8:1:2:ffff::9"), "too_many_registrations")
+		if err := th.Register(ctx, "2001:db8:1:3::1"); err != nil {
+			t.Fatalf("another /64 is limited: %v", err)
+		}
+		// Sign-ups and sign-ins are counted apart.
+		if _, err := th.Begin(ctx, "a@x.io", "1.1.1.1"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func BenchmarkPasswordHash(b *testing.B) {

@@ -30,6 +30,15 @@ type Store interface {
 	Count(ctx context.Context, key string) (count int64, resetIn time.Duration, err error)
 	// Reset removes a counter.
 	Reset(ctx context.Context, key string) error
+	// Reserve adds one to the counter key unless that would take it over limit, in one atomic
+	// step, so concurrent callers can never together pass the limit. Like Hit, the counter
+	// resets window after its first hit. ok says whether a place was taken; resetIn is the
+	// time left until the counter resets either way.
+	Reserve(ctx context.Context, key string, limit int64, window time.Duration) (ok bool, resetIn time.Duration, err error)
+	// Release gives back one place taken by Reserve (or Hit). A counter never goes below
+	// zero, and one that has reset meanwhile is left alone, unless it was hit again since:
+	// then the new window loses one count (a window cannot be told from the next).
+	Release(ctx context.Context, key string) error
 	// Publish sends payload to every current subscriber of channel, on every replica. Nobody
 	// listening is not an error: events are for whoever is there to hear them.
 	Publish(ctx context.Context, channel string, payload []byte) error

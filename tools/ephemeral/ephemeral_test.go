@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +87,66 @@ func conformance(t *testing.T, s Store) {
 		time.Sleep(120 * time.Millisecond)
 		if n, _, _ := s.Hit(ctx, "w", time.Minute); n != 1 {
 			t.Fatalf("window did not reset: %d", n)
+		}
+	})
+	t.Run("reserve", func(t *testing.T) {
+		// 40 callers at once against a limit of 5: exactly 5 get a place, whatever the order.
+		var granted atomic.Int64
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, left, err := s.Reserve(ctx, "r", 5, time.Minute)
+				if err != nil || left <= 0 || left > time.Minute {
+					t.Errorf("Reserve = %v, %v, %v", ok, left, err)
+				}
+				if ok {
+					granted.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if granted.Load() != 5 {
+			t.Fatalf("%d places granted under a limit of 5", granted.Load())
+		}
+		if n, _, _ := s.Count(ctx, "r"); n != 5 {
+			t.Fatalf("refused reservations changed the count: %d", n)
+		}
+		// A released place can be taken again; releasing below zero does nothing.
+		if err := s.Release(ctx, "r"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, err := s.Reserve(ctx, "r", 5, time.Minute); !ok || err != nil {
+			t.Fatalf("Reserve after Release = %v, %v", ok, err)
+		}
+		for range 7 {
+			if err := s.Release(ctx, "r"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, _, _ := s.Count(ctx, "r"); n != 0 {
+			t.Fatalf("after releasing everything = %d", n)
+		}
+		if err := s.Release(ctx, "never-reserved"); err != nil {
+			t.Fatalf("release of an absent counter: %v", err)
+		}
+		if n, _, _ := s.Count(ctx, "never-reserved"); n != 0 {
+			t.Fatalf("release created a counter: %d", n)
+		}
+		// Reserve and Hit share counters, and the window resets as Hit's does.
+		if ok, _, _ := s.Reserve(ctx, "rw", 1, 50*time.Millisecond); !ok {
+			t.Fatal("first reservation refused")
+		}
+		if ok, left, _ := s.Reserve(ctx, "rw", 1, 50*time.Millisecond); ok || left <= 0 {
+			t.Fatalf("reservation over the limit = %v, %v", ok, left)
+		}
+		time.Sleep(120 * time.Millisecond)
+		if ok, _, _ := s.Reserve(ctx, "rw", 1, time.Minute); !ok {
+			t.Fatal("window did not reset")
+		}
+		if n, _, _ := s.Hit(ctx, "rw", time.Minute); n != 2 {
+			t.Fatalf("Hit after Reserve = %d", n)
 		}
 	})
 	t.Run("publish order", func(t *testing.T) {

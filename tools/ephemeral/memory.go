@@ -103,6 +103,40 @@ func (m *Memory) Count(_ context.Context, key string) (int64, time.Duration, err
 	return c.count, c.expires.Sub(now), nil
 }
 
+// Reserve implements Store.
+func (m *Memory) Reserve(_ context.Context, key string, limit int64, window time.Duration) (bool, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	c, ok := m.counters[key]
+	if !ok || !now.Before(c.expires) {
+		c = memoryCounter{expires: now.Add(window)}
+	}
+	if c.count >= limit {
+		return false, c.expires.Sub(now), nil
+	}
+	c.count++
+	m.counters[key] = c
+	return true, c.expires.Sub(now), nil
+}
+
+// Release implements Store.
+func (m *Memory) Release(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.counters[key]
+	if !ok || !m.now().Before(c.expires) {
+		return nil
+	}
+	c.count--
+	if c.count <= 0 {
+		delete(m.counters, key)
+		return nil
+	}
+	m.counters[key] = c
+	return nil
+}
+
 // Reset implements Store.
 func (m *Memory) Reset(_ context.Context, key string) error {
 	m.mu.Lock()

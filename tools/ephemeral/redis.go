@@ -142,6 +142,53 @@ func (r *Redis) Count(ctx context.Context, key string) (int64, time.Duration, er
 	return n, max(ttl.Val(), 0), nil
 }
 
+// reserveScript is Reserve in one step on the server: increment, refuse (and undo) over the
+// limit. The expiry is set when the counter has none (a fresh counter), as Hit's NX does.
+var reserveScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if n > tonumber(ARGV[1]) then
+	redis.call('DECR', KEYS[1])
+	return {0, ttl}
+end
+return {1, ttl}
+`)
+
+// releaseScript gives one place back, unless the counter is gone (it reset), and deletes a
+// counter that reaches zero rather than leave it at zero or below.
+var releaseScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	return 0
+end
+if redis.call('DECR', KEYS[1]) <= 0 then
+	redis.call('DEL', KEYS[1])
+end
+return 1
+`)
+
+// Reserve implements Store.
+func (r *Redis) Reserve(ctx context.Context, key string, limit int64, window time.Duration) (bool, time.Duration, error) {
+	res, err := reserveScript.Run(ctx, r.client, []string{r.counterKey(key)}, limit, window.Milliseconds()).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("reserve %s: %w", key, err)
+	}
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("reserve %s: unexpected reply %v", key, res)
+	}
+	return res[0] == 1, max(time.Duration(res[1])*time.Millisecond, 0), nil
+}
+
+// Release implements Store.
+func (r *Redis) Release(ctx context.Context, key string) error {
+	if err := releaseScript.Run(ctx, r.client, []string{r.counterKey(key)}).Err(); err != nil {
+		return fmt.Errorf("release %s: %w", key, err)
+	}
+	return nil
+}
+
 // Reset implements Store.
 func (r *Redis) Reset(ctx context.Context, key string) error {
 	if err := r.client.Del(ctx, r.counterKey(key)).Err(); err != nil {

@@ -80,8 +80,7 @@ func Common(err error) (*Error, bool) {
 	case errors.As(err, &re):
 		return &Error{Status: http.StatusBadRequest, Code: re.Code, Message: re.Message, Details: map[string]any{"field": re.Field}}, true
 	case errors.As(err, &le):
-		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts",
-			Message: "too many failed sign-in attempts; try again later", RetryAfter: le.RetryAfter}, true
+		return &Error{Status: http.StatusTooManyRequests, Code: le.Code, Message: le.Message, RetryAfter: le.RetryAfter}, true
 	case errors.As(err, &he):
 		return fromHTTPError(he), true
 	case errors.Is(err, context.Canceled):

@@ -73,7 +73,7 @@ func TestCommon(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &http.MaxBytesError{Limit: 10}), http.StatusRequestEntityTooLarge, "payload_too_large"},
 		{names.Backend("Bad"), http.StatusBadRequest, "invalid_name"},
 		{credentials.CheckPassword("short"), http.StatusBadRequest, "invalid_password"},
-		{&credentials.LimitedError{RetryAfter: time.Minute}, http.StatusTooManyRequests, "too_many_attempts"},
+		{&credentials.LimitedError{Code: "too_many_attempts", Message: "slow down", RetryAfter: time.Minute}, http.StatusTooManyRequests, "too_many_attempts"},
 		{echo.ErrNotFound, http.StatusNotFound, "not_found"},
 		{echo.ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed"},
 		{context.Canceled, StatusClientClosedRequest, "client_closed_request"},

@@ -62,6 +62,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 		AdminToken:           spec.AdminToken,
 		CORSOrigins:          slices.Clone(spec.CORSOrigins),
 		AllowLoopbackOrigins: r.cfg.AllowLoopbackOrigins,
+		TrustedProxies:       slices.Clone(r.cfg.TrustedProxies),
 		FilesDir:             filesDir,
 		SiteDir:              siteDir,
 		Logger:               apiLogger(spec.Name, logs.api, r.log),

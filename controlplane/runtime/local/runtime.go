@@ -44,6 +44,10 @@ type Config struct {
 	// AllowLoopbackOrigins lets any http://localhost-style origin call the backends with
 	// credentials, for development servers; set it only when the domain is localhost.
 	AllowLoopbackOrigins bool
+	// TrustedProxies are the proxies in front of the control plane that serves the backends,
+	// whose X-Forwarded-For the backends' APIs believe (coreapi.Config.TrustedProxies); empty,
+	// as in `backpack dev`, trusts nobody.
+	TrustedProxies []string
 	// Logger receives every backend's logs tagged backend=NAME, and the runtime's own; nil
 	// means slog.Default().
 	Logger *slog.Logger

@@ -115,7 +115,8 @@ func (r *Runtime) ensureNetworks(ctx context.Context, stack string, want map[str
 
 // ensurePlatformNetworks creates backpack_public and backpack_admin when the operator has not:
 // both attachable overlays (the control plane, Traefik and tests attach to them), the admin
-// one internal.
+// one internal, the public one on stacktemplates.PublicSubnet, which the APIs trust as
+// Traefik's by default.
 func (r *Runtime) ensurePlatformNetworks(ctx context.Context) error {
 	have, err := r.engine.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("name", PublicNetwork), filters.Arg("name", AdminNetwork))})
@@ -129,9 +130,11 @@ func (r *Runtime) ensurePlatformNetworks(ctx context.Context) error {
 		if slices.ContainsFunc(have, func(n network.Summary) bool { return n.Name == want.name }) {
 			continue
 		}
-		_, err := r.engine.NetworkCreate(ctx, want.name, network.CreateOptions{
-			Driver: "overlay", Attachable: true, Internal: want.internal,
-		})
+		opts := network.CreateOptions{Driver: "overlay", Attachable: true, Internal: want.internal}
+		if want.name == PublicNetwork {
+			opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: stacktemplates.PublicSubnet}}}
+		}
+		_, err := r.engine.NetworkCreate(ctx, want.name, opts)
 		switch {
 		case err == nil:
 			r.log.Info("created platform network", "network", want.name)

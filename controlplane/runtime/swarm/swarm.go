@@ -47,6 +47,9 @@ type Config struct {
 	// API, Mongo, Redis and Web choose images and limits; empty fields take the
 	// stacktemplates defaults (official images).
 	API, Mongo, Redis, Web stacktemplates.Service
+	// TrustedProxies are the CIDRs every backend's API believes X-Forwarded-For from;
+	// default stacktemplates.PublicSubnet, backpack_public's subnet, where Traefik is.
+	TrustedProxies []string
 	// AdminClient is how the control plane reaches admin ports (readiness checks); nil means
 	// a client with short timeouts, which works from a container on backpack_admin.
 	AdminClient *http.Client
@@ -102,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := r.ensurePlatformNetworks(ctx); err != nil {
 		return nil, fmt.Errorf("swarm runtime: %w", err)
 	}
+	r.checkPublicSubnet(ctx)
 	return r, nil
 }
 
@@ -116,6 +120,7 @@ func (r *Runtime) vars(spec runtime.Spec, secretsVersion int) stacktemplates.Var
 		EntryPoints:    r.cfg.EntryPoints,
 		CORSOrigins:    spec.CORSOrigins,
 		SecretsVersion: secretsVersion,
+		TrustedProxies: r.cfg.TrustedProxies,
 		API:            r.cfg.API,
 		Mongo:          r.cfg.Mongo,
 		Redis:          r.cfg.Redis,
