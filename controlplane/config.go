@@ -34,7 +34,8 @@ type Config struct {
 	// SessionTTL is how long a developer stays signed in (default 7 days).
 	SessionTTL time.Duration
 	// KeepAlive is how often an idle event stream gets a comment, so proxies keep it open, and
-	// the listing stream checks that its session still lasts (default 15 s).
+	// how often every long-lived answer (event and log streams, proxied websockets) checks that
+	// its session still lasts (default 15 s); sign-out and expiry end them at once.
 	KeepAlive time.Duration
 	// InviteTTL is how long an invite can be used (default 7 days).
 	InviteTTL time.Duration

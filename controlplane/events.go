@@ -101,7 +101,8 @@ func (s *Server) streamEvents(c echo.Context) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	w.Flush()
-	ctx := c.Request().Context()
+	ctx, cancel := s.sessionBound(c)
+	defer cancel()
 	op := b.Operation
 	for {
 		// Order matters: an operation records all its events before it stops being busy, so
@@ -135,8 +136,6 @@ func (s *Server) streamEvents(c echo.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-s.lifetime.Done():
 			return nil
 		case <-wake:
 		case <-time.After(s.cfg.KeepAlive):

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/labstack/echo/v4"
 )
 
@@ -15,9 +14,9 @@ import (
 // backend that appears or changes (event `backend`) and each that is gone (event `removed`), for
 // as long as the client stays and its session lasts.
 func (s *Server) streamBackends(c echo.Context) error {
-	ctx := c.Request().Context()
+	ctx, cancel := s.sessionBound(c)
+	defer cancel()
 	caller := developer(c)
-	sess, _ := c.Get(ctxSession).(store.Session)
 	wake := s.bus.changedAny()
 	list, err := s.visibleBackends(ctx, caller)
 	if err != nil {
@@ -40,20 +39,13 @@ func (s *Server) streamBackends(c echo.Context) error {
 		data, _ := json.Marshal(b)
 		seen[b.Name] = string(data)
 	}
-	// The ticker, unlike a timer reset by every change, also fires on a busy stream, so a
-	// session that ended (signed out elsewhere, expired) ends its stream within one period.
 	tick := time.NewTicker(s.cfg.KeepAlive)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.lifetime.Done():
-			return nil
 		case <-tick.C:
-			if _, _, err := s.store.SessionByTokenHash(ctx, sess.TokenHash, time.Now()); err != nil {
-				return nil
-			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			w.Flush()
 			continue

@@ -120,10 +120,8 @@ func (s *Server) streamLogs(c echo.Context) error {
 	if opts.Follow, err = boolParam(c, "follow"); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(c.Request().Context())
+	ctx, cancel := s.sessionBound(c)
 	defer cancel()
-	stop := context.AfterFunc(s.lifetime, cancel)
-	defer stop()
 	w := &lineFlusher{c: c}
 	if opts.Follow {
 		// A quiet service may write nothing for a long time; once the runtime has had time to

@@ -75,6 +75,13 @@ func (s *Server) proxyAdmin(c echo.Context) error {
 	if err != nil {
 		return httpapi.BadRequest("invalid_path", "the path is not validly escaped")
 	}
+	if err := refuseKeyRotation(req, b.Name, path); err != nil {
+		return err
+	}
+	// A websocket or a long download through the proxy ends with the developer's session.
+	ctx, cancel := s.sessionBound(c)
+	defer cancel()
+	req = req.WithContext(ctx)
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.base.Scheme, target.base.Host

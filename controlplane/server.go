@@ -27,6 +27,7 @@ type Server struct {
 	passwords  *credentials.Hasher
 	throttle   credentials.Throttle
 	bus        *bus
+	signOuts   *signOuts
 	reconciler *reconciler
 	metrics    *metrics
 	echo       *echo.Echo
@@ -52,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		runtime:   cfg.Runtime,
 		passwords: credentials.NewHasher(),
 		bus:       newBus(),
+		signOuts:  newSignOuts(),
 		metrics:   newMetrics(),
 	}
 	// One control plane runs per installation, so its counters can live in its own memory.

@@ -9,14 +9,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
 
 // The contract's cookies: the session (HttpOnly, SameSite=Strict) and the CSRF token, which
-// scripts on the panel read and echo in X-CSRF-Token.
+// scripts on the panel read and echo in X-CSRF-Token. These are their names over plain http;
+// over https they carry the __Host- prefix (see cookieName).
 const (
 	sessionCookie = "bkpk_admin"
 	csrfCookie    = "bkpk_csrf"
@@ -54,24 +57,41 @@ func (s *Server) openSession(c echo.Context, d store.Developer) (string, error) 
 	return csrf, nil
 }
 
+// cookieName is the name a cookie of the control plane goes by: with the __Host- prefix when
+// the public scheme is https, so that no backend's site (NAME.DOMAIN, on the same registrable
+// domain as admin.DOMAIN) can set one for the panel.
+func (s *Server) cookieName(base string) string {
+	return httpapi.SessionCookieName(base, s.secureCookies())
+}
+
+func (s *Server) secureCookies() bool { return s.cfg.PublicScheme == "https" }
+
+// setCookies sends both cookies, host-only (no Domain) with Path=/ as the __Host- prefix needs.
 func (s *Server) setCookies(c echo.Context, token, csrf string, expires time.Time) {
-	secure := s.cfg.PublicScheme == "https"
+	secure := s.secureCookies()
 	maxAge := int(time.Until(expires).Seconds())
 	if token == "" {
 		maxAge = -1
 	}
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure,
+	c.SetCookie(&http.Cookie{Name: s.cookieName(sessionCookie), Value: token, Path: "/", HttpOnly: true, Secure: secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: maxAge, Expires: expires})
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", Secure: secure,
+	c.SetCookie(&http.Cookie{Name: s.cookieName(csrfCookie), Value: csrf, Path: "/", Secure: secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: maxAge, Expires: expires})
 }
 
 // resolveSession looks up the session cookie, if any, and for state-changing requests checks
 // the CSRF header against the session's token. A request without a valid session carries on
-// anonymous; requireDeveloper refuses it where an account is needed.
+// anonymous; requireDeveloper refuses it where an account is needed. An API request with two
+// cookies of one name (another host of the site planted one) is refused and both are cleared:
+// the first would otherwise decide whose account the developer acts in.
 func (s *Server) resolveSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		cookie, err := c.Cookie(sessionCookie)
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			if err := httpapi.RefuseDuplicateCookies(c, s.secureCookies(), s.cookieName(sessionCookie), s.cookieName(csrfCookie)); err != nil {
+				return err
+			}
+		}
+		cookie, err := c.Cookie(s.cookieName(sessionCookie))
 		if err != nil || cookie.Value == "" {
 			return next(c)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/httpapi"
@@ -19,10 +20,15 @@ type Config struct {
 	AdminToken string
 	// CORSOrigins are the exact origins (scheme://host[:port]) allowed to call with credentials.
 	CORSOrigins []string
-	// AllowLoopbackOrigins also allows any http origin on a loopback name (localhost,
-	// *.localhost, 127.0.0.1, [::1]) at any port: the embedded default's convenience for local
-	// development servers, never for a deployed backend.
+	// AllowLoopbackOrigins also allows any http origin on a loopback address (localhost,
+	// 127.0.0.1, [::1]) or on SiteHost, at any port: the embedded default's convenience for
+	// local development servers, never for a deployed backend. Other *.localhost names are not
+	// allowed: under backpack dev they are other backends' sites.
 	AllowLoopbackOrigins bool
+	// SiteHost is the host name of the backend's own site on this machine (NAME.localhost under
+	// backpack dev); with AllowLoopbackOrigins its http origins at any port are allowed. It must
+	// be localhost or a name under .localhost; empty means none.
+	SiteHost string
 	// FilesDir holds uploaded files, one directory per user.
 	FilesDir string
 	// SiteDir holds the static site's releases; nginx serves SiteDir/current.
@@ -124,6 +130,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FilesDir == "" || c.SiteDir == "" {
 		return c, errors.New("config: a files directory and a site directory are required")
+	}
+	c.SiteHost = strings.ToLower(c.SiteHost)
+	if c.SiteHost != "" && !isLoopbackName(c.SiteHost) {
+		return c, fmt.Errorf("config: site host %q must be localhost or a name under .localhost", c.SiteHost)
 	}
 	if c.MaxUploadBytes < 0 || c.MaxBodyBytes < 0 {
 		return c, fmt.Errorf("config: size limits must not be negative")

@@ -28,20 +28,44 @@ func TestNormalizeOrigin(t *testing.T) {
 }
 
 func TestLoopbackOrigins(t *testing.T) {
-	ls := &liveSettings{loopback: true}
+	ls := &liveSettings{loopback: true, siteHost: "shop.localhost"}
 	ls.origins.Store(newOriginSet(nil))
-	for _, o := range []string{"http://localhost:5173", "http://shop.localhost:8080", "http://127.0.0.1:3000", "http://[::1]:8000", "http://localhost"} {
+	for _, o := range []string{"http://localhost:5173", "http://shop.localhost:8080", "http://shop.localhost", "http://127.0.0.1:3000", "http://[::1]:8000", "http://localhost"} {
 		if !ls.originAllowed(o) {
 			t.Errorf("%s refused", o)
 		}
 	}
-	for _, o := range []string{"https://localhost:5173", "http://localhost.evil.com", "http://evil.com", "http://127.0.0.2", "http://localhost:1/x", "null"} {
+	// Other *.localhost names are other backends' sites (or the panel) under backpack dev.
+	for _, o := range []string{"http://other.localhost:8080", "http://admin.localhost:8080", "http://shop-be.localhost:8080", "http://x.shop.localhost",
+		"https://localhost:5173", "http://localhost.evil.com", "http://evil.com", "http://127.0.0.2", "http://localhost:1/x", "null"} {
 		if ls.originAllowed(o) {
 			t.Errorf("%s allowed", o)
 		}
 	}
+	ls.siteHost = ""
+	if ls.originAllowed("http://shop.localhost:8080") {
+		t.Error("a *.localhost origin allowed without it being the backend's site")
+	}
 	ls.loopback = false
 	if ls.originAllowed("http://localhost:5173") {
 		t.Error("loopback origin allowed without the embedded default")
+	}
+}
+
+func TestSiteHostMustBeLoopback(t *testing.T) {
+	base := Config{APIKey: "k", AdminToken: "t", FilesDir: "f", SiteDir: "s", AllowLoopbackOrigins: true}
+	for _, host := range []string{"shop.localhost", "SHOP.localhost", "localhost", ""} {
+		cfg := base
+		cfg.SiteHost = host
+		if _, err := cfg.withDefaults(); err != nil {
+			t.Errorf("site host %q: %v", host, err)
+		}
+	}
+	for _, host := range []string{"shop.example.com", "localhost.evil.com", "http://shop.localhost", "shop.localhost:8080"} {
+		cfg := base
+		cfg.SiteHost = host
+		if _, err := cfg.withDefaults(); err == nil {
+			t.Errorf("site host %q accepted", host)
+		}
 	}
 }

@@ -9,14 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
 
-// sessionCookie is the end users' session cookie of the contract.
+// sessionCookie is the end users' session cookie of the contract, as named over plain http;
+// over https it is __Host-bkpk_session (see sessionCookieName).
 const sessionCookie = "bkpk_session"
 
 // contextUserKey is where resolveSession leaves the signed-in user's id.
@@ -97,17 +100,31 @@ func requestToken(c echo.Context) string {
 	if t := c.QueryParam("token"); t != "" && isWebsocketPath(c.Request().URL.Path) {
 		return t
 	}
-	if ck, err := c.Cookie(sessionCookie); err == nil {
+	if ck, err := c.Cookie(sessionCookieName(c)); err == nil {
 		return ck.Value
 	}
 	return ""
 }
 
+// sessionCookieName is the session cookie's name for this request: __Host-bkpk_session when the
+// client came over https, which no other host of the site (another tenant's NAME.DOMAIN) can
+// set for NAME-be.DOMAIN; only that name is read then. Plain http keeps bkpk_session.
+func sessionCookieName(c echo.Context) string {
+	return httpapi.SessionCookieName(sessionCookie, c.Scheme() == "https")
+}
+
 // resolveSession identifies the signed-in user, if any. An unknown or expired token, or one
 // whose user was deleted, makes the request anonymous; endpoints that need a user then answer
-// 401.
+// 401. A request with two session cookies (another host of the site planted one for the whole
+// domain) is refused and both are cleared, rather than the first deciding who the user is;
+// health checks and the SDK, which need no session, are left alone.
 func (s *Server) resolveSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if !slices.Contains(unauthenticatedPaths, c.Request().URL.Path) {
+			if err := httpapi.RefuseDuplicateCookies(c, c.Scheme() == "https", sessionCookieName(c)); err != nil {
+				return err
+			}
+		}
 		token := requestToken(c)
 		if token == "" || len(token) > 512 {
 			return next(c)
@@ -132,18 +149,18 @@ func sessionUser(c echo.Context) string {
 }
 
 // setSessionCookie sends the session cookie with the contract's attributes: HttpOnly,
-// SameSite=Lax, and Secure whenever the client reached us over HTTPS (directly or through
-// Traefik, which sets X-Forwarded-Proto).
+// SameSite=Lax, host-only with Path=/, and Secure with the __Host- prefix whenever the client
+// reached us over HTTPS (directly or through Traefik, which sets X-Forwarded-Proto).
 func (s *Server) setSessionCookie(c echo.Context, token string, expires time.Time) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+		Name: sessionCookieName(c), Value: token, Path: "/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https",
 	})
 }
 
 func (s *Server) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Name: sessionCookieName(c), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https",
 	})
 }

@@ -50,6 +50,7 @@ type liveSettings struct {
 	configured [sha256.Size]byte
 	defaults   []string
 	loopback   bool
+	siteHost   string
 	apiKey     *secret
 	origins    atomic.Pointer[originSet]
 	stored     atomic.Pointer[storedSettings]
@@ -80,25 +81,33 @@ func newOriginSet(list []string) *originSet {
 
 func newLiveSettings(db *mongo.Database, cfg Config) *liveSettings {
 	ls := &liveSettings{coll: db.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
-		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, apiKey: newSecret(cfg.APIKey), defaultQuotas: *cfg.Quotas}
+		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, siteHost: cfg.SiteHost, apiKey: newSecret(cfg.APIKey), defaultQuotas: *cfg.Quotas}
 	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
 	ls.stored.Store(&storedSettings{})
 	return ls
 }
 
 func (ls *liveSettings) originAllowed(origin string) bool {
-	return ls.origins.Load().allowed[origin] || (ls.loopback && isLoopbackOrigin(origin))
+	return ls.origins.Load().allowed[origin] || (ls.loopback && ls.isLoopbackOrigin(origin))
 }
 
-// isLoopbackOrigin reports whether origin is plain http on a name that always means this
-// machine.
-func isLoopbackOrigin(origin string) bool {
+// isLoopbackOrigin reports whether origin is plain http on an address that always means this
+// machine, or on the backend's own site host. Any other *.localhost is refused: under backpack
+// dev it is another backend's site (or the panel), whose scripts must not call this backend
+// with its users' cookies.
+func (ls *liveSettings) isLoopbackOrigin(origin string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Scheme != "http" || u.Path != "" {
 		return false
 	}
 	h := u.Hostname()
-	return h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "127.0.0.1" || h == "::1"
+	return h == "localhost" || h == "127.0.0.1" || h == "::1" || (ls.siteHost != "" && h == ls.siteHost)
+}
+
+// isLoopbackName reports whether host is localhost or a name under it, which always resolve to
+// this machine.
+func isLoopbackName(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") && !strings.ContainsAny(host, ":/[] ")
 }
 
 // reload reads the stored settings and applies them.

@@ -50,6 +50,7 @@ type settings struct {
 	apiKeyFile     string
 	adminTokenFile string
 	corsOrigins    string
+	siteHost       string
 	filesDir       string
 	siteDir        string
 	port           int
@@ -100,6 +101,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.apiKeyFile, "api-key-file", env("BACKPACK_API_KEY_FILE", ""), "file holding the API key (BACKPACK_API_KEY_FILE)")
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
+	fs.StringVar(&s.siteHost, "site-host", env("BACKPACK_SITE_HOST", ""), "with --embedded: the host name, localhost or under .localhost, of the site that calls this API; its http origins are allowed at any port, like localhost's (BACKPACK_SITE_HOST)")
 	fs.StringVar(&s.filesDir, "files-dir", env("BACKPACK_FILES_DIR", ""), "directory for uploaded files; default DATA_DIR/files (BACKPACK_FILES_DIR)")
 	fs.StringVar(&s.siteDir, "site-dir", env("BACKPACK_SITE_DIR", ""), "directory for the static site's releases, served from SITE_DIR/current; default DATA_DIR/site (BACKPACK_SITE_DIR)")
 	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port; 0 picks a free one, logged at start (BACKPACK_PORT)")
@@ -223,7 +225,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
-		AllowLoopbackOrigins: s.embedded, TrustedProxies: splitList(s.trustedProxies),
+		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: splitList(s.trustedProxies),
 		LoginMaxFailuresPerAccountAddress: s.throttle.loginPerAccountAddress, LoginMaxFailuresPerAccount: s.throttle.loginPerAccount,
 		LoginMaxFailuresPerAddress: s.throttle.loginPerAddress, LoginWindow: s.throttle.loginWindow,
 		RegistrationsPerAddress: s.throttle.registrations, RegistrationWindow: s.throttle.registrationWindow,

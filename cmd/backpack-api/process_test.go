@@ -258,16 +258,24 @@ func TestTwoReplicas(t *testing.T) {
 // and finds users, collections, documents and files still there under the same API key.
 func TestEmbeddedKeepsDataAcrossRestarts(t *testing.T) {
 	dataDir := t.TempDir()
-	p := start(t, []string{"--embedded", "--data-dir", dataDir}, nil)
+	p := start(t, []string{"--embedded", "--data-dir", dataDir, "--site-host", "shop.localhost"}, nil)
 	if !strings.Contains(p.output.String(), "API key:") {
 		t.Fatalf("embedded start does not print the API key:\n%s", p.output)
 	}
-	// A local dev server's page may call the embedded API with credentials.
-	pre, _ := http.NewRequest(http.MethodOptions, p.url+"/auth/login", nil)
-	pre.Header.Set("Origin", "http://shop.localhost:5173")
-	pre.Header.Set("Access-Control-Request-Method", "POST")
-	if res, err := http.DefaultClient.Do(pre); err != nil || res.Header.Get("Access-Control-Allow-Origin") != "http://shop.localhost:5173" {
-		t.Fatalf("embedded preflight from a loopback origin: %v %v", err, res)
+	// A local dev server's page may call the embedded API with credentials: on a loopback
+	// address or on the site host it was given, at any port; not from other *.localhost sites.
+	for origin, allowed := range map[string]bool{"http://shop.localhost:5173": true, "http://localhost:5173": true, "http://other.localhost:5173": false} {
+		pre, _ := http.NewRequest(http.MethodOptions, p.url+"/auth/login", nil)
+		pre.Header.Set("Origin", origin)
+		pre.Header.Set("Access-Control-Request-Method", "POST")
+		res, err := http.DefaultClient.Do(pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Access-Control-Allow-Origin") == origin; got != allowed {
+			t.Fatalf("embedded preflight from %s: allowed %v, want %v", origin, got, allowed)
+		}
 	}
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "api-key"))
 	if err != nil {

@@ -63,6 +63,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 		CORSOrigins:          slices.Clone(spec.CORSOrigins),
 		AllowLoopbackOrigins: r.cfg.AllowLoopbackOrigins,
 		TrustedProxies:       slices.Clone(r.cfg.TrustedProxies),
+		SiteHost:             r.siteHost(spec.Name),
 		FilesDir:             filesDir,
 		SiteDir:              siteDir,
 		Logger:               apiLogger(spec.Name, logs.api, r.log),
@@ -101,6 +102,15 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 	}
 	progress("api ready")
 	return inst, nil
+}
+
+// siteHost is the backend's site on this machine, whose origins its API trusts at any port
+// alongside plain localhost ones; "" when loopback origins are not allowed at all.
+func (r *Runtime) siteHost(name string) string {
+	if !r.cfg.AllowLoopbackOrigins {
+		return ""
+	}
+	return name + ".localhost"
 }
 
 // ephemeralStore is where a backend keeps end users' sessions, login counters and pub/sub:

@@ -41,8 +41,10 @@ type Config struct {
 	// RedisURL, when set, keeps end users' sessions and login counters in Redis (each backend
 	// under its own key prefix), so they survive restarts; by default they live in memory.
 	RedisURL string
-	// AllowLoopbackOrigins lets any http://localhost-style origin call the backends with
-	// credentials, for development servers; set it only when the domain is localhost.
+	// AllowLoopbackOrigins lets a backend's own site (http://NAME.localhost) and development
+	// servers on plain loopback addresses (http://localhost, 127.0.0.1, [::1]), at any port,
+	// call it with credentials; other backends' sites (other *.localhost names) may not. Set it
+	// only when the domain is localhost.
 	AllowLoopbackOrigins bool
 	// TrustedProxies are the proxies in front of the control plane that serves the backends,
 	// whose X-Forwarded-For the backends' APIs believe (coreapi.Config.TrustedProxies); empty,

@@ -18,10 +18,16 @@ let signedOut = () => {};
 /** onSignedOut sets what happens when the API says the session is gone. */
 export function onSignedOut(fn) { signedOut = fn; }
 
-/** csrfToken reads the session's CSRF token from its cookie. */
+/**
+ * csrfToken reads the session's CSRF token from its cookie: __Host-bkpk_csrf when the panel is
+ * served over https (a name no other host of the domain can set), bkpk_csrf over plain http.
+ */
 export function csrfToken() {
-  const m = document.cookie.match(/(?:^|;\s*)bkpk_csrf=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : '';
+  for (const name of ['__Host-bkpk_csrf', 'bkpk_csrf']) {
+    const m = document.cookie.match(new RegExp('(?:^|;\\s*)' + name + '=([^;]+)'));
+    if (m) return decodeURIComponent(m[1]);
+  }
+  return '';
 }
 
 const safe = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -57,6 +63,14 @@ export async function request(method, path, body, {signal} = {}) {
   return parse(res);
 }
 
+/**
+ * sessionGone says whether an error code means the panel is signed out: no session, or two
+ * session cookies (one planted by another host of the domain), which the server has cleared.
+ */
+function sessionGone(code) {
+  return code === 'not_signed_in' || code === 'ambiguous_session';
+}
+
 /** parse reads a response as the contract shapes it. */
 export async function parse(res) {
   const text = await res.text();
@@ -68,7 +82,7 @@ export async function parse(res) {
     const e = (data && data.error) || {};
     const err = new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText || 'Request failed',
       e.details, res.headers.get('Retry-After'));
-    if (err.code === 'not_signed_in') signedOut();
+    if (sessionGone(err.code)) signedOut();
     throw err;
   }
   return {status: res.status, headers: res.headers, data};
@@ -117,7 +131,7 @@ export async function stillSignedIn() {
     await get('/api/auth/me');
     return true;
   } catch (e) {
-    return !(e instanceof ApiError && e.code === 'not_signed_in');
+    return !(e instanceof ApiError && sessionGone(e.code));
   }
 }
 
@@ -129,6 +143,7 @@ export function reachable(b) {
 const plain = {
   network_error: null,
   not_signed_in: 'You are signed out. Sign in again to continue.',
+  ambiguous_session: 'Your browser sent two sign-in cookies (another site on this domain may have set one). Both were removed: sign in again.',
   invalid_credentials: 'That email and password do not match an account.',
   email_taken: 'An account with this email already exists. Sign in instead.',
   registration_closed: 'Registration is closed on this server. Ask its operator for an account.',
