@@ -107,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	httpapi.HeadForGet(e)
 	e.HTTPErrorHandler = httpapi.ErrorHandler(s.log, toAPIError)
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
 	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)

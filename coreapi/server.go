@@ -136,6 +136,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	httpapi.HeadForGet(e)
 	e.HTTPErrorHandler = s.httpErrorHandler
 	// Traefik and the control plane sit in front on private networks; trust their
 	// X-Forwarded-For so login throttling counts real client addresses.
