@@ -110,7 +110,7 @@ func (s *Server) router() *echo.Echo {
 	httpapi.HeadForGet(e)
 	e.HTTPErrorHandler = httpapi.ErrorHandler(s.log, toAPIError)
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustPrivateNet(true))
-	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.requireOwnHost, s.resolveSession)
 
 	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)
