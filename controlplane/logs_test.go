@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// TestLogsTailZero: ?tail=0 means no past lines, as docker logs --tail 0 does, and ?tail=N the
-// last N.
+// TestLogsTailZero: ?tail=0 means no past lines, as docker logs --tail 0 does, ?tail=N the
+// last N and ?tail=all every line kept.
 func TestLogsTailZero(t *testing.T) {
 	p := newTestPlane(t)
 	d := p.developer()
@@ -32,4 +32,9 @@ func TestLogsTailZero(t *testing.T) {
 	if r := d.mustStatus(http.StatusOK, d.get("/api/backends/shop/logs?tail=0")); len(r.body) != 0 {
 		t.Fatalf("tail=0 wrote %q; want no past lines", r.body)
 	}
+	all := d.mustStatus(http.StatusOK, d.get("/api/backends/shop/logs?tail=all"))
+	if n := strings.Count(string(all.body), "\n"); n < 2 {
+		t.Fatalf("tail=all wrote %d lines: %q", n, all.body)
+	}
+	wantError(d.get("/api/backends/shop/logs?tail=ALL"), http.StatusBadRequest, "invalid_query")
 }
