@@ -109,11 +109,15 @@ func (s *Server) streamLogs(c echo.Context) error {
 	if opts.Service == "" {
 		opts.Service = "api"
 	}
-	if v := c.QueryParam("tail"); v != "" {
+	switch v := c.QueryParam("tail"); v {
+	case "":
+	case "all":
+		opts.Tail = runtime.AllLines
+	default:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > maxLogTail {
 			return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_query",
-				Message: fmt.Sprintf("tail must be a number from 0 to %d", maxLogTail), Details: map[string]any{"field": "tail"}}
+				Message: fmt.Sprintf("tail must be a number from 0 to %d, or all", maxLogTail), Details: map[string]any{"field": "tail"}}
 		}
 		opts.Tail = n
 	}

@@ -111,10 +111,11 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) router() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	httpapi.HeadForGet(e)
 	e.HTTPErrorHandler = httpapi.ErrorHandler(s.log, toAPIError)
 	// X-Forwarded-For is believed from the configured proxies only (Traefik's network).
 	e.IPExtractor = httpapi.ClientIP(s.cfg.trustedProxies)
-	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.resolveSession)
+	e.Use(httpapi.RequestID, httpapi.LogRequests(s.log), s.metrics.middleware, httpapi.RenderErrors, s.requireOwnHost, s.resolveSession)
 
 	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)

@@ -145,6 +145,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	httpapi.HeadForGet(e)
 	e.HTTPErrorHandler = s.httpErrorHandler
 	// X-Forwarded-For is believed from the configured proxies only (Traefik's network in a
 	// stack), so the throttles count real client addresses and a client cannot pick its own.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -165,7 +166,8 @@ func (ls *liveSettings) update(ctx context.Context, set bson.D) error {
 // normalizeOrigin turns an origin into the exact form browsers send in the Origin header —
 // lower-case scheme and host, no default port, no trailing slash — so a stored origin can be
 // compared as a string. Anything that is not an origin (a path, a query, a fragment, user
-// info, a wildcard) is refused rather than stored in a form that would never match.
+// info, a wildcard, a colon without a port, a port that is not 1 to 65535) is refused rather
+// than stored in a form that would never match.
 func normalizeOrigin(o string) (string, error) {
 	refuse := httpapi.BadRequest("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
 	if strings.ContainsAny(o, "?#*\\ ") {
@@ -180,6 +182,16 @@ func normalizeOrigin(o string) (string, error) {
 		return "", refuse
 	}
 	port := u.Port()
+	if strings.HasSuffix(u.Host, ":") {
+		return "", refuse
+	}
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return "", refuse
+		}
+		port = strconv.FormatUint(n, 10)
+	}
 	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
 		port = ""
 	}

@@ -52,8 +52,12 @@ type Status struct {
 	Failure string
 }
 
-// LogOptions select a backend's logs: one service (default "api"), the last Tail lines
-// (0: all kept), and whether to keep streaming new lines until ctx ends.
+// AllLines as LogOptions.Tail asks for every line the runtime keeps.
+const AllLines = -1
+
+// LogOptions select a backend's logs: one service (default "api"), the last Tail lines (0:
+// none, as docker logs --tail 0; AllLines: all kept), and whether to keep streaming new lines
+// until ctx ends.
 type LogOptions struct {
 	Service string
 	Tail    int

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Length bounds: a password long enough to resist guessing and short enough that hashing a
@@ -25,10 +28,11 @@ type RuleError struct {
 
 func (e *RuleError) Error() string { return e.Message }
 
-// NormalizeEmail trims and lower-cases an address, so "Ann@Example.com " and "ann@example.com"
-// are one account, and checks it is a plain address (no display name, no comments).
+// NormalizeEmail puts an address in Unicode normalization form NFKC, trims and lower-cases it,
+// so "Ann@Example.com ", "ａｎｎ＠ｅｘａｍｐｌｅ.ｃｏｍ" (full-width) and "ann@example.com" are one
+// account, and checks it is a plain address (no display name, no comments).
 func NormalizeEmail(raw string) (string, error) {
-	email := strings.ToLower(strings.TrimSpace(raw))
+	email := strings.ToLower(strings.TrimSpace(norm.NFKC.String(raw)))
 	if email == "" {
 		return "", &RuleError{"email", "invalid_email", "email is required"}
 	}
@@ -40,9 +44,16 @@ func NormalizeEmail(raw string) (string, error) {
 	return email, nil
 }
 
-// CheckPassword applies the length rules to a new password.
+// CheckPassword applies the rules to a new password: its length, and that it is more than
+// white space (a password of spaces is one a person cannot tell they typed wrong, and one a
+// form may trim) and holds no NUL character (which C-based tools and password managers cut
+// the password at).
 func CheckPassword(password string) error {
 	switch {
+	case strings.IndexByte(password, 0) >= 0:
+		return &RuleError{"password", "invalid_password", "password must not contain NUL characters"}
+	case strings.TrimFunc(password, unicode.IsSpace) == "" && password != "":
+		return &RuleError{"password", "invalid_password", "password must not be only spaces or other white space"}
 	case utf8.RuneCountInString(password) < MinPasswordRunes:
 		return &RuleError{"password", "invalid_password", fmt.Sprintf("password must be at least %d characters", MinPasswordRunes)}
 	case len(password) > MaxPasswordBytes:

@@ -3,17 +3,21 @@ package filter
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // checkPath applies the rules for a field path in a filter, sort or projection: non-empty,
-// at most maxPathBytes, no NUL, no empty part between dots, and no part starting with "$"
-// (which Mongo would read as an operator or positional element).
+// at most maxPathBytes, valid UTF-8 (a filter's come from JSON and always are; a ?sort= or
+// ?fields= may carry any bytes), no NUL, no empty part between dots, and no part starting
+// with "$" (which Mongo would read as an operator or positional element).
 func checkPath(path string) error {
 	switch {
 	case path == "":
 		return errorf("field name must not be empty")
 	case len(path) > maxPathBytes:
 		return errorf("field name is longer than %d bytes", maxPathBytes)
+	case !utf8.ValidString(path):
+		return errorf("field name %q is not valid UTF-8", path)
 	case strings.IndexByte(path, 0) >= 0:
 		return errorf("field name %q contains a NUL character", path)
 	}

@@ -117,12 +117,14 @@ func fromHTTPError(he *echo.HTTPError) *Error {
 	return NewError(he.Code, code, msg)
 }
 
-// Write sends e in the contract's shape (headers only for HEAD), with Retry-After when set.
+// Write sends e in the contract's shape (headers only for HEAD, the same as GET's), with
+// Retry-After when set.
 func Write(c echo.Context, e *Error) {
 	if e.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 		_ = c.NoContent(e.Status)
 		return
 	}

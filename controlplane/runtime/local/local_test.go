@@ -234,7 +234,7 @@ func checkSiteUpload(t *testing.T, r *Runtime, spec runtime.Spec) {
 // checkLogs reads the api and web logs, tails them, and follows a new line.
 func checkLogs(t *testing.T, r *Runtime, name string) {
 	t.Helper()
-	api := logLines(t, r, name, runtime.LogOptions{})
+	api := logLines(t, r, name, runtime.LogOptions{Tail: runtime.AllLines})
 	if !slices.ContainsFunc(api, func(l string) bool { return strings.Contains(l, `"path":"/auth/login"`) }) {
 		t.Fatalf("api logs lack the login request:\n%s", strings.Join(api, "\n"))
 	}
@@ -246,7 +246,10 @@ func checkLogs(t *testing.T, r *Runtime, name string) {
 	if tail := logLines(t, r, name, runtime.LogOptions{Service: "api", Tail: 2}); len(tail) != 2 || !slices.Equal(tail, api[len(api)-2:]) {
 		t.Fatalf("tail 2 = %q, all ends %q", tail, api[len(api)-2:])
 	}
-	web := logLines(t, r, name, runtime.LogOptions{Service: "web"})
+	if none := logLines(t, r, name, runtime.LogOptions{Service: "api", Tail: 0}); len(none) != 0 {
+		t.Fatalf("tail 0 = %q, want no past lines (as docker logs --tail 0)", none)
+	}
+	web := logLines(t, r, name, runtime.LogOptions{Service: "web", Tail: runtime.AllLines})
 	var entry struct {
 		Method string `json:"method"`
 		Path   string `json:"path"`

@@ -78,11 +78,12 @@ func (r *ring) from(seq int64, wait bool) (lines []string, next int64, wake <-ch
 	return lines, r.total, r.wake, r.closed
 }
 
-// start is the number of the first line of the last tail lines (all kept lines when tail is 0).
+// start is the number of the first line of the last tail lines (all kept lines when tail is
+// negative, none when it is 0).
 func (r *ring) start(tail int) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if tail <= 0 {
+	if tail < 0 {
 		return 0
 	}
 	return max(0, r.total-int64(tail))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
 )
 
 func ringLines(t *testing.T, r *ring, tail int) []string {
@@ -24,18 +26,18 @@ func ringLines(t *testing.T, r *ring, tail int) []string {
 
 func TestRingKeepsTheLastLines(t *testing.T) {
 	r := newRing(3)
-	if got := ringLines(t, r, 0); len(got) != 0 {
+	if got := ringLines(t, r, runtime.AllLines); len(got) != 0 {
 		t.Fatalf("empty ring: %q", got)
 	}
 	r.add("1")
 	r.add("2")
-	if got := ringLines(t, r, 0); !slices.Equal(got, []string{"1", "2"}) {
+	if got := ringLines(t, r, runtime.AllLines); !slices.Equal(got, []string{"1", "2"}) {
 		t.Fatalf("partly filled: %q", got)
 	}
 	for i := 3; i <= 7; i++ {
 		r.add(fmt.Sprint(i))
 	}
-	for tail, want := range map[int][]string{0: {"5", "6", "7"}, 2: {"6", "7"}, 3: {"5", "6", "7"}, 10: {"5", "6", "7"}} {
+	for tail, want := range map[int][]string{runtime.AllLines: {"5", "6", "7"}, 0: nil, 2: {"6", "7"}, 3: {"5", "6", "7"}, 10: {"5", "6", "7"}} {
 		if got := ringLines(t, r, tail); !slices.Equal(got, want) {
 			t.Errorf("tail %d = %q, want %q", tail, got, want)
 		}
@@ -50,7 +52,7 @@ func TestRingFollow(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- r.stream(ctx, 0, true, pw)
+		done <- r.stream(ctx, runtime.AllLines, true, pw)
 		pw.Close()
 	}()
 	chunks := make(chan string)

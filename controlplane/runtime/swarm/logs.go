@@ -37,7 +37,7 @@ func (r *Runtime) Logs(ctx context.Context, name string, opts runtime.LogOptions
 		return fmt.Errorf("logs of %s: service %q: %w", name, service, runtime.ErrUnknownService)
 	}
 	tail := "all"
-	if opts.Tail > 0 {
+	if opts.Tail >= 0 {
 		tail = strconv.Itoa(opts.Tail)
 	}
 	rc, err := r.engine.ServiceLogs(ctx, id, container.LogsOptions{

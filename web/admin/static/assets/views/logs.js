@@ -14,7 +14,7 @@ export function logsTab(tab) {
   const names = (tab.backend().services || []).map((s) => s.name);
   const service = h('select', {name: 'service'}, (names.length ? names : ['api', 'web']).map((n) => h('option', {value: n}, n)));
   const tail = h('select', {name: 'tail'},
-    [['100', 'Last 100'], ['200', 'Last 200'], ['1000', 'Last 1000'], ['0', 'All kept']].map(([v, t]) => h('option', {value: v}, t)));
+    [['100', 'Last 100'], ['200', 'Last 200'], ['1000', 'Last 1000'], ['all', 'All kept']].map(([v, t]) => h('option', {value: v}, t)));
   tail.value = '200';
   const follow = h('input', {type: 'checkbox', name: 'follow', checked: true});
   // Long lines scroll sideways on a wide screen; on a phone, wrapping them reads better.
