@@ -27,7 +27,7 @@ func TestControlPlaneBadInput(t *testing.T) {
 	}
 	badinput.Sweep(t, badinput.Target{Base: p.url("admin", ""), Client: &http.Client{Transport: p.transport()},
 		Header: header, Router: p.cp.echo, Limit: maxJSONBody,
-		Valid: map[string]string{"name": "shop", "id": inv.ID, "*": "info"}})
+		Valid: map[string]string{"name": "shop", "id": inv.ID, "*": "collections"}})
 }
 
 // TestSiteFormCutShort sends a site form whose body ends inside the file part: the body is at

@@ -31,8 +31,8 @@ type Target struct {
 // Sweep sends every route of the target the bad inputs of this package — odd path values (in
 // every parameter, then in the last alone), bad query strings, and, to methods that take one,
 // malformed, mistyped and oversized bodies — and fails the test on every answer that breaks
-// the contract (see Check) or does not come within 15 s. Deletes, then logouts, go last, so
-// the other requests find what they need.
+// the contract (see Check) or does not come within 15 s. Deletes (of parts before wholes),
+// then logouts, go last, so the other requests find what they need.
 func Sweep(t *testing.T, target Target) {
 	t.Helper()
 	routes := Routes(target.Router)
@@ -48,7 +48,13 @@ func Sweep(t *testing.T, target Target) {
 		}
 		return 0
 	}
-	slices.SortStableFunc(routes, func(a, b *echo.Route) int { return rank(a) - rank(b) })
+	// Deletes of a thing's parts before the thing itself: longer paths first.
+	slices.SortStableFunc(routes, func(a, b *echo.Route) int {
+		if ra, rb := rank(a), rank(b); ra != rb || ra != 1 {
+			return ra - rb
+		}
+		return len(b.Path) - len(a.Path)
+	})
 	client := target.Client
 	if client == nil {
 		client = &http.Client{}
