@@ -47,7 +47,7 @@ type Server struct {
 // dir/ferretdb.sock (or one in a private temporary directory when that path is too long for
 // a socket address). The server stops when Close is called or ctx ends.
 func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error) {
-	abs, err := prepareDir(dir)
+	abs, err := prepareDir(dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +76,17 @@ func Start(ctx context.Context, dir string, logger *slog.Logger) (*Server, error
 // free one), to anyone who reaches it: only for the mongo stand-in test image, never for the
 // embedded default.
 func StartAt(ctx context.Context, addr, dir string, logger *slog.Logger) (*Server, error) {
-	abs, err := prepareDir(dir)
+	abs, err := prepareDir(dir, false)
 	if err != nil {
 		return nil, err
 	}
 	return start(ctx, ferretdb.ListenerConfig{TCP: addr}, abs, logger)
 }
 
-// prepareDir creates dir (or narrows it) to mode 0700 with the mode file in it, and returns its
-// absolute path.
-func prepareDir(dir string) (string, error) {
+// prepareDir creates dir (mode 0700) with the mode file in it, narrows an existing dir to 0700
+// if asked, and returns its absolute path. The mongo stand-in, which serves the network anyway,
+// leaves the mode of the volume it is given alone.
+func prepareDir(dir string, narrow bool) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("embedded database dir %q: %w", dir, err)
@@ -93,8 +94,10 @@ func prepareDir(dir string) (string, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return "", fmt.Errorf("embedded database dir: %w", err)
 	}
-	if err := os.Chmod(abs, 0o700); err != nil {
-		return "", fmt.Errorf("embedded database dir: %w", err)
+	if narrow {
+		if err := os.Chmod(abs, 0o700); err != nil {
+			return "", fmt.Errorf("embedded database dir: %w", err)
+		}
 	}
 	f, err := os.OpenFile(filepath.Join(abs, modeFile), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
