@@ -164,7 +164,7 @@ func Routes(e *echo.Echo) []*echo.Route {
 	var out []*echo.Route
 	for _, r := range e.Routes() {
 		switch r.Method {
-		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 			out = append(out, r)
 		}
 	}

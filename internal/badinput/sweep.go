@@ -124,7 +124,7 @@ func Sweep(t *testing.T, target Target) {
 		for _, q := range Queries() {
 			send(r.Method, path, q, plain)
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete {
 			for _, b := range bodies {
 				send(r.Method, path, "", b)
 			}
