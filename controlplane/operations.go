@@ -57,11 +57,30 @@ func (s *Server) uploadSite(c echo.Context) error {
 		return httpapi.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send the site as a zip archive (Content-Type: application/zip) or a multipart form with a file field")
 	}
-	resp, err := s.callAdmin(req.Context(), b, http.MethodPut, "/admin/site", "application/zip", body, length)
+	upload := &readErr{r: body}
+	resp, err := s.callAdmin(req.Context(), b, http.MethodPut, "/admin/site", "application/zip", upload, length)
+	if errors.Is(err, errUnreachable) && upload.err != nil {
+		// The forward failed because the client's body did (a form cut short), not the backend.
+		return httpapi.BadRequest("invalid_form", "the upload ended before it was complete")
+	}
 	if err != nil {
 		return err
 	}
 	return relay(c, resp)
+}
+
+// readErr remembers the first error reading r other than its end.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // rotateAPIKey asks the backend for a new key (every replica stops accepting the old one within

@@ -71,14 +71,14 @@ type fileStore struct {
 }
 
 func newFileStore(dir string, db *mongo.Database) (*fileStore, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("files dir %s: %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("files dir %s: %w", dir, err)
 	}
-	if err := root.MkdirAll(tempDir, 0o750); err != nil {
+	if err := root.MkdirAll(tempDir, 0o700); err != nil {
 		_ = root.Close()
 		return nil, fmt.Errorf("files temp dir: %w", err)
 	}
@@ -121,7 +121,7 @@ type upload struct {
 // with 413 and its partial file removed.
 func (fs *fileStore) receive(r io.Reader, max int64) (*upload, error) {
 	up := &upload{tempPath: randomName()}
-	f, err := fs.root.OpenFile(up.tempPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := fs.root.OpenFile(up.tempPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create temp file: %w", err)
 	}
@@ -200,7 +200,7 @@ func (fs *fileStore) claimName(ctx context.Context, owner, from, to string) erro
 // name), then record the metadata; if recording fails the name is removed again.
 func (fs *fileStore) create(ctx context.Context, up *upload, m fileMeta) error {
 	defer fs.discard(up)
-	if err := fs.root.MkdirAll(m.Owner, 0o750); err != nil {
+	if err := fs.root.MkdirAll(m.Owner, 0o700); err != nil {
 		return fmt.Errorf("user files dir: %w", err)
 	}
 	if _, err := fs.find(ctx, m.Owner, m.Filename); err == nil {

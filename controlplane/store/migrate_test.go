@@ -99,6 +99,31 @@ func TestOpenSQLiteCreatesDirectory(t *testing.T) {
 	}
 }
 
+// TestOpenSQLiteFilesArePrivate finds the database and its -wal and -shm files readable by this
+// user alone: they hold developers' password hashes and sessions.
+func TestOpenSQLiteFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "controlplane.db")
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetSetting(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600}
+	for p, mode := range want {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s has mode %v, want %v", p, fi.Mode().Perm(), mode)
+		}
+	}
+}
+
 func TestOpenPostgresBadURL(t *testing.T) {
 	_, err := OpenPostgres(context.Background(), "postgres://u:secret@127.0.0.1:1/x?sslmode=bogus")
 	if err == nil {

@@ -51,6 +51,16 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// SQLite creates a missing database file 0644, and its -wal and -shm files with the
+	// database file's mode: created here first, they all hold developers' password hashes
+	// and sessions for this user alone.
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	// A file: URI, with the path escaped, so that a ? or # in it is not taken for parameters.
 	dsn := "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() +
 		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +

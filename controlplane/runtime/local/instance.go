@@ -48,7 +48,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 	dir := r.backendDir(spec.Name)
 	filesDir, siteDir := filepath.Join(dir, "files"), filepath.Join(dir, "site")
 	for _, d := range []string{filesDir, siteDir} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory of %s: %w", spec.Name, err)
 		}
 	}

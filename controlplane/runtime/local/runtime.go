@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local runtime: data directory %q: %w", cfg.DataDir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(dataDir, "backends"), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(dataDir, "backends"), 0o700); err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	r := &Runtime{cfg: cfg, dataDir: dataDir, log: cfg.Logger, lines: cfg.LogLines, instances: map[string]*instance{}}
