@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
@@ -56,16 +57,20 @@ func Engine(t testing.TB) *client.Client {
 // EnsureNetwork creates the attachable overlay network name (internal: no way out of it) unless
 // it exists, and checks that an existing one has those properties: probes and the platform's
 // services join backpack_public (attachable) and backpack_admin (attachable, internal) this way
-// whichever test or deployment got there first.
+// whichever test or deployment got there first. backpack_public is created on
+// stacktemplates.PublicSubnet, as the control plane creates it, since backends trust that
+// subnet's X-Forwarded-For.
 func EnsureNetwork(ctx context.Context, cli *client.Client, name string, internal bool) error {
 	existing, err := findNetwork(ctx, cli, name)
 	if err != nil {
 		return err
 	}
 	if existing == nil {
-		_, createErr := cli.NetworkCreate(ctx, name, network.CreateOptions{
-			Driver: "overlay", Scope: "swarm", Attachable: true, Internal: internal,
-		})
+		opts := network.CreateOptions{Driver: "overlay", Scope: "swarm", Attachable: true, Internal: internal}
+		if name == "backpack_public" {
+			opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: stacktemplates.PublicSubnet}}}
+		}
+		_, createErr := cli.NetworkCreate(ctx, name, opts)
 		// Another test may have created it meanwhile: look again before giving up.
 		if existing, err = findNetwork(ctx, cli, name); err != nil {
 			return err
