@@ -10,6 +10,7 @@ import (
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/secretbox"
 )
@@ -44,18 +45,9 @@ type Config struct {
 	MaxBackendsPerDeveloper int
 	// MaxSiteBytes caps a site archive upload (default 100 MiB).
 	MaxSiteBytes int64
-	// Login throttling, as for end users (coreapi.Config): within LoginWindow (default 15 min)
-	// at most LoginMaxFailuresPerAccountAddress failures on one account from one address
-	// (default 5), LoginMaxFailuresPerAccount on one account from all addresses (default 100)
-	// and LoginMaxFailuresPerAddress from one address (default 50).
-	LoginMaxFailuresPerAccountAddress int64
-	LoginMaxFailuresPerAccount        int64
-	LoginMaxFailuresPerAddress        int64
-	LoginWindow                       time.Duration
-	// Sign-up throttling: at most RegistrationsPerAddress sign-ups (accepted or not) from one
-	// client address per RegistrationWindow (default 20 per hour).
-	RegistrationsPerAddress int64
-	RegistrationWindow      time.Duration
+	// Limits are the login and sign-up throttling of developers, as of end users (see
+	// credentials.Limits for what each bounds and its default).
+	credentials.Limits
 	// TrustedProxies are the reverse proxies in front of the control plane (CIDRs or
 	// addresses), whose X-Forwarded-For alone is believed; empty (the default, and `backpack
 	// dev`) trusts nobody. Behind Traefik: backpack_public's subnet (docs/deploy.md).
@@ -89,13 +81,6 @@ const (
 	DefaultRetryMax          = 2 * time.Minute
 	DefaultFailAfter         = 3
 	DefaultReadyTimeout      = 3 * time.Minute
-
-	DefaultLoginMaxFailuresPerAccountAddress = 5
-	DefaultLoginMaxFailuresPerAccount        = 100
-	DefaultLoginMaxFailuresPerAddress        = 50
-	DefaultLoginWindow                       = 15 * time.Minute
-	DefaultRegistrationsPerAddress           = 20
-	DefaultRegistrationWindow                = time.Hour
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -127,16 +112,11 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.KeepAlive, 15*time.Second)
 	setDefault(&c.InviteTTL, DefaultInviteTTL)
 	setDefault(&c.MaxSiteBytes, DefaultMaxSiteBytes)
-	setDefault(&c.LoginMaxFailuresPerAccountAddress, DefaultLoginMaxFailuresPerAccountAddress)
-	setDefault(&c.LoginMaxFailuresPerAccount, DefaultLoginMaxFailuresPerAccount)
-	setDefault(&c.LoginMaxFailuresPerAddress, DefaultLoginMaxFailuresPerAddress)
-	setDefault(&c.LoginWindow, DefaultLoginWindow)
-	setDefault(&c.RegistrationsPerAddress, DefaultRegistrationsPerAddress)
-	setDefault(&c.RegistrationWindow, DefaultRegistrationWindow)
-	if c.LoginMaxFailuresPerAccountAddress < 0 || c.LoginMaxFailuresPerAccount < 0 || c.LoginMaxFailuresPerAddress < 0 ||
-		c.RegistrationsPerAddress < 0 || c.LoginWindow < 0 || c.RegistrationWindow < 0 {
-		return c, errors.New("control plane: login and sign-up limits must not be negative")
+	limits, err := c.Limits.WithDefaults()
+	if err != nil {
+		return c, fmt.Errorf("control plane: %w", err)
 	}
+	c.Limits = limits
 	trusted, err := httpapi.ParseTrustedProxies(c.TrustedProxies)
 	if err != nil {
 		return c, fmt.Errorf("control plane: %w", err)

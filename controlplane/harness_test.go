@@ -22,6 +22,7 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/runtime/local"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/secretbox"
 	"github.com/gorilla/websocket"
@@ -74,8 +75,8 @@ func newTestPlane(t *testing.T, opts ...planeOption) *testPlane {
 		ReconcileInterval: 100 * time.Millisecond, HealthInterval: 200 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, ReadyTimeout: 10 * time.Second,
 		// Tests sign up many developers from one address; the sign-up throttle has its own tests.
-		RegistrationsPerAddress: 10000,
-		Logger:                  testLog,
+		Limits: credentials.Limits{RegistrationsPerAddress: 10000},
+		Logger: testLog,
 	}}
 	p.openDB = func() store.Store {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(p.dir, "cp.db"))

@@ -57,9 +57,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		metrics:   newMetrics(),
 	}
 	// One control plane runs per installation, so its counters can live in its own memory.
-	s.throttle = credentials.Throttle{Store: ephemeral.NewMemory(), MaxPerAccountAddress: cfg.LoginMaxFailuresPerAccountAddress,
-		MaxPerAccount: cfg.LoginMaxFailuresPerAccount, MaxPerAddress: cfg.LoginMaxFailuresPerAddress, Window: cfg.LoginWindow,
-		MaxRegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow}
+	s.throttle = cfg.Limits.Throttle(ephemeral.NewMemory())
 	if err := s.seedSettings(ctx); err != nil {
 		return nil, err
 	}

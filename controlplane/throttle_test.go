@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/credentials"
 )
 
 // TestLoginThrottleConcurrent: wrong passwords sent all at once get no more 401s than the
@@ -30,11 +32,11 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	for r := range answers {
 		count[r.status]++
 		if r.status == http.StatusTooManyRequests {
-			expectThrottled(t, r, DefaultLoginWindow)
+			expectThrottled(t, r, credentials.DefaultLoginWindow)
 		}
 	}
-	if count[http.StatusUnauthorized] > DefaultLoginMaxFailuresPerAccountAddress || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
-		t.Fatalf("%d parallel wrong passwords: %v; want at most %d 401s, the rest 429", n, count, DefaultLoginMaxFailuresPerAccountAddress)
+	if count[http.StatusUnauthorized] > credentials.DefaultLoginMaxFailuresPerAccountAddress || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
+		t.Fatalf("%d parallel wrong passwords: %v; want at most %d 401s, the rest 429", n, count, credentials.DefaultLoginMaxFailuresPerAccountAddress)
 	}
 }
 
@@ -49,7 +51,7 @@ func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
 			r.expectError(http.StatusUnauthorized, "invalid_credentials")
 		}
 		_, r := p.loginFrom("198.51.100.1", "someone@example.com", "guess-guess")
-		expectThrottled(t, r, DefaultLoginWindow)
+		expectThrottled(t, r, credentials.DefaultLoginWindow)
 	})
 	t.Run("configured proxy", func(t *testing.T) {
 		p := newTestPlane(t, withConfig(func(c *Config) { c.LoginMaxFailuresPerAddress, c.TrustedProxies = 3, []string{"127.0.0.1"} }))
@@ -58,10 +60,10 @@ func TestClientAddressFromTrustedProxiesOnly(t *testing.T) {
 			r.expectError(http.StatusUnauthorized, "invalid_credentials")
 		}
 		_, r := p.loginFrom("203.0.113.7", "someone@example.com", "guess-guess")
-		expectThrottled(t, r, DefaultLoginWindow)
+		expectThrottled(t, r, credentials.DefaultLoginWindow)
 		// What the client put before the proxy's entry does not change the counted address.
 		_, r = p.loginFrom("192.0.2.1, 203.0.113.7", "someone@example.com", "guess-guess")
-		expectThrottled(t, r, DefaultLoginWindow)
+		expectThrottled(t, r, credentials.DefaultLoginWindow)
 		_, r = p.loginFrom("198.51.100.9", "someone@example.com", "guess-guess")
 		r.expectError(http.StatusUnauthorized, "invalid_credentials")
 	})
@@ -75,7 +77,7 @@ func TestLoginLockoutPerAccountAndAddress(t *testing.T) {
 		c.LoginMaxFailuresPerAccount, c.LoginWindow, c.TrustedProxies = 8, window, []string{"127.0.0.1/32"}
 	}))
 	d := p.developer()
-	for range DefaultLoginMaxFailuresPerAccountAddress {
+	for range credentials.DefaultLoginMaxFailuresPerAccountAddress {
 		_, r := p.loginFrom("203.0.113.1", d.email, "guess-guess")
 		r.expectError(http.StatusUnauthorized, "invalid_credentials")
 	}
@@ -104,7 +106,7 @@ func TestRegistrationThrottle(t *testing.T) {
 	registerAs(d, "a@example.com", "a long password", nil).expectError(http.StatusConflict, "email_taken")
 	r := registerAs(d, "c@example.com", "a long password", nil)
 	r.expectError(http.StatusTooManyRequests, "too_many_registrations")
-	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 || secs > int(DefaultRegistrationWindow.Seconds()) {
+	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 || secs > int(credentials.DefaultRegistrationWindow.Seconds()) {
 		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
 	}
 	c, r := p.loginFrom("", "a@example.com", "a long password")

@@ -170,8 +170,5 @@ func (s *Server) me(c echo.Context) error {
 // loginThrottle counts sign-in attempts and sign-ups in the backend's shared ephemeral store,
 // so the limits hold across replicas.
 func (s *Server) loginThrottle() credentials.Throttle {
-	return credentials.Throttle{Store: s.eph, MaxPerAccountAddress: s.cfg.LoginMaxFailuresPerAccountAddress,
-		MaxPerAccount: s.cfg.LoginMaxFailuresPerAccount, MaxPerAddress: s.cfg.LoginMaxFailuresPerAddress,
-		Window: s.cfg.LoginWindow, MaxRegistrationsPerAddress: s.cfg.RegistrationsPerAddress,
-		RegistrationWindow: s.cfg.RegistrationWindow}
+	return s.cfg.Limits.Throttle(s.eph)
 }

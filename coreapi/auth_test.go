@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/credentials"
 )
 
 func TestRegister(t *testing.T) {
@@ -124,7 +126,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	}
 	r := c.post("/auth/login", map[string]string{"email": "Ann@example.com", "password": "password123"})
 	c.expectError(r, 429, "too_many_attempts")
-	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > int(DefaultLoginWindow.Seconds()) {
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > int(credentials.DefaultLoginWindow.Seconds()) {
 		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
 	}
 	c.expectError(c.post("/auth/token", map[string]string{"email": "ann@example.com", "password": "password123"}), 429, "too_many_attempts")

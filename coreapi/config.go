@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
@@ -41,20 +42,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// SessionTTL is how long a session lasts after sign-in (default 14 days).
 	SessionTTL time.Duration
-	// Login throttling (credentials.Throttle): within LoginWindow (default 15 min), after
-	// LoginMaxFailuresPerAccountAddress failed logins to one account from one client address
-	// (default 5), after LoginMaxFailuresPerAccount to one account from all addresses together
-	// (default 100), or after LoginMaxFailuresPerAddress from one address to any accounts
-	// (default 50), further attempts get 429 until the window ends. A stranger's failures
-	// thus lock the account only from the stranger's address, until the account-wide bound.
-	LoginMaxFailuresPerAccountAddress int64
-	LoginMaxFailuresPerAccount        int64
-	LoginMaxFailuresPerAddress        int64
-	LoginWindow                       time.Duration
-	// Sign-up throttling: at most RegistrationsPerAddress sign-ups (accepted or not) from one
-	// client address per RegistrationWindow (default 20 per hour); more get 429.
-	RegistrationsPerAddress int64
-	RegistrationWindow      time.Duration
+	// Limits are the login and sign-up throttling of end users (see credentials.Limits for
+	// what each bounds and its default); attempts beyond them get 429 until the window ends.
+	credentials.Limits
 	// TrustedProxies are the reverse proxies in front of the API (CIDRs or addresses): only
 	// from these peers is X-Forwarded-For believed for the client's address. Empty (the
 	// default) trusts nobody and counts the connection's peer. A stack trusts Traefik's
@@ -102,22 +92,16 @@ type Config struct {
 
 // Defaults used when a Config field is left zero.
 const (
-	DefaultMaxUploadBytes                    = 25 << 20
-	DefaultMaxBodyBytes                      = 1 << 20
-	DefaultSessionTTL                        = 14 * 24 * time.Hour
-	DefaultLoginMaxFailuresPerAccountAddress = 5
-	DefaultLoginMaxFailuresPerAccount        = 100
-	DefaultLoginMaxFailuresPerAddress        = 50
-	DefaultLoginWindow                       = 15 * time.Minute
-	DefaultRegistrationsPerAddress           = 20
-	DefaultRegistrationWindow                = time.Hour
-	DefaultMaxSiteBytes                      = 100 << 20
-	DefaultWSReadLimit                       = 1 << 20
-	DefaultWSMessagesPerSecond               = 50
-	DefaultWSMessageBurst                    = 100
-	DefaultWSSendQueue                       = 256
-	DefaultWSPingInterval                    = 25 * time.Second
-	DefaultWSIdleTimeout                     = 60 * time.Second
+	DefaultMaxUploadBytes      = 25 << 20
+	DefaultMaxBodyBytes        = 1 << 20
+	DefaultSessionTTL          = 14 * 24 * time.Hour
+	DefaultMaxSiteBytes        = 100 << 20
+	DefaultWSReadLimit         = 1 << 20
+	DefaultWSMessagesPerSecond = 50
+	DefaultWSMessageBurst      = 100
+	DefaultWSSendQueue         = 256
+	DefaultWSPingInterval      = 25 * time.Second
+	DefaultWSIdleTimeout       = 60 * time.Second
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.
@@ -147,28 +131,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SessionTTL == 0 {
 		c.SessionTTL = DefaultSessionTTL
 	}
-	if c.LoginMaxFailuresPerAccountAddress == 0 {
-		c.LoginMaxFailuresPerAccountAddress = DefaultLoginMaxFailuresPerAccountAddress
+	limits, err := c.Limits.WithDefaults()
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
 	}
-	if c.LoginMaxFailuresPerAccount == 0 {
-		c.LoginMaxFailuresPerAccount = DefaultLoginMaxFailuresPerAccount
-	}
-	if c.LoginMaxFailuresPerAddress == 0 {
-		c.LoginMaxFailuresPerAddress = DefaultLoginMaxFailuresPerAddress
-	}
-	if c.LoginWindow == 0 {
-		c.LoginWindow = DefaultLoginWindow
-	}
-	if c.RegistrationsPerAddress == 0 {
-		c.RegistrationsPerAddress = DefaultRegistrationsPerAddress
-	}
-	if c.RegistrationWindow == 0 {
-		c.RegistrationWindow = DefaultRegistrationWindow
-	}
-	if c.LoginMaxFailuresPerAccountAddress < 0 || c.LoginMaxFailuresPerAccount < 0 || c.LoginMaxFailuresPerAddress < 0 ||
-		c.RegistrationsPerAddress < 0 || c.LoginWindow < 0 || c.RegistrationWindow < 0 {
-		return c, errors.New("config: login and sign-up limits must not be negative")
-	}
+	c.Limits = limits
 	trusted, err := httpapi.ParseTrustedProxies(c.TrustedProxies)
 	if err != nil {
 		return c, fmt.Errorf("config: %w", err)

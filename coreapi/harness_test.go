@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
@@ -51,8 +52,8 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{"https://shop.example.com"},
 		// Tests sign up many users from one address; the sign-up throttle has its own tests.
-		RegistrationsPerAddress: 10000,
-		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		Limits: credentials.Limits{RegistrationsPerAddress: 10000},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, m := range modify {
 		m(&cfg)
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/backpackhq/backpack/tools/credentials"
 )
 
 // loginFrom tries a password for email, sending X-Forwarded-For: ip when ip is not empty.
@@ -51,8 +53,8 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 			c.expectRetryAfter(r, "too_many_attempts")
 		}
 	}
-	if count[http.StatusUnauthorized] > DefaultLoginMaxFailuresPerAccountAddress || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
-		t.Fatalf("%d parallel wrong passwords: %v; want at most %d 401s, the rest 429", n, count, DefaultLoginMaxFailuresPerAccountAddress)
+	if count[http.StatusUnauthorized] > credentials.DefaultLoginMaxFailuresPerAccountAddress || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
+		t.Fatalf("%d parallel wrong passwords: %v; want at most %d 401s, the rest 429", n, count, credentials.DefaultLoginMaxFailuresPerAccountAddress)
 	}
 }
 
@@ -89,7 +91,7 @@ func TestLoginLockoutPerAccountAndAddress(t *testing.T) {
 	api := newTestAPI(t, func(c *Config) { c.LoginMaxFailuresPerAccount, c.TrustedProxies = 8, []string{"127.0.0.1"} })
 	c := api.client()
 	c.mustStatus(http.StatusCreated, c.post("/auth/register", map[string]string{"email": "ann@example.com", "password": "password123"}))
-	for range DefaultLoginMaxFailuresPerAccountAddress {
+	for range credentials.DefaultLoginMaxFailuresPerAccountAddress {
 		c.expectError(api.loginFrom("203.0.113.1", "ann@example.com", "guess-guess"), 401, "invalid_credentials")
 	}
 	c.expectRetryAfter(api.loginFrom("203.0.113.1", "ann@example.com", "password123"), "too_many_attempts")

@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
-	"strconv"
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/internal/flagenv"
 )
 
 // limitSettings are the limits that keep one client from taking a backend's CPU, database or
@@ -23,41 +23,20 @@ type limitSettings struct {
 
 // register adds the limits' flags, whose defaults come from the environment, else coreapi's.
 // A value the environment spells wrong becomes -1, which validate refuses.
-func (l *limitSettings) register(fs *flag.FlagSet, env func(name, def string) string) {
-	envInt := func(name string, def int) int {
-		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	envFloat := func(name string, def float64) float64 {
-		f, err := strconv.ParseFloat(env(name, strconv.FormatFloat(def, 'g', -1, 64)), 64)
-		if err != nil {
-			return -1
-		}
-		return f
-	}
-	envDuration := func(name string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(name, def.String()))
-		if err != nil {
-			return -1
-		}
-		return d
-	}
-	fs.DurationVar(&l.queryTimeout, "query-timeout", envDuration("BACKPACK_QUERY_TIMEOUT", coreapi.DefaultQueryTimeout),
+func (l *limitSettings) register(fs *flag.FlagSet, env flagenv.Env) {
+	fs.DurationVar(&l.queryTimeout, "query-timeout", env.Duration("BACKPACK_QUERY_TIMEOUT", coreapi.DefaultQueryTimeout),
 		"longest database work of one request or websocket message; beyond it 503 query_timeout (BACKPACK_QUERY_TIMEOUT)")
-	fs.IntVar(&l.maxDocumentKeys, "max-document-keys", envInt("BACKPACK_MAX_DOCUMENT_KEYS", coreapi.DefaultMaxDocumentKeys),
+	fs.IntVar(&l.maxDocumentKeys, "max-document-keys", env.Int("BACKPACK_MAX_DOCUMENT_KEYS", coreapi.DefaultMaxDocumentKeys),
 		"most keys of any one object in a stored document (BACKPACK_MAX_DOCUMENT_KEYS)")
-	fs.IntVar(&l.maxDocumentNodes, "max-document-nodes", envInt("BACKPACK_MAX_DOCUMENT_NODES", coreapi.DefaultMaxDocumentNodes),
+	fs.IntVar(&l.maxDocumentNodes, "max-document-nodes", env.Int("BACKPACK_MAX_DOCUMENT_NODES", coreapi.DefaultMaxDocumentNodes),
 		"most values (members and array elements, at any depth) in a stored document (BACKPACK_MAX_DOCUMENT_NODES)")
-	fs.Int64Var(&l.wsRelayMaxBytes, "ws-relay-max-bytes", int64(envInt("BACKPACK_WS_RELAY_MAX_BYTES", coreapi.DefaultWSRelayMaxBytes)),
+	fs.Int64Var(&l.wsRelayMaxBytes, "ws-relay-max-bytes", int64(env.Int("BACKPACK_WS_RELAY_MAX_BYTES", coreapi.DefaultWSRelayMaxBytes)),
 		"largest websocket message relayed to other connections (BACKPACK_WS_RELAY_MAX_BYTES)")
-	fs.Float64Var(&l.wsRelaysPerSecond, "ws-relays-per-second", envFloat("BACKPACK_WS_RELAYS_PER_SECOND", coreapi.DefaultWSRelaysPerSecond),
+	fs.Float64Var(&l.wsRelaysPerSecond, "ws-relays-per-second", env.Float("BACKPACK_WS_RELAYS_PER_SECOND", coreapi.DefaultWSRelaysPerSecond),
 		"messages one websocket connection may relay a second, on average (BACKPACK_WS_RELAYS_PER_SECOND)")
-	fs.IntVar(&l.wsRelayBurst, "ws-relay-burst", envInt("BACKPACK_WS_RELAY_BURST", coreapi.DefaultWSRelayBurst),
+	fs.IntVar(&l.wsRelayBurst, "ws-relay-burst", env.Int("BACKPACK_WS_RELAY_BURST", coreapi.DefaultWSRelayBurst),
 		"messages one websocket connection may relay at once (BACKPACK_WS_RELAY_BURST)")
-	fs.IntVar(&l.wsMaxConnectionsPerUser, "ws-max-connections-per-user", envInt("BACKPACK_WS_MAX_CONNECTIONS_PER_USER", coreapi.DefaultWSMaxConnectionsPerUser),
+	fs.IntVar(&l.wsMaxConnectionsPerUser, "ws-max-connections-per-user", env.Int("BACKPACK_WS_MAX_CONNECTIONS_PER_USER", coreapi.DefaultWSMaxConnectionsPerUser),
 		"open websockets one end user may have on one API replica (BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
 }
 

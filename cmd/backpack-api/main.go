@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/internal/flagenv"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
@@ -61,36 +63,11 @@ type settings struct {
 	adminHost      string
 	limits         limitSettings
 	trustedProxies string
-	throttle       throttleSettings
-}
-
-// throttleSettings are the login and sign-up limits (coreapi.Config's Login* and Registration*).
-type throttleSettings struct {
-	loginPerAccountAddress, loginPerAccount, loginPerAddress, registrations int64
-	loginWindow, registrationWindow                                         time.Duration
+	throttle       credentials.Limits
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int64) int64 {
-		n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	envDuration := func(name string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(name, def.String()))
-		if err != nil {
-			return -1
-		}
-		return d
-	}
+	env := flagenv.FromGetenv(getenv)
 	var s settings
 	fs := flag.NewFlagSet("backpack-api", flag.ContinueOnError)
 	fs.BoolVar(&s.embedded, "embedded", false, "run with no external servers: FerretDB in-process on SQLite under --data-dir, sessions in memory")
@@ -104,23 +81,17 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.siteHost, "site-host", env("BACKPACK_SITE_HOST", ""), "with --embedded: the host name, localhost or under .localhost, of the site that calls this API; its http origins are allowed at any port, like localhost's (BACKPACK_SITE_HOST)")
 	fs.StringVar(&s.filesDir, "files-dir", env("BACKPACK_FILES_DIR", ""), "directory for uploaded files; default DATA_DIR/files (BACKPACK_FILES_DIR)")
 	fs.StringVar(&s.siteDir, "site-dir", env("BACKPACK_SITE_DIR", ""), "directory for the static site's releases, served from SITE_DIR/current; default DATA_DIR/site (BACKPACK_SITE_DIR)")
-	fs.IntVar(&s.port, "port", int(envInt("BACKPACK_PORT", 3000)), "public port; 0 picks a free one, logged at start (BACKPACK_PORT)")
-	fs.IntVar(&s.adminPort, "admin-port", int(envInt("BACKPACK_ADMIN_PORT", 3001)), "private admin port; 0 picks a free one (BACKPACK_ADMIN_PORT)")
-	fs.Int64Var(&s.maxUpload, "max-upload-bytes", envInt("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
-	fs.Int64Var(&s.quotas.Collections, "quota-collections", envInt("BACKPACK_QUOTA_COLLECTIONS", coreapi.DefaultQuotaCollections), "collections end users may create; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_COLLECTIONS)")
-	fs.Int64Var(&s.quotas.FileBytes, "quota-file-bytes", envInt("BACKPACK_QUOTA_FILE_BYTES", coreapi.DefaultQuotaFileBytes), "total bytes of all users' files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_FILE_BYTES)")
-	fs.Int64Var(&s.quotas.UserFileBytes, "quota-user-file-bytes", envInt("BACKPACK_QUOTA_USER_FILE_BYTES", coreapi.DefaultQuotaUserFileBytes), "total bytes of one user's files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_USER_FILE_BYTES)")
+	fs.IntVar(&s.port, "port", env.Int("BACKPACK_PORT", 3000), "public port; 0 picks a free one, logged at start (BACKPACK_PORT)")
+	fs.IntVar(&s.adminPort, "admin-port", env.Int("BACKPACK_ADMIN_PORT", 3001), "private admin port; 0 picks a free one (BACKPACK_ADMIN_PORT)")
+	fs.Int64Var(&s.maxUpload, "max-upload-bytes", env.Int64("BACKPACK_MAX_UPLOAD_BYTES", coreapi.DefaultMaxUploadBytes), "largest accepted file upload (BACKPACK_MAX_UPLOAD_BYTES)")
+	fs.Int64Var(&s.quotas.Collections, "quota-collections", env.Int64("BACKPACK_QUOTA_COLLECTIONS", coreapi.DefaultQuotaCollections), "collections end users may create; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_COLLECTIONS)")
+	fs.Int64Var(&s.quotas.FileBytes, "quota-file-bytes", env.Int64("BACKPACK_QUOTA_FILE_BYTES", coreapi.DefaultQuotaFileBytes), "total bytes of all users' files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_FILE_BYTES)")
+	fs.Int64Var(&s.quotas.UserFileBytes, "quota-user-file-bytes", env.Int64("BACKPACK_QUOTA_USER_FILE_BYTES", coreapi.DefaultQuotaUserFileBytes), "total bytes of one user's files; 0: unlimited; the admin settings override it (BACKPACK_QUOTA_USER_FILE_BYTES)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", ""), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.adminHost, "admin-listen-host", env("BACKPACK_ADMIN_LISTEN_HOST", ""), "address or name the admin port binds; a name binds this host's address among those it resolves to (in a stack: the API's alias on the admin network); default: --listen-host (BACKPACK_ADMIN_LISTEN_HOST)")
 	s.limits.register(fs, env)
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("BACKPACK_TRUSTED_PROXIES", ""), "comma-separated CIDRs or addresses of the reverse proxies in front (in a stack: backpack_public's subnet); X-Forwarded-For is believed from them only; empty trusts nobody (BACKPACK_TRUSTED_PROXIES)")
-	t := &s.throttle
-	fs.Int64Var(&t.loginPerAccountAddress, "login-max-failures-per-account-address", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", coreapi.DefaultLoginMaxFailuresPerAccountAddress), "failed logins to one account from one client address per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS)")
-	fs.Int64Var(&t.loginPerAccount, "login-max-failures-per-account", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT", coreapi.DefaultLoginMaxFailuresPerAccount), "failed logins to one account from all addresses per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT)")
-	fs.Int64Var(&t.loginPerAddress, "login-max-failures-per-address", envInt("BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS", coreapi.DefaultLoginMaxFailuresPerAddress), "failed logins from one client address to any accounts per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS)")
-	fs.DurationVar(&t.loginWindow, "login-window", envDuration("BACKPACK_LOGIN_WINDOW", coreapi.DefaultLoginWindow), "how long failed logins count (BACKPACK_LOGIN_WINDOW)")
-	fs.Int64Var(&t.registrations, "registrations-per-address", envInt("BACKPACK_REGISTRATIONS_PER_ADDRESS", coreapi.DefaultRegistrationsPerAddress), "sign-ups from one client address per registration window before 429 (BACKPACK_REGISTRATIONS_PER_ADDRESS)")
-	fs.DurationVar(&t.registrationWindow, "registration-window", envDuration("BACKPACK_REGISTRATION_WINDOW", coreapi.DefaultRegistrationWindow), "how long sign-ups count (BACKPACK_REGISTRATION_WINDOW)")
+	flagenv.Throttle(fs, env, &s.throttle, "")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -138,15 +109,14 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
 	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
 		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
-	case t.loginPerAccountAddress <= 0 || t.loginPerAccount <= 0 || t.loginPerAddress <= 0 || t.registrations <= 0:
-		return s, errors.New("the login and sign-up limits (BACKPACK_LOGIN_MAX_FAILURES_*, BACKPACK_REGISTRATIONS_PER_ADDRESS) must be positive numbers")
-	case t.loginWindow <= 0 || t.registrationWindow <= 0:
-		return s, errors.New("BACKPACK_LOGIN_WINDOW and BACKPACK_REGISTRATION_WINDOW must be positive durations such as 15m or 1h")
+	}
+	if err := flagenv.CheckThrottle(s.throttle); err != nil {
+		return s, err
 	}
 	if err := s.limits.validate(); err != nil {
 		return s, err
 	}
-	if _, err := httpapi.ParseTrustedProxies(splitList(s.trustedProxies)); err != nil {
+	if _, err := httpapi.ParseTrustedProxies(flagenv.SplitList(s.trustedProxies)); err != nil {
 		return s, fmt.Errorf("BACKPACK_TRUSTED_PROXIES / --trusted-proxies: %w", err)
 	}
 	if !s.embedded {
@@ -223,12 +193,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	cfg := coreapi.Config{
-		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: splitList(s.corsOrigins),
+		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: flagenv.SplitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
-		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: splitList(s.trustedProxies),
-		LoginMaxFailuresPerAccountAddress: s.throttle.loginPerAccountAddress, LoginMaxFailuresPerAccount: s.throttle.loginPerAccount,
-		LoginMaxFailuresPerAddress: s.throttle.loginPerAddress, LoginWindow: s.throttle.loginWindow,
-		RegistrationsPerAddress: s.throttle.registrations, RegistrationWindow: s.throttle.registrationWindow,
+		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: flagenv.SplitList(s.trustedProxies),
+		Limits: s.throttle,
 	}
 	s.limits.apply(&cfg)
 	api, err := coreapi.New(ctx, cfg, client.Database(dbName), eph)
@@ -297,14 +265,4 @@ func databaseName(mongoURL, override string) (string, error) {
 		return cs.Database, nil
 	}
 	return "backpack", nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

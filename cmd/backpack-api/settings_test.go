@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/internal/flagenv"
+	"github.com/backpackhq/backpack/tools/credentials"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -70,7 +72,7 @@ func TestSettingsRejectBadValues(t *testing.T) {
 	if err != nil || s.port != 8000 {
 		t.Fatal(err)
 	}
-	if got := splitList(s.corsOrigins); len(got) != 2 || got[1] != "https://b.example" {
+	if got := flagenv.SplitList(s.corsOrigins); len(got) != 2 || got[1] != "https://b.example" {
 		t.Fatalf("origins = %q", got)
 	}
 	s, err = parseSettings([]string{"--embedded", "--quota-collections", "0"}, envOf(map[string]string{"BACKPACK_QUOTA_USER_FILE_BYTES": "5"}))
@@ -100,8 +102,7 @@ func TestThrottleSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := throttleSettings{coreapi.DefaultLoginMaxFailuresPerAccountAddress, coreapi.DefaultLoginMaxFailuresPerAccount,
-		coreapi.DefaultLoginMaxFailuresPerAddress, coreapi.DefaultRegistrationsPerAddress, coreapi.DefaultLoginWindow, coreapi.DefaultRegistrationWindow}
+	want, _ := credentials.Limits{}.WithDefaults()
 	if s.throttle != want || s.trustedProxies != "" {
 		t.Fatalf("defaults = %+v, proxies %q", s.throttle, s.trustedProxies)
 	}
@@ -110,7 +111,8 @@ func TestThrottleSettings(t *testing.T) {
 		"BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS": "30", "BACKPACK_LOGIN_WINDOW": "5m",
 		"BACKPACK_REGISTRATIONS_PER_ADDRESS": "7", "BACKPACK_REGISTRATION_WINDOW": "24h",
 	}))
-	want = throttleSettings{3, 40, 30, 7, 5 * time.Minute, 24 * time.Hour}
+	want = credentials.Limits{LoginMaxFailuresPerAccountAddress: 3, LoginMaxFailuresPerAccount: 40, LoginMaxFailuresPerAddress: 30,
+		LoginWindow: 5 * time.Minute, RegistrationsPerAddress: 7, RegistrationWindow: 24 * time.Hour}
 	if err != nil || s.throttle != want || s.trustedProxies != "10.213.0.0/16" {
 		t.Fatalf("configured = %+v, proxies %q, %v", s.throttle, s.trustedProxies, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/redisserver"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -101,8 +102,8 @@ func (e *environment) start(ctx context.Context) error {
 		FilesDir:   filepath.Join(dir, "files"),
 		SiteDir:    filepath.Join(dir, "site"),
 		// Every simulated client signs up from loopback: the sign-up throttle is not measured.
-		RegistrationsPerAddress: 1 << 30,
-		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Limits: credentials.Limits{RegistrationsPerAddress: 1 << 30},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	replicas, err := e.replicaURLs(ctx, 1)
 	if err != nil {

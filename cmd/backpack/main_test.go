@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backpackhq/backpack/controlplane"
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/stacktemplates"
+	"github.com/backpackhq/backpack/tools/credentials"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -101,7 +101,7 @@ func TestTrustedProxiesAndThrottleSettings(t *testing.T) {
 	if err != nil || len(dev.trustedProxies) != 0 {
 		t.Fatalf("dev trusts %q, %v", dev.trustedProxies, err)
 	}
-	if dev.throttle.registrations != controlplane.DefaultRegistrationsPerAddress || dev.throttle.loginWindow != controlplane.DefaultLoginWindow {
+	if dev.throttle.RegistrationsPerAddress != credentials.DefaultRegistrationsPerAddress || dev.throttle.LoginWindow != credentials.DefaultLoginWindow {
 		t.Fatalf("dev limits = %+v", dev.throttle)
 	}
 	s, err := parseSettings(false, []string{"--runtime", "swarm"}, get(nil))
@@ -114,7 +114,7 @@ func TestTrustedProxiesAndThrottleSettings(t *testing.T) {
 	}
 	s, err = parseSettings(false, []string{"--login-max-failures-per-account", "30"}, get(map[string]string{
 		"BACKPACK_REGISTRATIONS_PER_ADDRESS": "4", "BACKPACK_REGISTRATION_WINDOW": "30m"}))
-	if err != nil || len(s.trustedProxies) != 0 || s.throttle.loginPerAccount != 30 || s.throttle.registrations != 4 || s.throttle.registrationWindow != 30*time.Minute {
+	if err != nil || len(s.trustedProxies) != 0 || s.throttle.LoginMaxFailuresPerAccount != 30 || s.throttle.RegistrationsPerAddress != 4 || s.throttle.RegistrationWindow != 30*time.Minute {
 		t.Fatalf("local runtime: proxies %q, limits %+v, %v", s.trustedProxies, s.throttle, err)
 	}
 	for _, bad := range [][]string{{"--registrations-per-address", "0"}, {"--login-window", "0s"}, {"--login-max-failures-per-address", "x"}} {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/stacktemplates"
 )
 
@@ -20,12 +21,7 @@ var hostname = os.Hostname
 // runRender prints a backend's Swarm stack, interpolated, for `docker stack deploy -c - NAME`;
 // with --nginx-conf, the nginx.conf that stack expects next to it instead.
 func runRender(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := flagenv.FromGetenv(getenv)
 	host, _ := hostname()
 	var (
 		v              stacktemplates.Vars

@@ -78,9 +78,8 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 	cfg := controlplane.Config{
 		Store: st, Runtime: rt, Secrets: box, Domain: s.domain, PublicScheme: s.publicScheme, PublicPort: publicPort,
 		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
-		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Logger: log,
+		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Limits: s.throttle, Logger: log,
 	}
-	s.throttle.apply(&cfg)
 	cp, err := controlplane.New(ctx, cfg)
 	if err != nil {
 		_ = ln.Close()

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/backpackhq/backpack/controlplane"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/stacktemplates"
+	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/secretbox"
 )
 
@@ -36,7 +35,7 @@ type settings struct {
 	// trustedProxies are the control plane's (and the local runtime's backends'): none in
 	// dev, backpack_public's subnet by default with the swarm runtime.
 	trustedProxies []string
-	throttle       throttleSettings
+	throttle       credentials.Limits
 
 	// databasePasswordFile fills in DATABASE_URL's password (a Docker secret in the stack).
 	databasePasswordFile string
@@ -46,33 +45,7 @@ type settings struct {
 }
 
 func parseSettings(dev bool, args []string, getenv func(string) string) (settings, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int) int {
-		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	envInt64 := func(name string, def int64) int64 {
-		n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	envDuration := func(name string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(name, def.String()))
-		if err != nil {
-			return -1
-		}
-		return d
-	}
+	env := flagenv.FromGetenv(getenv)
 	s := settings{dev: dev, secretKey: getenv("BACKPACK_SECRET_KEY"), metricsToken: getenv("BACKPACK_METRICS_TOKEN")}
 	name, defDomain, defScheme, defHost, defRegistration := "serve", "", "https", "", ""
 	if dev {
@@ -86,21 +59,15 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		fs.StringVar(&s.secretFile, "secret-key-file", env("BACKPACK_SECRET_KEY_FILE", ""), "file holding the 32-byte key (base64 or hex) that encrypts backends' secrets at rest; or set BACKPACK_SECRET_KEY (BACKPACK_SECRET_KEY_FILE)")
 	}
 	fs.StringVar(&s.domain, "domain", env("BACKPACK_DOMAIN", defDomain), "parent domain: backends answer at NAME-be.DOMAIN and NAME.DOMAIN, the panel at admin.DOMAIN (BACKPACK_DOMAIN)")
-	fs.IntVar(&s.port, "port", envInt("BACKPACK_PORT", 8080), "port to listen on; 0 picks a free one (BACKPACK_PORT)")
+	fs.IntVar(&s.port, "port", env.Int("BACKPACK_PORT", 8080), "port to listen on; 0 picks a free one (BACKPACK_PORT)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", defHost), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.publicScheme, "public-scheme", env("BACKPACK_PUBLIC_SCHEME", defScheme), "scheme browsers use to reach the domain's hosts: https behind Traefik (BACKPACK_PUBLIC_SCHEME)")
 	fs.StringVar(&s.publicPort, "public-port", env("BACKPACK_PUBLIC_PORT", ""), "port browsers use, when not the scheme's default; dev uses the listen port (BACKPACK_PUBLIC_PORT)")
 	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis where the local runtime keeps end users' sessions, so they survive restarts; by default they are kept in memory (REDIS_URL)")
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
-	fs.IntVar(&s.maxBackends, "max-backends-per-developer", envInt("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
-	t := &s.throttle
-	fs.Int64Var(&t.loginPerAccountAddress, "login-max-failures-per-account-address", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", controlplane.DefaultLoginMaxFailuresPerAccountAddress), "failed logins to one developer account from one client address per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS)")
-	fs.Int64Var(&t.loginPerAccount, "login-max-failures-per-account", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT", controlplane.DefaultLoginMaxFailuresPerAccount), "failed logins to one developer account from all addresses per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ACCOUNT)")
-	fs.Int64Var(&t.loginPerAddress, "login-max-failures-per-address", envInt64("BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS", controlplane.DefaultLoginMaxFailuresPerAddress), "failed logins from one client address to any accounts per login window before 429 (BACKPACK_LOGIN_MAX_FAILURES_PER_ADDRESS)")
-	fs.DurationVar(&t.loginWindow, "login-window", envDuration("BACKPACK_LOGIN_WINDOW", controlplane.DefaultLoginWindow), "how long failed logins count (BACKPACK_LOGIN_WINDOW)")
-	fs.Int64Var(&t.registrations, "registrations-per-address", envInt64("BACKPACK_REGISTRATIONS_PER_ADDRESS", controlplane.DefaultRegistrationsPerAddress), "developer sign-ups from one client address per registration window before 429 (BACKPACK_REGISTRATIONS_PER_ADDRESS)")
-	fs.DurationVar(&t.registrationWindow, "registration-window", envDuration("BACKPACK_REGISTRATION_WINDOW", controlplane.DefaultRegistrationWindow), "how long sign-ups count (BACKPACK_REGISTRATION_WINDOW)")
+	fs.IntVar(&s.maxBackends, "max-backends-per-developer", env.Int("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	flagenv.Throttle(fs, env, &s.throttle, "developer")
 	if !dev {
 		stackFlags(fs, env, &s.stack, &s.tls)
 	}
@@ -117,10 +84,9 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		return s, errors.New("BACKPACK_MAX_BACKENDS_PER_DEVELOPER must be 0 or more")
 	case s.domain == "":
 		return s, errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN")
-	case t.loginPerAccountAddress <= 0 || t.loginPerAccount <= 0 || t.loginPerAddress <= 0 || t.registrations <= 0:
-		return s, errors.New("the login and sign-up limits (BACKPACK_LOGIN_MAX_FAILURES_*, BACKPACK_REGISTRATIONS_PER_ADDRESS) must be positive numbers")
-	case t.loginWindow <= 0 || t.registrationWindow <= 0:
-		return s, errors.New("BACKPACK_LOGIN_WINDOW and BACKPACK_REGISTRATION_WINDOW must be positive durations such as 15m or 1h")
+	}
+	if err := flagenv.CheckThrottle(s.throttle); err != nil {
+		return s, err
 	}
 	switch store.RegistrationMode(s.registration) {
 	case "", store.RegistrationOpen, store.RegistrationInvite, store.RegistrationClosed:
@@ -198,18 +164,4 @@ func (s settings) secrets(devKeyFile string) (*secretbox.Box, error) {
 		return nil, err
 	}
 	return secretbox.New(key)
-}
-
-// throttleSettings are the control plane's login and sign-up limits (controlplane.Config's
-// Login* and Registration*).
-type throttleSettings struct {
-	loginPerAccountAddress, loginPerAccount, loginPerAddress, registrations int64
-	loginWindow, registrationWindow                                         time.Duration
-}
-
-// apply copies the limits into the control plane's configuration.
-func (t throttleSettings) apply(c *controlplane.Config) {
-	c.LoginMaxFailuresPerAccountAddress, c.LoginMaxFailuresPerAccount = t.loginPerAccountAddress, t.loginPerAccount
-	c.LoginMaxFailuresPerAddress, c.LoginWindow = t.loginPerAddress, t.loginWindow
-	c.RegistrationsPerAddress, c.RegistrationWindow = t.registrations, t.registrationWindow
 }

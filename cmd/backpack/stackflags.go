@@ -3,8 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strings"
 
+	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/stacktemplates"
 )
 
@@ -12,14 +12,14 @@ import (
 // routing) for both `backpack render` and `backpack serve --runtime swarm`, so that a stack
 // rendered by hand and one the control plane deploys come from the same settings. TLS is
 // read as text (true, false or auto) and resolved by resolveTLS once the domain is known.
-func stackFlags(flags *flag.FlagSet, env func(name, def string) string, v *stacktemplates.Vars, tls *string) {
+func stackFlags(flags *flag.FlagSet, env flagenv.Env, v *stacktemplates.Vars, tls *string) {
 	flags.StringVar(tls, "tls", env("BACKPACK_TLS", "auto"), "HTTPS routers with certificates from the resolver: true, false, or auto (true unless the domain is localhost or has no dot) (BACKPACK_TLS)")
 	flags.StringVar(&v.CertResolver, "cert-resolver", env("BACKPACK_CERT_RESOLVER", stacktemplates.DefaultCertResolver), "Traefik certificate resolver (BACKPACK_CERT_RESOLVER)")
 	flags.StringVar(&v.EntryPoints, "entrypoints", env("BACKPACK_ENTRYPOINTS", ""), "Traefik entry points, comma-separated; default websecure with TLS, web without (BACKPACK_ENTRYPOINTS)")
-	v.TrustedProxies = splitList(env("BACKPACK_TRUSTED_PROXIES", ""))
+	v.TrustedProxies = flagenv.SplitList(env("BACKPACK_TRUSTED_PROXIES", ""))
 	flags.Func("trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For the APIs believe: Traefik's network; default backpack_public's subnet, "+
 		stacktemplates.PublicSubnet+" (BACKPACK_TRUSTED_PROXIES)", func(list string) error {
-		v.TrustedProxies = splitList(list)
+		v.TrustedProxies = flagenv.SplitList(list)
 		return nil
 	})
 	for _, s := range []struct {
@@ -49,15 +49,4 @@ func resolveTLS(tls, domain string) (bool, error) {
 		return tls == "true", nil
 	}
 	return false, fmt.Errorf("--tls / BACKPACK_TLS %q must be true, false or auto", tls)
-}
-
-// splitList splits a comma-separated setting, dropping empty entries.
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

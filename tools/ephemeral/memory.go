@@ -82,13 +82,20 @@ func (m *Memory) Hit(_ context.Context, key string, window time.Duration) (int64
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
+	c := m.counterLocked(key, now, window)
+	c.count++
+	m.counters[key] = c
+	return c.count, c.expires.Sub(now), nil
+}
+
+// counterLocked is key's counter at now, or a new empty one whose window of the given length
+// starts now when key has none or its window has ended. It stores nothing; m.mu is held.
+func (m *Memory) counterLocked(key string, now time.Time, window time.Duration) memoryCounter {
 	c, ok := m.counters[key]
 	if !ok || !now.Before(c.expires) {
 		c = memoryCounter{expires: now.Add(window)}
 	}
-	c.count++
-	m.counters[key] = c
-	return c.count, c.expires.Sub(now), nil
+	return c
 }
 
 // Count implements Store.
@@ -108,10 +115,7 @@ func (m *Memory) Reserve(_ context.Context, key string, limit int64, window time
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	c, ok := m.counters[key]
-	if !ok || !now.Before(c.expires) {
-		c = memoryCounter{expires: now.Add(window)}
-	}
+	c := m.counterLocked(key, now, window)
 	if c.count >= limit {
 		return false, c.expires.Sub(now), nil
 	}
