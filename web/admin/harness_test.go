@@ -253,9 +253,20 @@ func (p *panel) eval(ctx context.Context, expr string, out any) {
 	}
 }
 
-// click clicks the first element matching a CSS selector.
+// click clicks the first element matching a CSS selector. A live list may redraw between
+// finding the element and clicking it (the browser then no longer knows the node); a person
+// would click the redrawn one, so the click is tried again, a few times.
 func click(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(chromedp.CSS(sel))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		for range 5 {
+			if _, err = chromedp.Click(chromedp.CSS(sel))(ctx, t); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return err
+	})
 }
 
 // fill clears an input and types into it, as a person would (so input events fire).
