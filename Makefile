@@ -34,7 +34,7 @@ test-env:
 ## delete, listing with 20 live backends); figures, no assertions
 bench: test-env
 	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
-	$(GO) run ./cmd/backpack-bench
+	$(GO) run ./bench
 	$(GO) test -run '^$$' -bench BenchmarkPanel -benchtime 1x ./web/admin/
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/
 

@@ -1,7 +1,8 @@
-// Command backpack-bench is a load benchmark of the backend API, printed for humans. It starts
-// everything it needs (a throw-away redis-server, FerretDB in-process, the API on a loopback
-// port), seeds a collection, runs each scenario with concurrent keep-alive clients for a fixed
-// time, prints throughput and latency percentiles, and removes everything it started.
+// Command bench (`go run ./bench`, run by `make bench`) is a load benchmark of the backend
+// API, printed for humans. It starts everything it needs (a throw-away redis-server, FerretDB
+// in-process, the API on a loopback port), seeds a collection, runs each scenario with concurrent keep-alive clients for a fixed
+// time, prints throughput and latency percentiles, and removes everything it started. It lives
+// outside cmd/ so that `make build`, which builds what is shipped, leaves it out.
 //
 // The fanout scenarios measure websocket broadcasts instead: many clients joined to one
 // channel, on one API replica or spread over two sharing the database and Redis, and one
@@ -13,9 +14,9 @@
 // request to its first successful API answer, the idle process's resident memory with 0, 10
 // and 50 backends running, and the backend listing's latency and throughput with 200 backends.
 //
-//	go run ./cmd/backpack-bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
-//	go run ./cmd/backpack-bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
-//	go run ./cmd/backpack-bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
+//	go run ./bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
+//	go run ./bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
+//	go run ./bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
 package main
 
 import (
