@@ -29,11 +29,13 @@ test: test-env
 test-env:
 	bash scripts/test-env.sh
 
-## bench: Go micro-benchmarks, a load run against real servers, the admin panel in headless
+## bench: Go micro-benchmarks, a load run against real servers (PocketBase v0.34.2 side by side,
+## built first by scripts/build-pocketbase.sh outside the repository), the admin panel in headless
 ## Chromium (page load, live updates), then the platform on the local swarm (create → running,
 ## delete, listing with 20 live backends); figures, no assertions
 bench: test-env
 	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
+	bash scripts/build-pocketbase.sh >/dev/null
 	$(GO) run ./bench
 	$(GO) test -run '^$$' -bench BenchmarkPanel -benchtime 1x ./web/admin/
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/

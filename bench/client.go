@@ -72,7 +72,7 @@ func (a *apiClient) call(ctx context.Context, method, path string, in any, want 
 	return nil
 }
 
-// do sends one request with the API key, the bearer token (once signed in) and, if body is
+// do sends one request with the API key (if any), the bearer token (once signed in) and, if body is
 // not nil, body as JSON.
 func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
 	var r io.Reader
@@ -83,7 +83,9 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("X-API-Key", a.apiKey)
+	if a.apiKey != "" {
+		req.Header.Set("X-API-Key", a.apiKey)
+	}
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}

@@ -16,6 +16,18 @@
 //
 //	go run ./bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
 //	go run ./bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
+//
+// The peer scenario runs the same workloads on the API above and on PocketBase v0.34.2 (its
+// own process, built by scripts/build-pocketbase.sh; `make bench` runs that first), one after
+// the other with the same clients, duration and number of records: create; get by id; a page
+// of 20 of the seeded records sorted on a numeric field, without and then with an index on it
+// in each product (where the product can create one). Backpack's requests carry the API key
+// and a signed-in user's token, PocketBase's none (its API rules are open to anyone). It
+// prints both side by side with the ratios Backpack/PocketBase and each one's peak resident
+// memory (VmHWM): PocketBase's process, and for Backpack the bench process itself, which
+// also holds FerretDB and the load generator.
+//
+//	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000]
 //	go run ./bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
 package main
 
@@ -62,6 +74,8 @@ type settings struct {
 	cpCreate       int
 	cpMemory       []int
 	cpListBackends int
+	// pocketBase is the PocketBase binary the peer scenario runs.
+	pocketBase string
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {
@@ -78,6 +92,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&o.cpCreate, "cp-create", 20, "backends timed from create to first API answer in the "+scenarioControlPlane+" scenario")
 	fs.StringVar(&memory, "cp-memory", "0,10,50", "comma-separated numbers of running backends at which "+scenarioControlPlane+" reads the idle process's memory")
 	fs.IntVar(&o.cpListBackends, "cp-list-backends", 200, "backends existing while "+scenarioControlPlane+" measures GET /api/backends")
+	fs.StringVar(&o.pocketBase, "pocketbase", defaultPocketBase(), "PocketBase binary for the "+scenarioPeer+" scenario (default $"+pocketBaseEnv+", else where scripts/build-pocketbase.sh caches it)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -114,7 +129,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		return o, errors.New("-fanout-rate must be positive")
 	case o.cpCreate < 0 || o.cpListBackends < 0:
 		return o, errors.New("-cp-create and -cp-list-backends must not be negative")
-	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip)):
+	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip) || slices.Contains(o.scenarios, scenarioPeer)):
 		return o, fmt.Errorf("-seed must be at least %d for %s", listLimit, scenarioList)
 	}
 	return o, nil
@@ -133,8 +148,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// The controlplane scenario runs its own process; the others need the servers.
 	var (
-		env *environment
-		api *apiClient
+		env     *environment
+		api     *apiClient
+		itemIDs []string
 	)
 	if slices.ContainsFunc(o.scenarios, func(name string) bool { return name != scenarioControlPlane }) {
 		fmt.Fprintln(stderr, "starting redis-server, FerretDB and the API…")
@@ -150,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
+		if itemIDs, err = prepareData(ctx, api, env.db, owner, o.seed); err != nil {
 			return err
 		}
 		if slices.ContainsFunc(o.scenarios, func(name string) bool { return fanoutReplicas(name) > 0 }) {
@@ -165,6 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		loadResults            []summary
 		fanoutResults          []fanoutSummary
 		controlPlane           *controlPlaneSummary
+		peer                   *peerSummary
 	)
 	for _, name := range o.scenarios {
 		if name == scenarioControlPlane {
@@ -174,6 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				name, cfg.createSamples, cfg.memorySteps, cfg.listBackends)
 			r := runControlPlane(ctx, cfg)
 			controlPlane = &r
+		} else if name == scenarioPeer {
+			fmt.Fprintf(stderr, "running %s: Backpack, then PocketBase %s, %d clients for %s per workload…\n", name, pocketBaseVersion, o.clients, o.duration)
+			r := runPeer(ctx, peerConfig{env: env, api: api, itemIDs: itemIDs, pocketBase: o.pocketBase,
+				clients: o.clients, duration: o.duration, seed: o.seed, progress: stderr})
+			peer = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {
 			urls, err := env.replicaURLs(ctx, replicas)
 			if err != nil {
@@ -214,6 +236,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout)
 		}
 		if err := printFanoutTable(stdout, fanoutNames, fanoutResults); err != nil {
+			return err
+		}
+		printed = true
+	}
+	if peer != nil {
+		if printed {
+			fmt.Fprintln(stdout)
+		}
+		if err := printPeerTable(stdout, *peer); err != nil {
 			return err
 		}
 		printed = true

@@ -25,8 +25,9 @@ const (
 // (what an app shows first) and a page at a random offset, because skipping costs a scan on
 // FerretDB's SQLite backend and the two differ by orders of magnitude there. The fanout
 // scenarios measure websocket delivery of channel messages, on one replica and on two; the
-// controlplane scenario measures a `backpack dev` process of its own.
-var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioControlPlane}
+// peer scenario measures the API and PocketBase side by side; the controlplane scenario
+// measures a `backpack dev` process of its own.
+var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioPeer, scenarioControlPlane}
 
 // fanoutReplicas is the number of API replicas a fanout scenario spreads its websocket
 // clients over, and 0 for the request scenarios.
@@ -49,22 +50,25 @@ const (
 	seedBatch       = 1000
 )
 
-// prepareData creates both collections through the API and seeds itemsCollection with docs
-// documents owned by owner. Seeding goes straight to the database, in the shape the API
+// prepareData creates both collections through the API, seeds itemsCollection with docs
+// documents owned by owner and returns their ids. Seeding goes straight to the database, in the shape the API
 // writes, because it is much faster than one request per document; the API serves them as
 // soon as the collection is registered.
-func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner string, docs int) error {
+func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner string, docs int) ([]string, error) {
 	for _, name := range []string{benchCollection, itemsCollection} {
 		if err := api.call(ctx, http.MethodPost, "/collections", map[string]string{"name": name}, http.StatusCreated, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	ids := make([]string, 0, docs)
 	items := db.Collection(itemsCollection)
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	batch := make([]any, 0, seedBatch)
 	for i := range docs {
+		id := bson.NewObjectID()
+		ids = append(ids, id.Hex())
 		batch = append(batch, bson.D{
-			{Key: "_id", Value: bson.NewObjectID()},
+			{Key: "_id", Value: id},
 			{Key: "title", Value: fmt.Sprintf("item %d", i)},
 			{Key: "n", Value: i},
 			{Key: "_owner", Value: owner},
@@ -73,12 +77,12 @@ func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner 
 		})
 		if len(batch) == seedBatch || i == docs-1 {
 			if _, err := items.InsertMany(ctx, batch); err != nil {
-				return fmt.Errorf("seed %s: %w", itemsCollection, err)
+				return nil, fmt.Errorf("seed %s: %w", itemsCollection, err)
 			}
 			batch = batch[:0]
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // newScenario returns the request one client repeats in the named scenario; docs is the
