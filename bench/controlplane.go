@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -189,11 +188,11 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 		if err := settle(n); err != nil {
 			return dev.explain(err)
 		}
-		rss, err := residentMemory(dev.cmd.Process.Pid)
+		rss, err := processMemory(strconv.Itoa(dev.cmd.Process.Pid), "VmRSS")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cfg.progress, "  %d backends: VmRSS %s\n", n, mib(rss))
+		fmt.Fprintf(cfg.progress, "  %d backends: VmRSS %s\n", n, mebibytes(rss))
 		r.memory = append(r.memory, memoryPoint{n, rss})
 	}
 	if err := grow(cfg.createSamples); err != nil {
@@ -209,7 +208,7 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 		if err := settle(cfg.listBackends); err != nil {
 			return dev.explain(err)
 		}
-		if rss, err := residentMemory(dev.cmd.Process.Pid); err == nil {
+		if rss, err := processMemory(strconv.Itoa(dev.cmd.Process.Pid), "VmRSS"); err == nil {
 			r.memory = append(r.memory, memoryPoint{cfg.listBackends, rss})
 		}
 	}
@@ -361,29 +360,6 @@ func (w *welcomeWatcher) Write(b []byte) (int, error) {
 		}
 		w.line = w.line[i+1:]
 	}
-}
-
-// residentMemory is VmRSS of process pid, in bytes (Linux only).
-func residentMemory(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read resident memory: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse VmRSS %q: %w", v, err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, errors.New("no VmRSS in /proc/PID/status")
 }
 
 // cpClient is the operator's browser-like client: a cookie jar and the CSRF header, with every
@@ -605,9 +581,9 @@ func printControlPlaneTables(w io.Writer, r controlPlaneSummary) error {
 		for _, m := range r.memory {
 			per := "-"
 			if base := r.memory[0]; base.backends == 0 && m.backends > 0 {
-				per = mib((m.rss - base.rss) / int64(m.backends))
+				per = mebibytes((m.rss - base.rss) / int64(m.backends))
 			}
-			fmt.Fprintf(tw, "\t%d\t%s\t%s\n", m.backends, mib(m.rss), per)
+			fmt.Fprintf(tw, "\t%d\t%s\t%s\n", m.backends, mebibytes(m.rss), per)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -624,8 +600,4 @@ func printControlPlaneTables(w io.Writer, r controlPlaneSummary) error {
 		fmt.Fprintf(w, "control plane: stopped early: %v\n", r.failed)
 	}
 	return nil
-}
-
-func mib(bytes int64) string {
-	return fmt.Sprintf("%.1fMiB", float64(bytes)/(1<<20))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -129,7 +128,7 @@ func runBackpackPeer(ctx context.Context, cfg peerConfig) peerSide {
 	} else {
 		cfg.measure(ctx, &side, "Backpack", peerListIndexed, readStep(api, sorted, arrayLength))
 	}
-	side.peakMemory, _ = peakResidentMemory("self")
+	side.peakMemory, _ = processMemory("self", "VmHWM")
 	side.memorySource = "VmHWM of the bench process: API, FerretDB and the load generator"
 	return side
 }
@@ -203,7 +202,7 @@ func runPocketBasePeer(ctx context.Context, cfg peerConfig) (peerSide, error) {
 	} else {
 		cfg.measure(ctx, &side, "PocketBase", peerListIndexed, readStep(anyone, sorted, itemsLength))
 	}
-	side.peakMemory, err = peakResidentMemory(strconv.Itoa(pb.cmd.Process.Pid))
+	side.peakMemory, err = processMemory(strconv.Itoa(pb.cmd.Process.Pid), "VmHWM")
 	side.memorySource = "VmHWM of the PocketBase process"
 	return side, err
 }
@@ -436,41 +435,6 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// peakResidentMemory reads VmHWM (peak resident set size) of a process ("self" or a pid) from
-// /proc, in bytes.
-func peakResidentMemory(pid string) (int64, error) {
-	f, err := os.Open(filepath.Join("/proc", pid, "status"))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return parseVmHWM(f)
-}
-
-// parseVmHWM finds the "VmHWM:  1234 kB" line of a /proc/PID/status file.
-func parseVmHWM(r io.Reader) (int64, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
-		}
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("VmHWM: %w", err)
-		}
-		return kb * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, errors.New("no VmHWM line")
-}
-
 // printPeerTable writes the side-by-side table: per workload each product's throughput, p50
 // and p99, and the ratios Backpack/PocketBase (above 1 for throughput and below 1 for latency
 // and memory mean Backpack does better).
@@ -539,12 +503,4 @@ func ratio(a, b float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
-}
-
-// mebibytes formats a byte count, or "-" when unknown.
-func mebibytes(n int64) string {
-	if n <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

@@ -7,13 +7,13 @@ import (
 
 func TestParseVmHWM(t *testing.T) {
 	status := "Name:\tpocketbase\nVmPeak:\t 1300000 kB\nVmHWM:\t   81820 kB\nVmRSS:\t   80000 kB\n"
-	got, err := parseVmHWM(strings.NewReader(status))
+	got, err := statusField(strings.NewReader(status), "VmHWM")
 	if err != nil || got != 81820*1024 {
-		t.Errorf("parseVmHWM() = %d, %v; want %d", got, err, 81820*1024)
+		t.Errorf("statusField(VmHWM) = %d, %v; want %d", got, err, 81820*1024)
 	}
 	for _, bad := range []string{"Name:\tx\n", "VmHWM:\t12 MB\n", "VmHWM:\tmany kB\n"} {
-		if _, err := parseVmHWM(strings.NewReader(bad)); err == nil {
-			t.Errorf("parseVmHWM(%q) succeeded, want an error", bad)
+		if _, err := statusField(strings.NewReader(bad), "VmHWM"); err == nil {
+			t.Errorf("statusField(%q, VmHWM) succeeded, want an error", bad)
 		}
 	}
 }
