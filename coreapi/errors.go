@@ -2,25 +2,30 @@ package coreapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
-	"errors"
-
+	"github.com/backpackhq/backpack/data"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/labstack/echo/v4"
 )
 
-var (
-	errNotSignedIn        = httpapi.NewError(http.StatusUnauthorized, "not_signed_in", "sign in first")
-	errCollectionNotFound = httpapi.NewError(http.StatusNotFound, "collection_not_found", "no such collection")
-	errDocumentNotFound   = httpapi.NewError(http.StatusNotFound, "document_not_found", "no such document")
-	errFileNotFound       = httpapi.NewError(http.StatusNotFound, "file_not_found", "no such file")
-	errQueryTimeout       = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "query_timeout",
-		Message: "the database did not answer in time; try again, or narrow the query", RetryAfter: queryRetryAfter}
-)
+var errQueryTimeout = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "query_timeout",
+	Message: "the database did not answer in time; try again, or narrow the query", RetryAfter: queryRetryAfter}
+
+// statusOf is the status of each kind of refusal the data service gives.
+var statusOf = map[data.Kind]int{
+	data.Invalid:         http.StatusBadRequest,
+	data.Unauthenticated: http.StatusUnauthorized,
+	data.Forbidden:       http.StatusForbidden,
+	data.NotFound:        http.StatusNotFound,
+	data.Conflict:        http.StatusConflict,
+	data.TooLarge:        http.StatusRequestEntityTooLarge,
+	data.Unavailable:     http.StatusServiceUnavailable,
+}
 
 // queryRetryAfter is the Retry-After of a query_timeout: enough for a passing load to ease.
 const queryRetryAfter = 5 * time.Second
@@ -38,10 +43,13 @@ func toAPIError(err error) *httpapi.Error {
 		return e
 	}
 	var (
+		de *data.Error
 		fe *filter.Error
 		je *jsondoc.Error
 	)
 	switch {
+	case errors.As(err, &de):
+		return &httpapi.Error{Status: statusOf[de.Kind], Code: de.Code, Message: de.Message, Details: de.Details}
 	case errors.As(err, &fe):
 		return httpapi.BadRequest("invalid_query", fe.Msg)
 	case errors.As(err, &je) && je.Limit != "":

@@ -9,6 +9,6 @@ import (
 // replica that lost its database is taken out of rotation rather than failing requests.
 func (s *Server) readyz(c echo.Context) error {
 	return httpapi.Readyz(c, "a dependency of this replica is unreachable",
-		httpapi.Check{Name: "mongo", Ping: s.store.Ping},
+		httpapi.Check{Name: "mongo", Ping: s.data.Ping},
 		httpapi.Check{Name: "redis", Ping: s.eph.Ping})
 }

@@ -1,4 +1,4 @@
-package coreapi
+package data
 
 import (
 	"sync"
