@@ -44,8 +44,8 @@ type Server struct {
 
 // New prepares a replica: it checks the configuration, opens the data service (which makes
 // sure the database has the indexes it relies on and loads the runtime settings), subscribes
-// to the other replicas' events and builds both routers. It does not listen (see Handler and AdminHandler); Close
-// stops it.
+// to the other replicas' events and builds both routers. It does not listen (see Handler and
+// AdminHandler); Close stops it.
 func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.Store) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
