@@ -95,6 +95,9 @@ func (s *Service) Close() error { return s.files.close() }
 // Ping tells whether the database answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
+// Engine names the database engine (docstore.EngineMongo or docstore.EngineSQLite).
+func (s *Service) Engine() string { return s.store.Engine() }
+
 // Incarnation is the database's incarnation (see loadIncarnation).
 func (s *Service) Incarnation() string { return s.incarnation }
 
