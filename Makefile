@@ -1,6 +1,6 @@
 # The two commands a newcomer needs are `make dev` and `make test`; the rest serve them.
 GO         ?= go
-DATA_DIR   ?= ./.data
+DATA_DIR   ?= ./data
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # TSC_CHECK type-checks a usage example against the SDK's declarations (TypeScript via npx,
 # cached outside the repository; nothing is added to it).

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
@@ -69,7 +69,7 @@ func (s *Server) handleAdminInfo(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, adminInfo{
 		Version: Version, Uptime: time.Since(s.started).Round(time.Second).String(),
-		StartedAt: s.started.UTC().Format(data.TimestampLayout), Counts: counts, Connections: s.hub.count(),
+		StartedAt: s.started.UTC().Format(core.TimestampLayout), Counts: counts, Connections: s.hub.count(),
 	})
 }
 
@@ -100,7 +100,7 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]data.PublicUser, 0, len(users))
+	out := make([]core.PublicUser, 0, len(users))
 	for _, u := range users {
 		out = append(out, u.Public())
 	}
@@ -112,7 +112,7 @@ var errUserNotFound = httpapi.NewError(http.StatusNotFound, "user_not_found", "n
 
 func (s *Server) handleAdminGetUser(c echo.Context) error {
 	u, err := s.data.UserByID(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, data.ErrNoUser) {
+	if errors.Is(err, core.ErrNoUser) {
 		return errUserNotFound
 	}
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Server) handleAdminGetUser(c echo.Context) error {
 // Their documents and files stay, as the backend's data.
 func (s *Server) handleAdminDeleteUser(c echo.Context) error {
 	u, err := s.data.DeleteUser(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, data.ErrNoUser) {
+	if errors.Is(err, core.ErrNoUser) {
 		return errUserNotFound
 	}
 	if err != nil {
@@ -140,7 +140,7 @@ func (s *Server) handleAdminListCollections(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]data.CollectionView, 0, len(infos))
+	out := make([]core.CollectionView, 0, len(infos))
 	for _, info := range infos {
 		v, err := s.data.ViewCollection(ctx, info)
 		if err != nil {
@@ -153,7 +153,7 @@ func (s *Server) handleAdminListCollections(c echo.Context) error {
 
 type adminCollectionRequest struct {
 	Name string    `json:"name"`
-	Rule data.Rule `json:"rule"`
+	Rule core.Rule `json:"rule"`
 }
 
 func (s *Server) handleAdminCreateCollection(c echo.Context) error {
@@ -162,7 +162,7 @@ func (s *Server) handleAdminCreateCollection(c echo.Context) error {
 		return err
 	}
 	if req.Rule != "" && !req.Rule.Valid() {
-		return data.ErrInvalidRule
+		return core.ErrInvalidRule
 	}
 	ctx := c.Request().Context()
 	info, err := s.data.CreateCollection(ctx, req.Name)
@@ -182,7 +182,7 @@ func (s *Server) handleAdminCreateCollection(c echo.Context) error {
 }
 
 type ruleRequest struct {
-	Rule data.Rule `json:"rule"`
+	Rule core.Rule `json:"rule"`
 }
 
 func (s *Server) handleAdminSetRule(c echo.Context) error {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
@@ -41,37 +41,37 @@ func (s *Server) register(c echo.Context) error {
 }
 
 // authenticate checks credentials under the login throttle and opens a session.
-func (s *Server) authenticate(c echo.Context) (data.User, string, time.Time, error) {
+func (s *Server) authenticate(c echo.Context) (core.User, string, time.Time, error) {
 	var req signInBody
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
-		return data.User{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	email, err := credentials.NormalizeEmail(req.Email)
 	if err != nil {
-		return data.User{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	if req.Password == "" || len(req.Password) > credentials.MaxPasswordBytes {
-		return data.User{}, "", time.Time{}, errInvalidCredentials
+		return core.User{}, "", time.Time{}, errInvalidCredentials
 	}
 	ctx := c.Request().Context()
 	attempt, err := s.loginThrottle().Begin(ctx, email, c.RealIP())
 	if err != nil {
-		return data.User{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	u, err := s.data.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, data.ErrNoUser) {
-		return data.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
+	if err != nil && !errors.Is(err, core.ErrNoUser) {
+		return core.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	ok, err := s.passwords.Verify(ctx, u.PasswordHash, req.Password)
 	if err != nil {
-		return data.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
+		return core.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	if !ok {
 		// The attempt's places under the throttle stay taken: they count this failure.
-		return data.User{}, "", time.Time{}, errInvalidCredentials
+		return core.User{}, "", time.Time{}, errInvalidCredentials
 	}
 	if err := attempt.Succeeded(ctx); err != nil {
-		return data.User{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	token, expires, err := s.openSession(ctx, u.ID.Hex())
 	return u, token, expires, err
@@ -80,7 +80,7 @@ func (s *Server) authenticate(c echo.Context) (data.User, string, time.Time, err
 // openSession stores a new session for a user whose credentials were just checked, unless the
 // user was deleted meanwhile.
 //
-// Deleting a user (data.Service.DeleteUser) removes the user, then the user's sessions. Here the session is stored first,
+// Deleting a user (core.Service.DeleteUser) removes the user, then the user's sessions. Here the session is stored first,
 // then the user looked up again, in the database itself (this replica's cache may not have
 // heard of a deletion on another one yet). If the user is still there, its deletion has not
 // started, so it will find this session among the user's sessions and end it. If the user is
@@ -128,7 +128,7 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tokenResponse{Token: token, ExpiresAt: expires.UTC().Format(data.TimestampLayout)})
+	return c.JSON(http.StatusOK, tokenResponse{Token: token, ExpiresAt: expires.UTC().Format(core.TimestampLayout)})
 }
 
 // logout ends the caller's session in the store, so the token stops working everywhere at
@@ -139,7 +139,7 @@ func (s *Server) logout(c echo.Context) error {
 		if err := s.eph.DeleteSession(ctx, key); err != nil {
 			return err
 		}
-		s.data.Publish(ctx, data.Event{Kind: data.KindSession, Action: "end", Session: key})
+		s.data.Publish(ctx, core.Event{Kind: core.KindSession, Action: "end", Session: key})
 	}
 	s.clearSessionCookie(c)
 	return c.NoContent(http.StatusNoContent)
@@ -148,11 +148,11 @@ func (s *Server) logout(c echo.Context) error {
 func (s *Server) me(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	u, err := s.data.UserByID(c.Request().Context(), uid)
-	if errors.Is(err, data.ErrNoUser) {
-		return data.ErrNotSignedIn
+	if errors.Is(err, core.ErrNoUser) {
+		return core.ErrNotSignedIn
 	}
 	if err != nil {
 		return err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
@@ -19,7 +19,7 @@ func (c *wsConn) channelAction(ctx context.Context, action string, p wsParams) (
 		if c.who.Admin {
 			return nil, errNoUserForChannels
 		}
-		return nil, data.ErrNotSignedIn
+		return nil, core.ErrNotSignedIn
 	}
 	infoName, err := p.str("usersInformationCollection")
 	if err != nil {
@@ -68,22 +68,22 @@ func (c *wsConn) channelAction(ctx context.Context, action string, p wsParams) (
 	return doc, nil
 }
 
-func channelParams(p wsParams) (data.ChannelRef, error) {
+func channelParams(p wsParams) (core.ChannelRef, error) {
 	t, err := p.str("channelType")
 	if err != nil {
-		return data.ChannelRef{}, err
+		return core.ChannelRef{}, err
 	}
 	id, err := p.str("channelId")
 	if err != nil {
-		return data.ChannelRef{}, err
+		return core.ChannelRef{}, err
 	}
 	if _, err := parseDocumentID(id); err != nil {
-		return data.ChannelRef{}, httpapi.BadRequest("invalid_id", "channelId must be a channel document's 24-hex _id")
+		return core.ChannelRef{}, httpapi.BadRequest("invalid_id", "channelId must be a channel document's 24-hex _id")
 	}
-	return data.ChannelRef{Type: t, ID: id}, nil
+	return core.ChannelRef{Type: t, ID: id}, nil
 }
 
-func (c *wsConn) createChannel(ctx context.Context, info data.Documents, p wsParams) (any, error) {
+func (c *wsConn) createChannel(ctx context.Context, info core.Documents, p wsParams) (any, error) {
 	channelType, err := p.str("channelType")
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (c *wsConn) createChannel(ctx context.Context, info data.Documents, p wsPar
 
 // deleteChannel removes a channel, its messages and every membership of it; members are told,
 // and unsubscribed on every replica.
-func (c *wsConn) deleteChannel(ctx context.Context, info data.Documents, ch data.ChannelRef, p wsParams) (any, error) {
+func (c *wsConn) deleteChannel(ctx context.Context, info core.Documents, ch core.ChannelRef, p wsParams) (any, error) {
 	messagesName, err := p.str("channelMessagesCollection")
 	if err != nil {
 		return nil, err

@@ -3,7 +3,7 @@ package coreapi
 import (
 	"net/http"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
@@ -14,7 +14,7 @@ type createCollectionRequest struct {
 
 func (s *Server) handleListCollections(c echo.Context) error {
 	if sessionUser(c) == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	infos, err := s.data.ListCollections(c.Request().Context())
 	if err != nil {
@@ -25,7 +25,7 @@ func (s *Server) handleListCollections(c echo.Context) error {
 
 func (s *Server) handleCreateCollection(c echo.Context) error {
 	if sessionUser(c) == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	var req createCollectionRequest
 	if err := httpapi.DecodeJSON(c, &req); err != nil {

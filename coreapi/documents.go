@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -32,8 +32,8 @@ func parseDocumentID(raw string) (bson.ObjectID, error) {
 
 var listParams = map[string]bool{"filter": true, "sort": true, "limit": true, "skip": true, "fields": true, "count": true}
 
-func parseListQuery(q url.Values) (data.Query, error) {
-	lq := data.Query{Limit: defaultListLimit}
+func parseListQuery(q url.Values) (core.Query, error) {
+	lq := core.Query{Limit: defaultListLimit}
 	for k, v := range q {
 		if !listParams[k] {
 			return lq, httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use filter, sort, limit, skip, fields, count)", k))

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -14,11 +14,11 @@ import (
 // collection's rule applies to the signed-in user, and /admin/collections/:collection/docs on
 // the admin port, where it does not.
 
-func (s *Server) openFromPath(c echo.Context, write bool) (data.Documents, error) {
+func (s *Server) openFromPath(c echo.Context, write bool) (core.Documents, error) {
 	return s.data.Documents(c.Request().Context(), c.Param("collection"), callerOf(c), write)
 }
 
-func (s *Server) openWithID(c echo.Context, write bool) (data.Documents, bson.ObjectID, error) {
+func (s *Server) openWithID(c echo.Context, write bool) (core.Documents, bson.ObjectID, error) {
 	docs, err := s.openFromPath(c, write)
 	if err != nil {
 		return docs, bson.ObjectID{}, err
@@ -78,7 +78,7 @@ func (s *Server) handleCreateDocument(c echo.Context) error {
 }
 
 // writeWithBody runs a replace or a patch from an HTTP request.
-func (s *Server) writeWithBody(c echo.Context, op func(data.Documents, context.Context, bson.ObjectID, bson.D) (bson.D, error)) error {
+func (s *Server) writeWithBody(c echo.Context, op func(core.Documents, context.Context, bson.ObjectID, bson.D) (bson.D, error)) error {
 	coll, id, err := s.openWithID(c, true)
 	if err != nil {
 		return err
@@ -95,11 +95,11 @@ func (s *Server) writeWithBody(c echo.Context, op func(data.Documents, context.C
 }
 
 func (s *Server) handleReplaceDocument(c echo.Context) error {
-	return s.writeWithBody(c, data.Documents.Replace)
+	return s.writeWithBody(c, core.Documents.Replace)
 }
 
 func (s *Server) handlePatchDocument(c echo.Context) error {
-	return s.writeWithBody(c, data.Documents.Patch)
+	return s.writeWithBody(c, core.Documents.Patch)
 }
 
 func (s *Server) handleDeleteDocument(c echo.Context) error {

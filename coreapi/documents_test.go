@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 )
 
 func TestCollections(t *testing.T) {
@@ -26,7 +26,7 @@ func TestCollections(t *testing.T) {
 		c.expectError(c.post("/collections", map[string]string{"name": name}), 400, "invalid_name")
 	}
 	c.expectError(c.post("/collections", `{"name": 5}`), 400, "invalid_json")
-	var list []data.CollectionInfo
+	var list []core.CollectionInfo
 	c.mustStatus(http.StatusOK, c.get("/collections")).decode(&list)
 	if len(list) != 1 || list[0].Name != "cars" {
 		t.Fatalf("list = %+v", list)
@@ -214,10 +214,10 @@ func TestCollectionRules(t *testing.T) {
 		ann.mustStatus(http.StatusCreated, ann.post("/collections", map[string]string{"name": name}))
 	}
 	ctx := context.Background()
-	if _, err := api.srv.data.SetCollectionRule(ctx, "notes", data.RuleOwner); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "notes", core.RuleOwner); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.srv.data.SetCollectionRule(ctx, "posts", data.RulePublicRead); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "posts", core.RulePublicRead); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := api.srv.data.SetCollectionRule(ctx, "shared", "everyone"); err == nil {

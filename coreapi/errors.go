@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -17,14 +17,14 @@ var errQueryTimeout = &httpapi.Error{Status: http.StatusServiceUnavailable, Code
 	Message: "the database did not answer in time; try again, or narrow the query", RetryAfter: queryRetryAfter}
 
 // statusOf is the status of each kind of refusal the data service gives.
-var statusOf = map[data.Kind]int{
-	data.Invalid:         http.StatusBadRequest,
-	data.Unauthenticated: http.StatusUnauthorized,
-	data.Forbidden:       http.StatusForbidden,
-	data.NotFound:        http.StatusNotFound,
-	data.Conflict:        http.StatusConflict,
-	data.TooLarge:        http.StatusRequestEntityTooLarge,
-	data.Unavailable:     http.StatusServiceUnavailable,
+var statusOf = map[core.Kind]int{
+	core.Invalid:         http.StatusBadRequest,
+	core.Unauthenticated: http.StatusUnauthorized,
+	core.Forbidden:       http.StatusForbidden,
+	core.NotFound:        http.StatusNotFound,
+	core.Conflict:        http.StatusConflict,
+	core.TooLarge:        http.StatusRequestEntityTooLarge,
+	core.Unavailable:     http.StatusServiceUnavailable,
 }
 
 // queryRetryAfter is the Retry-After of a query_timeout: enough for a passing load to ease.
@@ -43,7 +43,7 @@ func toAPIError(err error) *httpapi.Error {
 		return e
 	}
 	var (
-		de *data.Error
+		de *core.Error
 		fe *filter.Error
 		je *jsondoc.Error
 	)

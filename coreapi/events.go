@@ -3,25 +3,25 @@ package coreapi
 import (
 	"encoding/json"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
-// receiveEvents delivers every replica's events (see data.Event) to this replica's
+// receiveEvents delivers every replica's events (see core.Event) to this replica's
 // connections until the subscription closes.
 func (s *Server) receiveEvents(sub *ephemeral.Subscription) {
 	for payload := range sub.C {
-		var ev data.Event
+		var ev core.Event
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			s.log.Warn("undecodable event", "err", err)
 			continue
 		}
-		if ev.Kind == data.KindSession && ev.Owner != "" {
+		if ev.Kind == core.KindSession && ev.Owner != "" {
 			// A user was deleted: forget it before closing its connections, so a websocket
 			// handshake that misses the closing finds the user gone (see handleWS).
 			s.data.ForgetUser(ev.Owner)
 		}
-		if ev.Kind == data.KindSettings {
+		if ev.Kind == core.KindSettings {
 			select {
 			case s.settingsKick <- struct{}{}:
 			default:

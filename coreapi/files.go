@@ -11,7 +11,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
@@ -28,7 +28,7 @@ const maxFormField = 1 << 10
 // uploadForm is a parsed upload: the received file, the type and name the client gave its
 // part, and the form's text fields.
 type uploadForm struct {
-	file     *data.Upload
+	file     *core.Upload
 	partType string
 	partName string
 	filename string
@@ -106,7 +106,7 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 func multipartError(err error) error {
 	var (
 		ae  *httpapi.Error
-		de  *data.Error
+		de  *core.Error
 		mbe *http.MaxBytesError
 	)
 	if errors.As(err, &ae) || errors.As(err, &de) || errors.As(err, &mbe) {
@@ -155,7 +155,7 @@ func pathFilename(c echo.Context) (string, error) {
 // ownFile reads the signed-in user and the :filename of a request on their own files.
 func ownFile(c echo.Context) (uid, filename string, err error) {
 	if uid = sessionUser(c); uid == "" {
-		return "", "", data.ErrNotSignedIn
+		return "", "", core.ErrNotSignedIn
 	}
 	filename, err = pathFilename(c)
 	return uid, filename, err
@@ -166,7 +166,7 @@ func ownFile(c echo.Context) (uid, filename string, err error) {
 func anyUsersFile(c echo.Context) (owner, filename string, err error) {
 	owner = c.Param("userId")
 	if _, err := bson.ObjectIDFromHex(owner); err != nil {
-		return "", "", data.ErrFileNotFound
+		return "", "", core.ErrFileNotFound
 	}
 	filename, err = pathFilename(c)
 	return owner, filename, err
@@ -175,7 +175,7 @@ func anyUsersFile(c echo.Context) (owner, filename string, err error) {
 func (s *Server) uploadFile(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	form, err := s.readUploadForm(c, true)
 	if err != nil {
@@ -201,7 +201,7 @@ var fileListParams = map[string]bool{"userId": true, "bucket": true}
 func (s *Server) listFiles(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	q := c.QueryParams()
 	for k := range q {
@@ -226,7 +226,7 @@ func (s *Server) writeFileList(c echo.Context, owner, bucket string) error {
 	if err != nil {
 		return err
 	}
-	out := make([]data.FileJSON, 0, len(metas))
+	out := make([]core.FileJSON, 0, len(metas))
 	for _, m := range metas {
 		out = append(out, m.Public())
 	}
@@ -238,7 +238,7 @@ func (s *Server) writeFileList(c echo.Context, owner, bucket string) error {
 // runs sandboxed: an uploaded HTML or SVG file cannot run script as the API.
 func (s *Server) getFile(c echo.Context) error {
 	if sessionUser(c) == "" {
-		return data.ErrNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	return s.serveFile(c, "inline")
 }

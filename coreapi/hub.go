@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"sync"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/gorilla/websocket"
 )
 
@@ -66,11 +66,11 @@ func (h *hub) count() int {
 
 // deliver hands an event to every connection allowed to see it. It never blocks on a slow
 // connection: enqueue drops a connection whose queue is full.
-func (h *hub) deliver(ev data.Event) {
+func (h *hub) deliver(ev core.Event) {
 	var adminMsg []byte
 	for _, c := range h.snapshot() {
 		if c.who.Admin {
-			if ev.Kind == data.KindSession {
+			if ev.Kind == core.KindSession {
 				continue
 			}
 			if adminMsg == nil {
@@ -80,15 +80,15 @@ func (h *hub) deliver(ev data.Event) {
 			continue
 		}
 		switch ev.Kind {
-		case data.KindSession:
+		case core.KindSession:
 			if (ev.Session != "" && c.who.Session == ev.Session) || (ev.Session == "" && ev.Owner != "" && c.who.UserID == ev.Owner) {
 				c.closeWith(closeSessionEnded, "the session ended")
 			}
-		case data.KindDocument, data.KindRelay, data.KindChannel:
+		case core.KindDocument, core.KindRelay, core.KindChannel:
 			if mayReach(ev, c) {
 				c.enqueue(ev.Message)
 			}
-			if ev.Kind == data.KindChannel {
+			if ev.Kind == core.KindChannel {
 				c.unsubscribe(ev.Channel)
 			}
 		}
@@ -101,7 +101,7 @@ const closeSessionEnded = 4001
 
 // mayReach applies the contract's scoping: channel members only for channel documents,
 // nothing public for broadcast: false, and the collection's rule for who may read.
-func mayReach(ev data.Event, c *wsConn) bool {
+func mayReach(ev core.Event, c *wsConn) bool {
 	if !ev.Public {
 		return false
 	}
@@ -109,9 +109,9 @@ func mayReach(ev data.Event, c *wsConn) bool {
 		return false
 	}
 	switch ev.Rule {
-	case data.RulePublicRead:
+	case core.RulePublicRead:
 		return true
-	case data.RuleOwner:
+	case core.RuleOwner:
 		return c.who.UserID != "" && c.who.UserID == ev.Owner
 	default:
 		return c.who.UserID != ""
@@ -120,7 +120,7 @@ func mayReach(ev data.Event, c *wsConn) bool {
 
 // adminMessage is the admin stream's form of an event: the client message plus its kind, so
 // the admin panel can tell a user or collection change from a document change.
-func adminMessage(ev data.Event) []byte {
+func adminMessage(ev core.Event) []byte {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(ev.Message, &fields); err != nil || fields == nil {
 		fields = map[string]json.RawMessage{}

@@ -1,17 +1,17 @@
 package coreapi
 
-import "github.com/backpackhq/backpack/data"
+import "github.com/backpackhq/backpack/core"
 
-// Quotas cap what a backend's end users can create (see data.Quotas); the admin port is not
+// Quotas cap what a backend's end users can create (see core.Quotas); the admin port is not
 // held to them.
-type Quotas = data.Quotas
+type Quotas = core.Quotas
 
 // The quotas a backend starts with; its runtime settings (PATCH /admin/settings) override them.
 const (
-	DefaultQuotaCollections   = data.DefaultQuotaCollections
-	DefaultQuotaFileBytes     = data.DefaultQuotaFileBytes
-	DefaultQuotaUserFileBytes = data.DefaultQuotaUserFileBytes
+	DefaultQuotaCollections   = core.DefaultQuotaCollections
+	DefaultQuotaFileBytes     = core.DefaultQuotaFileBytes
+	DefaultQuotaUserFileBytes = core.DefaultQuotaUserFileBytes
 )
 
 // DefaultQuotas returns the quotas of a backend whose configuration names none.
-func DefaultQuotas() Quotas { return data.DefaultQuotas() }
+func DefaultQuotas() Quotas { return core.DefaultQuotas() }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
@@ -25,12 +25,12 @@ import (
 type Server struct {
 	cfg          Config
 	log          *slog.Logger
-	data         *data.Service
+	data         *core.Service
 	eph          ephemeral.Store
 	site         *siterelease.Store
 	passwords    *credentials.Hasher
 	metrics      *metrics
-	adminToken   *data.Secret
+	adminToken   *core.Secret
 	hub          *hub
 	public       *echo.Echo
 	admin        *echo.Echo
@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.St
 	if err != nil {
 		return nil, fmt.Errorf("site dir: %w", err)
 	}
-	svc, err := data.Open(ctx, data.Config{
+	svc, err := core.Open(ctx, core.Config{
 		FilesDir: cfg.FilesDir, APIKey: cfg.APIKey,
 		CORSOrigins: cfg.CORSOrigins, AllowLoopbackOrigins: cfg.AllowLoopbackOrigins, SiteHost: cfg.SiteHost,
 		Quotas:         *cfg.Quotas,
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.St
 		site:         site,
 		passwords:    credentials.NewHasher(),
 		metrics:      newMetrics(),
-		adminToken:   data.NewSecret(cfg.AdminToken),
+		adminToken:   core.NewSecret(cfg.AdminToken),
 		hub:          newHub(),
 		started:      time.Now(),
 		settingsKick: make(chan struct{}, 1),

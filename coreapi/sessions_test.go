@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
@@ -176,7 +176,7 @@ func TestWebsocketJoiningAfterSessionEndedIsClosed(t *testing.T) {
 	api := newTestAPI(t)
 	_, token, uid := api.tokenClient()
 	ctx := context.Background()
-	who := data.Caller{UserID: uid, Session: api.srv.sessionKey(token)}
+	who := core.Caller{UserID: uid, Session: api.srv.sessionKey(token)}
 	if live := newWSConn(api.srv, nil, who); !api.srv.sessionStillValid(ctx, live) {
 		t.Fatal("a live session was refused")
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
@@ -50,7 +50,7 @@ func (s *Server) handleGetSettings(c echo.Context) error {
 // handlePatchSettings changes the CORS origins and/or the quotas and/or rotates the API key;
 // the new key is in the answer and nowhere else.
 func (s *Server) handlePatchSettings(c echo.Context) error {
-	var req data.SettingsPatch
+	var req core.SettingsPatch
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}

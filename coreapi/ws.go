@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -85,7 +85,7 @@ func (s *Server) sessionStillValid(ctx context.Context, conn *wsConn) bool {
 type wsConn struct {
 	s       *Server
 	ws      *websocket.Conn
-	who     data.Caller
+	who     core.Caller
 	send    chan []byte
 	limiter *rate.Limiter
 	// relays bounds the custom actions this connection sends on to others (mayRelay).
@@ -97,7 +97,7 @@ type wsConn struct {
 	channels map[string]struct{}
 }
 
-func newWSConn(s *Server, ws *websocket.Conn, who data.Caller) *wsConn {
+func newWSConn(s *Server, ws *websocket.Conn, who core.Caller) *wsConn {
 	return &wsConn{
 		s: s, ws: ws, who: who,
 		send:     make(chan []byte, s.cfg.WSSendQueue),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -119,8 +119,8 @@ func (p wsParams) id(name string) (bson.ObjectID, error) {
 }
 
 // listing reads the optional sort, limit and skip of find and getAll.
-func (p wsParams) listing(f bson.D, defaultLimit int64) (data.Query, error) {
-	lq := data.Query{Filter: f, Limit: defaultLimit}
+func (p wsParams) listing(f bson.D, defaultLimit int64) (core.Query, error) {
+	lq := core.Query{Filter: f, Limit: defaultLimit}
 	if v, ok := p.get("sort"); ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
@@ -284,7 +284,7 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 // sent it. The sender gets a reply only when it asked with a requestId.
 func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) {
 	if c.who.UserID == "" && !c.who.Admin {
-		return nil, nil, data.ErrNotSignedIn
+		return nil, nil, core.ErrNotSignedIn
 	}
 	if req.action == "error" {
 		return nil, nil, httpapi.BadRequest("invalid_action", `"error" is reserved for the server's error replies`)
@@ -303,9 +303,9 @@ func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	c.s.data.Publish(ctx, data.Event{
-		Kind: data.KindRelay, Action: req.action, Rule: data.RuleAuthenticated, Owner: c.who.UserID,
-		Channel: data.DocumentChannel(req.params), Public: data.BroadcastWanted(req.params), Message: b,
+	c.s.data.Publish(ctx, core.Event{
+		Kind: core.KindRelay, Action: req.action, Rule: core.RuleAuthenticated, Owner: c.who.UserID,
+		Channel: core.DocumentChannel(req.params), Public: core.BroadcastWanted(req.params), Message: b,
 	})
 	if req.requestID == nil {
 		return nil, nil, nil

@@ -8,7 +8,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -101,5 +101,5 @@ func fuzzConn(f *testing.F) *wsConn {
 			f.Fatal(err)
 		}
 	}
-	return newWSConn(s, nil, data.Caller{UserID: bson.NewObjectID().Hex()})
+	return newWSConn(s, nil, core.Caller{UserID: bson.NewObjectID().Hex()})
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backpackhq/backpack/data"
+	"github.com/backpackhq/backpack/core"
 	"github.com/gorilla/websocket"
 )
 
@@ -139,10 +139,10 @@ func TestWSBroadcastScoping(t *testing.T) {
 		ann.mustStatus(http.StatusCreated, ann.post("/collections", map[string]string{"name": name}))
 	}
 	ctx := context.Background()
-	if _, err := api.srv.data.SetCollectionRule(ctx, "mine", data.RuleOwner); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "mine", core.RuleOwner); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.srv.data.SetCollectionRule(ctx, "posts", data.RulePublicRead); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "posts", core.RulePublicRead); err != nil {
 		t.Fatal(err)
 	}
 	wa, wb, wanon := ann.dialWS(), bob.dialWS(), api.client().dialWS()
