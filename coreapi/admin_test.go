@@ -833,7 +833,7 @@ func assertAdminKinds(t *testing.T, aw *wsClient) {
 	t.Helper()
 	drainWS(aw, 300*time.Millisecond)
 	for _, m := range aw.backlog {
-		if m["requestId"] == nil && !slices.Contains([]any{"document", "user", "collection", "relay", "channel"}, m["kind"]) {
+		if m["requestId"] == nil && !slices.Contains([]any{"document", "user", "collection", "relay", "channel", kindIndex}, m["kind"]) {
 			t.Errorf("admin message without a kind: %v", m)
 		}
 	}

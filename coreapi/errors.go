@@ -2,11 +2,14 @@ package coreapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"errors"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -41,8 +44,11 @@ func toAPIError(err error) *httpapi.Error {
 	var (
 		fe *filter.Error
 		je *jsondoc.Error
+		de *docstore.DuplicateError
 	)
 	switch {
+	case errors.As(err, &de):
+		return duplicateValue(de)
 	case errors.As(err, &fe):
 		return httpapi.BadRequest("invalid_query", fe.Msg)
 	case errors.As(err, &je) && je.Limit != "":
@@ -52,6 +58,13 @@ func toAPIError(err error) *httpapi.Error {
 		return httpapi.BadRequest("invalid_json", je.Error())
 	}
 	return httpapi.Internal
+}
+
+// duplicateValue is a write that a unique index refused, on any port or the websocket.
+func duplicateValue(de *docstore.DuplicateError) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusConflict, Code: "duplicate_value",
+		Message: fmt.Sprintf("another document already has the same %s (unique index %s)", strings.Join(de.Fields, ", "), de.Index),
+		Details: map[string]any{"fields": de.Fields, "index": de.Index}}
 }
 
 // httpErrorHandler is echo's error handler for both listeners.

@@ -1,0 +1,237 @@
+package coreapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/filter"
+	"github.com/backpackhq/backpack/tools/httpapi"
+)
+
+// TestIndexRequest: the fields follow the path rules of filters and sorts, each with an
+// optional "-"; the default name is MongoDB's; everything else is invalid_index.
+func TestIndexRequest(t *testing.T) {
+	good := []struct {
+		req  indexRequest
+		want docstore.Index
+	}{
+		{indexRequest{Fields: []string{"-n", "title"}}, docstore.Index{Name: "n_-1_title_1", Fields: []string{"-n", "title"}}},
+		{indexRequest{Fields: []string{"email"}, Unique: true}, docstore.Index{Name: "email_1", Fields: []string{"email"}, Unique: true}},
+		{indexRequest{Fields: []string{"a.b", "_owner"}, Name: "by owner"}, docstore.Index{Name: "by owner", Fields: []string{"a.b", "_owner"}}},
+		{indexRequest{Fields: []string{"été"}, Name: "été"}, docstore.Index{Name: "été", Fields: []string{"été"}}},
+		{indexRequest{Fields: []string{"_id", "-n"}}, docstore.Index{Name: "_id_1_n_-1", Fields: []string{"_id", "-n"}}},
+		{indexRequest{Fields: []string{"a", "b", "c", "d", "e", "f", "g", "h"}}, docstore.Index{Name: "a_1_b_1_c_1_d_1_e_1_f_1_g_1_h_1", Fields: []string{"a", "b", "c", "d", "e", "f", "g", "h"}}},
+	}
+	for _, c := range good {
+		got, err := c.req.index()
+		if err != nil || got.Name != c.want.Name || !slices.Equal(got.Fields, c.want.Fields) || got.Unique != c.want.Unique {
+			t.Errorf("%+v: %+v, %v; want %+v", c.req, got, err, c.want)
+		}
+	}
+	bad := map[string]indexRequest{
+		"no fields":           {},
+		"empty list":          {Fields: []string{}},
+		"nine fields":         {Fields: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}},
+		"empty field":         {Fields: []string{""}},
+		"a lone minus":        {Fields: []string{"-"}},
+		"operator":            {Fields: []string{"$where"}},
+		"operator part":       {Fields: []string{"a.$b"}},
+		"descending operator": {Fields: []string{"-$a"}},
+		"empty part":          {Fields: []string{"a..b"}},
+		"NUL":                 {Fields: []string{"a\x00"}},
+		"invalid UTF-8":       {Fields: []string{"\xff"}},
+		"long path":           {Fields: []string{strings.Repeat("a", 257)}},
+		"twice":               {Fields: []string{"n", "n"}},
+		"twice, both ways":    {Fields: []string{"n", "-n"}},
+		"_id alone":           {Fields: []string{"_id"}},
+		"_id descending":      {Fields: []string{"-_id"}},
+		"star name":           {Fields: []string{"a"}, Name: "*"},
+		"engine's name":       {Fields: []string{"a"}, Name: "_id_"},
+		"dollar name":         {Fields: []string{"a"}, Name: "$a"},
+		"control in name":     {Fields: []string{"a"}, Name: "a\nb"},
+		"NUL in name":         {Fields: []string{"a"}, Name: "a\x00"},
+		"invalid UTF-8 name":  {Fields: []string{"a"}, Name: "\xc3"},
+		"long name":           {Fields: []string{"a"}, Name: strings.Repeat("n", maxIndexNameBytes+1)},
+	}
+	for what, req := range bad {
+		_, err := req.index()
+		var he *httpapi.Error
+		if !errors.As(err, &he) || he.Status != http.StatusBadRequest || he.Code != "invalid_index" || he.Message == "" {
+			t.Errorf("%s: %v; want 400 invalid_index", what, err)
+		}
+	}
+}
+
+// FuzzIndexRequest: any fields and name either give invalid_index or an index whose fields
+// pass the filter path rules, at most maxIndexFields of them, each path once, with a name.
+func FuzzIndexRequest(f *testing.F) {
+	f.Add("-n\ntitle", "", false)
+	f.Add("email", "by email", true)
+	f.Add("a.b\n-a.c\n_owner", "x", false)
+	f.Add("-\n$a", "*", true)
+	f.Fuzz(func(t *testing.T, fields, name string, unique bool) {
+		req := indexRequest{Fields: strings.Split(fields, "\n"), Name: name, Unique: unique}
+		idx, err := req.index()
+		if err != nil {
+			var he *httpapi.Error
+			if !errors.As(err, &he) || he.Code != "invalid_index" {
+				t.Fatalf("%q %q: %v", fields, name, err)
+			}
+			return
+		}
+		if idx.Name == "" || len(idx.Fields) == 0 || len(idx.Fields) > maxIndexFields || idx.Unique != unique {
+			t.Fatalf("%q %q: %+v", fields, name, idx)
+		}
+		seen := map[string]bool{}
+		for _, f := range idx.Fields {
+			path, _ := docstore.IndexField(f)
+			if filter.CheckPath(path) != nil || seen[path] {
+				t.Fatalf("%q: field %q accepted", fields, f)
+			}
+			seen[path] = true
+		}
+	})
+}
+
+// indexPath is the admin path of a collection's indexes, or of one of them.
+func indexPath(collection string, index ...string) string {
+	p := "/admin/collections/" + collection + "/indexes"
+	for _, i := range index {
+		p += "/" + url.PathEscape(i)
+	}
+	return p
+}
+
+func listIndexes(adm *adminClient, collection string) []docstore.Index {
+	adm.api.t.Helper()
+	var out []docstore.Index
+	adm.mustStatus(http.StatusOK, adm.get(indexPath(collection))).decode(&out)
+	return out
+}
+
+// TestIndexesAdminAPI: create, list and drop through the admin port, with every refusal of
+// the contract, and a dropped collection takes its indexes with it.
+func TestIndexesAdminAPI(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	c, _ := api.signedIn()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))
+	if got := listIndexes(adm, "cars"); len(got) != 0 {
+		t.Fatalf("new collection has indexes %+v", got)
+	}
+
+	var created docstore.Index
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"-n", "title"}})).decode(&created)
+	if created.Name != "n_-1_title_1" || !slices.Equal(created.Fields, []string{"-n", "title"}) || created.Unique {
+		t.Fatalf("created %+v", created)
+	}
+	r := adm.mustStatus(http.StatusOK, adm.get(indexPath("cars")))
+	if want := `[{"name":"n_-1_title_1","fields":["-n","title"],"unique":false}]`; strings.TrimSpace(string(r.body)) != want {
+		t.Fatalf("listed %s; want %s", r.body, want)
+	}
+
+	// The same name, or the same fields under another name, is index_exists.
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": []string{"-n", "title"}}), http.StatusConflict, "index_exists")
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": []string{"a"}, "name": "n_-1_title_1"}), http.StatusConflict, "index_exists")
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": []string{"-n", "title"}, "name": "again"}), http.StatusConflict, "index_exists")
+
+	for _, body := range []map[string]any{
+		{"fields": []string{}}, {"fields": []string{"$where"}}, {"fields": []string{"n", "n"}},
+		{"fields": []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}}, {"fields": []string{"_id"}},
+	} {
+		adm.expectError(adm.post(indexPath("cars"), body), http.StatusBadRequest, "invalid_index")
+	}
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": []string{"a"}, "sparse": true}), http.StatusBadRequest, "invalid_json")
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": "a"}), http.StatusBadRequest, "invalid_json")
+
+	// Unknown collections, and the API's own ones, are not there.
+	for _, name := range []string{"boats", "_users", "_collections", "_files"} {
+		adm.expectError(adm.get(indexPath(name)), http.StatusNotFound, "collection_not_found")
+		adm.expectError(adm.post(indexPath(name), map[string]any{"fields": []string{"email"}}), http.StatusNotFound, "collection_not_found")
+		adm.expectError(adm.del(indexPath(name, "email_1")), http.StatusNotFound, "collection_not_found")
+	}
+	// Nor are indexes reachable from the public port.
+	if r := c.get("/admin/collections/cars/indexes"); r.status != http.StatusNotFound {
+		t.Fatalf("public port: %d %s", r.status, r.body)
+	}
+
+	for _, plate := range []string{"AB-1", "AB-1", "CD-2"} {
+		c.mustStatus(http.StatusCreated, c.post("/cars", map[string]any{"plate": plate}))
+	}
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"plate"}}))
+
+	// A name needing escapes in a URL is dropped by that name.
+	odd := "by plate / 100% é"
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"-plate"}, "name": odd, "unique": false}))
+	got := listIndexes(adm, "cars")
+	if names := []string{got[0].Name, got[1].Name, got[2].Name}; len(got) != 3 || !slices.Contains(names, odd) {
+		t.Fatalf("listed %+v", got)
+	}
+	adm.mustStatus(http.StatusNoContent, adm.del(indexPath("cars", odd)))
+	adm.mustStatus(http.StatusNoContent, adm.del(indexPath("cars", "plate_1")))
+	adm.expectError(adm.del(indexPath("cars", "plate_1")), http.StatusNotFound, "index_not_found")
+	adm.expectError(adm.del(indexPath("cars", "_id_")), http.StatusNotFound, "index_not_found")
+	adm.expectError(adm.del(indexPath("cars", "*")), http.StatusNotFound, "index_not_found")
+	if got := listIndexes(adm, "cars"); len(got) != 1 || got[0].Name != "n_-1_title_1" {
+		t.Fatalf("after drops: %+v", got)
+	}
+
+	// Dropping the collection drops its indexes: a new one of that name has none.
+	adm.mustStatus(http.StatusOK, adm.del("/admin/collections/cars"))
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))
+	if got := listIndexes(adm, "cars"); len(got) != 0 {
+		t.Fatalf("a recreated collection has indexes %+v", got)
+	}
+}
+
+// TestIndexesUniqueOverDuplicates: a unique index over values that already repeat is refused
+// with duplicate_values naming the fields, and nothing is built; once they no longer repeat,
+// it builds.
+func TestIndexesUniqueOverDuplicates(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	c, _ := api.signedIn()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))
+	var ids []string
+	for _, plate := range []string{"AB-1", "AB-1", "CD-2"} {
+		ids = append(ids, c.mustStatus(http.StatusCreated, c.post("/cars", map[string]any{"plate": plate, "n": 1})).doc()["_id"].(string))
+	}
+	r := adm.post(indexPath("cars"), map[string]any{"fields": []string{"n", "-plate"}, "unique": true})
+	adm.expectError(r, http.StatusConflict, "duplicate_values")
+	var e httpapi.ErrorBody
+	r.decode(&e)
+	if fields, _ := e.Error.Details["fields"].([]any); len(fields) != 2 || fields[0] != "n" || fields[1] != "plate" {
+		t.Errorf("duplicate_values details %v", e.Error.Details)
+	}
+	if got := listIndexes(adm, "cars"); len(got) != 0 {
+		t.Fatalf("after a refused unique index: %+v", got)
+	}
+	c.mustStatus(http.StatusOK, c.patch("/cars/"+ids[1], map[string]any{"plate": "AB-2"}))
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"n", "-plate"}, "unique": true}))
+}
+
+// TestIndexesAdminEvents: index changes reach the admin stream, never end users.
+func TestIndexesAdminEvents(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	ann, _ := api.signedIn()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))
+	wa := ann.dialWS()
+	aw := api.dialAdminWS()
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"-n"}, "unique": true}))
+	expectAdminEvent(aw, kindIndex, "create", func(m, r map[string]any) bool {
+		f, _ := r["fields"].([]any)
+		return m["collection"] == "cars" && r["name"] == "n_-1" && len(f) == 1 && f[0] == "-n" && r["unique"] == true
+	})
+	adm.mustStatus(http.StatusNoContent, adm.del(indexPath("cars", "n_-1")))
+	expectAdminEvent(aw, kindIndex, "delete", func(m, r map[string]any) bool {
+		return m["collection"] == "cars" && r["name"] == "n_-1" && r["unique"] == true
+	})
+	wa.expectNothing("index event", func(m map[string]any) bool { return m["kind"] != nil || m["collection"] == "cars" })
+	assertAdminKinds(t, aw)
+}
