@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/backpackhq/backpack/tools/docstore"
-	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
@@ -116,7 +115,7 @@ func (s *Server) indexedCollection(ctx context.Context, name string) (docstore.C
 	if err != nil {
 		return nil, err
 	}
-	return mongostore.New(s.db, docstore.Limits{}).Collection(info.Name), nil
+	return s.store.Collection(info.Name), nil
 }
 
 func (s *Server) handleListIndexes(c echo.Context) error {

@@ -1,7 +1,9 @@
 package coreapi
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -234,4 +236,73 @@ func TestIndexesAdminEvents(t *testing.T) {
 	})
 	wa.expectNothing("index event", func(m map[string]any) bool { return m["kind"] != nil || m["collection"] == "cars" })
 	assertAdminKinds(t, aw)
+}
+
+// expectDuplicateValue checks an answer is 409 duplicate_value naming these fields.
+func expectDuplicateValue(t *testing.T, what string, r *response, fields ...string) {
+	t.Helper()
+	var e httpapi.ErrorBody
+	_ = json.Unmarshal(r.body, &e)
+	got, _ := e.Error.Details["fields"].([]any)
+	if r.status != http.StatusConflict || e.Error.Code != "duplicate_value" || e.Error.Message == "" || fmt.Sprint(got) != fmt.Sprint(fields) {
+		t.Fatalf("%s: %d %s; want 409 duplicate_value with fields %v", what, r.status, r.body, fields)
+	}
+}
+
+// TestIndexesUniqueWrites: a unique index refuses a repeat on every write path — HTTP POST,
+// PUT, PATCH on both ports, websocket create, update, patch — with 409 duplicate_value and the
+// index's fields, and stores nothing; a document may keep its own values, and values that do not
+// repeat pass.
+func TestIndexesUniqueWrites(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	c, _ := api.signedIn()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))
+	adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{"maker", "-plate"}, "unique": true}))
+	first := c.mustStatus(http.StatusCreated, c.post("/cars", map[string]any{"maker": "Saab", "plate": "AB-1"})).doc()["_id"].(string)
+	other := c.mustStatus(http.StatusCreated, c.post("/cars", map[string]any{"maker": "Saab", "plate": "CD-2"})).doc()["_id"].(string)
+	taken := map[string]any{"maker": "Saab", "plate": "AB-1"}
+
+	expectDuplicateValue(t, "POST", c.post("/cars", taken), "maker", "plate")
+	expectDuplicateValue(t, "PUT", c.put("/cars/"+other, taken), "maker", "plate")
+	expectDuplicateValue(t, "PATCH", c.patch("/cars/"+other, map[string]any{"plate": "AB-1"}), "maker", "plate")
+	expectDuplicateValue(t, "admin POST", adm.post("/admin/collections/cars/docs", taken), "maker", "plate")
+	expectDuplicateValue(t, "admin PUT", adm.put("/admin/collections/cars/docs/"+other, taken), "maker", "plate")
+	expectDuplicateValue(t, "admin PATCH", adm.patch("/admin/collections/cars/docs/"+other, map[string]any{"plate": "AB-1"}), "maker", "plate")
+
+	w := c.dialWS()
+	for _, call := range []struct {
+		action string
+		params map[string]any
+	}{
+		{"create", map[string]any{"collection": "cars", "data": taken}},
+		{"update", map[string]any{"collection": "cars", "id": other, "data": taken}},
+		{"patch", map[string]any{"collection": "cars", "id": other, "data": map[string]any{"plate": "AB-1"}}},
+	} {
+		r := w.call(call.action, call.params)
+		e, _ := r["error"].(map[string]any)
+		d, _ := e["details"].(map[string]any)
+		if r["action"] != "error" || e["code"] != "duplicate_value" || fmt.Sprint(d["fields"]) != "[maker plate]" {
+			t.Fatalf("websocket %s: %v; want duplicate_value with fields [maker plate]", call.action, r)
+		}
+	}
+
+	// Nothing was stored; the other document still has its plate.
+	var docs []doc
+	adm.mustStatus(http.StatusOK, adm.get("/admin/collections/cars/docs")).decode(&docs)
+	if len(docs) != 2 {
+		t.Fatalf("documents after the refusals: %v", docs)
+	}
+	for _, d := range docs {
+		if d["_id"] == other && d["plate"] != "CD-2" {
+			t.Fatalf("the refused writes changed %v", d)
+		}
+	}
+	// A document keeps its own values, and values that do not repeat pass.
+	c.mustStatus(http.StatusOK, c.put("/cars/"+first, map[string]any{"maker": "Saab", "plate": "AB-1", "color": "red"}))
+	c.mustStatus(http.StatusOK, c.patch("/cars/"+other, map[string]any{"plate": "EF-3"}))
+	c.mustStatus(http.StatusCreated, c.post("/cars", map[string]any{"maker": "Volvo", "plate": "AB-1"}))
+	// Once the index is dropped, repeats are allowed again.
+	adm.mustStatus(http.StatusNoContent, adm.del(indexPath("cars", "maker_1_plate_-1")))
+	c.mustStatus(http.StatusCreated, c.post("/cars", taken))
 }
