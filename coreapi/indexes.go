@@ -30,6 +30,9 @@ const (
 	maxIndexFields = 8
 	// maxIndexNameBytes bounds a name given by the caller (a default name follows its fields).
 	maxIndexNameBytes = 128
+	// maxIndexes bounds a collection's indexes (the one on _id aside): each one costs every
+	// write, and MongoDB stops at 64.
+	maxIndexes = 32
 )
 
 var (
@@ -147,6 +150,14 @@ func (s *Server) handleCreateIndex(c echo.Context) error {
 	coll, err := s.indexedCollection(ctx, name)
 	if err != nil {
 		return err
+	}
+	existing, err := coll.ListIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(existing) >= maxIndexes {
+		return httpapi.NewError(http.StatusConflict, "too_many_indexes",
+			fmt.Sprintf("a collection has at most %d indexes; delete one first", maxIndexes))
 	}
 	var dup *docstore.DuplicateError
 	switch err := coll.CreateIndex(ctx, idx); {

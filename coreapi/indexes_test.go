@@ -183,6 +183,12 @@ func TestIndexesAdminAPI(t *testing.T) {
 		t.Fatalf("after drops: %+v", got)
 	}
 
+	// A collection has at most maxIndexes.
+	for i := len(listIndexes(adm, "cars")); i < maxIndexes; i++ {
+		adm.mustStatus(http.StatusCreated, adm.post(indexPath("cars"), map[string]any{"fields": []string{fmt.Sprintf("f%d", i)}}))
+	}
+	adm.expectError(adm.post(indexPath("cars"), map[string]any{"fields": []string{"one-more"}}), http.StatusConflict, "too_many_indexes")
+
 	// Dropping the collection drops its indexes: a new one of that name has none.
 	adm.mustStatus(http.StatusOK, adm.del("/admin/collections/cars"))
 	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "cars"}))

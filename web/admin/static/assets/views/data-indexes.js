@@ -36,6 +36,8 @@ function describeIndexError(e) {
       return `These fields cannot be indexed: ${e.message}.`;
     case 'index_exists':
       return 'This collection already has an index on these fields (or with this name).';
+    case 'too_many_indexes':
+      return 'This collection has as many indexes as allowed. Delete one it no longer needs first.';
     case 'duplicate_values': {
       const fields = e.details && Array.isArray(e.details.fields) ? e.details.fields.join(', ') : 'these fields';
       return `Some documents already share the same ${fields}, so a unique index cannot be built. Change or delete those documents first, or leave Unique unticked.`;
