@@ -154,7 +154,8 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 		"DELETE /admin/collections/:collection", "GET /admin/collections/:collection/docs",
 		"POST /admin/collections/:collection/docs", "GET /admin/collections/:collection/docs/:id",
 		"PUT /admin/collections/:collection/docs/:id", "PATCH /admin/collections/:collection/docs/:id",
-		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/files", "GET /admin/files/:userId/:filename",
+		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/collections/:collection/indexes",
+		"POST /admin/collections/:collection/indexes", "DELETE /admin/collections/:collection/indexes/:index", "GET /admin/files", "GET /admin/files/:userId/:filename",
 		"DELETE /admin/files/:userId/:filename", "GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
 		"PATCH /admin/settings", "GET /admin/ws",
 	} {
