@@ -70,11 +70,11 @@ func (r indexRequest) index() (docstore.Index, error) {
 	}
 	seen := map[string]bool{}
 	for _, f := range r.Fields {
-		path, _ := docstore.IndexField(f)
+		path, desc := docstore.IndexField(f)
+		if desc && path == "" {
+			return docstore.Index{}, invalidIndex("fields: %q must be followed by a field path", "-")
+		}
 		if err := filter.CheckPath(path); err != nil {
-			if f != path && path == "" {
-				return docstore.Index{}, invalidIndex("fields: %q must be followed by a field path", "-")
-			}
 			return docstore.Index{}, invalidIndex("fields: %v", err)
 		}
 		if seen[path] {
