@@ -95,8 +95,9 @@ func (r indexRequest) index() (docstore.Index, error) {
 }
 
 // checkIndexName accepts a name the caller chose: printable UTF-8 of at most
-// maxIndexNameBytes, neither "*" (MongoDB's "every index") nor the engine's own "_id_", and
-// not starting with "$".
+// maxIndexNameBytes, neither "*" (MongoDB's "every index"), the engine's own "_id_", nor "."
+// or ".." (which no URL path can carry through the control plane's proxy), and not starting
+// with "$".
 func checkIndexName(name string) error {
 	switch {
 	case len(name) > maxIndexNameBytes:
@@ -105,7 +106,7 @@ func checkIndexName(name string) error {
 		return invalidIndex("name is not valid UTF-8")
 	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
 		return invalidIndex("name must not contain control characters or white space other than spaces")
-	case name == "*" || name == "_id_" || strings.HasPrefix(name, "$"):
+	case name == "*" || name == "_id_" || name == "." || name == ".." || strings.HasPrefix(name, "$"):
 		return invalidIndex("name %q is reserved", name)
 	}
 	return nil

@@ -55,6 +55,8 @@ func TestIndexRequest(t *testing.T) {
 		"star name":           {Fields: []string{"a"}, Name: "*"},
 		"engine's name":       {Fields: []string{"a"}, Name: "_id_"},
 		"dollar name":         {Fields: []string{"a"}, Name: "$a"},
+		"dot name":            {Fields: []string{"a"}, Name: "."},
+		"dot-dot name":        {Fields: []string{"a"}, Name: ".."},
 		"control in name":     {Fields: []string{"a"}, Name: "a\nb"},
 		"NUL in name":         {Fields: []string{"a"}, Name: "a\x00"},
 		"invalid UTF-8 name":  {Fields: []string{"a"}, Name: "\xc3"},
