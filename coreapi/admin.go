@@ -36,6 +36,7 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.POST("/collections", s.handleAdminCreateCollection)
 	a.PATCH("/collections/:collection", s.handleAdminSetRule)
 	a.DELETE("/collections/:collection", s.handleAdminDropCollection)
+	s.indexRoutes(a)
 	a.GET("/collections/:collection/docs", s.handleListDocuments)
 	a.POST("/collections/:collection/docs", s.handleCreateDocument)
 	a.GET("/collections/:collection/docs/:id", s.handleGetDocument)

@@ -3,10 +3,13 @@ package coreapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -43,13 +46,16 @@ func toAPIError(err error) *httpapi.Error {
 		return e
 	}
 	var (
-		de *core.Error
-		fe *filter.Error
-		je *jsondoc.Error
+		de  *core.Error
+		fe  *filter.Error
+		je  *jsondoc.Error
+		dup *docstore.DuplicateError
 	)
 	switch {
 	case errors.As(err, &de):
 		return &httpapi.Error{Status: statusOf[de.Kind], Code: de.Code, Message: de.Message, Details: de.Details}
+	case errors.As(err, &dup):
+		return duplicateValue(dup)
 	case errors.As(err, &fe):
 		return httpapi.BadRequest("invalid_query", fe.Msg)
 	case errors.As(err, &je) && je.Limit != "":
@@ -59,6 +65,13 @@ func toAPIError(err error) *httpapi.Error {
 		return httpapi.BadRequest("invalid_json", je.Error())
 	}
 	return httpapi.Internal
+}
+
+// duplicateValue is a write that a unique index refused, on any port or the websocket.
+func duplicateValue(de *docstore.DuplicateError) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusConflict, Code: "duplicate_value",
+		Message: fmt.Sprintf("another document already has the same %s (unique index %s)", strings.Join(de.Fields, ", "), de.Index),
+		Details: map[string]any{"fields": de.Fields, "index": de.Index}}
 }
 
 // httpErrorHandler is echo's error handler for both listeners.
