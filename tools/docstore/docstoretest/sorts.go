@@ -72,7 +72,8 @@ func sortGroups() []sortGroup {
 		{
 			// MongoDB's order across types: [] (as a sort key) < missing = null < numbers <
 			// strings < objects < arrays < ObjectId < booleans < dates. An array sorts by its
-			// smallest element ascending and its largest descending.
+			// smallest element ascending and its largest descending, so arrays take their
+			// place in the order only as elements of arrays (nested_arrays).
 			name: "type_order",
 			docs: []string{
 				`{"_id": "missing"}`,
@@ -86,7 +87,6 @@ func sortGroups() []sortGroup {
 				`{"_id": "object_a1", "v": {"a": 1}}`,
 				`{"_id": "object_a2", "v": {"a": 2}}`,
 				`{"_id": "object_b0", "v": {"b": 0}}`,
-				`{"_id": "nested_array", "v": [[1]]}`,
 				`{"_id": "array_numbers", "v": [5, 0.5]}`,
 				`{"_id": "array_mixed", "v": ["b", 2]}`,
 				`{"_id": "array_empty", "v": []}`,
@@ -103,7 +103,6 @@ func sortGroups() []sortGroup {
 					"double", "array_numbers", "array_mixed", "int", "long",
 					"string_upper", "string",
 					"object_empty", "object_a1", "object_a2", "object_b0",
-					"nested_array",
 					"objectid",
 					"false", "true",
 					"date_before_1970", "date",
@@ -112,13 +111,28 @@ func sortGroups() []sortGroup {
 					"date", "date_before_1970",
 					"true", "false",
 					"objectid",
-					"nested_array",
 					"object_b0", "object_a2", "object_a1", "object_empty",
 					"array_mixed", "string", "string_upper",
 					"long", "array_numbers", "int", "double",
 					"missing", "null",
 					"array_empty",
 				}},
+			},
+		},
+		{
+			// An array's element that is itself an array sorts after objects and before
+			// ObjectIds.
+			name: "nested_arrays",
+			docs: []string{
+				`{"_id": "string", "v": "x"}`,
+				`{"_id": "object", "v": {"a": 1}}`,
+				`{"_id": "nested", "v": [[1]]}`,
+				`{"_id": "objectid", "v": {"$oid": "65a1b2c3d4e5f60718293a4b"}}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []sortCase{
+				{name: "ascending", sort: []string{"v"}, want: []string{"string", "object", "nested", "objectid"}},
+				{name: "descending", sort: []string{"-v"}, want: []string{"objectid", "nested", "object", "string"}},
 			},
 		},
 		{
