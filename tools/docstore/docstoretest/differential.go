@@ -1,0 +1,357 @@
+package docstoretest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/filter"
+	"github.com/backpackhq/backpack/tools/jsondoc"
+)
+
+// DifferentialOptions shape a Differential run.
+type DifferentialOptions struct {
+	// Seed makes the run repeatable: the same seed generates the same documents and queries.
+	Seed uint64
+	// Docs and Queries are how many documents and queries are generated (defaults 60 and 400).
+	Docs, Queries int
+	// MaxReports caps the differences reported (default 20).
+	MaxReports int
+	// NestedArrays lets generated documents hold arrays inside arrays, which FerretDB v1.24
+	// cannot store.
+	NestedArrays bool
+}
+
+// Differential compares two engines on generated data: it inserts the same documents of mixed
+// types into a and b, then runs the same generated filters (through filter.Parse, as clients
+// send them), sorts, pages and projections on both, and reports every query whose answers
+// differ, with the documents involved. The suite states what MongoDB does case by case;
+// Differential finds the cases nobody thought of. It returns the number of differences.
+func Differential(t *testing.T, a, b docstore.Store, opts DifferentialOptions) int {
+	t.Helper()
+	if opts.Docs <= 0 {
+		opts.Docs = 60
+	}
+	if opts.Queries <= 0 {
+		opts.Queries = 400
+	}
+	if opts.MaxReports <= 0 {
+		opts.MaxReports = 20
+	}
+	g := &generator{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), nested: opts.NestedArrays}
+	ca, cb := a.Collection("differential"), b.Collection("differential")
+	byID := map[string]bson.D{}
+	reports := 0
+	report := func(format string, args ...any) {
+		t.Helper()
+		reports++
+		if reports <= opts.MaxReports {
+			t.Errorf("%s vs %s, seed %d: "+format, append([]any{a.Engine(), b.Engine(), opts.Seed}, args...)...)
+		}
+	}
+	for i := range opts.Docs {
+		d := g.document(fmt.Sprintf("d%02d", i))
+		errA, errB := ca.Insert(ctx(t), d), cb.Insert(ctx(t), d)
+		switch {
+		case errA == nil && errB == nil:
+			byID[idString(d[0].Value)] = d
+		case errA != nil && errB != nil:
+		default:
+			report("insert %s:\n  %s: %v\n  %s: %v", extJSON(d), a.Engine(), errA, b.Engine(), errB)
+			_, _ = ca.Delete(ctx(t), bson.D{d[0]})
+			_, _ = cb.Delete(ctx(t), bson.D{d[0]})
+		}
+	}
+	involved := func(idLists ...[]string) string {
+		var out []string
+		seen := map[string]bool{}
+		for _, list := range idLists {
+			for _, id := range list {
+				if !seen[id] && len(out) < 6 {
+					seen[id] = true
+					out = append(out, "    "+extJSON(byID[id]))
+				}
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	for range opts.Queries {
+		text := g.filterText()
+		f, err := filter.Parse(text)
+		if err != nil {
+			t.Fatalf("generated filter %s: %v", text, err)
+		}
+		fo := docstore.FindOptions{Sort: g.sort()}
+		if g.rnd.IntN(4) == 0 {
+			fo.Skip, fo.Limit = int64(g.rnd.IntN(5)), int64(1+g.rnd.IntN(10))
+		}
+		if g.rnd.IntN(4) == 0 {
+			fo.Projection = g.projection()
+		}
+		query := fmt.Sprintf("filter %s sort %s skip %d limit %d projection %s", text, extJSON(fo.Sort), fo.Skip, fo.Limit, extJSON(fo.Projection))
+		gotA, errA := ca.Find(ctx(t), f, fo)
+		gotB, errB := cb.Find(ctx(t), f, fo)
+		if (errA == nil) != (errB == nil) {
+			report("%s:\n  %s: %v\n  %s: %v", query, a.Engine(), errA, b.Engine(), errB)
+			continue
+		}
+		if errA != nil {
+			continue
+		}
+		idsA, idsB := ids(gotA), ids(gotB)
+		if !slices.Equal(idsA, idsB) {
+			onlyA, onlyB := difference(idsA, idsB), difference(idsB, idsA)
+			report("%s:\n  %s found %q\n  %s found %q\n  only %s: %q, only %s: %q\n  documents:\n%s",
+				query, a.Engine(), idsA, b.Engine(), idsB, a.Engine(), onlyA, b.Engine(), onlyB, involved(onlyA, onlyB, idsA))
+			continue
+		}
+		for i := range gotA {
+			if ea, eb := extJSON(gotA[i]), extJSON(gotB[i]); ea != eb {
+				report("%s:\n  %s returned %s\n  %s returned %s", query, a.Engine(), ea, b.Engine(), eb)
+				break
+			}
+		}
+		na, errA := ca.Count(ctx(t), f)
+		nb, errB := cb.Count(ctx(t), f)
+		if na != nb || (errA == nil) != (errB == nil) {
+			report("count %s: %s %d (%v), %s %d (%v)", text, a.Engine(), na, errA, b.Engine(), nb, errB)
+		}
+	}
+	if reports > opts.MaxReports {
+		t.Errorf("%d more differences not shown", reports-opts.MaxReports)
+	}
+	return reports
+}
+
+// difference lists the items of a not in b.
+func difference(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// generator makes documents and queries from small pools of values, so that filters often
+// hit stored values and every type meets every other.
+type generator struct {
+	rnd    *rand.Rand
+	nested bool
+}
+
+var (
+	diffObjectIDs = []bson.ObjectID{
+		{0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+		{0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
+	}
+	diffStrings = []string{"", "a", "B", "ab", "5", "é", "a b"}
+	diffFloats  = []float64{-1.5, 0, 2, 2.5, 3, 1e15}
+	// diffPaths are the field paths queries and sorts use: top-level fields of any type,
+	// and paths into objects and arrays of objects.
+	diffPaths  = []string{"n", "s", "t", "o", "o.k", "o.m", "t.k", "t.0"}
+	diffSorted = []string{"n", "s", "t", "o", "o.k", "t.k"}
+	// diffProjected leaves out "t.0": a projection does not index arrays.
+	diffProjected = []string{"n", "s", "t", "o", "o.k", "t.k"}
+	diffRegexp    = []string{"^a", "a", "^$", "5", "b$", "^.$", "é"}
+)
+
+// scalar is a random scalar of any stored type.
+func (g *generator) scalar() any {
+	switch g.rnd.IntN(10) {
+	case 0:
+		return nil
+	case 1, 2:
+		return int32(g.rnd.IntN(6) - 2)
+	case 3:
+		return []int64{3, 1 << 40, -7}[g.rnd.IntN(3)]
+	case 4:
+		return diffFloats[g.rnd.IntN(len(diffFloats))]
+	case 5, 6:
+		return diffStrings[g.rnd.IntN(len(diffStrings))]
+	case 7:
+		return g.rnd.IntN(2) == 0
+	case 8:
+		return diffObjectIDs[g.rnd.IntN(len(diffObjectIDs))]
+	default:
+		return bson.DateTime(int64(g.rnd.IntN(3)-1) * 86_400_000)
+	}
+}
+
+// value is a random value: mostly scalars, sometimes arrays and objects.
+func (g *generator) value(depth int) any {
+	if depth >= 2 {
+		return g.scalar()
+	}
+	switch g.rnd.IntN(8) {
+	case 0, 1:
+		arr := bson.A{}
+		for range g.rnd.IntN(4) {
+			if v := g.value(depth + 1); g.nested || !isArray(v) {
+				arr = append(arr, v)
+			}
+		}
+		return arr
+	case 2:
+		obj := bson.D{}
+		for _, k := range []string{"k", "m"} {
+			if g.rnd.IntN(3) > 0 {
+				obj = append(obj, bson.E{Key: k, Value: g.value(depth + 1)})
+			}
+		}
+		return obj
+	default:
+		return g.scalar()
+	}
+}
+
+func isArray(v any) bool {
+	_, ok := v.(bson.A)
+	return ok
+}
+
+// document is a document with some of the fields n, s, t and o, each of any type.
+func (g *generator) document(id string) bson.D {
+	d := bson.D{{Key: "_id", Value: id}}
+	for _, k := range []string{"n", "s", "t", "o"} {
+		if g.rnd.IntN(5) > 0 {
+			d = append(d, bson.E{Key: k, Value: g.value(0)})
+		}
+	}
+	return d
+}
+
+// operand is a value a client can spell in JSON: no ObjectIDs or dates.
+func (g *generator) operand(depth int) any {
+	v := g.value(depth)
+	switch t := v.(type) {
+	case bson.ObjectID, bson.DateTime:
+		return g.operand(depth)
+	case bson.A:
+		out := bson.A{}
+		for _, e := range t {
+			if _, ok := e.(bson.ObjectID); !ok {
+				if _, ok := e.(bson.DateTime); !ok {
+					out = append(out, e)
+				}
+			}
+		}
+		return out
+	case bson.D:
+		out := bson.D{}
+		for _, e := range t {
+			switch e.Value.(type) {
+			case bson.ObjectID, bson.DateTime:
+			default:
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// condition is the filter on one path: a literal or an operator object.
+func (g *generator) condition() any {
+	switch g.rnd.IntN(13) {
+	case 0:
+		return g.operand(0)
+	case 1, 2, 3, 4, 5, 6:
+		op := []string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}[g.rnd.IntN(6)]
+		return bson.D{{Key: op, Value: g.operand(0)}}
+	case 7:
+		op := []string{"$in", "$nin"}[g.rnd.IntN(2)]
+		list := bson.A{}
+		for range 1 + g.rnd.IntN(3) {
+			list = append(list, g.operand(1))
+		}
+		return bson.D{{Key: op, Value: list}}
+	case 8:
+		return bson.D{{Key: "$exists", Value: g.rnd.IntN(2) == 0}}
+	case 9:
+		return g.regex()
+	case 10:
+		lo, hi := []string{"$gt", "$gte"}[g.rnd.IntN(2)], []string{"$lt", "$lte"}[g.rnd.IntN(2)]
+		return bson.D{{Key: lo, Value: g.operand(2)}, {Key: hi, Value: g.operand(2)}}
+	default:
+		var inner bson.D
+		if g.rnd.IntN(3) == 0 {
+			inner = g.regex()
+		} else {
+			op := []string{"$eq", "$gt", "$lte", "$in"}[g.rnd.IntN(4)]
+			v := g.operand(1)
+			if op == "$in" {
+				v = bson.A{v, g.operand(1)}
+			}
+			inner = bson.D{{Key: op, Value: v}}
+		}
+		return bson.D{{Key: "$not", Value: inner}}
+	}
+}
+
+// regex is a $regex condition, sometimes with the i flag.
+func (g *generator) regex() bson.D {
+	r := bson.D{{Key: "$regex", Value: diffRegexp[g.rnd.IntN(len(diffRegexp))]}}
+	if g.rnd.IntN(3) == 0 {
+		r = append(r, bson.E{Key: "$options", Value: "i"})
+	}
+	return r
+}
+
+// clause is a filter on one or two paths.
+func (g *generator) clause() bson.D {
+	d := bson.D{}
+	for range 1 + g.rnd.IntN(2) {
+		path := diffPaths[g.rnd.IntN(len(diffPaths))]
+		if !slices.ContainsFunc(d, func(e bson.E) bool { return e.Key == path }) {
+			d = append(d, bson.E{Key: path, Value: g.condition()})
+		}
+	}
+	return d
+}
+
+// filterText is a generated filter as the JSON text a client sends.
+func (g *generator) filterText() string {
+	var f bson.D
+	switch g.rnd.IntN(6) {
+	case 0:
+		f = bson.D{{Key: []string{"$and", "$or"}[g.rnd.IntN(2)], Value: bson.A{g.clause(), g.clause()}}}
+	case 1:
+		f = bson.D{}
+	default:
+		f = g.clause()
+	}
+	b, err := jsondoc.Marshal(f)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// sort is one or two generated keys, then _id, so that the order is fully specified.
+func (g *generator) sort() bson.D {
+	s := bson.D{}
+	for range g.rnd.IntN(3) {
+		path := diffSorted[g.rnd.IntN(len(diffSorted))]
+		if !slices.ContainsFunc(s, func(e bson.E) bool { return e.Key == path }) {
+			s = append(s, bson.E{Key: path, Value: 1 - 2*g.rnd.IntN(2)})
+		}
+	}
+	return append(s, bson.E{Key: "_id", Value: 1 - 2*g.rnd.IntN(2)})
+}
+
+// projection is one or two generated fields.
+func (g *generator) projection() bson.D {
+	first := diffProjected[g.rnd.IntN(len(diffProjected))]
+	p := bson.D{{Key: first, Value: 1}}
+	if second := []string{"n", "s", "t"}[g.rnd.IntN(3)]; !strings.HasPrefix(first, second) {
+		p = append(p, bson.E{Key: second, Value: 1})
+	}
+	return p
+}
