@@ -303,8 +303,9 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
-			// Equality to null through an array of objects: an element lacking the field
-			// matches, a scalar element or an empty array does not (mongo's jstests/core/null2.js).
+			// Equality to null through an array: an object element lacking the field matches,
+			// a scalar element or an empty array does not, a scalar in place of the object does
+			// (mongo's jstests/core/null2.js and null_query_semantics.js).
 			name: "null_through_arrays",
 			docs: []string{
 				`{"_id": "has_b", "a": [{"b": 5}]}`,
@@ -312,12 +313,40 @@ func filterGroups() []filterGroup {
 				`{"_id": "empty", "a": []}`,
 				`{"_id": "one_lacks_b", "a": [{}, {"b": 5}]}`,
 				`{"_id": "scalar_and_b", "a": [5, {"b": 5}]}`,
+				`{"_id": "scalars", "a": [1, "x"]}`,
+				`{"_id": "nulls", "a": [null, null]}`,
+				`{"_id": "b_null", "a": [{"b": null}, {"b": 3}]}`,
+				`{"_id": "number", "a": 4}`,
 			},
 			indexes: [][]string{{"a.b"}},
 			cases: []filterCase{
-				{name: "eq_null", filter: `{"a.b": null}`, want: []string{"lacks_b", "one_lacks_b"}},
-				{name: "in_null", filter: `{"a.b": {"$in": [null]}}`, want: []string{"lacks_b", "one_lacks_b"}},
-				{name: "ne_null", filter: `{"a.b": {"$ne": null}}`, want: []string{"has_b", "empty", "scalar_and_b"}},
+				{name: "eq_null", filter: `{"a.b": null}`, want: []string{"lacks_b", "one_lacks_b", "b_null", "number"}},
+				{name: "in_null", filter: `{"a.b": {"$in": [null, 75]}}`, want: []string{"lacks_b", "one_lacks_b", "b_null", "number"}},
+				{name: "ne_null", filter: `{"a.b": {"$ne": null}}`, want: []string{"has_b", "empty", "scalar_and_b", "scalars", "nulls"}},
+				{name: "nin_null", filter: `{"a.b": {"$nin": [null, 75]}}`, want: []string{"has_b", "empty", "scalar_and_b", "scalars", "nulls"}},
+				{name: "exists_false", filter: `{"a.b": {"$exists": false}}`, want: []string{"lacks_b", "empty", "scalars", "nulls", "number"}},
+			},
+		},
+		{
+			// Objects compare field by field in order: first the type of the values, then the
+			// field names, then the values; an object that is a prefix of another is smaller.
+			name: "object_comparison",
+			docs: []string{
+				`{"_id": "k3_m3", "v": {"k": 3, "m": 3}}`,
+				`{"_id": "m_object", "v": {"m": {}}}`,
+				`{"_id": "a_string", "v": {"a": "x"}}`,
+				`{"_id": "a1_b1", "v": {"a": 1, "b": 1}}`,
+				`{"_id": "a1", "v": {"a": 1}}`,
+				`{"_id": "number", "v": 5}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []filterCase{
+				{name: "gt", filter: `{"v": {"$gt": {"a": 1}}}`, want: []string{"k3_m3", "m_object", "a_string", "a1_b1"}},
+				{name: "lt_by_field_name", filter: `{"v": {"$lt": {"b": 0}}}`, want: []string{"a1", "a1_b1"}},
+				{name: "lte_prefix_is_smaller", filter: `{"v": {"$lte": {"a": 1, "b": 1}}}`, want: []string{"a1", "a1_b1"}},
+				{name: "gte_by_value_type", filter: `{"v": {"$gte": {"m": {}}}}`, want: []string{"m_object"}},
+				{name: "lt_value_type_before_field_name", filter: `{"v": {"$lt": {"a": "a"}}}`, want: []string{"k3_m3", "a1_b1", "a1"}},
+				{name: "eq_whole_object", filter: `{"v": {"a": 1}}`, want: []string{"a1"}},
 			},
 		},
 		{

@@ -136,6 +136,51 @@ func sortGroups() []sortGroup {
 			},
 		},
 		{
+			// Objects compare field by field in order: the type of the values, then the field
+			// names, then the values; a prefix is smaller. Arrays inside them compare as
+			// arrays, element by element, after objects.
+			name: "objects",
+			docs: []string{
+				`{"_id": "k3_m3", "v": {"k": 3, "m": 3}}`,
+				`{"_id": "m_object", "v": {"m": {}}}`,
+				`{"_id": "a_string", "v": {"a": "x"}}`,
+				`{"_id": "a1_b1", "v": {"a": 1, "b": 1}}`,
+				`{"_id": "a1", "v": {"a": 1}}`,
+				`{"_id": "k_number", "w": {"k": 3}}`,
+				`{"_id": "k_object", "w": {"k": {"z": 1}}}`,
+				`{"_id": "k_empty_array", "w": {"k": []}}`,
+				`{"_id": "k_array_1_9", "w": {"k": [1, 9]}}`,
+				`{"_id": "k_array_5", "w": {"k": [5]}}`,
+			},
+			indexes: [][]string{{"v"}, {"w"}},
+			cases: []sortCase{
+				{name: "ascending", sort: []string{"v", "w"}, want: []string{
+					"k_number", "k_object", "k_empty_array", "k_array_1_9", "k_array_5",
+					"a1", "a1_b1", "k3_m3", "a_string", "m_object",
+				}},
+				{name: "descending", sort: []string{"-v", "-w"}, want: []string{
+					"m_object", "a_string", "k3_m3", "a1_b1", "a1",
+					"k_array_5", "k_array_1_9", "k_empty_array", "k_object", "k_number",
+				}},
+			},
+		},
+		{
+			// A missing field and null are equal in a sort: the next key decides.
+			name: "null_and_missing_tie",
+			docs: []string{
+				`{"_id": "missing_w2", "w": 2}`,
+				`{"_id": "null_w1", "v": null, "w": 1}`,
+				`{"_id": "null_w3", "v": null, "w": 3}`,
+				`{"_id": "missing_w0", "w": 0}`,
+			},
+			indexes: [][]string{{"v", "w"}},
+			cases: []sortCase{
+				{name: "then_ascending", sort: []string{"v", "w"}, want: []string{"missing_w0", "null_w1", "missing_w2", "null_w3"}},
+				{name: "then_descending", sort: []string{"v", "-w"}, want: []string{"null_w3", "missing_w2", "null_w1", "missing_w0"}},
+				{name: "descending_then_ascending", sort: []string{"-v", "w"}, want: []string{"missing_w0", "null_w1", "missing_w2", "null_w3"}},
+			},
+		},
+		{
 			// Numbers of every type sort by value; strings byte by byte (UTF-8).
 			name: "scalars",
 			docs: []string{
