@@ -18,7 +18,7 @@ func TestDifferentialSameEngine(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			a := mongostore.New(client.Database(fmt.Sprint("a", seed)), docstore.Limits{})
 			b := mongostore.New(client.Database(fmt.Sprint("b", seed)), docstore.Limits{})
-			Differential(t, a, b, DifferentialOptions{Seed: seed, Queries: 200})
+			Differential(t, a, b, DifferentialOptions{Seed: seed, Queries: 200, FerretDB: true})
 		})
 	}
 }
