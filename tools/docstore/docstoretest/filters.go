@@ -376,7 +376,8 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
-			// $regex with each flag, over strings only.
+			// $regex with each flag, over strings only, as PCRE runs it: $ also matches before
+			// a final newline.
 			name: "regex",
 			docs: []string{
 				`{"_id": "lower", "s": "apple pie"}`,
@@ -386,6 +387,7 @@ func filterGroups() []filterGroup {
 				`{"_id": "accent", "s": "café"}`,
 				`{"_id": "number", "s": 5}`,
 				`{"_id": "array", "s": ["pear", "apple"]}`,
+				`{"_id": "trailing_newline", "s": "tail\n"}`,
 				`{"_id": "missing"}`,
 			},
 			indexes: [][]string{{"s"}},
@@ -396,6 +398,8 @@ func filterGroups() []filterGroup {
 				{name: "start_anchor_option_m", filter: `{"s": {"$regex": "^second", "$options": "m"}}`, want: []string{"lines"}},
 				{name: "end_anchor_without_m", filter: `{"s": {"$regex": "first line$"}}`},
 				{name: "end_anchor_option_m", filter: `{"s": {"$regex": "first line$", "$options": "m"}}`, want: []string{"lines"}},
+				{name: "end_anchor_before_final_newline", filter: `{"s": {"$regex": "tail$"}}`, want: []string{"trailing_newline"}},
+				{name: "end_of_text", filter: `{"s": {"$regex": "tail\\z"}}`},
 				{name: "dot_without_s", filter: `{"s": {"$regex": "a.b"}}`},
 				{name: "dot_option_s", filter: `{"s": {"$regex": "a.b", "$options": "s"}}`, want: []string{"newline"}},
 				{name: "option_x", filter: `{"s": {"$regex": "app le", "$options": "x"}}`, want: []string{"lower", "array"}},
@@ -403,7 +407,7 @@ func filterGroups() []filterGroup {
 				{name: "dot_is_one_character", filter: `{"s": {"$regex": "^caf.$"}}`, want: []string{"accent"}},
 				{name: "numbers_never_match", filter: `{"s": {"$regex": "5"}}`},
 				{name: "empty_pattern_matches_strings", filter: `{"s": {"$regex": ""}}`, allBut: []string{"number", "missing"}},
-				{name: "not_regex", filter: `{"s": {"$not": {"$regex": "^apple", "$options": "i"}}}`, want: []string{"lines", "newline", "accent", "number", "missing"}},
+				{name: "not_regex", filter: `{"s": {"$not": {"$regex": "^apple", "$options": "i"}}}`, want: []string{"lines", "newline", "accent", "number", "trailing_newline", "missing"}},
 			},
 		},
 		{
