@@ -207,6 +207,27 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
+			// 64-bit integers compare exactly with doubles, even where a double cannot hold
+			// them.
+			name: "large_numbers",
+			docs: []string{
+				`{"_id": "int64_max", "v": {"$numberLong": "9223372036854775807"}}`,
+				`{"_id": "int64_below_max", "v": {"$numberLong": "9223372036854775806"}}`,
+				`{"_id": "int64_min", "v": {"$numberLong": "-9223372036854775808"}}`,
+				`{"_id": "double_2_63", "v": 9223372036854775808.0}`,
+				`{"_id": "double_1e19", "v": 1e19}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []filterCase{
+				{name: "gt_int64_max", filter: `{"v": {"$gt": 9223372036854775807}}`, want: []string{"double_2_63", "double_1e19"}},
+				{name: "eq_2_63", filter: `{"v": 9223372036854775808.0}`, want: []string{"double_2_63"}},
+				{name: "lt_2_63", filter: `{"v": {"$lt": 9223372036854775808.0}}`, want: []string{"int64_max", "int64_below_max", "int64_min"}},
+				{name: "eq_int64_max", filter: `{"v": 9223372036854775807}`, want: []string{"int64_max"}},
+				{name: "lt_above_int64_min", filter: `{"v": {"$lt": -9223372036854775807}}`, want: []string{"int64_min"}},
+				{name: "gte_negative_double", filter: `{"v": {"$gte": -9.3e18}}`, allBut: []string{}},
+			},
+		},
+		{
 			// A filter on an array field matches by element or as a whole array; operators
 			// on one field may be met by different elements.
 			name: "arrays",

@@ -202,6 +202,22 @@ func sortGroups() []sortGroup {
 			},
 		},
 		{
+			// 64-bit integers and doubles sort by exact value.
+			name: "large_numbers",
+			docs: []string{
+				`{"_id": "int64_max", "v": {"$numberLong": "9223372036854775807"}}`,
+				`{"_id": "int64_below_max", "v": {"$numberLong": "9223372036854775806"}}`,
+				`{"_id": "int64_min", "v": {"$numberLong": "-9223372036854775808"}}`,
+				`{"_id": "double_2_63", "v": 9223372036854775808.0}`,
+				`{"_id": "double_below_min", "v": -1e19}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []sortCase{
+				{name: "ascending", sort: []string{"v"}, want: []string{"double_below_min", "int64_min", "int64_below_max", "int64_max", "double_2_63"}},
+				{name: "descending", sort: []string{"-v"}, want: []string{"double_2_63", "int64_max", "int64_below_max", "int64_min", "double_below_min"}},
+			},
+		},
+		{
 			// Several keys, the first most significant; dotted paths; arrays by their
 			// smallest element ascending and largest descending, which need not be the
 			// reverse order.
