@@ -50,6 +50,7 @@ func RunWith(t *testing.T, open func(t *testing.T) docstore.Store, opts Options)
 	s.writes(t)
 	s.collections(t)
 	s.indexes(t)
+	s.concurrency(t)
 	s.deadlines(t)
 	s.checkSkips(t)
 }
