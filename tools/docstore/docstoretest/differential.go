@@ -45,111 +45,143 @@ func Differential(t *testing.T, a, b docstore.Store, opts DifferentialOptions) i
 	if opts.MaxReports <= 0 {
 		opts.MaxReports = 20
 	}
-	g := &generator{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), ferret: opts.FerretDB}
-	ca, cb := a.Collection("differential"), b.Collection("differential")
-	byID := map[string]bson.D{}
-	reports := 0
-	report := func(format string, args ...any) {
-		t.Helper()
-		reports++
-		if reports <= opts.MaxReports {
-			t.Errorf("%s vs %s, seed %d: "+format, append([]any{a.Engine(), b.Engine(), opts.Seed}, args...)...)
-		}
+	d := &differential{
+		t: t, a: a, b: b, opts: opts,
+		ca: a.Collection("differential"), cb: b.Collection("differential"),
+		gen:  &generator{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), ferret: opts.FerretDB},
+		byID: map[string]bson.D{},
 	}
 	for i := range opts.Docs {
-		d := g.document(fmt.Sprintf("d%02d", i))
-		errA, errB := ca.Insert(ctx(t), d), cb.Insert(ctx(t), d)
-		switch {
-		case errA == nil && errB == nil:
-			byID[idString(d[0].Value)] = d
-		case errA != nil && errB != nil:
-		default:
-			report("insert %s:\n  %s: %v\n  %s: %v", extJSON(d), a.Engine(), errA, b.Engine(), errB)
-			_, _ = ca.Delete(ctx(t), bson.D{d[0]})
-			_, _ = cb.Delete(ctx(t), bson.D{d[0]})
-		}
-	}
-	// involved renders the documents behind a difference, the first few of them.
-	involved := func(idLists ...[]string) string {
-		var out []string
-		seen := map[string]bool{}
-		for _, list := range idLists {
-			for _, id := range list {
-				if !seen[id] && len(out) < 6 {
-					seen[id] = true
-					out = append(out, "    "+extJSON(byID[id]))
-				}
-			}
-		}
-		return strings.Join(out, "\n")
+		d.insert(d.gen.document(fmt.Sprintf("d%02d", i)))
 	}
 	for range opts.Queries {
-		text := g.filterText()
-		f, err := filter.Parse(text)
-		if err != nil {
-			t.Fatalf("generated filter %s: %v", text, err)
-		}
-		fo := docstore.FindOptions{Sort: g.sort()}
-		if g.rnd.IntN(4) == 0 {
-			fo.Skip, fo.Limit = int64(g.rnd.IntN(5)), int64(1+g.rnd.IntN(10))
-		}
-		if g.rnd.IntN(4) == 0 {
-			fo.Projection = g.projection()
-		}
-		query := fmt.Sprintf("filter %s sort %s", text, extJSON(fo.Sort))
-		if fo.Skip > 0 || fo.Limit > 0 {
-			query += fmt.Sprintf(" skip %d limit %d", fo.Skip, fo.Limit)
-		}
-		if fo.Projection != nil {
-			query += " projection " + extJSON(fo.Projection)
-		}
-		gotA, errA := ca.Find(ctx(t), f, fo)
-		gotB, errB := cb.Find(ctx(t), f, fo)
-		if (errA == nil) != (errB == nil) {
-			report("%s:\n  %s: %v\n  %s: %v", query, a.Engine(), errA, b.Engine(), errB)
-			continue
-		}
-		if errA != nil {
-			continue
-		}
-		idsA, idsB := ids(gotA), ids(gotB)
-		onlyA, onlyB := difference(idsA, idsB), difference(idsB, idsA)
-		switch {
-		case fo.Skip == 0 && fo.Limit == 0 && (len(onlyA) > 0 || len(onlyB) > 0):
-			report("%s:\n  only %s matches %q, only %s matches %q; documents:\n%s",
-				query, a.Engine(), onlyA, b.Engine(), onlyB, involved(onlyA, onlyB))
-			continue
-		case !slices.Equal(idsA, idsB):
-			// Two documents both engines return, in opposite orders.
-			i := 0
-			for i < len(idsA) && i < len(idsB) && idsA[i] == idsB[i] {
-				i++
-			}
-			if i == len(idsA) || i == len(idsB) || !slices.Contains(idsA, idsB[i]) || !slices.Contains(idsB, idsA[i]) {
-				report("%s:\n  the pages differ: %s gives %q, %s gives %q", query, a.Engine(), idsA, b.Engine(), idsB)
-				continue
-			}
-			x, y := idsA[i], idsB[i]
-			report("%s:\n  %s puts %s before %s, %s the other way; documents:\n%s",
-				query, a.Engine(), x, y, b.Engine(), involved([]string{x, y}))
-			continue
-		}
-		for i := range gotA {
-			if ea, eb := extJSON(gotA[i]), extJSON(gotB[i]); ea != eb {
-				report("%s:\n  %s returned %s\n  %s returned %s", query, a.Engine(), ea, b.Engine(), eb)
-				break
-			}
-		}
-		na, errA := ca.Count(ctx(t), f)
-		nb, errB := cb.Count(ctx(t), f)
+		d.query()
+	}
+	if d.reports > opts.MaxReports {
+		t.Errorf("%d more differences not shown", d.reports-opts.MaxReports)
+	}
+	return d.reports
+}
+
+// differential is one Differential run.
+type differential struct {
+	t       *testing.T
+	a, b    docstore.Store
+	ca, cb  docstore.Collection
+	opts    DifferentialOptions
+	gen     *generator
+	byID    map[string]bson.D // the documents both engines hold
+	reports int
+}
+
+// report records a difference, shown unless MaxReports are already.
+func (d *differential) report(format string, args ...any) {
+	d.t.Helper()
+	d.reports++
+	if d.reports <= d.opts.MaxReports {
+		d.t.Errorf("%s vs %s, seed %d: "+format, append([]any{d.a.Engine(), d.b.Engine(), d.opts.Seed}, args...)...)
+	}
+}
+
+// insert stores doc in both engines; one that only one engine takes is a difference, and is
+// removed again so that both hold the same documents.
+func (d *differential) insert(doc bson.D) {
+	t := d.t
+	errA, errB := d.ca.Insert(ctx(t), doc), d.cb.Insert(ctx(t), doc)
+	switch {
+	case errA == nil && errB == nil:
+		d.byID[idString(doc[0].Value)] = doc
+	case errA == nil || errB == nil:
+		d.report("insert %s:\n  %s: %v\n  %s: %v", extJSON(doc), d.a.Engine(), errA, d.b.Engine(), errB)
+		_, _ = d.ca.Delete(ctx(t), bson.D{doc[0]})
+		_, _ = d.cb.Delete(ctx(t), bson.D{doc[0]})
+	}
+}
+
+// query runs one generated query on both engines and reports how their answers differ.
+func (d *differential) query() {
+	t, g := d.t, d.gen
+	text := g.filterText()
+	f, err := filter.Parse(text)
+	if err != nil {
+		t.Fatalf("generated filter %s: %v", text, err)
+	}
+	fo := docstore.FindOptions{Sort: g.sort()}
+	if g.rnd.IntN(4) == 0 {
+		fo.Skip, fo.Limit = int64(g.rnd.IntN(5)), int64(1+g.rnd.IntN(10))
+	}
+	if g.rnd.IntN(4) == 0 {
+		fo.Projection = g.projection()
+	}
+	query := fmt.Sprintf("filter %s sort %s", text, extJSON(fo.Sort))
+	if fo.Skip > 0 || fo.Limit > 0 {
+		query += fmt.Sprintf(" skip %d limit %d", fo.Skip, fo.Limit)
+	}
+	if fo.Projection != nil {
+		query += " projection " + extJSON(fo.Projection)
+	}
+	gotA, errA := d.ca.Find(ctx(t), f, fo)
+	gotB, errB := d.cb.Find(ctx(t), f, fo)
+	switch {
+	case (errA == nil) != (errB == nil):
+		d.report("%s:\n  %s: %v\n  %s: %v", query, d.a.Engine(), errA, d.b.Engine(), errB)
+	case errA == nil && d.sameAnswers(query, fo, gotA, gotB):
+		na, errA := d.ca.Count(ctx(t), f)
+		nb, errB := d.cb.Count(ctx(t), f)
 		if na != nb || (errA == nil) != (errB == nil) {
-			report("count %s: %s %d (%v), %s %d (%v)", text, a.Engine(), na, errA, b.Engine(), nb, errB)
+			d.report("count %s: %s %d (%v), %s %d (%v)", text, d.a.Engine(), na, errA, d.b.Engine(), nb, errB)
 		}
 	}
-	if reports > opts.MaxReports {
-		t.Errorf("%d more differences not shown", reports-opts.MaxReports)
+}
+
+// sameAnswers compares what two Finds returned and reports the first difference: the
+// documents only one engine matched, else two documents the engines order differently, else
+// a document they return differently (projected, say).
+func (d *differential) sameAnswers(query string, fo docstore.FindOptions, gotA, gotB []bson.D) bool {
+	nameA, nameB := d.a.Engine(), d.b.Engine()
+	idsA, idsB := ids(gotA), ids(gotB)
+	onlyA, onlyB := difference(idsA, idsB), difference(idsB, idsA)
+	if fo.Skip == 0 && fo.Limit == 0 && (len(onlyA) > 0 || len(onlyB) > 0) {
+		d.report("%s:\n  only %s matches %q, only %s matches %q; documents:\n%s",
+			query, nameA, onlyA, nameB, onlyB, d.documents(onlyA, onlyB))
+		return false
 	}
-	return reports
+	if !slices.Equal(idsA, idsB) {
+		i := 0
+		for i < len(idsA) && i < len(idsB) && idsA[i] == idsB[i] {
+			i++
+		}
+		if i == len(idsA) || i == len(idsB) || !slices.Contains(idsA, idsB[i]) || !slices.Contains(idsB, idsA[i]) {
+			d.report("%s:\n  the pages differ: %s gives %q, %s gives %q", query, nameA, idsA, nameB, idsB)
+			return false
+		}
+		x, y := idsA[i], idsB[i]
+		d.report("%s:\n  %s puts %s before %s, %s the other way; documents:\n%s",
+			query, nameA, x, y, nameB, d.documents([]string{x, y}))
+		return false
+	}
+	for i := range gotA {
+		if ea, eb := extJSON(gotA[i]), extJSON(gotB[i]); ea != eb {
+			d.report("%s:\n  %s returned %s\n  %s returned %s", query, nameA, ea, nameB, eb)
+			return false
+		}
+	}
+	return true
+}
+
+// documents renders the first few stored documents of some _ids, to show a difference.
+func (d *differential) documents(idLists ...[]string) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, list := range idLists {
+		for _, id := range list {
+			if !seen[id] && len(out) < 6 {
+				seen[id] = true
+				out = append(out, "    "+extJSON(d.byID[id]))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // difference lists the items of a not in b.
