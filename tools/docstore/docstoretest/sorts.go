@@ -1,7 +1,9 @@
 package docstoretest
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -64,6 +66,23 @@ func (s *suite) sorts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parallelArrays checks that MongoDB's refusal of a sort on two keys that are both arrays in
+// one document holds: the query is the client's fault.
+func (s *suite) parallelArrays(t *testing.T) {
+	s.run(t, "SortParallelArrays", func(t *testing.T) {
+		c := s.open(t).Collection("things")
+		insertAll(t, c, docs(t, `{"_id": 1, "a": [], "b": 1}`, `{"_id": 2, "a": 1, "b": []}`, `{"_id": 3, "a": [1, 2], "b": [3]}`))
+		_, err := c.Find(ctx(t), bson.D{}, docstore.FindOptions{Sort: sortSpec(t, "a", "b")})
+		if !errors.Is(err, docstore.ErrInvalidQuery) {
+			t.Errorf("sort on a and b, both arrays in one document: got %v, want docstore.ErrInvalidQuery", err)
+		}
+		got := ids(find(t, c, parse(t, `{"_id": {"$ne": 3}}`), docstore.FindOptions{Sort: sortSpec(t, "a", "b")}))
+		if want := []string{"1", "2"}; !slices.Equal(got, want) {
+			t.Errorf("sort on a and b without that document: got %q, want %q", got, want)
+		}
+	})
 }
 
 // sortGroups are the sort cases.
@@ -199,6 +218,74 @@ func sortGroups() []sortGroup {
 				{name: "strings_ascending", sort: []string{"s"}, want: []string{"n7", "n2", "n5", "n1", "n6", "n4", "n3"}},
 				{name: "strings_descending", sort: []string{"-s"}, want: []string{"n3", "n4", "n6", "n1", "n5", "n2", "n7"}},
 				{name: "id_descending", sort: []string{"-_id"}, want: []string{"n7", "n6", "n5", "n4", "n3", "n2", "n1"}},
+			},
+		},
+		{
+			// Through arrays of objects and arrays of values at once; an element's empty
+			// array sorts below null ascending and last descending (mongo's
+			// jstests/core/query/sort/sort_dotted_paths.js).
+			name: "dotted_through_arrays",
+			docs: []string{
+				`{"_id": "1", "a": {"b": 2}}`,
+				`{"_id": "2", "a": {"b": []}}`,
+				`{"_id": "3", "a": {"b": [2, 3]}}`,
+				`{"_id": "4", "a": {"c": 1}}`,
+				`{"_id": "5", "a": []}`,
+				`{"_id": "6", "a": [{"b": [5]}]}`,
+				`{"_id": "7", "a": [{"b": [4, 5]}, {"b": 7}]}`,
+				`{"_id": "8", "a": [{"b": [1, 3]}, {"b": [2, 5]}]}`,
+				`{"_id": "9", "a": [{"b": []}, {"b": [1, 3]}]}`,
+			},
+			indexes: [][]string{{"a.b"}},
+			cases: []sortCase{
+				{name: "ascending", sort: []string{"a.b", "_id"}, want: strings.Fields("2 9 4 5 8 1 3 7 6")},
+				{name: "ascending_id_descending", sort: []string{"a.b", "-_id"}, want: strings.Fields("9 2 5 4 8 3 1 7 6")},
+				{name: "descending", sort: []string{"-a.b", "_id"}, want: strings.Fields("7 6 8 3 9 1 4 5 2")},
+				{name: "descending_id_descending", sort: []string{"-a.b", "-_id"}, want: strings.Fields("7 8 6 9 3 1 5 4 2")},
+			},
+		},
+		{
+			// Three levels, arrays at any of them (sort_dotted_paths.js).
+			name: "dotted_three_levels",
+			docs: []string{
+				`{"_id": "1", "a": {"b": {"c": 2}}}`,
+				`{"_id": "2", "a": {"b": {"c": []}}}`,
+				`{"_id": "3", "a": [{"b": []}, {"b": {"c": []}}]}`,
+				`{"_id": "4", "a": [{"b": {"c": 1}}]}`,
+				`{"_id": "5", "a": {"b": [{"c": 3}, {"d": 1}]}}`,
+				`{"_id": "6", "a": {"b": [{"c": [5]}]}}`,
+				`{"_id": "7", "a": []}`,
+				`{"_id": "8", "a": {"b": [{"c": [1, 3]}, {"c": [2, 5]}]}}`,
+				`{"_id": "9", "a": [{"b": [{"c": []}, {"c": [1, 3]}]}]}`,
+			},
+			indexes: [][]string{{"a.b.c"}},
+			cases: []sortCase{
+				{name: "ascending", sort: []string{"a.b.c", "_id"}, want: strings.Fields("2 3 9 5 7 4 8 1 6")},
+				{name: "ascending_id_descending", sort: []string{"a.b.c", "-_id"}, want: strings.Fields("9 3 2 7 5 8 4 1 6")},
+				{name: "descending", sort: []string{"-a.b.c", "_id"}, want: strings.Fields("6 8 5 9 1 4 3 7 2")},
+				{name: "descending_id_descending", sort: []string{"-a.b.c", "-_id"}, want: strings.Fields("8 6 9 5 1 4 7 3 2")},
+			},
+		},
+		{
+			// Two keys, arrays in one or the other (sort_dotted_paths.js).
+			name: "two_array_keys",
+			docs: []string{
+				`{"_id": "1", "a": 1, "b": [2]}`,
+				`{"_id": "2", "a": 2, "b": []}`,
+				`{"_id": "3", "a": [], "b": 4}`,
+				`{"_id": "4", "a": [1], "b": 4}`,
+				`{"_id": "5", "a": [2, 3], "b": 2}`,
+				`{"_id": "6", "a": 2, "b": [3, 5]}`,
+				`{"_id": "7", "a": 1, "b": [1, 3]}`,
+				`{"_id": "8", "a": [1, 2], "b": 3}`,
+				`{"_id": "9", "a": 2, "b": 3}`,
+			},
+			indexes: [][]string{{"a", "b"}},
+			cases: []sortCase{
+				{name: "both_ascending", sort: []string{"a", "b", "_id"}, want: strings.Fields("3 7 1 8 4 2 5 6 9")},
+				{name: "ascending_descending", sort: []string{"a", "-b", "_id"}, want: strings.Fields("3 4 7 8 1 6 9 5 2")},
+				{name: "descending_ascending", sort: []string{"-a", "b", "_id"}, want: strings.Fields("5 2 6 8 9 7 1 4 3")},
+				{name: "both_descending", sort: []string{"-a", "-b", "_id"}, want: strings.Fields("5 6 8 9 2 4 7 1 3")},
 			},
 		},
 		{
