@@ -54,6 +54,9 @@ func Differential(t *testing.T, a, b docstore.Store, opts DifferentialOptions) i
 	for i := range opts.Docs {
 		d.insert(d.gen.document(fmt.Sprintf("d%02d", i)))
 	}
+	for range opts.Docs / 2 {
+		d.update()
+	}
 	for range opts.Queries {
 		d.query()
 	}
@@ -96,6 +99,35 @@ func (d *differential) insert(doc bson.D) {
 		_, _ = d.ca.Delete(ctx(t), bson.D{doc[0]})
 		_, _ = d.cb.Delete(ctx(t), bson.D{doc[0]})
 	}
+}
+
+// update applies one generated change to a document in both engines and reports a
+// difference in the documents they return, or in whether they refuse the change.
+func (d *differential) update() {
+	t, g := d.t, d.gen
+	id := fmt.Sprintf("d%02d", g.rnd.IntN(d.opts.Docs))
+	if _, ok := d.byID[id]; !ok {
+		return
+	}
+	ch := g.change()
+	what := fmt.Sprintf("update %s set %s push %s", id, extJSON(ch.Set), extJSON(ch.Push))
+	gotA, errA := d.ca.Update(ctx(t), bson.D{{Key: "_id", Value: id}}, ch)
+	gotB, errB := d.cb.Update(ctx(t), bson.D{{Key: "_id", Value: id}}, ch)
+	switch {
+	case (errA == nil) != (errB == nil):
+		d.report("%s of %s:\n  %s: %v\n  %s: %v", what, extJSON(d.byID[id]), d.a.Engine(), errA, d.b.Engine(), errB)
+	case errA == nil && extJSON(gotA) != extJSON(gotB):
+		d.report("%s of %s:\n  %s gives %s\n  %s gives %s", what, extJSON(d.byID[id]), d.a.Engine(), extJSON(gotA), d.b.Engine(), extJSON(gotB))
+	case errA == nil:
+		d.byID[id] = gotA
+		return
+	default:
+		return
+	}
+	// The engines now hold different documents: take it out of both.
+	_, _ = d.ca.Delete(ctx(t), bson.D{{Key: "_id", Value: id}})
+	_, _ = d.cb.Delete(ctx(t), bson.D{{Key: "_id", Value: id}})
+	delete(d.byID, id)
 }
 
 // query runs one generated query on both engines and reports how their answers differ.
@@ -444,6 +476,24 @@ func (g *generator) sort() bson.D {
 		}
 	}
 	return append(s, bson.E{Key: "_id", Value: 1 - 2*g.rnd.IntN(2)})
+}
+
+// change sets one to three fields, top-level or dotted (into objects that may not exist, or
+// may be something else), and sometimes pushes onto t.
+func (g *generator) change() docstore.Change {
+	var ch docstore.Change
+	for range 1 + g.rnd.IntN(3) {
+		path := []string{"n", "s", "z", "a", "o.k", "o.m", "p.q"}[g.rnd.IntN(7)]
+		if !slices.ContainsFunc(ch.Set, func(e bson.E) bool {
+			return e.Key == path || strings.HasPrefix(path, e.Key+".") || strings.HasPrefix(e.Key, path+".")
+		}) {
+			ch.Set = append(ch.Set, bson.E{Key: path, Value: g.value(1)})
+		}
+	}
+	if g.rnd.IntN(3) == 0 {
+		ch.Push = bson.D{{Key: "t", Value: g.value(1)}}
+	}
+	return ch
 }
 
 // projection is one or two generated fields.
