@@ -479,7 +479,7 @@ func (g *generator) sort() bson.D {
 }
 
 // change sets one to three fields, top-level or dotted (into objects that may not exist, or
-// may be something else), and sometimes pushes onto t.
+// may be something else), and sometimes pushes onto t (no array, for FerretDB: it would nest).
 func (g *generator) change() docstore.Change {
 	var ch docstore.Change
 	for range 1 + g.rnd.IntN(3) {
@@ -491,7 +491,11 @@ func (g *generator) change() docstore.Change {
 		}
 	}
 	if g.rnd.IntN(3) == 0 {
-		ch.Push = bson.D{{Key: "t", Value: g.value(1)}}
+		v := g.value(1)
+		for g.ferret && isArray(v) {
+			v = g.value(1)
+		}
+		ch.Push = bson.D{{Key: "t", Value: v}}
 	}
 	return ch
 }
