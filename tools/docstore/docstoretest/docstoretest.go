@@ -6,7 +6,13 @@
 // Filters are written as the JSON text a client sends and go through filter.Parse, so the suite
 // tests what clients can really ask for; fixtures are written in relaxed Extended JSON, where
 // 5 is an int32, 5.0 a double, {"$numberLong": "5"} an int64, {"$oid": ...} an ObjectID and
-// {"$date": ...} a date.
+// {"$date": ...} a date. Where MongoDB's own tests state a behaviour (jstests null2.js,
+// null_query_semantics.js, sort_dotted_paths.js), the cases follow them.
+//
+// Each engine's tests call Run (or RunWith, to skip what a stand-in server cannot do) with a
+// function opening a fresh store. Differential complements the cases: it runs the same
+// generated data and queries on two engines and reports where they part; this package's own
+// tests wire the engine pairs.
 package docstoretest
 
 import (
