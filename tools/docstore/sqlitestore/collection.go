@@ -166,6 +166,9 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 		if err := w.noteArrays(st, doc); err != nil {
 			return err
 		}
+		if err := w.checkUnique(st, doc, 0); err != nil {
+			return err
+		}
 		_, err = w.conn.ExecContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`, col, blob)
 		return c.s.dupError(st, err)
 	})
@@ -200,6 +203,9 @@ func (w *wtx) rewrite(st *collState, rowid int64, doc bson.D) error {
 		return err
 	}
 	if err := w.noteArrays(st, doc); err != nil {
+		return err
+	}
+	if err := w.checkUnique(st, doc, rowid); err != nil {
 		return err
 	}
 	_, err = w.conn.ExecContext(w.ctx, `UPDATE `+st.table+` SET doc=? WHERE rowid=?`, blob, rowid)
@@ -305,6 +311,9 @@ func (c *collection) upsert(w *wtx, filter bson.D, change docstore.Change, store
 		return err
 	}
 	if err := w.noteArrays(st, doc); err != nil {
+		return err
+	}
+	if err := w.checkUnique(st, doc, 0); err != nil {
 		return err
 	}
 	if _, err := w.conn.ExecContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`, col, blob); err != nil {

@@ -208,15 +208,12 @@ func lookup(v any, parts []string, out *[]any, missing *bool) {
 			}
 			return
 		}
-		found := false
+		// Only objects in the array take part: a scalar element or an empty array neither
+		// holds the field nor lacks it (mongo's jstests/core/null2.js).
 		for _, el := range t {
 			if d, ok := el.(bson.D); ok {
-				found = true
 				lookup(d, parts, out, missing)
 			}
-		}
-		if !found {
-			*missing = true
 		}
 	default:
 		*missing = true

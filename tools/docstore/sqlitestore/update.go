@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -9,48 +10,62 @@ import (
 	"github.com/backpackhq/backpack/tools/docstore"
 )
 
-// applyChange applies an update's $set and $push, as MongoDB does, to doc.
+// applyChange applies an update's $set and $push to doc as MongoDB 5.0 and later do: the
+// fields of all operators together, in lexicographic order of their paths (so new fields are
+// appended sorted by name).
 func applyChange(doc *bson.D, change docstore.Change) error {
+	type step struct {
+		path string
+		val  any
+		push bool
+	}
+	steps := make([]step, 0, len(change.Set)+len(change.Push))
 	for _, e := range change.Set {
-		if e.Key == "_id" {
-			if id, ok := lookupKey(*doc, "_id"); ok && compareValues(id, e.Value) != 0 {
+		steps = append(steps, step{e.Key, e.Value, false})
+	}
+	for _, e := range change.Push {
+		steps = append(steps, step{e.Key, e.Value, true})
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].path < steps[j].path })
+	for _, st := range steps {
+		if st.path == "_id" {
+			if id, ok := lookupKey(*doc, "_id"); ok && compareValues(id, st.val) != 0 {
 				return invalidf("an update may not change _id")
 			}
 		}
-		if err := setPath(doc, strings.Split(e.Key, "."), e.Value); err != nil {
-			return err
-		}
-	}
-	for _, e := range change.Push {
-		parts := strings.Split(e.Key, ".")
-		var cur any = *doc
-		found := true
-		for _, p := range parts {
-			next, ok := child(cur, p)
-			if !ok {
-				found = false
-				break
+		parts := strings.Split(st.path, ".")
+		val := st.val
+		if st.push {
+			arr, err := pushed(*doc, parts, st.val)
+			if err != nil {
+				return err
 			}
-			cur = next
+			val = arr
 		}
-		var arr bson.A
-		if found {
-			switch t := cur.(type) {
-			case bson.A:
-				arr = append(slices0(t), e.Value)
-			case []any:
-				arr = append(slices0(bson.A(t)), e.Value)
-			default:
-				return invalidf("$push: field %q is not an array", e.Key)
-			}
-		} else {
-			arr = bson.A{e.Value}
-		}
-		if err := setPath(doc, parts, arr); err != nil {
+		if err := setPath(doc, parts, val); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pushed is the array at parts with val appended (a new one when the field is missing).
+func pushed(doc bson.D, parts []string, val any) (bson.A, error) {
+	var cur any = doc
+	for _, p := range parts {
+		next, ok := child(cur, p)
+		if !ok {
+			return bson.A{val}, nil
+		}
+		cur = next
+	}
+	switch t := cur.(type) {
+	case bson.A:
+		return append(slices0(t), val), nil
+	case []any:
+		return append(slices0(bson.A(t)), val), nil
+	}
+	return nil, invalidf("$push: field %q is not an array", strings.Join(parts, "."))
 }
 
 // slices0 copies an array so that appending does not write into the original.

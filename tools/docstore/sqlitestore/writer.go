@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -265,3 +266,100 @@ func indexPaths(fields []string) []string {
 
 // errNoID is returned for documents without a usable _id.
 var errNoID = errors.New("document needs an _id that is a string, a number or an ObjectID")
+
+// maxUniqueProbes bounds the value combinations checkUnique looks up for one document.
+const maxUniqueProbes = 1000
+
+// checkUnique enforces the unique indexes on paths some document holds an array on. SQLite's
+// expression index sees an array as one value, but MongoDB indexes each element: a document
+// may not share any element (or, for a scalar, its value) with another document. rowid is the
+// document's own row, to leave out (0 for a new document).
+func (w *wtx) checkUnique(st *collState, doc bson.D, rowid int64) error {
+	w.s.mu.RLock()
+	var defs []indexDef
+	for _, def := range st.indexes {
+		if def.Unique {
+			defs = append(defs, def)
+		}
+	}
+	w.s.mu.RUnlock()
+	if len(defs) == 0 {
+		return nil
+	}
+	arrays := &compiler{arrays: *st.arrays.Load()}
+	for _, def := range defs {
+		paths := indexPaths(def.Fields)
+		if !slices.ContainsFunc(paths, arrays.onArray) {
+			continue
+		}
+		probes := []bson.D{{}}
+		for _, p := range paths {
+			vals := elementValues(doc, p)
+			next := make([]bson.D, 0, len(probes)*len(vals))
+			for _, probe := range probes {
+				for _, v := range vals {
+					if len(next) < maxUniqueProbes {
+						next = append(next, append(slices.Clone(probe), bson.E{Key: p, Value: v}))
+					}
+				}
+			}
+			probes = next
+		}
+		for _, probe := range probes {
+			taken, err := w.exists(st, probe, rowid)
+			if err != nil {
+				return err
+			}
+			if taken {
+				return &docstore.DuplicateError{Index: def.Name, Fields: paths}
+			}
+		}
+	}
+	return nil
+}
+
+// exists tells whether a document other than rowid matches filter.
+func (w *wtx) exists(st *collState, filter bson.D, rowid int64) (bool, error) {
+	c := w.s.newCompiler(st)
+	defer c.release()
+	where, err := c.filter(filter, true)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = w.conn.QueryRowContext(w.ctx, `SELECT 1 FROM `+st.table+` WHERE `+where+` AND rowid<>? LIMIT 1`, append(c.args, rowid)...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// elementValues are the values a multikey index holds for doc on path: each element of the
+// arrays found, each scalar, null when the field is missing.
+func elementValues(doc bson.D, path string) []any {
+	var vals []any
+	missing := false
+	lookup(doc, strings.Split(path, "."), &vals, &missing)
+	var out []any
+	add := func(v any) {
+		for _, have := range out {
+			if classOf(have) == classOf(v) && compareValues(have, v) == 0 {
+				return
+			}
+		}
+		out = append(out, v)
+	}
+	for _, v := range vals {
+		if arr, ok := v.(bson.A); ok {
+			for _, el := range arr {
+				add(normalize(el))
+			}
+			continue
+		}
+		add(v)
+	}
+	if missing || len(vals) == 0 {
+		add(nil)
+	}
+	return out
+}
