@@ -443,8 +443,11 @@ func TestScanBound(t *testing.T) {
 	if _, err := c.Find(ctx, bson.D{{Key: "n", Value: 1}}, docstore.FindOptions{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("scan while the place is taken: %v, want DeadlineExceeded", err)
 	}
-	if _, err := c.Count(ctx, bson.D{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Count(ctx, bson.D{{Key: "n", Value: 2}}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("count while the place is taken: %v, want DeadlineExceeded", err)
+	}
+	if n, err := c.Count(ctx, bson.D{}); err != nil || n != 1 {
+		t.Errorf("count of everything (no document read) while the place is taken: %d, %v", n, err)
 	}
 	if d, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: "a"}}, docstore.FindOptions{}); err != nil || d == nil {
 		t.Errorf("find by _id while the place is taken: %v", err)
@@ -473,4 +476,65 @@ func TestIdleConnections(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestPageCache checks that a cached page of an unindexed sort never outlives a write to its
+// collection, and that callers cannot change what it holds.
+func TestPageCache(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	c := s.Collection("items")
+	other := s.Collection("other")
+	for i := range 30 {
+		if err := c.Insert(ctx, bson.D{{Key: "_id", Value: fmt.Sprint(i)}, {Key: "n", Value: i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := docstore.FindOptions{Sort: bson.D{{Key: "n", Value: -1}}, Limit: 3}
+	top := func(want ...string) {
+		t.Helper()
+		got, err := c.Find(ctx, nil, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+			t.Fatalf("page %v, want %v", ids(got), want)
+		}
+		if len(got) > 0 {
+			got[0][0].Value = "changed by the caller"
+		}
+	}
+	top("29", "28", "27")
+	top("29", "28", "27")
+	if len(s.cache.entries) != 1 {
+		t.Fatalf("cache entries = %d, want 1", len(s.cache.entries))
+	}
+	if err := other.Insert(ctx, bson.D{{Key: "_id", Value: "x"}, {Key: "n", Value: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	top("29", "28", "27")
+	if err := c.Insert(ctx, bson.D{{Key: "_id", Value: "new"}, {Key: "n", Value: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	top("new", "29", "28")
+	if _, err := c.Update(ctx, bson.D{{Key: "_id", Value: "0"}}, docstore.Change{Set: bson.D{{Key: "n", Value: 50}}}); err != nil {
+		t.Fatal(err)
+	}
+	top("new", "0", "29")
+	if _, err := c.Replace(ctx, bson.D{{Key: "_id", Value: "1"}}, bson.D{{Key: "n", Value: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	top("new", "1", "0")
+	if _, err := c.Delete(ctx, bson.D{{Key: "_id", Value: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	top("1", "0", "29")
+	if _, err := c.DeleteMany(ctx, bson.D{{Key: "n", Value: bson.D{{Key: "$gte", Value: 50}}}}); err != nil {
+		t.Fatal(err)
+	}
+	top("29", "28", "27")
+	if err := s.DropCollection(ctx, "items"); err != nil {
+		t.Fatal(err)
+	}
+	top()
 }
