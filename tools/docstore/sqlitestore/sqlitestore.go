@@ -76,6 +76,7 @@ type Store struct {
 
 	mu       sync.RWMutex
 	colls    map[string]*collState
+	stmts    stmtCache
 	versions sync.Map // collection name → *atomic.Int64, see cache.go
 	cache    pageCache
 	noCache  bool
@@ -140,6 +141,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	s.stmts.db = s.rdb
 	s.rdb.SetMaxOpenConns(opts.MaxReaders)
 	s.rdb.SetMaxIdleConns(opts.MaxReaders)
 	s.rdb.SetConnMaxIdleTime(opts.IdleTimeout)
@@ -351,6 +353,7 @@ func (s *Store) Close(ctx context.Context) error {
 		close(s.done)
 		s.wg.Wait()
 		s.cache.clear()
+		s.stmts.close()
 		err = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return err
@@ -442,7 +445,7 @@ func (s *Store) run(ctx context.Context, served bool, q string, args []any, each
 		}
 		defer release()
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	rows, err := s.stmts.query(ctx, q, args...)
 	if err != nil {
 		return s.ctxErr(ctx, err)
 	}
