@@ -43,7 +43,7 @@ func fixtures() []bson.D {
 		{{Key: "_id", Value: "s3"}, {Key: "n", Value: int64(7)}, {Key: "s", Value: nil}, {Key: "tags", Value: bson.A{}}, {Key: "b", Value: true}},
 		{{Key: "_id", Value: "s4"}, {Key: "n", Value: "6"}, {Key: "b", Value: false}, {Key: "tags", Value: bson.A{bson.D{{Key: "k", Value: int32(1)}}, bson.D{{Key: "k", Value: int32(2)}}}}},
 		{{Key: "_id", Value: "s5"}, {Key: "n", Value: true}, {Key: "s", Value: "x\ny"}, {Key: "r", Value: oid1}, {Key: "d", Value: date}},
-		{{Key: "_id", Value: oid1}, {Key: "n", Value: nil}, {Key: "r", Value: oid2}, {Key: "d", Value: date + 1}, {Key: "tags", Value: bson.A{int32(1), "1", nil}}},
+		{{Key: "_id", Value: oid1}, {Key: "n", Value: nil}, {Key: "r", Value: oid2}, {Key: "d", Value: date + 1}, {Key: "tags", Value: bson.A{int32(1), "1", nil, oid2, date, true}}},
 		{{Key: "_id", Value: oid2}, {Key: "o", Value: bson.D{{Key: "x", Value: bson.A{int32(1), int32(2)}}}}, {Key: "s", Value: "ab"}},
 		{{Key: "_id", Value: int32(3)}, {Key: "n", Value: -1.5}, {Key: "o", Value: bson.D{{Key: "y", Value: bson.D{{Key: "z", Value: int32(0)}}}}}, {Key: "s", Value: ""}},
 		{{Key: "_id", Value: int64(10)}, {Key: "n", Value: bson.D{{Key: "a", Value: int32(1)}}}, {Key: "b", Value: int32(1)}},
@@ -118,7 +118,8 @@ var filterSeeds = []string{
 	`{"_id": {"$gt": "5f1e2d3c4b5a69788796a5b4"}}`, `{"_id": {"$lte": 10}}`, `{"_id": {"$in": ["s1", 3, "6a1e2d3c4b5a69788796a5b4"]}}`,
 	`{"_id": {"$regex": "^s[12]"}}`, `{"_id": {"$nin": ["s1"]}, "n": {"$exists": true}}`,
 	`{"$or": [{"n": 5}, {"tags": "a"}]}`, `{"$and": [{"n": {"$gt": 0}}, {"n": {"$lt": 6}}]}`, `{"$or": [{"s": null}, {"b": false}]}`,
-	`{"arr": [1]}`, `{"arr": 1}`, `{"r": {"$gt": "5f1e2d3c4b5a69788796a5b4"}}`,
+	`{"arr": [1]}`, `{"arr": 1}`, `{"tags": true}`, `{"tags": {"$gt": 0}}`, `{"tags": {"$lte": "b"}}`, `{"tags": {"$regex": "^[ab1]"}}`,
+	`{"tags": {"$not": {"$gte": "a"}}}`, `{"tags": {"$nin": [null, "b"]}}`, `{"tags": {"$gte": null}}`, `{"tags": {"$exists": false}}`, `{"r": {"$gt": "5f1e2d3c4b5a69788796a5b4"}}`,
 }
 
 // TestSemantics holds SQL and the Go matcher to the same answers on the fixtures.
@@ -133,14 +134,20 @@ func TestSemantics(t *testing.T) {
 	}
 	// Server-built filters with ObjectIDs, dates and ids the client cannot spell.
 	oid1, _ := bson.ObjectIDFromHex("5f1e2d3c4b5a69788796a5b4")
+	oid2, _ := bson.ObjectIDFromHex("6a1e2d3c4b5a69788796a5b4")
+	date := bson.DateTime(1700000000000)
 	for _, f := range []bson.D{
 		{{Key: "r", Value: oid1}},
 		{{Key: "r", Value: bson.D{{Key: "$gte", Value: oid1}}}},
-		{{Key: "d", Value: bson.D{{Key: "$gt", Value: bson.DateTime(1700000000000)}}}},
-		{{Key: "d", Value: bson.DateTime(1700000000000)}},
+		{{Key: "d", Value: bson.D{{Key: "$gt", Value: date}}}},
+		{{Key: "d", Value: date}},
 		{{Key: "_id", Value: oid1}},
 		{{Key: "_id", Value: bson.D{{Key: "$gte", Value: oid1}}}},
 		{{Key: "_id", Value: int64(3)}},
+		{{Key: "tags", Value: oid2}},
+		{{Key: "tags", Value: bson.D{{Key: "$gte", Value: oid1}}}},
+		{{Key: "tags", Value: date}},
+		{{Key: "tags", Value: bson.D{{Key: "$lt", Value: date + 5}}}},
 	} {
 		checkFilter(t, c, all, f)
 	}
