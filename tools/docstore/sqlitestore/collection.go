@@ -61,7 +61,7 @@ func (c *collection) Find(ctx context.Context, filter bson.D, opts docstore.Find
 	var out []bson.D
 	var blobs [][]byte
 	reset := func() { out, blobs = []bson.D{}, nil }
-	served, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", pageSQL(opts.Skip, opts.Limit), reset, func(rows *sql.Rows) error {
+	served, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", page{opts.Skip, opts.Limit}, reset, func(rows *sql.Rows) error {
 		var raw sql.RawBytes
 		if err := rows.Scan(&raw); err != nil {
 			return err
@@ -120,7 +120,7 @@ func (c *collection) FindOne(ctx context.Context, filter bson.D, opts docstore.F
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
 	var found bson.D
-	_, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", " LIMIT 1", nil, func(rows *sql.Rows) error {
+	_, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", page{limit: 1}, nil, func(rows *sql.Rows) error {
 		doc, err := scanDoc(rows)
 		found = doc
 		return err
@@ -155,7 +155,7 @@ func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
 		}
 		return n, c.wrap("count", err)
 	}
-	_, err := c.s.query(ctx, c.name, filter, nil, "count(*)", "", nil, func(rows *sql.Rows) error {
+	_, err := c.s.query(ctx, c.name, filter, nil, "count(*)", page{}, nil, func(rows *sql.Rows) error {
 		return rows.Scan(&n)
 	})
 	return n, c.wrap("count", err)
@@ -171,7 +171,7 @@ func (c *collection) Sum(ctx context.Context, filter bson.D, field string) (int6
 	}
 	var total any
 	sel := "sum(CASE WHEN json_type(doc," + jp + ") IN ('integer','real') THEN json_extract(doc," + jp + ") END)"
-	_, err := c.s.query(ctx, c.name, filter, nil, sel, "", nil, func(rows *sql.Rows) error {
+	_, err := c.s.query(ctx, c.name, filter, nil, sel, page{}, nil, func(rows *sql.Rows) error {
 		return rows.Scan(&total)
 	})
 	if err != nil {
@@ -247,7 +247,7 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 func (w *wtx) first(st *collState, filter bson.D) (int64, bson.D, error) {
 	c := w.s.newCompiler(st)
 	defer c.release()
-	q, err := c.selectSQL(st, filter, nil, "rowid, doc", " LIMIT 1")
+	q, err := c.selectSQL(st, filter, nil, "rowid, doc", page{limit: 1})
 	if err != nil {
 		return 0, nil, err
 	}

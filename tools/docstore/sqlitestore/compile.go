@@ -74,6 +74,9 @@ func registerFunctions() {
 			if !ok1 || !ok2 || !ok3 {
 				return nil, errors.New("bp_sortkey: bad arguments")
 			}
+			if key, ok := fastSortKey(doc, path); ok {
+				return key, nil
+			}
 			d, err := decodeDoc(doc)
 			if err != nil {
 				return nil, err
@@ -617,7 +620,8 @@ func (c *compiler) idOps(ops bson.D, top bool) (string, error) {
 	return "(" + strings.Join(parts, " AND ") + ")", nil
 }
 
-// orderBy compiles a sort.
+// orderBy compiles a sort: scalar paths on typeExpr and valueExpr (which an index on the
+// first field serves), paths that meet arrays on bp_sortkey.
 func (c *compiler) orderBy(sort bson.D) (string, error) {
 	if len(sort) == 0 {
 		return "", nil

@@ -420,3 +420,73 @@ func unwrap(doc bson.D) any {
 func wrapperText(key, val string) string {
 	return `{"` + key + `":"` + val + `"}`
 }
+
+// fastSortKey is sortKey for a path that reaches a scalar through objects only, read straight
+// from the JSONB without decoding the document; ok is false when the path meets an array, which
+// needs sortKey's element-wise rule.
+func fastSortKey(doc []byte, path string) ([]byte, bool) {
+	cur := doc
+	for path != "" {
+		part, rest, _ := strings.Cut(path, ".")
+		path = rest
+		typ, p, _, err := element(cur)
+		if err != nil || typ == jbArray {
+			return nil, false
+		}
+		if typ != jbObject {
+			return []byte{classNull}, true
+		}
+		found := false
+		for len(p) > 0 {
+			ktyp, kp, after, err := element(p)
+			if err != nil {
+				return nil, false
+			}
+			_, _, next, err := element(after)
+			if err != nil {
+				return nil, false
+			}
+			if (ktyp == jbText || ktyp == jbTextRaw) && string(kp) == part {
+				cur, found = after[:len(after)-len(next)], true
+				break
+			}
+			if ktyp != jbText && ktyp != jbTextRaw {
+				return nil, false
+			}
+			p = next
+		}
+		if !found {
+			return []byte{classNull}, true
+		}
+	}
+	typ, p, _, err := element(cur)
+	if err != nil {
+		return nil, false
+	}
+	switch typ {
+	case jbNull:
+		return []byte{classNull}, true
+	case jbTrue:
+		return []byte{classBool, 1}, true
+	case jbFalse:
+		return []byte{classBool, 0}, true
+	case jbText, jbTextRaw:
+		return append(append(make([]byte, 0, 1+len(p)), classString), p...), true
+	case jbInt, jbFloat:
+		f, err := strconv.ParseFloat(string(p), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, false
+		}
+		return appendKey(make([]byte, 0, 9), f), true
+	case jbArray:
+		return nil, false
+	}
+	v, _, err := decodeValue(cur)
+	if err != nil {
+		return nil, false
+	}
+	if _, isDoc := v.(bson.D); isDoc {
+		return nil, false
+	}
+	return appendKey(nil, v), true
+}

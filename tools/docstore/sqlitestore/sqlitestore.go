@@ -388,10 +388,10 @@ func isNoSuchTable(err error) bool {
 }
 
 // query compiles filter and sort for collection and runs sel over the matches, each row given
-// to each; tail (LIMIT/OFFSET) is appended. A missing collection has no rows. The query runs
+// to each, pg the page to return. A missing collection has no rows. The query runs
 // again when the collection's shape changed meanwhile (reset is called before every run);
 // served tells whether an index served it.
-func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, sel, tail string, reset func(), each func(*sql.Rows) error) (served bool, err error) {
+func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, sel string, pg page, reset func(), each func(*sql.Rows) error) (served bool, err error) {
 	for {
 		st := s.state(coll)
 		if st == nil {
@@ -399,7 +399,7 @@ func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, s
 		}
 		shape := s.shape.Load()
 		c := s.newCompiler(st)
-		q, err := c.selectSQL(st, filter, sortBy, sel, tail)
+		q, err := c.selectSQL(st, filter, sortBy, sel, pg)
 		if err != nil {
 			c.release()
 			return false, err
@@ -419,7 +419,7 @@ func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, s
 }
 
 // selectSQL builds a SELECT.
-func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel, tail string) (string, error) {
+func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel string, pg page) (string, error) {
 	where, err := c.filter(filter, true)
 	if err != nil {
 		return "", err
@@ -428,12 +428,12 @@ func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel, tail str
 	if err != nil {
 		return "", err
 	}
-	if c.served || order == "" || tail == "" || sel != "doc" {
-		return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + tail, nil
+	if c.served || order == "" || pg.limit <= 0 || sel != "doc" {
+		return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + pg.sql(), nil
 	}
-	// A sorted page that no index serves: sort only rowids and keys, then read the page's
-	// documents, so that the sorter does not carry every document.
-	return "SELECT doc FROM " + st.table + " WHERE rowid IN (SELECT rowid FROM " + st.table + " WHERE " + where + order + tail + ")" + order, nil
+	// A sorted page that no index serves: sort only rowids by their keys, then read the page's
+	// documents, so that SQLite's sorter does not carry every document.
+	return "SELECT doc FROM " + st.table + " WHERE rowid IN (SELECT rowid FROM " + st.table + " WHERE " + where + order + pg.sql() + ")" + order, nil
 }
 
 // run runs a read, in the scan bound when no index serves it.
@@ -467,7 +467,7 @@ func (s *Store) QueryPlan(ctx context.Context, coll string, filter bson.D, opts 
 	}
 	c := s.newCompiler(st)
 	defer c.release()
-	q, err := c.selectSQL(st, filter, opts.Sort, "doc", pageSQL(opts.Skip, opts.Limit))
+	q, err := c.selectSQL(st, filter, opts.Sort, "doc", page{opts.Skip, opts.Limit})
 	if err != nil {
 		return nil, err
 	}
@@ -488,12 +488,18 @@ func (s *Store) QueryPlan(ctx context.Context, coll string, filter bson.D, opts 
 	return lines, rows.Err()
 }
 
-func pageSQL(skip, limit int64) string {
-	if skip <= 0 && limit <= 0 {
+// page is the part of the matches a query returns: limit 0 returns them all.
+type page struct {
+	skip, limit int64
+}
+
+func (p page) sql() string {
+	if p.skip <= 0 && p.limit <= 0 {
 		return ""
 	}
+	limit := p.limit
 	if limit <= 0 {
 		limit = -1
 	}
-	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(skip, 0))
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(p.skip, 0))
 }
