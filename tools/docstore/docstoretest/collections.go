@@ -1,9 +1,11 @@
 package docstoretest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -166,6 +168,35 @@ func (s *suite) collections(t *testing.T) {
 			// Reading, and writes that write nothing, do not create the collection.
 			listed(t, st, "after reading a missing collection")
 		})
+	})
+}
+
+// deadlines checks that a call whose context has run out fails with the context's error, which
+// the API answers as a timeout rather than a server fault.
+func (s *suite) deadlines(t *testing.T) {
+	s.run(t, "Deadline", func(t *testing.T) {
+		c := s.open(t).Collection("things")
+		insertAll(t, c, docs(t, `{"_id": 1, "n": 1}`))
+		expired, cancel := context.WithDeadline(ctx(t), time.Now().Add(-time.Second))
+		defer cancel()
+		calls := []struct {
+			name string
+			fn   func() error
+		}{
+			{"find", func() error { _, err := c.Find(expired, bson.D{}, docstore.FindOptions{}); return err }},
+			{"count", func() error { _, err := c.Count(expired, bson.D{}); return err }},
+			{"insert", func() error { return c.Insert(expired, doc(t, `{"_id": 2}`)) }},
+			{"update", func() error {
+				_, err := c.Update(expired, byID(1), docstore.Change{Set: doc(t, `{"n": 2}`)})
+				return err
+			}},
+		}
+		for _, call := range calls {
+			if err := call.fn(); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s past its deadline: got %v, want an error wrapping context.DeadlineExceeded", call.name, err)
+			}
+		}
+		sameDoc(t, "document after the expired calls", findOne(t, c, byID(1)), doc(t, `{"_id": 1, "n": 1}`))
 	})
 }
 

@@ -46,10 +46,13 @@ func RunWith(t *testing.T, open func(t *testing.T) docstore.Store, opts Options)
 	s.documents(t)
 	s.filters(t)
 	s.sorts(t)
+	s.parallelArrays(t)
 	s.reads(t)
 	s.writes(t)
 	s.collections(t)
 	s.indexes(t)
+	s.concurrency(t)
+	s.deadlines(t)
 	s.checkSkips(t)
 }
 

@@ -207,6 +207,27 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
+			// 64-bit integers compare exactly with doubles, even where a double cannot hold
+			// them.
+			name: "large_numbers",
+			docs: []string{
+				`{"_id": "int64_max", "v": {"$numberLong": "9223372036854775807"}}`,
+				`{"_id": "int64_below_max", "v": {"$numberLong": "9223372036854775806"}}`,
+				`{"_id": "int64_min", "v": {"$numberLong": "-9223372036854775808"}}`,
+				`{"_id": "double_2_63", "v": 9223372036854775808.0}`,
+				`{"_id": "double_1e19", "v": 1e19}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []filterCase{
+				{name: "gt_int64_max", filter: `{"v": {"$gt": 9223372036854775807}}`, want: []string{"double_2_63", "double_1e19"}},
+				{name: "eq_2_63", filter: `{"v": 9223372036854775808.0}`, want: []string{"double_2_63"}},
+				{name: "lt_2_63", filter: `{"v": {"$lt": 9223372036854775808.0}}`, want: []string{"int64_max", "int64_below_max", "int64_min"}},
+				{name: "eq_int64_max", filter: `{"v": 9223372036854775807}`, want: []string{"int64_max"}},
+				{name: "lt_above_int64_min", filter: `{"v": {"$lt": -9223372036854775807}}`, want: []string{"int64_min"}},
+				{name: "gte_negative_double", filter: `{"v": {"$gte": -9.3e18}}`, allBut: []string{}},
+			},
+		},
+		{
 			// A filter on an array field matches by element or as a whole array; operators
 			// on one field may be met by different elements.
 			name: "arrays",
@@ -214,7 +235,6 @@ func filterGroups() []filterGroup {
 				`{"_id": "numbers", "v": [1, 5, 9]}`,
 				`{"_id": "strings", "v": ["red", "green"]}`,
 				`{"_id": "mixed", "v": [3, "3", true]}`,
-				`{"_id": "nested", "v": [[1, 5], 7]}`,
 				`{"_id": "empty", "v": []}`,
 				`{"_id": "single", "v": [5]}`,
 				`{"_id": "scalar", "v": 5}`,
@@ -226,7 +246,6 @@ func filterGroups() []filterGroup {
 			cases: []filterCase{
 				{name: "eq_element", filter: `{"v": 5}`, want: []string{"numbers", "single", "scalar"}},
 				{name: "eq_whole_array", filter: `{"v": [1, 5, 9]}`, want: []string{"numbers"}},
-				{name: "eq_nested_array_element", filter: `{"v": [1, 5]}`, want: []string{"nested"}},
 				{name: "eq_single_element_array", filter: `{"v": [5]}`, want: []string{"single"}},
 				{name: "eq_array_order_matters", filter: `{"v": [9, 5, 1]}`},
 				{name: "eq_empty_array", filter: `{"v": []}`, want: []string{"empty"}},
@@ -236,11 +255,11 @@ func filterGroups() []filterGroup {
 				{name: "gt_element", filter: `{"v": {"$gt": 8}}`, want: []string{"numbers"}},
 				{name: "range_met_by_different_elements", filter: `{"v": {"$gt": 6, "$lt": 4}}`, want: []string{"numbers"}},
 				{name: "range_one_value", filter: `{"v": {"$gte": 5, "$lte": 5}}`, want: []string{"numbers", "single", "scalar"}},
-				{name: "in_elements", filter: `{"v": {"$in": [7, "red"]}}`, want: []string{"nested", "strings"}},
-				{name: "in_whole_array", filter: `{"v": {"$in": [[1, 5]]}}`, want: []string{"nested"}},
-				{name: "nin_elements", filter: `{"v": {"$nin": [5, 7]}}`, allBut: []string{"numbers", "single", "scalar", "nested"}},
+				{name: "in_elements", filter: `{"v": {"$in": [9, "red"]}}`, want: []string{"numbers", "strings"}},
+				{name: "in_whole_array", filter: `{"v": {"$in": [[5], "x"]}}`, want: []string{"single"}},
+				{name: "nin_elements", filter: `{"v": {"$nin": [5, "red"]}}`, allBut: []string{"numbers", "single", "scalar", "strings"}},
 				{name: "ne_element", filter: `{"v": {"$ne": 5}}`, allBut: []string{"numbers", "single", "scalar"}},
-				{name: "not_gt_element", filter: `{"v": {"$not": {"$gt": 4}}}`, allBut: []string{"numbers", "single", "scalar", "nested"}},
+				{name: "not_gt_element", filter: `{"v": {"$not": {"$gt": 4}}}`, allBut: []string{"numbers", "single", "scalar"}},
 				{name: "regex_element", filter: `{"v": {"$regex": "^gr"}}`, want: []string{"strings"}},
 				{name: "exists_empty_array", filter: `{"v": {"$exists": true}}`, allBut: []string{"missing"}},
 				{name: "dotted_element", filter: `{"v.k": 5}`, want: []string{"objects"}},
@@ -250,6 +269,26 @@ func filterGroups() []filterGroup {
 				{name: "eq_object_element_whole", filter: `{"v": {"k": 1}}`},
 				{name: "array_index_path", filter: `{"v.2": 9}`, want: []string{"numbers"}},
 				{name: "array_index_path_string", filter: `{"v.0": "red"}`, want: []string{"strings"}},
+			},
+		},
+		{
+			// Arrays inside arrays: an element that is an array matches as a whole, and a
+			// filter on a value does not look inside it.
+			name: "nested_arrays",
+			docs: []string{
+				`{"_id": "nested", "v": [[1, 5], 7]}`,
+				`{"_id": "flat", "v": [1, 5]}`,
+				`{"_id": "deeper", "v": [[[1, 5]]]}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []filterCase{
+				{name: "eq_array_matches_element_or_whole", filter: `{"v": [1, 5]}`, want: []string{"nested", "flat"}},
+				{name: "eq_value_not_inside_nested", filter: `{"v": 5}`, want: []string{"flat"}},
+				{name: "eq_element", filter: `{"v": 7}`, want: []string{"nested"}},
+				{name: "gt_not_inside_nested", filter: `{"v": {"$gt": 6}}`, want: []string{"nested"}},
+				{name: "in_whole_array", filter: `{"v": {"$in": [[1, 5]]}}`, want: []string{"nested", "flat"}},
+				{name: "eq_nested_whole", filter: `{"v": [[1, 5]]}`, want: []string{"deeper"}},
+				{name: "ne_array", filter: `{"v": {"$ne": [1, 5]}}`, want: []string{"deeper"}},
 			},
 		},
 		{
@@ -285,8 +324,9 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
-			// Equality to null through an array of objects: an element lacking the field
-			// matches, a scalar element or an empty array does not (mongo's jstests/core/null2.js).
+			// Equality to null through an array: an object element lacking the field matches,
+			// a scalar element or an empty array does not, a scalar in place of the object does
+			// (mongo's jstests/core/null2.js and null_query_semantics.js).
 			name: "null_through_arrays",
 			docs: []string{
 				`{"_id": "has_b", "a": [{"b": 5}]}`,
@@ -294,12 +334,40 @@ func filterGroups() []filterGroup {
 				`{"_id": "empty", "a": []}`,
 				`{"_id": "one_lacks_b", "a": [{}, {"b": 5}]}`,
 				`{"_id": "scalar_and_b", "a": [5, {"b": 5}]}`,
+				`{"_id": "scalars", "a": [1, "x"]}`,
+				`{"_id": "nulls", "a": [null, null]}`,
+				`{"_id": "b_null", "a": [{"b": null}, {"b": 3}]}`,
+				`{"_id": "number", "a": 4}`,
 			},
 			indexes: [][]string{{"a.b"}},
 			cases: []filterCase{
-				{name: "eq_null", filter: `{"a.b": null}`, want: []string{"lacks_b", "one_lacks_b"}},
-				{name: "in_null", filter: `{"a.b": {"$in": [null]}}`, want: []string{"lacks_b", "one_lacks_b"}},
-				{name: "ne_null", filter: `{"a.b": {"$ne": null}}`, want: []string{"has_b", "empty", "scalar_and_b"}},
+				{name: "eq_null", filter: `{"a.b": null}`, want: []string{"lacks_b", "one_lacks_b", "b_null", "number"}},
+				{name: "in_null", filter: `{"a.b": {"$in": [null, 75]}}`, want: []string{"lacks_b", "one_lacks_b", "b_null", "number"}},
+				{name: "ne_null", filter: `{"a.b": {"$ne": null}}`, want: []string{"has_b", "empty", "scalar_and_b", "scalars", "nulls"}},
+				{name: "nin_null", filter: `{"a.b": {"$nin": [null, 75]}}`, want: []string{"has_b", "empty", "scalar_and_b", "scalars", "nulls"}},
+				{name: "exists_false", filter: `{"a.b": {"$exists": false}}`, want: []string{"lacks_b", "empty", "scalars", "nulls", "number"}},
+			},
+		},
+		{
+			// Objects compare field by field in order: first the type of the values, then the
+			// field names, then the values; an object that is a prefix of another is smaller.
+			name: "object_comparison",
+			docs: []string{
+				`{"_id": "k3_m3", "v": {"k": 3, "m": 3}}`,
+				`{"_id": "m_object", "v": {"m": {}}}`,
+				`{"_id": "a_string", "v": {"a": "x"}}`,
+				`{"_id": "a1_b1", "v": {"a": 1, "b": 1}}`,
+				`{"_id": "a1", "v": {"a": 1}}`,
+				`{"_id": "number", "v": 5}`,
+			},
+			indexes: [][]string{{"v"}},
+			cases: []filterCase{
+				{name: "gt", filter: `{"v": {"$gt": {"a": 1}}}`, want: []string{"k3_m3", "m_object", "a_string", "a1_b1"}},
+				{name: "lt_by_field_name", filter: `{"v": {"$lt": {"b": 0}}}`, want: []string{"a1", "a1_b1"}},
+				{name: "lte_prefix_is_smaller", filter: `{"v": {"$lte": {"a": 1, "b": 1}}}`, want: []string{"a1", "a1_b1"}},
+				{name: "gte_by_value_type", filter: `{"v": {"$gte": {"m": {}}}}`, want: []string{"m_object"}},
+				{name: "lt_value_type_before_field_name", filter: `{"v": {"$lt": {"a": "a"}}}`, want: []string{"k3_m3", "a1_b1", "a1"}},
+				{name: "eq_whole_object", filter: `{"v": {"a": 1}}`, want: []string{"a1"}},
 			},
 		},
 		{
@@ -329,7 +397,8 @@ func filterGroups() []filterGroup {
 			},
 		},
 		{
-			// $regex with each flag, over strings only.
+			// $regex with each flag, over strings only, as PCRE runs it: $ also matches before
+			// a final newline.
 			name: "regex",
 			docs: []string{
 				`{"_id": "lower", "s": "apple pie"}`,
@@ -339,6 +408,7 @@ func filterGroups() []filterGroup {
 				`{"_id": "accent", "s": "café"}`,
 				`{"_id": "number", "s": 5}`,
 				`{"_id": "array", "s": ["pear", "apple"]}`,
+				`{"_id": "trailing_newline", "s": "tail\n"}`,
 				`{"_id": "missing"}`,
 			},
 			indexes: [][]string{{"s"}},
@@ -349,6 +419,8 @@ func filterGroups() []filterGroup {
 				{name: "start_anchor_option_m", filter: `{"s": {"$regex": "^second", "$options": "m"}}`, want: []string{"lines"}},
 				{name: "end_anchor_without_m", filter: `{"s": {"$regex": "first line$"}}`},
 				{name: "end_anchor_option_m", filter: `{"s": {"$regex": "first line$", "$options": "m"}}`, want: []string{"lines"}},
+				{name: "end_anchor_before_final_newline", filter: `{"s": {"$regex": "tail$"}}`, want: []string{"trailing_newline"}},
+				{name: "end_of_text", filter: `{"s": {"$regex": "tail\\z"}}`},
 				{name: "dot_without_s", filter: `{"s": {"$regex": "a.b"}}`},
 				{name: "dot_option_s", filter: `{"s": {"$regex": "a.b", "$options": "s"}}`, want: []string{"newline"}},
 				{name: "option_x", filter: `{"s": {"$regex": "app le", "$options": "x"}}`, want: []string{"lower", "array"}},
@@ -356,7 +428,7 @@ func filterGroups() []filterGroup {
 				{name: "dot_is_one_character", filter: `{"s": {"$regex": "^caf.$"}}`, want: []string{"accent"}},
 				{name: "numbers_never_match", filter: `{"s": {"$regex": "5"}}`},
 				{name: "empty_pattern_matches_strings", filter: `{"s": {"$regex": ""}}`, allBut: []string{"number", "missing"}},
-				{name: "not_regex", filter: `{"s": {"$not": {"$regex": "^apple", "$options": "i"}}}`, want: []string{"lines", "newline", "accent", "number", "missing"}},
+				{name: "not_regex", filter: `{"s": {"$not": {"$regex": "^apple", "$options": "i"}}}`, want: []string{"lines", "newline", "accent", "number", "trailing_newline", "missing"}},
 			},
 		},
 		{

@@ -24,15 +24,12 @@ func (s *suite) writes(t *testing.T) {
 			insertAll(t, c, []bson.D{{{Key: "_id", Value: oid}}})
 			isDuplicate(t, "insert a taken ObjectID", c.Insert(ctx(t), bson.D{{Key: "_id", Value: oid}}), "_id", "_id")
 		})
-		s.run(t, "id_types_differ", func(t *testing.T) {
-			// "1" and 1 are different _ids, as are an ObjectID and its hex string.
+		s.run(t, "id_string_and_number_differ", func(t *testing.T) {
+			insertAll(t, c, []bson.D{{{Key: "_id", Value: "1"}}, {{Key: "_id", Value: int32(1)}}})
+		})
+		s.run(t, "id_objectid_and_hex_string_differ", func(t *testing.T) {
 			oid := bson.NewObjectID()
-			insertAll(t, c, []bson.D{
-				{{Key: "_id", Value: "1"}},
-				{{Key: "_id", Value: int32(1)}},
-				{{Key: "_id", Value: oid}},
-				{{Key: "_id", Value: oid.Hex()}},
-			})
+			insertAll(t, c, []bson.D{{{Key: "_id", Value: oid}}, {{Key: "_id", Value: oid.Hex()}}})
 		})
 	})
 
@@ -108,7 +105,7 @@ func (s *suite) writes(t *testing.T) {
 			{"set_dotted_creates_objects", `{"a": 1}`, docstore.Change{Set: doc(t, `{"p.q.r": 1}`)}, `{"a": 1, "p": {"q": {"r": 1}}}`},
 			{"set_dotted_into_object", `{"o": {"x": 1}, "a": 1}`, docstore.Change{Set: doc(t, `{"o.x": 5, "o.y": 2}`)}, `{"o": {"x": 5, "y": 2}, "a": 1}`},
 			{"set_replaces_type", `{"a": 1, "b": 2}`, docstore.Change{Set: doc(t, `{"a": {"n": [1, null]}}`)}, `{"a": {"n": [1, null]}, "b": 2}`},
-			{"set_keeps_value_types", `{"a": 1}`, docstore.Change{Set: doc(t, `{"d": 3.0, "i": 1, "l": {"$numberLong": "2"}, "t": {"$date": "2024-01-01T00:00:00Z"}, "z": -0.0}`)}, `{"a": 1, "d": 3.0, "i": 1, "l": {"$numberLong": "2"}, "t": {"$date": "2024-01-01T00:00:00Z"}, "z": -0.0}`},
+			{"set_keeps_value_types", `{"a": 1}`, docstore.Change{Set: doc(t, `{"d": 3.0, "i": 1, "l": {"$numberLong": "2"}, "t": {"$date": "2024-01-01T00:00:00Z"}}`)}, `{"a": 1, "d": 3.0, "i": 1, "l": {"$numberLong": "2"}, "t": {"$date": "2024-01-01T00:00:00Z"}}`},
 			{"push", `{"tags": ["a"], "n": 1}`, docstore.Change{Push: doc(t, `{"tags": "b"}`)}, `{"tags": ["a", "b"], "n": 1}`},
 			{"push_object", `{"tags": ["a"]}`, docstore.Change{Push: doc(t, `{"tags": {"k": 1}}`)}, `{"tags": ["a", {"k": 1}]}`},
 			{"push_creates_array", `{"a": 1}`, docstore.Change{Push: doc(t, `{"list": 1}`)}, `{"a": 1, "list": [1]}`},
