@@ -247,7 +247,7 @@ func fill(c *client, pub, key, admin string, adminHeader map[string]string, b *B
 		}
 	}
 	files := []struct {
-		u                        *user
+		u                         *user
 		filename, bucket, content string
 	}{
 		{users[0], "report (final) é.txt", "docs", "the report\n"},
