@@ -35,34 +35,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/docstore/ferretimport/ferretfixture"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
-
-// Expected is what a fixture directory holds, as the test reads it.
-type Expected struct {
-	// Databases maps a FerretDB database name to its collections.
-	Databases map[string]map[string]Collection `json:"databases"`
-	// Backends holds, per backend, what signing in and reading files needs.
-	Backends map[string]Backend `json:"backends"`
-}
-
-// Collection is one collection as FerretDB reads it back.
-type Collection struct {
-	Documents []json.RawMessage `json:"documents"` // canonical Extended JSON, in _id order
-	Indexes   []json.RawMessage `json:"indexes"`   // listIndexes output, canonical Extended JSON
-}
-
-// Backend is one backend's secrets and the users' passwords.
-type Backend struct {
-	APIKey     string            `json:"apiKey"`
-	AdminToken string            `json:"adminToken,omitempty"`
-	Passwords  map[string]string `json:"passwords"` // email → password
-	Files      map[string]string `json:"files"`     // "ownerEmail/filename" → content
-	Site       map[string]string `json:"site"`      // path → content
-}
 
 func main() {
 	bin := flag.String("bin", "", "directory holding backpack and backpack-api built from a commit that embeds FerretDB")
@@ -180,7 +158,7 @@ type user struct{ email, password, token string }
 
 // fill writes the same kinds of data into one backend through its public API (pub, with the
 // API key) and its admin API (admin, a prefix with whatever authenticates it).
-func fill(c *client, pub, key, admin string, adminHeader map[string]string, b *Backend) error {
+func fill(c *client, pub, key, admin string, adminHeader map[string]string, b *ferretfixture.Backend) error {
 	k := map[string]string{"X-API-Key": key}
 	users := []*user{{email: "ann@example.com", password: "ann's password 1"}, {email: "Bob.O'Neil+tag@example.org", password: "pässwörd with ünïcode ✓"}}
 	for _, u := range users {
@@ -252,7 +230,7 @@ func fill(c *client, pub, key, admin string, adminHeader map[string]string, b *B
 	}{
 		{users[0], "report (final) é.txt", "docs", "the report\n"},
 		{users[0], "a+b=c;d.json", "", `{"a":1}`},
-		{users[1], "photo.png", "images", "\x89PNG\r\n\x1a\n not really"},
+		{users[1], "photo.png", "images", "PNG-ish bytes ✓ not really\r\n"},
 	}
 	for _, f := range files {
 		var body bytes.Buffer
@@ -320,7 +298,7 @@ func genDev(bin, dir string) error {
 	if err := c.json(http.MethodPost, host("admin.")+"/api/auth/register", nil, map[string]string{"email": "op@example.com", "password": "operator password 1"}, http.StatusCreated, nil); err != nil {
 		return err
 	}
-	exp := Expected{Backends: map[string]Backend{}}
+	exp := ferretfixture.Expected{Backends: map[string]ferretfixture.Backend{}}
 	for _, name := range []string{"shop", "blog"} {
 		if err := c.json(http.MethodPost, host("admin.")+"/api/backends", nil, map[string]string{"name": name}, http.StatusAccepted, nil); err != nil {
 			return err
@@ -343,7 +321,7 @@ func genDev(bin, dir string) error {
 		if err := c.waitReady(host(name+"-be.") + "/readyz"); err != nil {
 			return err
 		}
-		b := Backend{Passwords: map[string]string{}, Files: map[string]string{}}
+		b := ferretfixture.Backend{Passwords: map[string]string{}, Files: map[string]string{}}
 		admin := host("admin.") + "/api/backends/" + name
 		if name == "blog" {
 			// a second, smaller backend: one user, one document
@@ -407,7 +385,7 @@ func genEmbedded(bin, dir string) error {
 	if err != nil {
 		return err
 	}
-	b := Backend{APIKey: strings.TrimSpace(string(key)), AdminToken: strings.TrimSpace(string(token)), Passwords: map[string]string{}, Files: map[string]string{}}
+	b := ferretfixture.Backend{APIKey: strings.TrimSpace(string(key)), AdminToken: strings.TrimSpace(string(token)), Passwords: map[string]string{}, Files: map[string]string{}}
 	ah := map[string]string{"Authorization": "Bearer " + b.AdminToken}
 	if err := fill(c, pub, b.APIKey, admin, ah, &b); err != nil {
 		return err
@@ -426,12 +404,12 @@ func genEmbedded(bin, dir string) error {
 	if err := stop(); err != nil {
 		return fmt.Errorf("backpack-api stopped with %w", err)
 	}
-	return finish(dir, Expected{Backends: map[string]Backend{"": b}})
+	return finish(dir, ferretfixture.Expected{Backends: map[string]ferretfixture.Backend{"": b}})
 }
 
 // finish strips what a fixture does not need (sockets, logs), reads every database back
 // through FerretDB (on a copy, which it changes) and writes expected.json.
-func finish(dir string, exp Expected) error {
+func finish(dir string, exp ferretfixture.Expected) error {
 	_ = os.Remove(filepath.Join(dir, "db", embeddeddb.SocketName))
 	copyDir, err := os.MkdirTemp("", "ferretfixture-")
 	if err != nil {
@@ -456,16 +434,16 @@ func finish(dir string, exp Expected) error {
 	if err != nil {
 		return err
 	}
-	exp.Databases = map[string]map[string]Collection{}
+	exp.Databases = map[string]map[string]ferretfixture.Collection{}
 	for _, dbName := range dbs {
 		db := cl.Database(dbName)
 		names, err := db.ListCollectionNames(ctx, bson.D{})
 		if err != nil {
 			return err
 		}
-		colls := map[string]Collection{}
+		colls := map[string]ferretfixture.Collection{}
 		for _, n := range names {
-			var col Collection
+			var col ferretfixture.Collection
 			cur, err := db.Collection(n).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 			if err != nil {
 				return err
