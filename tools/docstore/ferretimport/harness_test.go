@@ -12,6 +12,7 @@ import (
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/docstore/mongostore"
+	"github.com/backpackhq/backpack/tools/docstore/sqlitestore"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -29,7 +30,26 @@ type testEngine struct {
 // engines are the real engines the tests import into.
 func engines(t *testing.T) []testEngine {
 	t.Helper()
-	return []testEngine{mongoEngine(t)}
+	return []testEngine{sqliteEngine(), mongoEngine(t)}
+}
+
+// sqliteEngine imports into the sqlite engine, the one the migration serves.
+func sqliteEngine() testEngine {
+	return testEngine{
+		name: docstore.EngineSQLite,
+		open: func(ctx context.Context, path string) (docstore.Store, error) {
+			return sqlitestore.Open(ctx, path, sqlitestore.Options{})
+		},
+		reopen: func(t *testing.T, path string) docstore.Store {
+			t.Helper()
+			st, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close(context.Background()) })
+			return st
+		},
+	}
 }
 
 // mongoEngine imports into the mongo engine on the FerretDB stand-in, one database per file
