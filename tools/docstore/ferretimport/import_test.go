@@ -411,3 +411,74 @@ func TestImportRefusesDamagedFiles(t *testing.T) {
 		_ = st.Close(context.Background())
 	}
 }
+
+// TestImportReadsUncheckpointedLog: the previous version killed without a clean stop leaves
+// its latest writes in the write-ahead log beside the file (FerretDB runs SQLite in WAL mode);
+// the import reads them, with or without the shared-memory file, and leaves the file and its
+// log as they were (SQLite rebuilds the shared-memory index beside them, which holds no data).
+func TestImportReadsUncheckpointedLog(t *testing.T) {
+	fixture := filepath.Join(ferretfixture.Dir(ferretfixture.Embedded), "db", "backpack.sqlite")
+	for _, keepShm := range []bool{true, false} {
+		live := filepath.Join(t.TempDir(), "backpack.sqlite")
+		b, err := os.ReadFile(fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(live, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", live+"?_pragma=journal_mode(wal)&_pragma=wal_autocheckpoint(0)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		var table string
+		if err := db.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = 'made-by-user'`).Scan(&table); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO "` + table + `" VALUES ('{"$s":{"p":{"_id":{"t":"string"},"late":{"t":"bool"}},"$k":["_id","late"]},"_id":"written last","late":true}')`); err != nil {
+			t.Fatal(err)
+		}
+		// A copy taken while the connection is open is what a killed process leaves.
+		crashed := filepath.Join(t.TempDir(), "backpack.sqlite")
+		for _, side := range []string{"", "-wal", "-shm"} {
+			if side == "-shm" && !keepShm {
+				continue
+			}
+			b, err := os.ReadFile(live + side)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(crashed+side, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		digest := func() string {
+			h := sha256.New()
+			for _, side := range []string{"", "-wal"} {
+				b, err := os.ReadFile(crashed + side)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.Write(b)
+			}
+			return hex.EncodeToString(h.Sum(nil))
+		}
+		before := digest()
+		st, err := sqliteEngine().open(context.Background(), filepath.Join(t.TempDir(), "data.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Import(context.Background(), crashed, st); err != nil {
+			t.Fatalf("shm kept %v: %v", keepShm, err)
+		}
+		if _, err := st.Collection("made-by-user").FindOne(context.Background(), bson.D{{Key: "_id", Value: "written last"}}, docstore.FindOptions{}); err != nil {
+			t.Errorf("shm kept %v: the last write, only in the log: %v", keepShm, err)
+		}
+		_ = st.Close(context.Background())
+		if after := digest(); after != before {
+			t.Errorf("shm kept %v: importing changed the database file or its log", keepShm)
+		}
+	}
+}
