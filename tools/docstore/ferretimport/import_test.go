@@ -482,3 +482,33 @@ func TestImportReadsUncheckpointedLog(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateTwoAtOnce: two starts on one data directory at the same time migrate it once;
+// the second finds it done.
+func TestMigrateTwoAtOnce(t *testing.T) {
+	eng := sqliteEngine()
+	dir := ferretfixture.Copy(t, ferretfixture.Dev)
+	results := make(chan Result, 2)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			res, err := MigrateLocal(context.Background(), dir, eng.open, nil)
+			results <- res
+			errs <- err
+		}()
+	}
+	migrated := 0
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		migrated += len((<-results).Migrated)
+	}
+	if migrated != 2 {
+		t.Errorf("%d databases migrated in all, want 2 (each once)", migrated)
+	}
+	exp := ferretfixture.Load(t, ferretfixture.Dev)
+	for name := range exp.Backends {
+		checkStore(t, name, eng.reopen(t, filepath.Join(dir, "backends", name, StoreFile)), exp.Databases[LocalDatabasePrefix+name])
+	}
+}

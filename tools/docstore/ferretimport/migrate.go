@@ -91,7 +91,8 @@ func MigrateLocal(ctx context.Context, dataDir string, open Opener, log *slog.Lo
 // the files already in place complete: the next call carries on. Once oldDir is gone (moved
 // aside, or there never was one) Migrate does nothing. A database whose new file already
 // exists is taken as migrated. Migrate refuses to run while the previous version still
-// serves oldDir.
+// serves oldDir; two processes starting on the same directory migrate it once, one waiting
+// for the other.
 func Migrate(ctx context.Context, oldDir string, target func(database string) string, open Opener, log *slog.Logger) (Result, error) {
 	var res Result
 	if log == nil {
@@ -105,6 +106,15 @@ func Migrate(ctx context.Context, oldDir string, target func(database string) st
 		return res, fmt.Errorf("migrate the previous version's database: %w", err)
 	case !fi.IsDir():
 		return res, fmt.Errorf("migrate the previous version's database: %s is not a directory", oldDir)
+	}
+	unlock, err := lockDir(oldDir)
+	if err != nil {
+		return res, fmt.Errorf("migrate the previous version's database: %w", err)
+	}
+	defer unlock()
+	// Another process may have migrated it while this one waited for the lock.
+	if _, err := os.Stat(oldDir); errors.Is(err, os.ErrNotExist) {
+		return res, nil
 	}
 	if err := checkNotServed(oldDir); err != nil {
 		return res, err
