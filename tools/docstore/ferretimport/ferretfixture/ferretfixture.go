@@ -24,6 +24,12 @@ const (
 	Embedded = "embedded"
 )
 
+// The operator (first developer account) of the Dev fixture's control plane.
+const (
+	DevOperatorEmail    = "op@example.com"
+	DevOperatorPassword = "operator password 1"
+)
+
 // Expected is what a fixture holds (its expected.json).
 type Expected struct {
 	// Databases maps a FerretDB database name to its collections.

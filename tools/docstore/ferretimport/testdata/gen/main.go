@@ -295,7 +295,7 @@ func genDev(bin, dir string) error {
 	if err := c.waitReady(host("admin.") + "/healthz"); err != nil {
 		return err
 	}
-	if err := c.json(http.MethodPost, host("admin.")+"/api/auth/register", nil, map[string]string{"email": "op@example.com", "password": "operator password 1"}, http.StatusCreated, nil); err != nil {
+	if err := c.json(http.MethodPost, host("admin.")+"/api/auth/register", nil, map[string]string{"email": ferretfixture.DevOperatorEmail, "password": ferretfixture.DevOperatorPassword}, http.StatusCreated, nil); err != nil {
 		return err
 	}
 	exp := ferretfixture.Expected{Backends: map[string]ferretfixture.Backend{}}
