@@ -56,6 +56,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tools/filter/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSort$$' -fuzztime $(FUZZTIME) ./tools/filter/
+	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) ./tools/docstore/sqlitestore/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./tools/jsondoc/
 	$(GO) test -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackend$$' -fuzztime $(FUZZTIME) ./tools/names/

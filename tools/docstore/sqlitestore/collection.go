@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -35,11 +36,42 @@ func (c *collection) Find(ctx context.Context, filter bson.D, opts docstore.Find
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
 	proj := newProjection(opts.Projection)
-	out := []bson.D{}
-	err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", pageSQL(opts.Skip, opts.Limit), func(rows *sql.Rows) error {
-		doc, err := scanDoc(rows)
+	key, cacheable := cacheKey(c.name, filter, opts)
+	cacheable = cacheable && !c.s.noCache
+	version := c.s.version(c.name).Load()
+	var leader *flight
+	if cacheable {
+		if blobs, ok := c.s.cache.get(key, version); ok {
+			return decodePage(blobs, proj)
+		}
+		f, lead := c.s.cache.join(key, version)
+		if lead {
+			leader = f
+		} else {
+			select {
+			case <-f.done:
+				if f.ok {
+					return decodePage(f.blobs, proj)
+				}
+			case <-ctx.Done():
+				return nil, c.wrap("find", fmt.Errorf("wait for the same page: %w", ctx.Err()))
+			}
+		}
+	}
+	var out []bson.D
+	var blobs [][]byte
+	reset := func() { out, blobs = []bson.D{}, nil }
+	served, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", pageSQL(opts.Skip, opts.Limit), reset, func(rows *sql.Rows) error {
+		var raw sql.RawBytes
+		if err := rows.Scan(&raw); err != nil {
+			return err
+		}
+		doc, err := decodeDoc(raw)
 		if err != nil {
 			return err
+		}
+		if cacheable {
+			blobs = append(blobs, bytes.Clone(raw))
 		}
 		if proj != nil {
 			doc = project(doc, proj)
@@ -47,8 +79,30 @@ func (c *collection) Find(ctx context.Context, filter bson.D, opts docstore.Find
 		out = append(out, doc)
 		return nil
 	})
+	if leader != nil {
+		c.s.cache.finish(key, leader, blobs, err == nil && !served && c.s.version(c.name).Load() == version)
+	}
 	if err != nil {
 		return nil, c.wrap("find", err)
+	}
+	if out == nil {
+		out = []bson.D{}
+	}
+	return out, nil
+}
+
+// decodePage decodes a cached page.
+func decodePage(blobs [][]byte, proj projection) ([]bson.D, error) {
+	out := make([]bson.D, 0, len(blobs))
+	for _, b := range blobs {
+		doc, err := decodeDoc(b)
+		if err != nil {
+			return nil, fmt.Errorf("cached page: %w", err)
+		}
+		if proj != nil {
+			doc = project(doc, proj)
+		}
+		out = append(out, doc)
 	}
 	return out, nil
 }
@@ -66,7 +120,7 @@ func (c *collection) FindOne(ctx context.Context, filter bson.D, opts docstore.F
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
 	var found bson.D
-	err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", " LIMIT 1", func(rows *sql.Rows) error {
+	_, err := c.s.query(ctx, c.name, filter, opts.Sort, "doc", " LIMIT 1", nil, func(rows *sql.Rows) error {
 		doc, err := scanDoc(rows)
 		found = doc
 		return err
@@ -88,7 +142,20 @@ func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
 	var n int64
-	err := c.s.query(ctx, c.name, filter, nil, "count(*)", "", func(rows *sql.Rows) error {
+	scan := func(rows *sql.Rows) error { return rows.Scan(&n) }
+	if len(filter) == 0 {
+		// Counting every row reads the smallest b-tree and no document: not a scan to bound.
+		st := c.s.state(c.name)
+		if st == nil {
+			return 0, nil
+		}
+		err := c.s.run(ctx, true, `SELECT count(*) FROM `+st.table, nil, scan)
+		if isNoSuchTable(err) {
+			return 0, nil
+		}
+		return n, c.wrap("count", err)
+	}
+	_, err := c.s.query(ctx, c.name, filter, nil, "count(*)", "", nil, func(rows *sql.Rows) error {
 		return rows.Scan(&n)
 	})
 	return n, c.wrap("count", err)
@@ -104,7 +171,7 @@ func (c *collection) Sum(ctx context.Context, filter bson.D, field string) (int6
 	}
 	var total any
 	sel := "sum(CASE WHEN json_type(doc," + jp + ") IN ('integer','real') THEN json_extract(doc," + jp + ") END)"
-	err := c.s.query(ctx, c.name, filter, nil, sel, "", func(rows *sql.Rows) error {
+	_, err := c.s.query(ctx, c.name, filter, nil, sel, "", nil, func(rows *sql.Rows) error {
 		return rows.Scan(&total)
 	})
 	if err != nil {
@@ -159,6 +226,7 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
 	err = c.s.write(ctx, func(w *wtx) error {
+		w.changed(c.name)
 		st, err := w.ensure(c.name)
 		if err != nil {
 			return err
@@ -218,6 +286,7 @@ func (c *collection) Replace(ctx context.Context, filter bson.D, doc bson.D) (bs
 	defer cancel()
 	var stored bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
+		w.changed(c.name)
 		st := c.s.state(c.name)
 		if st == nil {
 			return docstore.ErrNotFound
@@ -245,6 +314,7 @@ func (c *collection) Update(ctx context.Context, filter bson.D, change docstore.
 	defer cancel()
 	var stored bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
+		w.changed(c.name)
 		st := c.s.state(c.name)
 		var rowid int64
 		var doc bson.D
@@ -329,6 +399,7 @@ func (c *collection) Delete(ctx context.Context, filter bson.D) (bson.D, error) 
 	defer cancel()
 	var doc bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
+		w.changed(c.name)
 		st := c.s.state(c.name)
 		if st == nil {
 			return docstore.ErrNotFound
@@ -353,6 +424,7 @@ func (c *collection) DeleteMany(ctx context.Context, filter bson.D) (int64, erro
 	defer cancel()
 	var n int64
 	err := c.s.write(ctx, func(w *wtx) error {
+		w.changed(c.name)
 		st := c.s.state(c.name)
 		if st == nil {
 			return nil

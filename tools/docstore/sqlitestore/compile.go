@@ -25,9 +25,11 @@ import (
 //
 // An index on a field is an expression index on exactly these two expressions, so equality
 // (typeExpr = K AND valueExpr = ?), ranges and ORDER BY typeExpr, valueExpr all use it. A
-// field some document holds an array on needs MongoDB's element-wise semantics, which the Go
-// matcher (match.go) gives through the bp_match SQL function; so do literal objects and
-// arrays, and paths SQLite's JSON path syntax cannot spell.
+// field some document holds an array on needs MongoDB's element-wise semantics: when the array
+// is at the path itself, SQL tests the value and each element (json_each); when it is further
+// up the path (an array of objects), the Go matcher (match.go) decides through the bp_match
+// SQL function, as it does for literal objects and arrays and for paths SQLite's JSON path
+// syntax cannot spell. Sorts on such paths use bp_sortkey.
 
 // SQL functions the engine registers with the driver.
 const (
@@ -208,6 +210,16 @@ func (c *compiler) onArray(path string) bool {
 	return false
 }
 
+// onArrayPrefix tells whether a proper prefix of path is a path some document holds an array on.
+func (c *compiler) onArrayPrefix(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '.' && c.arrays[path[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
 // filter compiles a filter document; top is set for the filter's own top level, whose
 // conditions all must hold (where an index can serve one of them).
 func (c *compiler) filter(f bson.D, top bool) (string, error) {
@@ -268,13 +280,17 @@ func (c *compiler) field(path string, v any, top bool) (string, error) {
 	if !isOps {
 		ops = bson.D{{Key: "$eq", Value: v}}
 	}
-	if path == "_id" || (addressable(path) && !c.onArray(path)) {
+	leafArray := addressable(path) && c.onArray(path) && !c.onArrayPrefix(path)
+	if path == "_id" || (addressable(path) && !c.onArray(path)) || leafArray {
 		mark, served := len(c.args), c.served
 		var s string
 		var err error
-		if path == "_id" {
+		switch {
+		case path == "_id":
 			s, err = c.idOps(ops, top)
-		} else {
+		case leafArray:
+			s, err = c.arrayOps(path, ops)
+		default:
 			s, err = c.scalarOps(path, ops, top)
 		}
 		if err == nil {
@@ -638,4 +654,123 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 		}
 	}
 	return " ORDER BY " + strings.Join(parts, ","), nil
+}
+
+// arrayOps compiles the conditions on a path that holds an array in some documents (but no
+// prefix of it does): a document matches when its value does, as for a scalar, or when the
+// value is an array and one of its elements does (json_each).
+func (c *compiler) arrayOps(path string, ops bson.D) (string, error) {
+	parts := make([]string, 0, len(ops))
+	for _, e := range ops {
+		var s string
+		var err error
+		val := normalize(e.Value)
+		switch e.Key {
+		case "$eq", "$ne":
+			s, err = c.arrayEq(path, val)
+			if e.Key == "$ne" {
+				s = "NOT " + s
+			}
+		case "$in", "$nin":
+			arr, ok := val.(bson.A)
+			if !ok {
+				return "", invalidf("$in and $nin need an array")
+			}
+			alts := make([]string, 0, len(arr))
+			for _, el := range arr {
+				alt, err := c.arrayEq(path, normalize(el))
+				if err != nil {
+					return "", err
+				}
+				alts = append(alts, alt)
+			}
+			s = "(0)"
+			if len(alts) > 0 {
+				s = "(" + strings.Join(alts, " OR ") + ")"
+			}
+			if e.Key == "$nin" {
+				s = "NOT " + s
+			}
+		case "$gt", "$gte", "$lt", "$lte":
+			if val == nil {
+				if e.Key == "$gte" || e.Key == "$lte" {
+					s, err = c.arrayEq(path, nil)
+				} else {
+					s = "(0)"
+				}
+				break
+			}
+			var scalar, elem string
+			if scalar, err = c.scalarRange(path, e.Key, val); err == nil {
+				elem, err = c.elementCond(val, rangeOps[e.Key])
+				s = c.anyElement(path, scalar, elem)
+			}
+		case "$exists", "$options":
+			s, err = c.scalarOps(path, bson.D{e}, false)
+			if e.Key == "$options" {
+				continue
+			}
+		case "$regex":
+			re, rerr := regexFor(ops, val)
+			if rerr != nil {
+				return "", rerr
+			}
+			id := c.register(re)
+			scalar := "(" + typeExpr(path) + "=3 AND " + fnRegex + "(" + c.arg(id) + "," + valueExpr(path) + "))"
+			s = c.anyElement(path, scalar, "type='text' AND "+fnRegex+"("+c.arg(id)+",value)")
+		case "$not":
+			inner, ok := isOperatorDoc(val)
+			if !ok {
+				return "", invalidf("$not needs an operator object")
+			}
+			s, err = c.arrayOps(path, inner)
+			s = "NOT " + s
+		default:
+			return "", invalidf("operator %s is not supported", e.Key)
+		}
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "(1)", nil
+	}
+	return "(" + strings.Join(parts, " AND ") + ")", nil
+}
+
+// anyElement joins a condition on the value at path with one on each element of the array
+// there (elem is written on json_each's columns).
+func (c *compiler) anyElement(path, scalar, elem string) string {
+	jp, _ := jsonPath(path)
+	return "(" + scalar + " OR (json_type(doc," + jp + ")='array' AND EXISTS (SELECT 1 FROM json_each(doc," + jp + ") WHERE " + elem + ")))"
+}
+
+// arrayEq is equality on a path that may hold an array.
+func (c *compiler) arrayEq(path string, v any) (string, error) {
+	scalar, err := c.scalarEq(path, v)
+	if err != nil {
+		return "", err
+	}
+	elem, err := c.elementCond(v, "=")
+	if err != nil {
+		return "", err
+	}
+	return c.anyElement(path, scalar, elem), nil
+}
+
+// elementCond compares an array element (json_each's type and value) with v.
+func (c *compiler) elementCond(v any, op string) (string, error) {
+	if v == nil {
+		return "type='null'", nil
+	}
+	p, class, err := sqlParam(v)
+	if err != nil {
+		return "", err
+	}
+	types := map[int]string{classNumber: "type IN ('integer','real')", classString: "type='text'",
+		classBool:     "type IN ('true','false')",
+		classObjectID: "type='object' AND json_type(value,'$.\"" + keyOID + "\"') IS NOT NULL",
+		classDate:     "type='object' AND json_type(value,'$.\"" + keyDate + "\"') IS NOT NULL"}[class]
+	return types + " AND value" + op + c.arg(p), nil
 }

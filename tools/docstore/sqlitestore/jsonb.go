@@ -16,8 +16,9 @@ import (
 // Documents are stored in SQLite's binary JSON format (JSONB, https://sqlite.org/jsonb.html),
 // written and read here in Go so that neither direction parses JSON text. JSON has one number
 // type and no ObjectIDs or dates, so the BSON types are told apart as follows:
-//   - int32 is a JSONB INT, int64 a JSONB INT5 (JSON5 integer text, always signed): SQLite
-//     reads both as integers, so SQL compares them as numbers;
+//   - int32 is a JSONB INT, int64 a JSONB INT5 (JSON5 hexadecimal, as SQLite requires of
+//     INT5): SQLite reads both as integers, so SQL compares them as numbers (but for
+//     math.MinInt64, which it reads as the equal double);
 //   - float64 is a JSONB FLOAT whose text always has a '.' or an exponent;
 //   - an ObjectID is {"$oid": "<24 hex digits>"} and a date {"$date": "<ISO 8601, UTC, ms>"},
 //     whose JSON text orders as the values do; a NaN is {"$numberDouble": "NaN"}.
@@ -218,10 +219,13 @@ func appendInt32(buf []byte, n int32) []byte {
 func appendInt64(buf []byte, n int64) []byte {
 	var tmp [24]byte
 	s := tmp[:0]
-	if n >= 0 {
-		s = append(s, '+')
+	u := uint64(n)
+	if n < 0 {
+		s = append(s, '-')
+		u = -u
 	}
-	s = strconv.AppendInt(s, n, 10)
+	s = append(s, '0', 'x')
+	s = strconv.AppendUint(s, u, 16)
 	return append(appendHeader(buf, jbInt5, len(s)), s...)
 }
 

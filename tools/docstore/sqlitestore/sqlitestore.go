@@ -38,6 +38,8 @@ type Options struct {
 	// IdleTimeout closes connections unused for that long (default 30s), so that an idle
 	// backend holds no page cache.
 	IdleTimeout time.Duration
+	// NoPageCache turns off the cache of unindexed pages (cache.go), for measurements.
+	NoPageCache bool
 }
 
 func (o Options) withDefaults() Options {
@@ -72,8 +74,13 @@ type Store struct {
 	wg     sync.WaitGroup
 	closed sync.Once
 
-	mu    sync.RWMutex
-	colls map[string]*collState
+	mu       sync.RWMutex
+	colls    map[string]*collState
+	stmts    stmtCache
+	versions sync.Map // collection name → *atomic.Int64, see cache.go
+	cache    pageCache
+	noCache  bool
+
 	// shape changes whenever a collection's set of array paths grows, which changes how its
 	// queries compile; a read that sees it change while running runs again.
 	shape atomic.Int64
@@ -115,12 +122,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}}
 	dsn := "file:" + path + "?" + pragmas.Encode()
 	s := &Store{
-		path:   path,
-		limits: opts.Limits,
-		scans:  make(chan struct{}, opts.Limits.MaxConcurrentScans),
-		writes: make(chan *writeOp, maxBatch),
-		done:   make(chan struct{}),
-		colls:  map[string]*collState{},
+		path:    path,
+		limits:  opts.Limits,
+		scans:   make(chan struct{}, opts.Limits.MaxConcurrentScans),
+		writes:  make(chan *writeOp, maxBatch),
+		done:    make(chan struct{}),
+		colls:   map[string]*collState{},
+		cache:   pageCache{idle: opts.IdleTimeout},
+		noCache: opts.NoPageCache,
 	}
 	if s.wdb, err = sql.Open("sqlite", dsn); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -132,6 +141,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	s.stmts.db = s.rdb
 	s.rdb.SetMaxOpenConns(opts.MaxReaders)
 	s.rdb.SetMaxIdleConns(opts.MaxReaders)
 	s.rdb.SetConnMaxIdleTime(opts.IdleTimeout)
@@ -276,6 +286,7 @@ func (s *Store) DropCollection(ctx context.Context, name string) error {
 	ctx, cancel := s.limits.Bound(ctx)
 	defer cancel()
 	err := s.write(ctx, func(w *wtx) error {
+		w.changed(name)
 		st := s.state(name)
 		if st == nil {
 			return nil
@@ -341,6 +352,8 @@ func (s *Store) Close(ctx context.Context) error {
 	s.closed.Do(func() {
 		close(s.done)
 		s.wg.Wait()
+		s.cache.clear()
+		s.stmts.close()
 		err = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return err
@@ -375,27 +388,32 @@ func isNoSuchTable(err error) bool {
 }
 
 // query compiles filter and sort for collection and runs sel over the matches, each row given
-// to each; tail (LIMIT/OFFSET) is appended. A missing collection has no rows.
-func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, sel, tail string, each func(*sql.Rows) error) error {
+// to each; tail (LIMIT/OFFSET) is appended. A missing collection has no rows. The query runs
+// again when the collection's shape changed meanwhile (reset is called before every run);
+// served tells whether an index served it.
+func (s *Store) query(ctx context.Context, coll string, filter, sortBy bson.D, sel, tail string, reset func(), each func(*sql.Rows) error) (served bool, err error) {
 	for {
 		st := s.state(coll)
 		if st == nil {
-			return nil
+			return true, nil
 		}
 		shape := s.shape.Load()
 		c := s.newCompiler(st)
 		q, err := c.selectSQL(st, filter, sortBy, sel, tail)
 		if err != nil {
 			c.release()
-			return err
+			return false, err
+		}
+		if reset != nil {
+			reset()
 		}
 		err = s.run(ctx, c.served, q, c.args, each)
 		c.release()
 		if isNoSuchTable(err) {
-			return nil
+			return true, nil
 		}
 		if err != nil || s.shape.Load() == shape {
-			return err
+			return c.served, err
 		}
 	}
 }
@@ -410,7 +428,12 @@ func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel, tail str
 	if err != nil {
 		return "", err
 	}
-	return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + tail, nil
+	if c.served || order == "" || tail == "" || sel != "doc" {
+		return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + tail, nil
+	}
+	// A sorted page that no index serves: sort only rowids and keys, then read the page's
+	// documents, so that the sorter does not carry every document.
+	return "SELECT doc FROM " + st.table + " WHERE rowid IN (SELECT rowid FROM " + st.table + " WHERE " + where + order + tail + ")" + order, nil
 }
 
 // run runs a read, in the scan bound when no index serves it.
@@ -422,7 +445,7 @@ func (s *Store) run(ctx context.Context, served bool, q string, args []any, each
 		}
 		defer release()
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	rows, err := s.stmts.query(ctx, q, args...)
 	if err != nil {
 		return s.ctxErr(ctx, err)
 	}
