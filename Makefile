@@ -65,3 +65,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzIndexRequest$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSJSON$$' -fuzztime $(FUZZTIME) ./tools/docstore/ferretimport/
