@@ -63,3 +63,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWSMessage$$' -fuzztime $(FUZZTIME) ./coreapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSJSON$$' -fuzztime $(FUZZTIME) ./tools/docstore/ferretimport/
