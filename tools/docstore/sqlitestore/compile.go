@@ -676,7 +676,7 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 			if i == 0 {
 				c.served = true
 			}
-		case addressable(e.Key) && !c.onArray(e.Key):
+		case addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key]:
 			parts = append(parts, typeExpr(e.Key)+dir, valueExpr(e.Key)+dir)
 			if i == 0 && c.indexed[e.Key] {
 				c.served = true

@@ -668,7 +668,7 @@ func sortKeyArrays(doc bson.D, path string, desc bool) ([]byte, bool) {
 	for _, v := range vals {
 		if arr, ok := v.(bson.A); ok {
 			if len(arr) == 0 {
-				consider([]byte{classEmptyArray})
+				consider([]byte{classEmptyArray + 1})
 			}
 			for _, el := range arr {
 				consider(appendKey(nil, normalize(el)))
@@ -678,15 +678,20 @@ func sortKeyArrays(doc bson.D, path string, desc bool) ([]byte, bool) {
 		consider(appendKey(nil, v))
 	}
 	if missing || best == nil {
-		consider([]byte{classNull})
+		consider([]byte{classNull + 1})
 	}
 	return best, sw.arrays
 }
 
-// appendKey writes a value's order-preserving key.
+// appendKey writes a value's order-preserving key: its type class (plus one, so that 0 can
+// end objects, arrays and strings), then its value. Objects compare field by field (the
+// value's type, then the name, then the value), arrays element by element, a prefix first.
 func appendKey(b []byte, v any) []byte {
-	c := classOf(v)
-	b = append(b, byte(c))
+	b = append(b, byte(classOf(v))+1)
+	return appendKeyBody(b, v)
+}
+
+func appendKeyBody(b []byte, v any) []byte {
 	switch t := v.(type) {
 	case int32, int64, float64:
 		f := toFloat(t)
@@ -700,7 +705,7 @@ func appendKey(b []byte, v any) []byte {
 		}
 		return binary.BigEndian.AppendUint64(b, bits)
 	case string:
-		return append(b, t...)
+		return appendKeyString(b, t)
 	case bson.ObjectID:
 		return append(b, t[:]...)
 	case bool:
@@ -710,13 +715,34 @@ func appendKey(b []byte, v any) []byte {
 		return append(b, 0)
 	case bson.DateTime:
 		return binary.BigEndian.AppendUint64(b, uint64(t)^1<<63)
-	case bson.D, bson.A:
-		enc, err := appendValue(nil, t, 0)
-		if err == nil {
-			b = append(b, enc...)
+	case bson.D:
+		for _, e := range t {
+			val := normalize(e.Value)
+			b = append(b, byte(classOf(val))+1)
+			b = appendKeyString(b, e.Key)
+			b = appendKeyBody(b, val)
 		}
+		return append(b, 0)
+	case bson.A:
+		for _, el := range t {
+			b = appendKey(b, normalize(el))
+		}
+		return append(b, 0)
 	}
 	return b
+}
+
+// appendKeyString writes a string so that it orders by its bytes even when followed by more:
+// 0x00 becomes 0x00 0xff, and 0x00 0x00 ends it.
+func appendKeyString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			b = append(b, 0, 0xff)
+		} else {
+			b = append(b, s[i])
+		}
+	}
+	return append(b, 0, 0)
 }
 
 // project keeps the fields of doc that paths name (and _id), in the document's order.
