@@ -415,7 +415,7 @@ func unwrap(doc bson.D) any {
 	return doc
 }
 
-// jsonText renders a scalar the way SQLite's json_extract returns a wrapper object, so SQL
+// wrapperText renders a wrapper object the way SQLite's json_extract returns it, so SQL
 // can compare stored ObjectIDs and dates with query values.
 func wrapperText(key, val string) string {
 	return `{"` + key + `":"` + val + `"}`
