@@ -428,6 +428,8 @@ func filterGroups() []filterGroup {
 				{name: "dot_without_s", filter: `{"s": {"$regex": "a.b"}}`},
 				{name: "dot_option_s", filter: `{"s": {"$regex": "a.b", "$options": "s"}}`, want: []string{"newline"}},
 				{name: "option_x", filter: `{"s": {"$regex": "app le", "$options": "x"}}`, want: []string{"lower", "array"}},
+				{name: "option_x_comment", filter: `{"s": {"$regex": "^app # the fruit\nle", "$options": "x"}}`, want: []string{"lower", "array"}},
+				{name: "option_i_unicode", filter: `{"s": {"$regex": "^CAFÉ$", "$options": "i"}}`, want: []string{"accent"}},
 				{name: "options_im", filter: `{"s": {"$regex": "^A.*E$", "$options": "im"}}`, want: []string{"lower", "upper", "array"}},
 				{name: "dot_is_one_character", filter: `{"s": {"$regex": "^caf.$"}}`, want: []string{"accent"}},
 				{name: "numbers_never_match", filter: `{"s": {"$regex": "5"}}`},
