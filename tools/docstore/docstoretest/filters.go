@@ -279,6 +279,7 @@ func filterGroups() []filterGroup {
 				`{"_id": "nested", "v": [[1, 5], 7]}`,
 				`{"_id": "flat", "v": [1, 5]}`,
 				`{"_id": "deeper", "v": [[[1, 5]]]}`,
+				`{"_id": "empty_inside", "v": [[]]}`,
 			},
 			indexes: [][]string{{"v"}},
 			cases: []filterCase{
@@ -288,7 +289,10 @@ func filterGroups() []filterGroup {
 				{name: "gt_not_inside_nested", filter: `{"v": {"$gt": 6}}`, want: []string{"nested"}},
 				{name: "in_whole_array", filter: `{"v": {"$in": [[1, 5]]}}`, want: []string{"nested", "flat"}},
 				{name: "eq_nested_whole", filter: `{"v": [[1, 5]]}`, want: []string{"deeper"}},
-				{name: "ne_array", filter: `{"v": {"$ne": [1, 5]}}`, want: []string{"deeper"}},
+				{name: "ne_array", filter: `{"v": {"$ne": [1, 5]}}`, want: []string{"deeper", "empty_inside"}},
+				{name: "eq_empty_array_element", filter: `{"v": []}`, want: []string{"empty_inside"}},
+				{name: "dotted_null_not_inside_nested", filter: `{"v.b": null}`},
+				{name: "dotted_ne_null", filter: `{"v.b": {"$ne": null}}`, allBut: []string{}},
 			},
 		},
 		{
@@ -424,6 +428,8 @@ func filterGroups() []filterGroup {
 				{name: "dot_without_s", filter: `{"s": {"$regex": "a.b"}}`},
 				{name: "dot_option_s", filter: `{"s": {"$regex": "a.b", "$options": "s"}}`, want: []string{"newline"}},
 				{name: "option_x", filter: `{"s": {"$regex": "app le", "$options": "x"}}`, want: []string{"lower", "array"}},
+				{name: "option_x_comment", filter: `{"s": {"$regex": "^app # the fruit\nle", "$options": "x"}}`, want: []string{"lower", "array"}},
+				{name: "option_i_unicode", filter: `{"s": {"$regex": "^CAFÉ$", "$options": "i"}}`, want: []string{"accent"}},
 				{name: "options_im", filter: `{"s": {"$regex": "^A.*E$", "$options": "im"}}`, want: []string{"lower", "upper", "array"}},
 				{name: "dot_is_one_character", filter: `{"s": {"$regex": "^caf.$"}}`, want: []string{"accent"}},
 				{name: "numbers_never_match", filter: `{"s": {"$regex": "5"}}`},

@@ -33,9 +33,10 @@ import (
 
 // SQL functions the engine registers with the driver.
 const (
-	fnMatch   = "bp_match"   // bp_match(id, doc): the Go matcher registered under id
-	fnRegex   = "bp_regex"   // bp_regex(id, text): the regular expression registered under id
-	fnSortKey = "bp_sortkey" // bp_sortkey(doc, path, desc): sortKey
+	fnMatch    = "bp_match"    // bp_match(id, doc): the Go matcher registered under id
+	fnRegex    = "bp_regex"    // bp_regex(id, text): the regular expression registered under id
+	fnSortKey  = "bp_sortkey"  // bp_sortkey(doc, path, desc): sortKey
+	fnParallel = "bp_parallel" // bp_parallel(doc, paths...): 1, or an error when two paths meet arrays
 )
 
 // queryObjects holds the matchers and regular expressions of running queries, by id.
@@ -66,6 +67,27 @@ func registerFunctions() {
 			}
 			s, ok := args[1].(string)
 			return boolInt(ok && re.MatchString(s)), nil
+		}})
+		sqlite.MustRegisterFunction(fnParallel, &sqlite.FunctionImpl{NArgs: -1, Deterministic: true, VolatileArgs: true, Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			doc, ok := args[0].([]byte)
+			if !ok {
+				return nil, errors.New("bp_parallel: bad arguments")
+			}
+			d, err := decodeDoc(doc)
+			if err != nil {
+				return nil, err
+			}
+			arrays := 0
+			for _, p := range args[1:] {
+				path, _ := p.(string)
+				if _, met := sortKeyArrays(d, path, false); met {
+					arrays++
+				}
+			}
+			if arrays > 1 {
+				return nil, errParallel
+			}
+			return int64(1), nil
 		}})
 		sqlite.MustRegisterFunction(fnSortKey, &sqlite.FunctionImpl{NArgs: 3, Deterministic: true, VolatileArgs: true, Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			doc, ok1 := args[0].([]byte)
@@ -102,6 +124,10 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
+// errParallel is bp_parallel's error: MongoDB refuses to sort a document on two keys that
+// are both arrays in it.
+var errParallel = errors.New("cannot sort with keys that are parallel arrays")
+
 // errFallback tells the compiler to leave a field's conditions to the Go matcher.
 var errFallback = errors.New("needs the Go matcher")
 
@@ -111,6 +137,8 @@ type compiler struct {
 	indexed map[string]bool // leading fields of the collection's indexes
 	args    []any
 	objects []int64
+	// guard is a condition on the matching rows that the sort adds (bp_parallel).
+	guard string
 	// served tells whether an index serves the query (a condition on an indexed field at the
 	// top level, or a sort on one).
 	served bool
@@ -648,7 +676,7 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 			if i == 0 {
 				c.served = true
 			}
-		case addressable(e.Key) && !c.onArray(e.Key):
+		case addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key]:
 			parts = append(parts, typeExpr(e.Key)+dir, valueExpr(e.Key)+dir)
 			if i == 0 && c.indexed[e.Key] {
 				c.served = true
@@ -656,6 +684,15 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 		default:
 			parts = append(parts, fnSortKey+"(doc,"+sqlString(e.Key)+","+fmt.Sprint(boolInt(desc))+")"+dir)
 		}
+	}
+	var arrayKeys []string
+	for _, e := range sort {
+		if e.Key != "_id" && c.onArray(e.Key) {
+			arrayKeys = append(arrayKeys, sqlString(e.Key))
+		}
+	}
+	if len(arrayKeys) > 1 {
+		c.guard = fnParallel + "(doc," + strings.Join(arrayKeys, ",") + ")"
 	}
 	return " ORDER BY " + strings.Join(parts, ","), nil
 }

@@ -415,7 +415,7 @@ func unwrap(doc bson.D) any {
 	return doc
 }
 
-// jsonText renders a scalar the way SQLite's json_extract returns a wrapper object, so SQL
+// wrapperText renders a wrapper object the way SQLite's json_extract returns it, so SQL
 // can compare stored ObjectIDs and dates with query values.
 func wrapperText(key, val string) string {
 	return `{"` + key + `":"` + val + `"}`
@@ -434,7 +434,7 @@ func fastSortKey(doc []byte, path string) ([]byte, bool) {
 			return nil, false
 		}
 		if typ != jbObject {
-			return []byte{classNull}, true
+			return []byte{classNull + 1}, true
 		}
 		found := false
 		for len(p) > 0 {
@@ -456,7 +456,7 @@ func fastSortKey(doc []byte, path string) ([]byte, bool) {
 			p = next
 		}
 		if !found {
-			return []byte{classNull}, true
+			return []byte{classNull + 1}, true
 		}
 	}
 	typ, p, _, err := element(cur)
@@ -465,13 +465,13 @@ func fastSortKey(doc []byte, path string) ([]byte, bool) {
 	}
 	switch typ {
 	case jbNull:
-		return []byte{classNull}, true
+		return []byte{classNull + 1}, true
 	case jbTrue:
-		return []byte{classBool, 1}, true
+		return []byte{classBool + 1, 1}, true
 	case jbFalse:
-		return []byte{classBool, 0}, true
+		return []byte{classBool + 1, 0}, true
 	case jbText, jbTextRaw:
-		return append(append(make([]byte, 0, 1+len(p)), classString), p...), true
+		return appendKeyString(append(make([]byte, 0, 3+len(p)), classString+1), string(p)), true
 	case jbInt, jbFloat:
 		f, err := strconv.ParseFloat(string(p), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {

@@ -182,42 +182,67 @@ func compareValues(a, b any) int {
 // lookup collects the values path reaches in v, going through arrays of objects as MongoDB
 // does; missing tells whether some branch did not have the field.
 func lookup(v any, parts []string, out *[]any, missing *bool) {
+	walk(v, parts, out, missing, nil)
+}
+
+// walk is lookup; with sort set it follows MongoDB's sort key rules instead of its matching
+// rules: an array met before the end of the path that holds no object, or an element that is
+// not an object, counts as the field missing, and *sort.arrays records that an array was met.
+func walk(v any, parts []string, out *[]any, missing *bool, sort *sortWalk) {
 	switch t := v.(type) {
 	case bson.D:
 		for _, e := range t {
 			if e.Key == parts[0] {
+				val := normalize(e.Value)
 				if len(parts) == 1 {
-					*out = append(*out, normalize(e.Value))
+					if _, isArr := val.(bson.A); isArr && sort != nil {
+						sort.arrays = true
+					}
+					*out = append(*out, val)
 				} else {
-					lookup(normalize(e.Value), parts[1:], out, missing)
+					walk(val, parts[1:], out, missing, sort)
 				}
 				return
 			}
 		}
 		*missing = true
 	case bson.A:
+		if sort != nil {
+			sort.arrays = true
+		}
 		if i, err := strconv.Atoi(parts[0]); err == nil && i >= 0 && !strings.HasPrefix(parts[0], "+") {
 			if i < len(t) {
 				if len(parts) == 1 {
 					*out = append(*out, normalize(t[i]))
 				} else {
-					lookup(normalize(t[i]), parts[1:], out, missing)
+					walk(normalize(t[i]), parts[1:], out, missing, sort)
 				}
 			} else {
 				*missing = true
 			}
 			return
 		}
-		// Only objects in the array take part: a scalar element or an empty array neither
-		// holds the field nor lacks it (mongo's jstests/core/null2.js).
+		// When matching, only objects in the array take part: a scalar element or an empty
+		// array neither holds the field nor lacks it (mongo's jstests/core/null2.js). A sort
+		// key counts them as missing (sort_dotted_paths.js).
+		if sort != nil && len(t) == 0 {
+			*missing = true
+		}
 		for _, el := range t {
 			if d, ok := el.(bson.D); ok {
-				lookup(d, parts, out, missing)
+				walk(d, parts, out, missing, sort)
+			} else if sort != nil {
+				*missing = true
 			}
 		}
 	default:
 		*missing = true
 	}
+}
+
+// sortWalk carries what walk learns for a sort key.
+type sortWalk struct {
+	arrays bool
 }
 
 // matcher is a filter ready to run on decoded documents.
@@ -534,6 +559,9 @@ func compileRegex(pattern, options string) (*regexp.Regexp, error) {
 			return nil, invalidf("$options flag %q is not supported", c)
 		}
 	}
+	if !strings.ContainsRune(prefix, 'm') {
+		pattern = endAnchors(pattern)
+	}
 	if prefix != "" {
 		pattern = "(?" + prefix + ")" + pattern
 	}
@@ -542,6 +570,42 @@ func compileRegex(pattern, options string) (*regexp.Regexp, error) {
 		return nil, invalidf("$regex: %v", err)
 	}
 	return re, nil
+}
+
+// endAnchors gives $ PCRE's meaning outside multiline mode, the end of the text or before a
+// final newline, which Go's $ (the end of the text only) lacks.
+func endAnchors(p string) string {
+	if !strings.Contains(p, "$") {
+		return p
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			b.WriteByte(c)
+			b.WriteByte(p[i+1])
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+		case c == '$':
+			b.WriteString(`(?:\n?\z)`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // stripExtended applies the x flag: unescaped whitespace and #-comments outside character
@@ -577,52 +641,57 @@ func stripExtended(p string) string {
 }
 
 // sortKey is the value a document sorts by on path, as a byte string that orders as MongoDB
-// orders the values: an array sorts by its smallest element ascending and largest descending.
+// orders the values: an array sorts by its smallest element ascending and largest descending,
+// an empty array below null (sort_dotted_paths.js).
 func sortKey(doc bson.D, path string, desc bool) []byte {
+	key, _ := sortKeyArrays(doc, path, desc)
+	return key
+}
+
+// sortKeyArrays is sortKey, also telling whether the path met an array in doc.
+func sortKeyArrays(doc bson.D, path string, desc bool) ([]byte, bool) {
 	var vals []any
 	missing := false
-	lookup(doc, strings.Split(path, "."), &vals, &missing)
-	var best any
-	have := false
-	emptyArray := false
-	consider := func(v any) {
-		if !have {
-			best, have = v, true
+	var sw sortWalk
+	walk(doc, strings.Split(path, "."), &vals, &missing, &sw)
+	var best []byte
+	consider := func(k []byte) {
+		if best == nil {
+			best = k
 			return
 		}
-		c := compareValues(v, best)
+		c := bytes.Compare(k, best)
 		if (!desc && c < 0) || (desc && c > 0) {
-			best = v
+			best = k
 		}
 	}
 	for _, v := range vals {
 		if arr, ok := v.(bson.A); ok {
 			if len(arr) == 0 {
-				emptyArray = true
+				consider([]byte{classEmptyArray + 1})
 			}
 			for _, el := range arr {
-				consider(normalize(el))
+				consider(appendKey(nil, normalize(el)))
 			}
 			continue
 		}
-		consider(v)
+		consider(appendKey(nil, v))
 	}
-	if missing && (!have || !desc) {
-		consider(nil)
+	if missing || best == nil {
+		consider([]byte{classNull + 1})
 	}
-	if !have {
-		if emptyArray {
-			return []byte{classEmptyArray}
-		}
-		return []byte{classNull}
-	}
-	return appendKey(nil, best)
+	return best, sw.arrays
 }
 
-// appendKey writes a value's order-preserving key.
+// appendKey writes a value's order-preserving key: its type class (plus one, so that 0 can
+// end objects, arrays and strings), then its value. Objects compare field by field (the
+// value's type, then the name, then the value), arrays element by element, a prefix first.
 func appendKey(b []byte, v any) []byte {
-	c := classOf(v)
-	b = append(b, byte(c))
+	b = append(b, byte(classOf(v))+1)
+	return appendKeyBody(b, v)
+}
+
+func appendKeyBody(b []byte, v any) []byte {
 	switch t := v.(type) {
 	case int32, int64, float64:
 		f := toFloat(t)
@@ -636,7 +705,7 @@ func appendKey(b []byte, v any) []byte {
 		}
 		return binary.BigEndian.AppendUint64(b, bits)
 	case string:
-		return append(b, t...)
+		return appendKeyString(b, t)
 	case bson.ObjectID:
 		return append(b, t[:]...)
 	case bool:
@@ -646,13 +715,34 @@ func appendKey(b []byte, v any) []byte {
 		return append(b, 0)
 	case bson.DateTime:
 		return binary.BigEndian.AppendUint64(b, uint64(t)^1<<63)
-	case bson.D, bson.A:
-		enc, err := appendValue(nil, t, 0)
-		if err == nil {
-			b = append(b, enc...)
+	case bson.D:
+		for _, e := range t {
+			val := normalize(e.Value)
+			b = append(b, byte(classOf(val))+1)
+			b = appendKeyString(b, e.Key)
+			b = appendKeyBody(b, val)
 		}
+		return append(b, 0)
+	case bson.A:
+		for _, el := range t {
+			b = appendKey(b, normalize(el))
+		}
+		return append(b, 0)
 	}
 	return b
+}
+
+// appendKeyString writes a string so that it orders by its bytes even when followed by more:
+// 0x00 becomes 0x00 0xff, and 0x00 0x00 ends it.
+func appendKeyString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			b = append(b, 0, 0xff)
+		} else {
+			b = append(b, s[i])
+		}
+	}
+	return append(b, 0, 0)
 }
 
 // project keeps the fields of doc that paths name (and _id), in the document's order.

@@ -428,6 +428,10 @@ func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel string, p
 	if err != nil {
 		return "", err
 	}
+	if c.guard != "" {
+		// CASE keeps SQLite from checking the guard on rows the filter leaves out.
+		where = "(CASE WHEN " + where + " THEN " + c.guard + " ELSE 0 END)"
+	}
 	if c.served || order == "" || pg.limit <= 0 || sel != "doc" {
 		return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + pg.sql(), nil
 	}
@@ -447,7 +451,7 @@ func (s *Store) run(ctx context.Context, served bool, q string, args []any, each
 	}
 	rows, err := s.stmts.query(ctx, q, args...)
 	if err != nil {
-		return s.ctxErr(ctx, err)
+		return queryErr(s.ctxErr(ctx, err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -455,7 +459,15 @@ func (s *Store) run(ctx context.Context, served bool, q string, args []any, each
 			return err
 		}
 	}
-	return s.ctxErr(ctx, rows.Err())
+	return queryErr(s.ctxErr(ctx, rows.Err()))
+}
+
+// queryErr tells the client's refusals (errParallel from bp_parallel) from other errors.
+func queryErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), errParallel.Error()) {
+		return fmt.Errorf("%w: %s", docstore.ErrInvalidQuery, errParallel)
+	}
+	return err
 }
 
 // QueryPlan returns SQLite's EXPLAIN QUERY PLAN lines for a Find, so tests can check that

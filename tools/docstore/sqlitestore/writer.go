@@ -183,7 +183,7 @@ func (w *wtx) noteArrays(st *collState, doc bson.D) error {
 	known := *st.arrays.Load()
 	var added []string
 	for p := range found {
-		if !known[p] {
+		if !known[p] && (!strings.HasPrefix(p, objectMark) || len(known) < maxObjectMarks) {
 			added = append(added, p)
 		}
 	}
@@ -213,10 +213,22 @@ func (w *wtx) noteArrays(st *collState, doc bson.D) error {
 	return nil
 }
 
+// objectMark prefixes, in a collection's set of array paths, the paths that hold objects: a
+// sort on them needs MongoDB's order of objects, which the JSON text SQL sees does not give.
+// Past maxObjectMarks known paths (documents keyed by ids, say), no more object paths are
+// recorded: only sorts on objects there would order them by their JSON text.
+const (
+	objectMark     = "\x00"
+	maxObjectMarks = 512
+)
+
 // collectArrays adds the dotted paths (array positions left out) that hold arrays in v.
 func collectArrays(v any, prefix string, out map[string]bool) {
 	switch t := v.(type) {
 	case bson.D:
+		if prefix != "" {
+			out[objectMark+prefix] = true
+		}
 		for _, e := range t {
 			p := e.Key
 			if prefix != "" {
