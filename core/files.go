@@ -1,4 +1,4 @@
-package coreapi
+package core
 
 import (
 	"context"
@@ -8,31 +8,29 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
-	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // metaFiles records uploaded files; the bytes live on disk under FilesDir/OWNER/FILENAME.
 const metaFiles = "_files"
 
-// tempDir is where uploads are written before they are given their name. It is inside the
+// TempDir is where uploads are written before they are given their name. It is inside the
 // files root, so the final rename stays on one filesystem and is atomic; user directories are
 // 24-hex ids, so it cannot collide with one.
-const tempDir = ".tmp"
+const TempDir = ".tmp"
 
-// orphanAge is how old a file with no metadata must be before an upload may replace it. Such a
+// OrphanAge is how old a file with no metadata must be before an upload may replace it. Such a
 // file is left by a crash between renaming and recording; a younger one may be another
 // replica's upload about to be recorded.
-const orphanAge = time.Minute
+const OrphanAge = time.Minute
 
-// fileMeta is a file's metadata as stored.
-type fileMeta struct {
+// FileMeta is a file's metadata as stored.
+type FileMeta struct {
 	ID          bson.ObjectID `bson:"_id"`
 	Owner       string        `bson:"owner"`
 	Filename    string        `bson:"filename"`
@@ -43,8 +41,8 @@ type fileMeta struct {
 	UpdatedAt   string        `bson:"_updatedAt"`
 }
 
-// fileJSON is a file's metadata as clients see it.
-type fileJSON struct {
+// FileJSON is a file's metadata as clients see it.
+type FileJSON struct {
 	ID          string `json:"_id"`
 	Owner       string `json:"owner"`
 	Filename    string `json:"filename"`
@@ -55,8 +53,9 @@ type fileJSON struct {
 	UpdatedAt   string `json:"_updatedAt"`
 }
 
-func (m fileMeta) public() fileJSON {
-	return fileJSON{ID: m.ID.Hex(), Owner: m.Owner, Filename: m.Filename, Bucket: m.Bucket, Size: m.Size,
+// Public is the metadata as clients see it.
+func (m FileMeta) Public() FileJSON {
+	return FileJSON{ID: m.ID.Hex(), Owner: m.Owner, Filename: m.Filename, Bucket: m.Bucket, Size: m.Size,
 		ContentType: m.ContentType, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
@@ -77,7 +76,7 @@ func newFileStore(dir string, store docstore.Store) (*fileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files dir %s: %w", dir, err)
 	}
-	if err := root.MkdirAll(tempDir, 0o700); err != nil {
+	if err := root.MkdirAll(TempDir, 0o700); err != nil {
 		_ = root.Close()
 		return nil, fmt.Errorf("files temp dir: %w", err)
 	}
@@ -101,22 +100,30 @@ func filePath(owner, filename string) string { return owner + "/" + filename }
 func randomName() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	return tempDir + "/" + hex.EncodeToString(b)
+	return TempDir + "/" + hex.EncodeToString(b)
 }
 
-// upload is a file received into the temp directory, not yet named.
-type upload struct {
+// Upload is a file received into the temp directory, not yet named.
+type Upload struct {
 	tempPath string
-	size     int64
-	head     []byte
-	partType string
-	partName string
+	// Size is the number of bytes received.
+	Size int64
+	// Head is the first bytes, up to 512, for sniffing the content type.
+	Head []byte
 }
 
-// receive streams r into a new temp file, stopping at max+1 bytes: a larger upload is refused
-// with 413 and its partial file removed.
-func (fs *fileStore) receive(r io.Reader, max int64) (*upload, error) {
-	up := &upload{tempPath: randomName()}
+// ReceiveFile streams r into a new temp file, stopping at max+1 bytes: a larger upload is
+// refused (TooLarge, payload_too_large) and its partial file removed. The upload is then named
+// by CreateFile or OverwriteFile, or dropped with DiscardUpload.
+func (s *Service) ReceiveFile(r io.Reader, max int64) (*Upload, error) {
+	return s.files.receive(r, max)
+}
+
+// DiscardUpload removes an upload's temp file; it is safe to call more than once, and with nil.
+func (s *Service) DiscardUpload(up *Upload) { s.files.discard(up) }
+
+func (fs *fileStore) receive(r io.Reader, max int64) (*Upload, error) {
+	up := &Upload{tempPath: randomName()}
 	f, err := fs.root.OpenFile(up.tempPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create temp file: %w", err)
@@ -127,19 +134,19 @@ func (fs *fileStore) receive(r io.Reader, max int64) (*upload, error) {
 		err = cerr
 	}
 	if err == nil && n > max {
-		err = &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+		err = &Error{Kind: TooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes", max), Details: map[string]any{"limit": max}}
 	}
 	if err != nil {
 		fs.discard(up)
 		return nil, err
 	}
-	up.size, up.head = n, head.buf
+	up.Size, up.Head = n, head.buf
 	return up, nil
 }
 
 // discard removes an upload's temp file; it is safe to call more than once.
-func (fs *fileStore) discard(up *upload) {
+func (fs *fileStore) discard(up *Upload) {
 	if up != nil {
 		_ = fs.root.Remove(up.tempPath)
 	}
@@ -157,13 +164,11 @@ func (h *headRecorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var errFileExists = httpapi.NewError(http.StatusConflict, "file_exists", "a file with this name already exists; overwrite it with PUT or choose another name")
-
-func (fs *fileStore) find(ctx context.Context, owner, filename string) (fileMeta, error) {
-	var m fileMeta
+func (fs *fileStore) find(ctx context.Context, owner, filename string) (FileMeta, error) {
+	var m FileMeta
 	err := findOne(ctx, fs.meta, bson.D{{Key: "owner", Value: owner}, {Key: "filename", Value: filename}}, docstore.FindOptions{}, &m)
 	if errors.Is(err, docstore.ErrNotFound) {
-		return m, errFileNotFound
+		return m, ErrFileNotFound
 	}
 	if err != nil {
 		return m, fmt.Errorf("find file: %w", err)
@@ -180,11 +185,11 @@ func (fs *fileStore) claimName(ctx context.Context, owner, from, to string) erro
 		return err
 	}
 	if _, ferr := fs.find(ctx, owner, to); ferr == nil {
-		return errFileExists
+		return ErrFileExists
 	}
 	info, serr := fs.root.Stat(filePath(owner, to))
-	if serr != nil || time.Since(info.ModTime()) < orphanAge {
-		return errFileExists
+	if serr != nil || time.Since(info.ModTime()) < OrphanAge {
+		return ErrFileExists
 	}
 	if err := fs.root.Remove(filePath(owner, to)); err != nil {
 		return fmt.Errorf("reclaim orphan file: %w", err)
@@ -194,13 +199,13 @@ func (fs *fileStore) claimName(ctx context.Context, owner, from, to string) erro
 
 // create names an upload and records it: link the temp file to its name (refusing a taken
 // name), then record the metadata; if recording fails the name is removed again.
-func (fs *fileStore) create(ctx context.Context, up *upload, m fileMeta) error {
+func (fs *fileStore) create(ctx context.Context, up *Upload, m FileMeta) error {
 	defer fs.discard(up)
 	if err := fs.root.MkdirAll(m.Owner, 0o700); err != nil {
 		return fmt.Errorf("user files dir: %w", err)
 	}
 	if _, err := fs.find(ctx, m.Owner, m.Filename); err == nil {
-		return errFileExists
+		return ErrFileExists
 	}
 	if err := fs.claimName(ctx, m.Owner, up.tempPath, m.Filename); err != nil {
 		return err
@@ -208,7 +213,7 @@ func (fs *fileStore) create(ctx context.Context, up *upload, m fileMeta) error {
 	if err := insertValue(ctx, fs.meta, m); err != nil {
 		_ = fs.root.Remove(filePath(m.Owner, m.Filename))
 		if docstore.IsDuplicate(err) {
-			return errFileExists
+			return ErrFileExists
 		}
 		return fmt.Errorf("record file: %w", err)
 	}
@@ -217,7 +222,7 @@ func (fs *fileStore) create(ctx context.Context, up *upload, m fileMeta) error {
 
 // replace swaps a file's bytes: the old bytes are moved aside, the new ones renamed in, then
 // the metadata updated; if the update fails the old bytes are put back.
-func (fs *fileStore) replace(ctx context.Context, up *upload, m fileMeta, contentType string) (fileMeta, error) {
+func (fs *fileStore) replace(ctx context.Context, up *Upload, m FileMeta, contentType string) (FileMeta, error) {
 	defer fs.discard(up)
 	path := filePath(m.Owner, m.Filename)
 	backup := randomName()
@@ -229,7 +234,7 @@ func (fs *fileStore) replace(ctx context.Context, up *upload, m fileMeta, conten
 		restore()
 		return m, fmt.Errorf("put new file in place: %w", err)
 	}
-	m.Size, m.ContentType, m.UpdatedAt = up.size, contentType, timestamp()
+	m.Size, m.ContentType, m.UpdatedAt = up.Size, contentType, Timestamp()
 	err := fs.updateMeta(ctx, m.ID, bson.D{
 		{Key: "size", Value: m.Size}, {Key: "contentType", Value: m.ContentType}, {Key: "_updatedAt", Value: m.UpdatedAt},
 	})
@@ -243,14 +248,14 @@ func (fs *fileStore) replace(ctx context.Context, up *upload, m fileMeta, conten
 
 // rename gives a file a new name and/or bucket: link the bytes under the new name, update the
 // metadata, then remove the old name; if the update fails the new name is removed.
-func (fs *fileStore) rename(ctx context.Context, m fileMeta, newName, newBucket string) (fileMeta, error) {
+func (fs *fileStore) rename(ctx context.Context, m FileMeta, newName, newBucket string) (FileMeta, error) {
 	if newName != m.Filename {
 		if err := fs.claimName(ctx, m.Owner, filePath(m.Owner, m.Filename), newName); err != nil {
 			return m, err
 		}
 	}
 	updated := m
-	updated.Filename, updated.Bucket, updated.UpdatedAt = newName, newBucket, timestamp()
+	updated.Filename, updated.Bucket, updated.UpdatedAt = newName, newBucket, Timestamp()
 	err := fs.updateMeta(ctx, m.ID, bson.D{
 		{Key: "filename", Value: updated.Filename}, {Key: "bucket", Value: updated.Bucket}, {Key: "_updatedAt", Value: updated.UpdatedAt},
 	})
@@ -259,7 +264,7 @@ func (fs *fileStore) rename(ctx context.Context, m fileMeta, newName, newBucket 
 			_ = fs.root.Remove(filePath(m.Owner, newName))
 		}
 		if docstore.IsDuplicate(err) {
-			return m, errFileExists
+			return m, ErrFileExists
 		}
 		return m, fmt.Errorf("record rename: %w", err)
 	}
@@ -271,7 +276,7 @@ func (fs *fileStore) rename(ctx context.Context, m fileMeta, newName, newBucket 
 
 // remove deletes a file: the bytes are moved aside, the metadata deleted, then the bytes; if
 // deleting the metadata fails the bytes are put back.
-func (fs *fileStore) remove(ctx context.Context, m fileMeta) error {
+func (fs *fileStore) remove(ctx context.Context, m FileMeta) error {
 	path := filePath(m.Owner, m.Filename)
 	trash := randomName()
 	if err := fs.root.Rename(path, trash); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -295,10 +300,10 @@ func (fs *fileStore) updateMeta(ctx context.Context, id bson.ObjectID, set bson.
 }
 
 // open returns the file's bytes for reading.
-func (fs *fileStore) open(m fileMeta) (*os.File, fs.FileInfo, error) {
+func (fs *fileStore) open(m FileMeta) (*os.File, fs.FileInfo, error) {
 	f, err := fs.root.Open(filePath(m.Owner, m.Filename))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, errFileNotFound
+		return nil, nil, ErrFileNotFound
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open file: %w", err)

@@ -1,4 +1,4 @@
-package coreapi
+package core
 
 import (
 	"context"
@@ -21,7 +21,7 @@ const incarnationDoc = "incarnation"
 // loadIncarnation returns the database's incarnation: a random value written once, by the first
 // replica that starts on the database, and read by every later one. Purging a backend drops its
 // database, so a backend created again under the same name gets a new incarnation, and session
-// keys derived from it (see Server.sessionKey) make every token of the old backend worthless
+// keys derived from it (see coreapi.Server.sessionKey) make every token of the old backend worthless
 // even where its ephemeral store (a Redis shared by name) still holds the old sessions.
 func loadIncarnation(ctx context.Context, store docstore.Store) (string, error) {
 	coll := store.Collection(metaBackend)
