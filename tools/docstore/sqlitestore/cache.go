@@ -20,7 +20,7 @@ import (
 
 // Bounds of the page cache.
 const (
-	cacheEntries   = 32
+	cacheEntries   = 64
 	cacheBytes     = 1 << 20
 	cacheMaxLimit  = 200
 	cacheEntrySize = 256 << 10

@@ -520,6 +520,11 @@ func (c *collection) CreateIndex(ctx context.Context, idx docstore.Index) error 
 			}
 			return err
 		}
+		if idx.Unique {
+			if err := w.uniqueExisting(st, def); err != nil {
+				return err
+			}
+		}
 		fields, err := json.Marshal(idx.Fields)
 		if err != nil {
 			return err

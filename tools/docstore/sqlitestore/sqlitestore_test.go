@@ -245,6 +245,21 @@ func TestDuplicates(t *testing.T) {
 	if err := s.rdb.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type='index' AND tbl_name='c_orders' AND name NOT LIKE 'sqlite_%'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("SQLite indexes left behind: %d, %v", n, err)
 	}
+	tagged := s.Collection("tagged")
+	for i, tags := range []bson.A{{"a", "b"}, {"c"}, {"b", "d"}} {
+		if err := tagged.Insert(ctx, bson.D{{Key: "_id", Value: int32(i)}, {Key: "tags", Value: tags}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tagged.CreateIndex(ctx, docstore.Index{Fields: []string{"tags"}, Unique: true}); !errors.As(err, &dup) || dup.Index != "tags_1" {
+		t.Errorf("unique index over arrays sharing an element: %v", err)
+	}
+	if _, err := tagged.Delete(ctx, bson.D{{Key: "_id", Value: int32(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tagged.CreateIndex(ctx, docstore.Index{Fields: []string{"tags"}, Unique: true}); err != nil {
+		t.Errorf("unique index over arrays sharing nothing: %v", err)
+	}
 	if err := o.CreateIndex(ctx, docstore.Index{Name: "code", Fields: []string{"code"}}); err != nil {
 		t.Fatal(err)
 	}

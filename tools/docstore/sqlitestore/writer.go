@@ -298,36 +298,73 @@ func (w *wtx) checkUnique(st *collState, doc bson.D, rowid int64) error {
 	if len(defs) == 0 {
 		return nil
 	}
-	arrays := &compiler{arrays: *st.arrays.Load()}
 	for _, def := range defs {
-		paths := indexPaths(def.Fields)
-		if !slices.ContainsFunc(paths, arrays.onArray) {
-			continue
-		}
-		probes := []bson.D{{}}
-		for _, p := range paths {
-			vals := elementValues(doc, p)
-			next := make([]bson.D, 0, len(probes)*len(vals))
-			for _, probe := range probes {
-				for _, v := range vals {
-					if len(next) < maxUniqueProbes {
-						next = append(next, append(slices.Clone(probe), bson.E{Key: p, Value: v}))
-					}
-				}
-			}
-			probes = next
-		}
-		for _, probe := range probes {
-			taken, err := w.exists(st, probe, rowid)
-			if err != nil {
-				return err
-			}
-			if taken {
-				return &docstore.DuplicateError{Index: def.Name, Fields: paths}
-			}
+		if err := w.uniqueByElement(st, def, doc, rowid); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// uniqueByElement checks one unique index for doc, when the index's paths meet arrays.
+func (w *wtx) uniqueByElement(st *collState, def indexDef, doc bson.D, rowid int64) error {
+	arrays := &compiler{arrays: *st.arrays.Load()}
+	paths := indexPaths(def.Fields)
+	if !slices.ContainsFunc(paths, arrays.onArray) {
+		return nil
+	}
+	probes := []bson.D{{}}
+	for _, p := range paths {
+		vals := elementValues(doc, p)
+		next := make([]bson.D, 0, len(probes)*len(vals))
+		for _, probe := range probes {
+			for _, v := range vals {
+				if len(next) < maxUniqueProbes {
+					next = append(next, append(slices.Clone(probe), bson.E{Key: p, Value: v}))
+				}
+			}
+		}
+		probes = next
+	}
+	for _, probe := range probes {
+		taken, err := w.exists(st, probe, rowid)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return &docstore.DuplicateError{Index: def.Name, Fields: paths}
+		}
+	}
+	return nil
+}
+
+// uniqueExisting checks a new unique index over the documents already stored when its paths
+// meet arrays, which the SQLite index compares whole: one lookup per document.
+func (w *wtx) uniqueExisting(st *collState, def indexDef) error {
+	arrays := &compiler{arrays: *st.arrays.Load()}
+	if !slices.ContainsFunc(indexPaths(def.Fields), arrays.onArray) {
+		return nil
+	}
+	rows, err := w.conn.QueryContext(w.ctx, `SELECT rowid, doc FROM `+st.table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rowid int64
+		var raw sql.RawBytes
+		if err := rows.Scan(&rowid, &raw); err != nil {
+			return err
+		}
+		doc, err := decodeDoc(raw)
+		if err != nil {
+			return err
+		}
+		if err := w.uniqueByElement(st, def, doc, rowid); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // exists tells whether a document other than rowid matches filter.
