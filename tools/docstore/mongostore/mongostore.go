@@ -431,13 +431,28 @@ func queryError(op, coll string, err error) error {
 		return docstore.ErrNotFound
 	}
 	var ce mongo.CommandError
-	if errors.As(err, &ce) && !ce.HasErrorLabel("NetworkError") && ce.Code != 0 && ce.Code < 1000 && ce.Code != 50 {
+	if errors.As(err, &ce) && badQueryCodes[ce.Code] && !ce.HasErrorLabel("NetworkError") {
 		return fmt.Errorf("%s in %s: %w (%s)", op, coll, docstore.ErrInvalidQuery, ce.Message)
 	}
 	if mongo.IsTimeout(err) {
 		return fmt.Errorf("%s in %s: %w: %w", op, coll, context.DeadlineExceeded, err)
 	}
 	return fmt.Errorf("%s in %s: %w", op, coll, err)
+}
+
+// badQueryCodes are the server's answers that blame the query itself, not the server: a value
+// or pattern it cannot use, parallel arrays in a sort, a sort too large for memory. Anything
+// else (a failover, a network error, a shutdown) is the server's trouble, not the client's.
+var badQueryCodes = map[int32]bool{
+	2:     true, // BadValue
+	9:     true, // FailedToParse
+	14:    true, // TypeMismatch
+	292:   true, // QueryExceededMemoryLimitNoDiskUseAllowed
+	31249: true, // path collision in a projection
+	31250: true, // path collision in a projection
+	51075: true, // invalid $regex options
+	51091: true, // invalid regular expression
+	51108: true, // invalid $regex flag
 }
 
 func indexPaths(fields []string) []string {
