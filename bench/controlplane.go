@@ -15,7 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,7 +114,7 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 
 	fmt.Fprintln(cfg.progress, "  building cmd/backpack…")
 	t := time.Now()
-	bin, err := buildBackpack(ctx, dir)
+	bin, err := goBuild(ctx, dir, "cmd/backpack")
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 
 	fmt.Fprintln(cfg.progress, "  starting backpack dev…")
 	t = time.Now()
-	dev, err := startDev(ctx, bin, dir)
+	dev, err := startDev(ctx, bin, dir, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}
@@ -243,21 +243,6 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// buildBackpack builds the control plane's command into dir. The package is named by its
-// import path, so this works from any directory of the module.
-func buildBackpack(ctx context.Context, dir string) (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", errors.New("go not found on PATH: it builds cmd/backpack")
-	}
-	bin := filepath.Join(dir, "backpack")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/backpackhq/backpack/cmd/backpack")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/backpack: %w\n%s", err, bytes.TrimSpace(out))
-	}
-	return bin, nil
-}
-
 // devProcess is a running `backpack dev`.
 type devProcess struct {
 	cmd     *exec.Cmd
@@ -271,9 +256,10 @@ type devProcess struct {
 // welcomeURL finds the control plane's port in the welcome text (`admin API:  http://…:PORT/api`).
 var welcomeURL = regexp.MustCompile(`admin API:\s+\S+://[^/\s]+:(\d+)/`)
 
-// startDev runs `backpack dev` on a free loopback port with its data under dir and returns once
-// it listens (it prints its welcome then). Its logs go to dir/backpack.log.
-func startDev(ctx context.Context, bin, dir string) (*devProcess, error) {
+// startDev runs `backpack dev` on a free loopback port with its data under dir and GOMAXPROCS
+// set to gomaxprocs, and returns once it listens (it prints its welcome then). Its logs go to
+// dir/backpack.log.
+func startDev(ctx context.Context, bin, dir string, gomaxprocs int) (*devProcess, error) {
 	logPath := filepath.Join(dir, "backpack.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -283,7 +269,7 @@ func startDev(ctx context.Context, bin, dir string) (*devProcess, error) {
 	procCtx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(procCtx, bin, "dev", "--data-dir", filepath.Join(dir, "data"), "--port", "0")
 	// Nothing from the environment changes what is measured: the settings are the flags'.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "BACKPACK_") })
+	cmd.Env = serverEnv(os.Environ(), gomaxprocs)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = cpStopTimeout
 	ports := make(chan string, 1)
