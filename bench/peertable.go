@@ -54,7 +54,6 @@ func (t peerTarget) versus(a, b float64, known bool) []string {
 	return []string{fmt.Sprintf("%.2f×", a/b), t.String(), t.met(a / b)}
 }
 
-
 // printPeerTable writes the side-by-side table: per workload each server's throughput (expected
 // answers per second), p50, p99 and errors, each Backpack's ratio to PocketBase, the target
 // and whether it is met; then peak memory, the local runtime's idle memory per backend, and
