@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -158,4 +159,54 @@ func TestPrintPeerTable(t *testing.T) {
 	if column < 0 {
 		t.Errorf("no target column:\n%s", text)
 	}
+}
+
+// TestPeerScenario runs the peer scenario with tiny counts against the real servers and checks
+// that it measured every workload it could on every server.
+func TestPeerScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode: skipping the test that builds and runs backpack-api, the stand-in, PocketBase and backpack dev")
+	}
+	pocketBase := defaultPocketBase()
+	if _, err := os.Stat(pocketBase); err != nil {
+		t.Skipf("no PocketBase binary (%v): run scripts/build-pocketbase.sh", err)
+	}
+	cfg := peerConfig{pocketBase: pocketBase, clients: 4, duration: 300 * time.Millisecond, seed: 2 * listLimit,
+		gomaxprocs: 2, idleBackends: 1, idle: 100 * time.Millisecond, progress: t.Output()}
+	s := runPeer(t.Context(), cfg)
+	if s.failed != nil {
+		t.Fatalf("peer scenario failed: %v", s.failed)
+	}
+	for _, side := range []peerSide{s.embedded, s.mongo, s.pocketBase} {
+		if side.failed != nil {
+			t.Errorf("%s failed: %v", side.label, side.failed)
+			continue
+		}
+		for _, workload := range peerWorkloads {
+			r, ok := side.results[workload]
+			if !ok {
+				if side.unavailable[workload] == "" {
+					t.Errorf("%s, %s: neither measured nor said unavailable", side.label, workload)
+				}
+				continue
+			}
+			if r.requests == 0 || r.errors != 0 {
+				t.Errorf("%s, %s: %+v, want requests without errors", side.label, workload, r)
+			}
+		}
+		if side.peakMemory <= 0 || side.about == "" {
+			t.Errorf("%s: peak memory %d, about %q", side.label, side.peakMemory, side.about)
+		}
+	}
+	if _, ok := s.pocketBase.results[peerListIndexed]; !ok {
+		t.Errorf("PocketBase's indexed list not measured: %s", s.pocketBase.unavailable[peerListIndexed])
+	}
+	if s.idle.failed != nil || !s.idle.measured() {
+		t.Errorf("idle memory: %+v", s.idle)
+	}
+	var out strings.Builder
+	if err := printPeerTable(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
 }

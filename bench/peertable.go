@@ -97,8 +97,10 @@ func printPeerTable(w io.Writer, s peerSummary) error {
 			r, ok := side.results[workload]
 			cells := []string{name, side.label}
 			switch {
-			case ok:
+			case ok && r.requests > r.errors:
 				cells = append(cells, fmt.Sprintf("%.1f", r.okPerSecond), millis(r.p50), millis(r.p99), strconv.Itoa(r.errors))
+			case ok:
+				cells = append(cells, "0.0", "-", "-", strconv.Itoa(r.errors))
 			case side.unavailable[workload] != "":
 				cells = append(cells, "not available", "", "", "")
 			default:
