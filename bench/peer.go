@@ -33,8 +33,8 @@ const (
 const (
 	peerCreate      = "create"
 	peerGet         = "get by id"
-	peerList        = "list 20 of N sorted by -n, unindexed"
-	peerListIndexed = "list 20 of N sorted by -n, indexed"
+	peerList        = "list 20 sorted by -n, unindexed"
+	peerListIndexed = "list 20 sorted by -n, indexed"
 	peerIndexName   = "idx_items_n"
 	// peerRequestTimeout bounds one request of the peer scenario: an answer slower than this
 	// is an error, and a stuck server cannot keep a workload long past its duration.

@@ -63,6 +63,7 @@ func printPeerTable(w io.Writer, s peerSummary) error {
 	fmt.Fprintf(w, "  each server its own process, one after the other, GOMAXPROCS=%d each (machine: %d cores, shared with the load generator)\n", s.gomaxprocs, s.cores)
 	fmt.Fprintf(w, "  %d clients, %s per workload, %d records seeded over each server's API; lists: 20 of them sorted by -n\n", s.clients, s.duration, s.seed)
 	fmt.Fprintln(w, "  req/s counts expected answers; a request slower than "+peerRequestTimeout.String()+" is an error")
+	fmt.Fprintln(w, "  vs PocketBase: Backpack/PocketBase of req/s (above 1× favours Backpack) and of peak memory (below 1× does)")
 	fmt.Fprintln(w, "  auth: Backpack: API key + a signed-in user's bearer token (collections' default rule \"authenticated\");")
 	fmt.Fprintln(w, "        PocketBase: none (API rules \"\" = anyone); its lists with skipTotal=1 (no count, like Backpack's default)")
 	sides := []peerSide{s.embedded, s.mongo, s.pocketBase}
