@@ -224,9 +224,15 @@ func (c peerConfig) measureServer(ctx context.Context, label string, start func(
 	return side
 }
 
+// seedAttempts is how many times seeding tries to create one record: seeding is preparation,
+// not measurement, so a record that failed on a busy machine is tried again.
+const seedAttempts = 3
+
 // seedRecords creates n records {title: "item I", n: I} in collection with workers concurrent
-// requests and returns their ids.
+// requests and returns their ids. Its requests may take up to requestTimeout.
 func seedRecords(ctx context.Context, srv *peerServer, collection string, n, workers int) ([]string, error) {
+	seeder := *srv.client
+	seeder.http = &http.Client{Transport: srv.client.http.Transport, Timeout: requestTimeout}
 	ids := make([]string, n)
 	next := make(chan int)
 	var (
@@ -237,12 +243,21 @@ func seedRecords(ctx context.Context, srv *peerServer, collection string, n, wor
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				var rec map[string]any
-				err := srv.client.call(ctx, http.MethodPost, srv.createPath(collection),
-					map[string]any{"title": fmt.Sprintf("item %d", i), "n": i}, srv.createStatus, &rec)
-				id, _ := rec[srv.idField].(string)
-				if err == nil && id == "" {
-					err = fmt.Errorf("created record has no %q", srv.idField)
+				var (
+					id  string
+					err error
+				)
+				for range seedAttempts {
+					var rec map[string]any
+					err = seeder.call(ctx, http.MethodPost, srv.createPath(collection),
+						map[string]any{"title": fmt.Sprintf("item %d", i), "n": i}, srv.createStatus, &rec)
+					id, _ = rec[srv.idField].(string)
+					if err == nil && id == "" {
+						err = fmt.Errorf("created record has no %q", srv.idField)
+					}
+					if err == nil || ctx.Err() != nil {
+						break
+					}
 				}
 				if err != nil {
 					mu.Lock()
