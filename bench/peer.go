@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -84,6 +85,9 @@ type peerSummary struct {
 	duration                    time.Duration
 	seed                        int
 	gomaxprocs, cores           int
+	// loadBefore and loadAfter are the machine's load averages (/proc/loadavg) when the run
+	// started and ended: other work on the machine skews the figures.
+	loadBefore, loadAfter string
 	// failed is set when nothing could be measured (the binaries did not build).
 	failed error
 }
@@ -107,9 +111,11 @@ type peerConfig struct {
 // runPeer builds Backpack's commands, then measures Backpack embedded, Backpack on the mongo
 // engine against the FerretDB stand-in, PocketBase, and the local runtime's idle memory, one
 // after the other. Everything it started is stopped when it returns.
-func runPeer(ctx context.Context, cfg peerConfig) peerSummary {
-	s := peerSummary{clients: cfg.clients, duration: cfg.duration, seed: cfg.seed, gomaxprocs: cfg.gomaxprocs, cores: runtime.NumCPU(),
+func runPeer(ctx context.Context, cfg peerConfig) (s peerSummary) {
+	s = peerSummary{clients: cfg.clients, duration: cfg.duration, seed: cfg.seed, gomaxprocs: cfg.gomaxprocs, cores: runtime.NumCPU(),
 		embedded: newPeerSide(labelEmbedded), mongo: newPeerSide(labelMongo), pocketBase: newPeerSide(labelPocketBase)}
+	s.loadBefore = loadAverage()
+	defer func() { s.loadAfter = loadAverage() }()
 	dir, err := os.MkdirTemp("", "backpack-bench-peer-")
 	if err != nil {
 		s.failed = err
@@ -371,4 +377,13 @@ func (c *closers) run() {
 func startFailed(undo *closers, err error) (*peerServer, error) {
 	undo.run()
 	return nil, err
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if fields := strings.Fields(string(b)); err == nil && len(fields) >= 3 {
+		return strings.Join(fields[:3], " ")
+	}
+	return "unknown"
 }

@@ -61,6 +61,9 @@ func (t peerTarget) versus(a, b float64, known bool) []string {
 func printPeerTable(w io.Writer, s peerSummary) error {
 	fmt.Fprintf(w, "peer: Backpack vs PocketBase %s, issue 14's targets\n", pocketBaseVersion)
 	fmt.Fprintf(w, "  each server its own process, one after the other, GOMAXPROCS=%d each (machine: %d cores, shared with the load generator)\n", s.gomaxprocs, s.cores)
+	if s.loadBefore != "" {
+		fmt.Fprintf(w, "  machine load average (1, 5, 15 min): %s at the start, %s at the end; other work skews the figures\n", s.loadBefore, s.loadAfter)
+	}
 	fmt.Fprintf(w, "  %d clients, %s per workload, %d records seeded over each server's API; lists: 20 of them sorted by -n\n", s.clients, s.duration, s.seed)
 	fmt.Fprintln(w, "  req/s counts expected answers; a request slower than "+peerRequestTimeout.String()+" is an error")
 	fmt.Fprintln(w, "  vs PocketBase: Backpack/PocketBase of req/s (above 1× favours Backpack) and of peak memory (below 1× does)")
