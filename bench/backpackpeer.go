@@ -131,10 +131,14 @@ func embeddedEngine(readyBody []byte, info binaryInfo) string {
 	if engine := readyEngine(readyBody); engine != "" {
 		return engine + " (named by /readyz)"
 	}
-	if v, ok := info.deps[ferretDBModule]; ok {
-		return "FerretDB " + v + " in-process on SQLite (the binary links FerretDB; /readyz names no engine)"
+	unnamed := "/readyz names no engine"
+	if checks := readyChecks(readyBody); checks != "" {
+		unnamed += ", its checks: " + checks
 	}
-	return "not named by /readyz; the binary does not link FerretDB"
+	if v, ok := info.deps[ferretDBModule]; ok {
+		return "FerretDB " + v + " in-process on SQLite (the binary links FerretDB; " + unnamed + ")"
+	}
+	return "not FerretDB (the binary does not link it; " + unnamed + ")"
 }
 
 // startBackpackEmbedded runs `backpack-api --embedded`: the self-contained server, its database
@@ -206,7 +210,7 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 	}
 	engine := readyEngine(b.readyBody)
 	if engine == "" {
-		engine = "mongo (--mongo-url; /readyz names no engine)"
+		engine = "mongo (--mongo-url; /readyz names no engine, its checks: " + readyChecks(b.readyBody) + ")"
 	}
 	about := fmt.Sprintf("backpack-api %s --mongo-url --redis-url, its own process; engine: %s; database: FerretDB %s stand-in "+
 		"(internal/cmd/mongo-standin, SQLite, its own process), redis-server %s", revisionOrUnknown(b.info), engine,

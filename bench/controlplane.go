@@ -85,6 +85,8 @@ type controlPlaneSummary struct {
 	cfg controlPlaneConfig
 	// build and start are how long building the binary and waiting for it to listen took.
 	build, start time.Duration
+	// engine is what the binary says of its backends' engine (see embeddedEngine).
+	engine string
 	// create holds the creations' latencies, from sending POST /api/backends to the first 2xx
 	// from the new backend's API.
 	create summary
@@ -119,6 +121,9 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 		return err
 	}
 	r.build = time.Since(t)
+	if info, err := readBinaryInfo(bin); err == nil {
+		r.engine = embeddedEngine(nil, info)
+	}
 
 	fmt.Fprintln(cfg.progress, "  starting backpack dev…")
 	t = time.Now()
@@ -531,8 +536,8 @@ func (c *cpClient) list(ctx context.Context) error {
 
 // printControlPlaneTables writes the latency table and the memory table, then what went wrong.
 func printControlPlaneTables(w io.Writer, r controlPlaneSummary) error {
-	fmt.Fprintf(w, "control plane: backpack dev (SQLite, local runtime: backends in-process on embedded FerretDB), built in %s, listening after %s\n",
-		r.build.Round(100*time.Millisecond), r.start.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "control plane: backpack dev (SQLite, local runtime: backends in-process; their engine: %s), built in %s, listening after %s\n",
+		r.engine, r.build.Round(100*time.Millisecond), r.start.Round(10*time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "control plane\tbackends\tclients\trequests\terrors\treq/s\tp50\tp90\tp99\tmax")
 	row := func(name, backends string, clients int, s summary, perSecond bool) {

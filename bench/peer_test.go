@@ -44,11 +44,11 @@ func TestEngineNames(t *testing.T) {
 		info  binaryInfo
 		want  string
 	}{
-		{`{"status":"ok","checks":{"mongo":"ok","redis":"ok"}}`, ferret, "FerretDB v1.24.0 in-process on SQLite (the binary links FerretDB; /readyz names no engine)"},
+		{`{"status":"ok","checks":{"mongo":"ok","redis":"ok"}}`, ferret, "FerretDB v1.24.0 in-process on SQLite (the binary links FerretDB; /readyz names no engine, its checks: mongo, redis)"},
 		{`{"status":"ok","engine":"sqlite","checks":{"db":"ok"}}`, ferret, "sqlite (named by /readyz)"},
 		{`{"status":"ok","checks":{"sqlite":"ok","ephemeral":"ok"}}`, native, "sqlite (named by /readyz)"},
-		{`{"status":"ok","checks":{"db":"ok"}}`, native, "not named by /readyz; the binary does not link FerretDB"},
-		{`not json`, native, "not named by /readyz; the binary does not link FerretDB"},
+		{`{"status":"ok","checks":{"redis":"ok","db":"ok"}}`, native, "not FerretDB (the binary does not link it; /readyz names no engine, its checks: db, redis)"},
+		{`not json`, native, "not FerretDB (the binary does not link it; /readyz names no engine)"},
 	}
 	for _, tt := range tests {
 		if got := embeddedEngine([]byte(tt.ready), tt.info); got != tt.want {

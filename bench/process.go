@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -208,6 +209,18 @@ func readyEngine(body []byte) string {
 		return "sqlite"
 	}
 	return ""
+}
+
+// readyChecks are the names of the checks in a /readyz answer, sorted and comma-separated.
+func readyChecks(body []byte) string {
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal(body, &ready); err != nil {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(ready.Checks))
+	return strings.Join(names, ", ")
 }
 
 // errNotAvailable marks a workload a product cannot run (yet), as opposed to one that failed.
