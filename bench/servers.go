@@ -19,6 +19,8 @@ import (
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/redisserver"
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -134,7 +136,7 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 			return nil, fmt.Errorf("connect to Redis: %w", err)
 		}
 		e.closers = append(e.closers, func() { _ = eph.Close() })
-		baseURL, stopAPI, err := startAPI(ctx, e.apiConfig, e.db, eph)
+		baseURL, stopAPI, err := startAPI(ctx, e.apiConfig, mongostore.New(e.db, docstore.Limits{}), eph)
 		if err != nil {
 			return nil, err
 		}
@@ -147,8 +149,8 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 // startAPI serves the API's public handler on a loopback port and returns its base URL and a
 // function that shuts it down: the HTTP server first, then the API replica (background work
 // and websockets, which the HTTP server's shutdown does not wait for).
-func startAPI(ctx context.Context, cfg coreapi.Config, db *mongo.Database, eph ephemeral.Store) (string, func(), error) {
-	api, err := coreapi.New(ctx, cfg, db, eph)
+func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph ephemeral.Store) (string, func(), error) {
+	api, err := coreapi.New(ctx, cfg, store, eph)
 	if err != nil {
 		return "", nil, err
 	}

@@ -3,9 +3,9 @@ package coreapi
 import (
 	"context"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // caller is who performs an operation: an end user (userID "" when anonymous) on the public
@@ -34,7 +34,7 @@ const contextAdminKey = "backpack.admin"
 // filter, so an owner-rule collection only ever shows a user their own documents.
 type collectionRef struct {
 	info  collectionInfo
-	coll  *mongo.Collection
+	coll  docstore.Collection
 	scope bson.D
 	who   caller
 }
@@ -45,7 +45,7 @@ func (s *Server) openCollection(ctx context.Context, name string, who caller, wr
 	if err != nil {
 		return collectionRef{}, err
 	}
-	ref := collectionRef{info: info, coll: s.db.Collection(info.Name), who: who}
+	ref := collectionRef{info: info, coll: s.store.Collection(info.Name), who: who}
 	if who.admin {
 		return ref, nil
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // The admin port serves the control plane: user, collection, document, file, site and settings
@@ -68,7 +68,7 @@ func (s *Server) handleAdminInfo(c echo.Context) error {
 	ctx := c.Request().Context()
 	counts := map[string]int{}
 	for name, coll := range map[string]string{"users": metaUsers, "collections": metaCollections, "files": metaFiles} {
-		n, err := s.db.Collection(coll).CountDocuments(ctx, bson.D{})
+		n, err := s.store.Collection(coll).Count(ctx, bson.D{})
 		if err != nil {
 			return fmt.Errorf("count %s: %w", name, err)
 		}
@@ -107,15 +107,11 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 		f = bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(search)}, {Key: "$options", Value: "i"}}}}
 	}
 	ctx := c.Request().Context()
-	cur, err := s.users.coll.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "email", Value: 1}}).SetLimit(limit).SetSkip(skip))
+	users, err := findAll[user](ctx, s.users.coll, f, docstore.FindOptions{Sort: bson.D{{Key: "email", Value: 1}}, Limit: limit, Skip: skip})
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	var users []user
-	if err := cur.All(ctx, &users); err != nil {
-		return fmt.Errorf("list users: %w", err)
-	}
-	total, err := s.users.coll.CountDocuments(ctx, f)
+	total, err := s.users.coll.Count(ctx, f)
 	if err != nil {
 		return fmt.Errorf("count users: %w", err)
 	}
@@ -165,7 +161,7 @@ type adminCollection struct {
 }
 
 func (s *Server) adminCollectionView(ctx context.Context, info collectionInfo) (adminCollection, error) {
-	n, err := s.db.Collection(info.Name).CountDocuments(ctx, bson.D{})
+	n, err := s.store.Collection(info.Name).Count(ctx, bson.D{})
 	if err != nil {
 		return adminCollection{}, fmt.Errorf("count %s: %w", info.Name, err)
 	}

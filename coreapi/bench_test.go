@@ -11,12 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
 // benchAPI is one replica driven in-process through its handler: no network, an in-process
-// FerretDB and the in-memory ephemeral store, with a signed-in user's bearer token.
+// store (newTestStore) and the in-memory ephemeral store, with a signed-in user's bearer token.
 type benchAPI struct {
 	b       *testing.B
 	handler http.Handler
@@ -25,10 +24,9 @@ type benchAPI struct {
 
 func benchNewAPI(b *testing.B) *benchAPI {
 	b.Helper()
-	db := testenv.MongoDatabase(b, testenv.FerretDB(b), "bench")
 	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: b.TempDir(), SiteDir: b.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	srv, err := New(context.Background(), cfg, db, ephemeral.NewMemory())
+	srv, err := New(context.Background(), cfg, newTestStore(b), ephemeral.NewMemory())
 	if err != nil {
 		b.Fatal(err)
 	}

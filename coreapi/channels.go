@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Channels: a channel is a document in the collection named by its channelType; a user's
@@ -100,9 +99,8 @@ type membership struct {
 
 func (m membership) ref() channelRef { return channelRef{Type: m.Type, ID: m.ID} }
 
-// without is the $set that removes ch from the user's channels (and from current). The list
-// is rewritten from what was read rather than $pull-ed, because FerretDB v1 only pulls
-// elements that match exactly.
+// without is the fields to set that remove ch from the user's channels (and from current):
+// the list is rewritten from what was read.
 func (u userInfo) without(ch channelRef) bson.D {
 	kept := bson.A{}
 	for _, m := range u.Channels {
@@ -129,11 +127,11 @@ func (u userInfo) member(ch channelRef) bool {
 // loadUserInfo finds the user's information document, creating an empty one the first time.
 func (c *wsConn) loadUserInfo(ctx context.Context, ref collectionRef) (userInfo, error) {
 	var u userInfo
-	err := ref.coll.FindOne(ctx, bson.D{{Key: "_owner", Value: c.who.userID}}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: 1}})).Decode(&u)
+	err := findOne(ctx, ref.coll, bson.D{{Key: "_owner", Value: c.who.userID}}, docstore.FindOptions{Sort: bson.D{{Key: "_id", Value: 1}}}, &u)
 	if err == nil {
 		return u, nil
 	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
+	if !errors.Is(err, docstore.ErrNotFound) {
 		return u, fmt.Errorf("load user information: %w", err)
 	}
 	doc, err := c.s.insertDocument(ctx, ref, bson.D{{Key: "currentChannel", Value: nil}, {Key: "channels", Value: bson.A{}}})
@@ -144,36 +142,16 @@ func (c *wsConn) loadUserInfo(ctx context.Context, ref collectionRef) (userInfo,
 	return u, nil
 }
 
-// updateUserInfo applies an update to the user's information document, broadcasts it like any
+// updateUserInfo applies a change to the user's information document, broadcasts it like any
 // patch and returns it.
-func (c *wsConn) updateUserInfo(ctx context.Context, ref collectionRef, id bson.ObjectID, update bson.D) (bson.D, error) {
-	update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: "_updatedAt", Value: timestamp()}}})
-	update = mergeSets(update)
-	var doc bson.D
-	err := ref.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+func (c *wsConn) updateUserInfo(ctx context.Context, ref collectionRef, id bson.ObjectID, change docstore.Change) (bson.D, error) {
+	change.Set = append(change.Set, bson.E{Key: "_updatedAt", Value: timestamp()})
+	doc, err := ref.coll.Update(ctx, bson.D{{Key: "_id", Value: id}}, change)
 	if err != nil {
 		return nil, fmt.Errorf("update user information: %w", err)
 	}
 	c.s.publishDocument(ctx, "patch", ref.info, doc)
 	return doc, nil
-}
-
-// mergeSets folds several $set stages of one update into one, as Mongo requires.
-func mergeSets(update bson.D) bson.D {
-	var set bson.D
-	out := bson.D{}
-	for _, e := range update {
-		if e.Key == "$set" {
-			set = append(set, e.Value.(bson.D)...)
-			continue
-		}
-		out = append(out, e)
-	}
-	if len(set) > 0 {
-		out = append(out, bson.E{Key: "$set", Value: set})
-	}
-	return out
 }
 
 func (c *wsConn) joinUsersChannels(ctx context.Context, ref collectionRef) (any, error) {
@@ -211,9 +189,9 @@ func (c *wsConn) createChannel(ctx context.Context, info collectionRef, p wsPara
 		return nil, err
 	}
 	ch := channelRef{Type: channelType, ID: channel[0].Value.(bson.ObjectID).Hex()}
-	if _, err := c.updateUserInfo(ctx, info, u.ID, bson.D{
-		{Key: "$push", Value: bson.D{{Key: "channels", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}, {Key: "name", Value: name}}}}},
-		{Key: "$set", Value: bson.D{{Key: "currentChannel", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}}}},
+	if _, err := c.updateUserInfo(ctx, info, u.ID, docstore.Change{
+		Push: bson.D{{Key: "channels", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}, {Key: "name", Value: name}}}},
+		Set:  bson.D{{Key: "currentChannel", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}}},
 	}); err != nil {
 		return nil, err
 	}
@@ -244,11 +222,11 @@ func (c *wsConn) joinChannel(ctx context.Context, info collectionRef, ch channel
 	if err != nil {
 		return nil, err
 	}
-	update := bson.D{{Key: "$set", Value: bson.D{{Key: "currentChannel", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}}}}}
+	update := docstore.Change{Set: bson.D{{Key: "currentChannel", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}}}}
 	if !u.member(ch) {
-		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "channels", Value: bson.D{
+		update.Push = bson.D{{Key: "channels", Value: bson.D{
 			{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}, {Key: "name", Value: stringField(channel, "name")},
-		}}}})
+		}}}
 	}
 	doc, err := c.updateUserInfo(ctx, info, u.ID, update)
 	if err != nil {
@@ -266,7 +244,7 @@ func (c *wsConn) leaveChannel(ctx context.Context, info collectionRef, ch channe
 	if !u.member(ch) {
 		return nil, errNotAMember
 	}
-	doc, err := c.updateUserInfo(ctx, info, u.ID, bson.D{{Key: "$set", Value: u.without(ch)}})
+	doc, err := c.updateUserInfo(ctx, info, u.ID, docstore.Change{Set: u.without(ch)})
 	if err != nil {
 		return nil, err
 	}
@@ -282,9 +260,9 @@ func (c *wsConn) changeChannel(ctx context.Context, info collectionRef, ch chann
 	if !u.member(ch) {
 		return nil, errNotAMember
 	}
-	doc, err := c.updateUserInfo(ctx, info, u.ID, bson.D{{Key: "$set", Value: bson.D{
+	doc, err := c.updateUserInfo(ctx, info, u.ID, docstore.Change{Set: bson.D{
 		{Key: "currentChannel", Value: bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}},
-	}}})
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -294,12 +272,8 @@ func (c *wsConn) changeChannel(ctx context.Context, info collectionRef, ch chann
 
 // removeMemberships takes ch out of every user's information document.
 func (c *wsConn) removeMemberships(ctx context.Context, info collectionRef, ch channelRef) error {
-	cur, err := info.coll.Find(ctx, bson.D{{Key: "channels.channelId", Value: ch.ID}})
+	members, err := findAll[userInfo](ctx, info.coll, bson.D{{Key: "channels.channelId", Value: ch.ID}}, docstore.FindOptions{})
 	if err != nil {
-		return fmt.Errorf("find channel members: %w", err)
-	}
-	var members []userInfo
-	if err := cur.All(ctx, &members); err != nil {
 		return fmt.Errorf("find channel members: %w", err)
 	}
 	for _, u := range members {
@@ -307,7 +281,7 @@ func (c *wsConn) removeMemberships(ctx context.Context, info collectionRef, ch c
 			continue
 		}
 		set := append(u.without(ch), bson.E{Key: "_updatedAt", Value: timestamp()})
-		if _, err := info.coll.UpdateByID(ctx, u.ID, bson.D{{Key: "$set", Value: set}}); err != nil {
+		if _, err := info.coll.Update(ctx, bson.D{{Key: "_id", Value: u.ID}}, docstore.Change{Set: set}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
 			return fmt.Errorf("remove channel membership: %w", err)
 		}
 	}
@@ -333,7 +307,7 @@ func (c *wsConn) deleteChannel(ctx context.Context, info collectionRef, ch chann
 		return nil, errNotChannelOwner
 	}
 	id, _ := bson.ObjectIDFromHex(ch.ID)
-	if _, err := channels.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := channels.coll.Delete(ctx, bson.D{{Key: "_id", Value: id}}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		return nil, fmt.Errorf("delete channel: %w", err)
 	}
 	inChannel := bson.D{{Key: "channelType", Value: ch.Type}, {Key: "channelId", Value: ch.ID}}

@@ -8,12 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Rule says who may read and change a collection's documents.
@@ -49,8 +48,8 @@ type collectionInfo struct {
 // is served at once; positive answers are cached briefly to spare the database a lookup per
 // request, and a miss always asks the database.
 type collectionRegistry struct {
-	meta  *mongo.Collection
-	db    *mongo.Database
+	meta  docstore.Collection
+	store docstore.Store
 	ttl   time.Duration
 	now   func() time.Time
 	mu    sync.Mutex
@@ -66,9 +65,9 @@ type cachedCollection struct {
 // others.
 const collectionCacheTTL = 2 * time.Second
 
-func newCollectionRegistry(db *mongo.Database) *collectionRegistry {
+func newCollectionRegistry(store docstore.Store) *collectionRegistry {
 	return &collectionRegistry{
-		meta: db.Collection(metaCollections), db: db, ttl: collectionCacheTTL, now: time.Now,
+		meta: store.Collection(metaCollections), store: store, ttl: collectionCacheTTL, now: time.Now,
 		cache: map[string]cachedCollection{},
 	}
 }
@@ -85,8 +84,8 @@ func (r *collectionRegistry) lookup(ctx context.Context, name string) (collectio
 		return cached.info, nil
 	}
 	var info collectionInfo
-	err := r.meta.FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&info)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := findOne(ctx, r.meta, bson.D{{Key: "_id", Value: name}}, docstore.FindOptions{}, &info)
+	if errors.Is(err, docstore.ErrNotFound) {
 		r.forget(name)
 		return collectionInfo{}, errCollectionNotFound
 	}
@@ -115,13 +114,13 @@ func (r *collectionRegistry) create(ctx context.Context, name string) (collectio
 		return collectionInfo{}, err
 	}
 	info := collectionInfo{Name: name, Rule: RuleAuthenticated, CreatedAt: timestamp()}
-	if _, err := r.meta.InsertOne(ctx, info); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+	if err := insertValue(ctx, r.meta, info); err != nil {
+		if docstore.IsDuplicate(err) {
 			return collectionInfo{}, errCollectionExists(name)
 		}
 		return collectionInfo{}, fmt.Errorf("register collection %s: %w", name, err)
 	}
-	if err := r.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+	if err := r.store.CreateCollection(ctx, name); err != nil {
 		return collectionInfo{}, fmt.Errorf("create collection %s: %w", name, err)
 	}
 	r.remember(info)
@@ -134,12 +133,8 @@ func errCollectionExists(name string) error {
 
 // list returns every registered collection, by name.
 func (r *collectionRegistry) list(ctx context.Context) ([]collectionInfo, error) {
-	cur, err := r.meta.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	infos, err := findAll[collectionInfo](ctx, r.meta, bson.D{}, docstore.FindOptions{Sort: bson.D{{Key: "_id", Value: 1}}})
 	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
-	}
-	infos := []collectionInfo{}
-	if err := cur.All(ctx, &infos); err != nil {
 		return nil, fmt.Errorf("list collections: %w", err)
 	}
 	return infos, nil
@@ -152,14 +147,15 @@ func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule
 	if !rule.valid() {
 		return collectionInfo{}, errInvalidRule
 	}
-	var info collectionInfo
-	err := r.meta.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: name}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "rule", Value: rule}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&info)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	doc, err := r.meta.Update(ctx, bson.D{{Key: "_id", Value: name}}, docstore.Change{Set: bson.D{{Key: "rule", Value: rule}}})
+	if errors.Is(err, docstore.ErrNotFound) {
 		return collectionInfo{}, errCollectionNotFound
 	}
 	if err != nil {
+		return collectionInfo{}, fmt.Errorf("set rule of %s: %w", name, err)
+	}
+	var info collectionInfo
+	if err := docstore.Decode(doc, &info); err != nil {
 		return collectionInfo{}, fmt.Errorf("set rule of %s: %w", name, err)
 	}
 	r.remember(info)
@@ -169,11 +165,11 @@ func (r *collectionRegistry) setRule(ctx context.Context, name string, rule Rule
 // drop unregisters a collection and deletes its documents. It is unregistered first, so no
 // replica serves a half-dropped collection for longer than collectionCacheTTL.
 func (r *collectionRegistry) drop(ctx context.Context, name string) error {
-	if _, err := r.meta.DeleteOne(ctx, bson.D{{Key: "_id", Value: name}}); err != nil {
+	if _, err := r.meta.Delete(ctx, bson.D{{Key: "_id", Value: name}}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		return fmt.Errorf("unregister collection %s: %w", name, err)
 	}
 	r.forget(name)
-	if err := r.db.Collection(name).Drop(ctx); err != nil {
+	if err := r.store.DropCollection(ctx, name); err != nil {
 		return fmt.Errorf("drop collection %s: %w", name, err)
 	}
 	return nil
@@ -199,11 +195,6 @@ func (s *Server) setCollectionRule(ctx context.Context, name string, rule Rule) 
 
 func (s *Server) publishCollection(ctx context.Context, action string, info collectionInfo) {
 	s.publish(ctx, event{Kind: kindCollection, Action: action, Collection: info.Name, Message: clientMessage(action, info.Name, info)})
-}
-
-func isNamespaceExists(err error) bool {
-	var ce mongo.CommandError
-	return errors.As(err, &ce) && ce.Code == 48
 }
 
 type createCollectionRequest struct {

@@ -8,11 +8,10 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Listing limits of the contract.
@@ -22,8 +21,7 @@ const (
 	maxListSkip      = 1_000_000
 )
 
-// and combines two filters; either may be empty, and the result is never nil (the driver
-// cannot encode a nil filter for every command).
+// and combines two filters; either may be empty, and the result is never nil.
 func and(a, b bson.D) bson.D {
 	switch {
 	case len(a) == 0 && len(b) == 0:
@@ -110,24 +108,16 @@ func (s *Server) findDocuments(ctx context.Context, ref collectionRef, lq listQu
 	ctx, cancel := s.queryContext(ctx)
 	defer cancel()
 	f := and(lq.filter, ref.scope)
-	opts := options.Find().SetLimit(lq.limit).SetSkip(lq.skip)
-	if lq.sort != nil {
-		opts.SetSort(lq.sort)
-	}
-	if lq.fields != nil {
-		opts.SetProjection(lq.fields)
-	}
-	cur, err := ref.coll.Find(ctx, f, opts)
+	docs, err = ref.coll.Find(ctx, f, docstore.FindOptions{Sort: lq.sort, Projection: lq.fields, Skip: lq.skip, Limit: lq.limit})
 	if err != nil {
 		return nil, 0, queryError(err)
 	}
-	docs = []bson.D{}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, queryError(err)
+	if docs == nil {
+		docs = []bson.D{}
 	}
 	total = -1
 	if lq.count {
-		if total, err = ref.coll.CountDocuments(ctx, f); err != nil {
+		if total, err = ref.coll.Count(ctx, f); err != nil {
 			return nil, 0, queryError(err)
 		}
 	}
@@ -135,19 +125,17 @@ func (s *Server) findDocuments(ctx context.Context, ref collectionRef, lq listQu
 }
 
 // queryError turns a database's refusal of a validated query (a regular expression its engine
-// rejects, say) into a 400, without passing the driver's message on.
+// rejects, say) into a 400, without passing the engine's message on.
 func queryError(err error) error {
-	var ce mongo.CommandError
-	if errors.As(err, &ce) && !ce.HasErrorLabel("NetworkError") && ce.Code != 0 && ce.Code < 1000 && ce.Code != 50 {
+	if errors.Is(err, docstore.ErrInvalidQuery) {
 		return httpapi.BadRequest("invalid_query", "the database could not run this query; check the filter, sort and fields")
 	}
 	return fmt.Errorf("query: %w", err)
 }
 
 func (s *Server) findDocument(ctx context.Context, ref collectionRef, id bson.ObjectID) (bson.D, error) {
-	var doc bson.D
-	err := ref.coll.FindOne(ctx, ref.byID(id)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	doc, err := ref.coll.FindOne(ctx, ref.byID(id), docstore.FindOptions{})
+	if errors.Is(err, docstore.ErrNotFound) {
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
@@ -173,7 +161,7 @@ func (s *Server) insert(ctx context.Context, ref collectionRef, data bson.D, act
 		doc = append(doc, bson.E{Key: "_owner", Value: ref.who.userID})
 	}
 	doc = append(doc, bson.E{Key: "_createdAt", Value: now}, bson.E{Key: "_updatedAt", Value: now})
-	if _, err := ref.coll.InsertOne(ctx, doc); err != nil {
+	if err := ref.coll.Insert(ctx, doc); err != nil {
 		return nil, fmt.Errorf("create document: %w", err)
 	}
 	s.publishDocument(ctx, action, ref.info, doc)
@@ -192,10 +180,9 @@ func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson
 		return nil, err
 	}
 	for range replaceAttempts {
-		var current bson.M
-		err := ref.coll.FindOne(ctx, ref.byID(id),
-			options.FindOne().SetProjection(bson.D{{Key: "_owner", Value: 1}, {Key: "_createdAt", Value: 1}, {Key: "_updatedAt", Value: 1}})).Decode(&current)
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		current, err := ref.coll.FindOne(ctx, ref.byID(id), docstore.FindOptions{
+			Projection: bson.D{{Key: "_owner", Value: 1}, {Key: "_createdAt", Value: 1}, {Key: "_updatedAt", Value: 1}}})
+		if errors.Is(err, docstore.ErrNotFound) {
 			return nil, errDocumentNotFound
 		}
 		if err != nil {
@@ -203,18 +190,18 @@ func (s *Server) replaceDocument(ctx context.Context, ref collectionRef, id bson
 		}
 		doc := append(bson.D{{Key: "_id", Value: id}}, data...)
 		for _, k := range []string{"_owner", "_createdAt"} {
-			if v, ok := current[k]; ok {
+			if v, ok := lookupField(current, k); ok {
 				doc = append(doc, bson.E{Key: k, Value: v})
 			}
 		}
 		doc = append(doc, bson.E{Key: "_updatedAt", Value: timestamp()})
-		unchanged := bson.D{{Key: "_id", Value: id}, {Key: "_updatedAt", Value: current["_updatedAt"]}}
-		if _, ok := current["_updatedAt"]; !ok {
+		updatedAt, ok := lookupField(current, "_updatedAt")
+		unchanged := bson.D{{Key: "_id", Value: id}, {Key: "_updatedAt", Value: updatedAt}}
+		if !ok {
 			unchanged[1] = bson.E{Key: "_updatedAt", Value: bson.D{{Key: "$exists", Value: false}}}
 		}
-		var replaced bson.D
-		err = ref.coll.FindOneAndReplace(ctx, unchanged, doc, options.FindOneAndReplace().SetReturnDocument(options.After)).Decode(&replaced)
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		replaced, err := ref.coll.Replace(ctx, unchanged, doc)
+		if errors.Is(err, docstore.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -232,10 +219,8 @@ func (s *Server) patchDocument(ctx context.Context, ref collectionRef, id bson.O
 		return nil, err
 	}
 	set := append(data, bson.E{Key: "_updatedAt", Value: timestamp()})
-	var doc bson.D
-	err := ref.coll.FindOneAndUpdate(ctx, ref.byID(id), bson.D{{Key: "$set", Value: set}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	doc, err := ref.coll.Update(ctx, ref.byID(id), docstore.Change{Set: set})
+	if errors.Is(err, docstore.ErrNotFound) {
 		return nil, errDocumentNotFound
 	}
 	if err != nil {
@@ -246,9 +231,8 @@ func (s *Server) patchDocument(ctx context.Context, ref collectionRef, id bson.O
 }
 
 func (s *Server) deleteDocument(ctx context.Context, ref collectionRef, id bson.ObjectID) (bson.D, error) {
-	var doc bson.D
-	err := ref.coll.FindOneAndDelete(ctx, ref.byID(id)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	doc, err := ref.coll.Delete(ctx, ref.byID(id))
+	if errors.Is(err, docstore.ErrNotFound) {
 		return nil, errDocumentNotFound
 	}
 	if err != nil {

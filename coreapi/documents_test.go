@@ -276,7 +276,7 @@ func TestRuleChangeReachesCachedReplica(t *testing.T) {
 	anon := api.client()
 	anon.expectError(anon.get("/notes"), 401, "not_signed_in")
 	// A second registry on the same database plays another replica changing the rule.
-	other := newCollectionRegistry(api.srv.db)
+	other := newCollectionRegistry(api.srv.store)
 	if _, err := other.setRule(context.Background(), "notes", RulePublicRead); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/labstack/echo/v4"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 var (
@@ -30,9 +29,9 @@ const queryRetryAfter = 5 * time.Second
 // one place where internal errors meet the contract's codes; anything unrecognised is a 500
 // whose cause is logged, never shown.
 func toAPIError(err error) *httpapi.Error {
-	// A database call past its deadline (queryContext) fails with the context's error or, when
-	// the server gave up first (maxTimeMS), with the driver's timeout error.
-	if errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) {
+	// A database call past its deadline (queryContext) fails with the context's error, whichever
+	// of the engine or the server gave up first.
+	if errors.Is(err, context.DeadlineExceeded) {
 		return errQueryTimeout
 	}
 	if e, ok := httpapi.Common(err); ok {

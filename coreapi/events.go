@@ -74,13 +74,9 @@ func broadcastWanted(doc bson.D) bool {
 }
 
 func stringField(doc bson.D, key string) string {
-	for _, e := range doc {
-		if e.Key == key {
-			s, _ := e.Value.(string)
-			return s
-		}
-	}
-	return ""
+	v, _ := lookupField(doc, key)
+	s, _ := v.(string)
+	return s
 }
 
 // clientMessage renders what a websocket client receives for a change.

@@ -11,11 +11,11 @@ import (
 	"path"
 	"strings"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // multipartOverhead is what a multipart body may add to the file itself: boundaries, part
@@ -248,12 +248,8 @@ func (s *Server) listFiles(c echo.Context) error {
 // writeFileList answers with the metadata of the files matching f, by owner and name.
 func (s *Server) writeFileList(c echo.Context, f bson.D) error {
 	ctx := c.Request().Context()
-	cur, err := s.files.meta.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "owner", Value: 1}, {Key: "filename", Value: 1}}))
+	metas, err := findAll[fileMeta](ctx, s.files.meta, f, docstore.FindOptions{Sort: bson.D{{Key: "owner", Value: 1}, {Key: "filename", Value: 1}}})
 	if err != nil {
-		return fmt.Errorf("list files: %w", err)
-	}
-	var metas []fileMeta
-	if err := cur.All(ctx, &metas); err != nil {
 		return fmt.Errorf("list files: %w", err)
 	}
 	out := make([]fileJSON, 0, len(metas))

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/docstore"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func filePart(name string, data string) formPart {
@@ -22,12 +25,8 @@ func field(name, value string) formPart { return formPart{field: name, data: []b
 // bytes on disk with the recorded size, no bytes lie on disk unrecorded, and no temp file is left.
 func assertDiskMatchesMetadata(t *testing.T, api *testAPI) {
 	t.Helper()
-	var metas []fileMeta
-	cur, err := api.srv.files.meta.Find(t.Context(), map[string]any{})
+	metas, err := findAll[fileMeta](t.Context(), api.srv.files.meta, bson.D{}, docstore.FindOptions{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cur.All(t.Context(), &metas); err != nil {
 		t.Fatal(err)
 	}
 	recorded := map[string]int64{}

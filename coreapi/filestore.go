@@ -13,10 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // metaFiles records uploaded files; the bytes live on disk under FilesDir/OWNER/FILENAME.
@@ -66,11 +65,11 @@ func (m fileMeta) public() fileJSON {
 // is ordered so that a failure at any step leaves the bytes and the metadata agreeing.
 type fileStore struct {
 	root  *os.Root
-	meta  *mongo.Collection
+	meta  docstore.Collection
 	locks keyedLocks
 }
 
-func newFileStore(dir string, db *mongo.Database) (*fileStore, error) {
+func newFileStore(dir string, store docstore.Store) (*fileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("files dir %s: %w", dir, err)
 	}
@@ -82,7 +81,7 @@ func newFileStore(dir string, db *mongo.Database) (*fileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("files temp dir: %w", err)
 	}
-	return &fileStore{root: root, meta: db.Collection(metaFiles)}, nil
+	return &fileStore{root: root, meta: store.Collection(metaFiles)}, nil
 }
 
 // close releases the files directory; the local runtime starts and stops many backends in one
@@ -90,10 +89,7 @@ func newFileStore(dir string, db *mongo.Database) (*fileStore, error) {
 func (fs *fileStore) close() error { return fs.root.Close() }
 
 func (fs *fileStore) ensureIndexes(ctx context.Context) error {
-	_, err := fs.meta.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys:    bson.D{{Key: "owner", Value: 1}, {Key: "filename", Value: 1}},
-		Options: options.Index().SetUnique(true).SetName("owner_filename_unique"),
-	})
+	err := ensureIndex(ctx, fs.meta, docstore.Index{Name: "owner_filename_unique", Fields: []string{"owner", "filename"}, Unique: true})
 	if err != nil {
 		return fmt.Errorf("files index: %w", err)
 	}
@@ -165,8 +161,8 @@ var errFileExists = httpapi.NewError(http.StatusConflict, "file_exists", "a file
 
 func (fs *fileStore) find(ctx context.Context, owner, filename string) (fileMeta, error) {
 	var m fileMeta
-	err := fs.meta.FindOne(ctx, bson.D{{Key: "owner", Value: owner}, {Key: "filename", Value: filename}}).Decode(&m)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := findOne(ctx, fs.meta, bson.D{{Key: "owner", Value: owner}, {Key: "filename", Value: filename}}, docstore.FindOptions{}, &m)
+	if errors.Is(err, docstore.ErrNotFound) {
 		return m, errFileNotFound
 	}
 	if err != nil {
@@ -209,9 +205,9 @@ func (fs *fileStore) create(ctx context.Context, up *upload, m fileMeta) error {
 	if err := fs.claimName(ctx, m.Owner, up.tempPath, m.Filename); err != nil {
 		return err
 	}
-	if _, err := fs.meta.InsertOne(ctx, m); err != nil {
+	if err := insertValue(ctx, fs.meta, m); err != nil {
 		_ = fs.root.Remove(filePath(m.Owner, m.Filename))
-		if mongo.IsDuplicateKeyError(err) {
+		if docstore.IsDuplicate(err) {
 			return errFileExists
 		}
 		return fmt.Errorf("record file: %w", err)
@@ -234,9 +230,9 @@ func (fs *fileStore) replace(ctx context.Context, up *upload, m fileMeta, conten
 		return m, fmt.Errorf("put new file in place: %w", err)
 	}
 	m.Size, m.ContentType, m.UpdatedAt = up.size, contentType, timestamp()
-	_, err := fs.meta.UpdateByID(ctx, m.ID, bson.D{{Key: "$set", Value: bson.D{
+	err := fs.updateMeta(ctx, m.ID, bson.D{
 		{Key: "size", Value: m.Size}, {Key: "contentType", Value: m.ContentType}, {Key: "_updatedAt", Value: m.UpdatedAt},
-	}}})
+	})
 	if err != nil {
 		restore()
 		return m, fmt.Errorf("record new file: %w", err)
@@ -255,14 +251,14 @@ func (fs *fileStore) rename(ctx context.Context, m fileMeta, newName, newBucket 
 	}
 	updated := m
 	updated.Filename, updated.Bucket, updated.UpdatedAt = newName, newBucket, timestamp()
-	_, err := fs.meta.UpdateByID(ctx, m.ID, bson.D{{Key: "$set", Value: bson.D{
+	err := fs.updateMeta(ctx, m.ID, bson.D{
 		{Key: "filename", Value: updated.Filename}, {Key: "bucket", Value: updated.Bucket}, {Key: "_updatedAt", Value: updated.UpdatedAt},
-	}}})
+	})
 	if err != nil {
 		if newName != m.Filename {
 			_ = fs.root.Remove(filePath(m.Owner, newName))
 		}
-		if mongo.IsDuplicateKeyError(err) {
+		if docstore.IsDuplicate(err) {
 			return m, errFileExists
 		}
 		return m, fmt.Errorf("record rename: %w", err)
@@ -281,11 +277,20 @@ func (fs *fileStore) remove(ctx context.Context, m fileMeta) error {
 	if err := fs.root.Rename(path, trash); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("set file aside: %w", err)
 	}
-	if _, err := fs.meta.DeleteOne(ctx, bson.D{{Key: "_id", Value: m.ID}}); err != nil {
+	if _, err := fs.meta.Delete(ctx, bson.D{{Key: "_id", Value: m.ID}}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		_ = fs.root.Rename(trash, path)
 		return fmt.Errorf("delete file record: %w", err)
 	}
 	_ = fs.root.Remove(trash)
+	return nil
+}
+
+// updateMeta sets fields of a file's metadata. Metadata another request removed meanwhile is
+// left removed: that request's outcome stands.
+func (fs *fileStore) updateMeta(ctx context.Context, id bson.ObjectID, set bson.D) error {
+	if _, err := fs.meta.Update(ctx, bson.D{{Key: "_id", Value: id}}, docstore.Change{Set: set}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
+		return err
+	}
 	return nil
 }
 

@@ -19,6 +19,8 @@ import (
 
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
@@ -28,8 +30,16 @@ const (
 	testAdminToken = "test-admin-token-0123456789"
 )
 
-// testAPI is one API replica served over real HTTP, backed by an in-process FerretDB and a
-// real redis-server.
+// newTestStore is the document store of every server this package's tests start: a database
+// of its own on an in-process FerretDB, through the mongo engine. The engine the tests run on
+// is chosen here, and only here.
+func newTestStore(t testing.TB) docstore.Store {
+	t.Helper()
+	return mongostore.New(testenv.MongoDatabase(t, testenv.FerretDB(t), "backend"), docstore.Limits{})
+}
+
+// testAPI is one API replica served over real HTTP, backed by newTestStore and a real
+// redis-server.
 type testAPI struct {
 	t      *testing.T
 	srv    *Server
@@ -43,7 +53,7 @@ type testAPI struct {
 func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	t.Helper()
 	redisURL := testenv.Redis(t)
-	db := testenv.MongoDatabase(t, testenv.FerretDB(t), "backend")
+	store := newTestStore(t)
 	eph, err := ephemeral.NewRedis(context.Background(), redisURL, "t:")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +67,7 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	for _, m := range modify {
 		m(&cfg)
 	}
-	srv, err := New(context.Background(), cfg, db, eph)
+	srv, err := New(context.Background(), cfg, store, eph)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +291,7 @@ func (a *testAPI) replicaWith(cfg Config) *testAPI {
 		a.t.Fatal(err)
 	}
 	a.t.Cleanup(func() { _ = eph.Close() })
-	srv, err := New(context.Background(), cfg, a.srv.db, eph)
+	srv, err := New(context.Background(), cfg, a.srv.store, eph)
 	if err != nil {
 		a.t.Fatal(err)
 	}

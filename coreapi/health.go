@@ -1,8 +1,6 @@
 package coreapi
 
 import (
-	"context"
-
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
@@ -11,6 +9,6 @@ import (
 // replica that lost its database is taken out of rotation rather than failing requests.
 func (s *Server) readyz(c echo.Context) error {
 	return httpapi.Readyz(c, "a dependency of this replica is unreachable",
-		httpapi.Check{Name: "mongo", Ping: func(ctx context.Context) error { return s.db.Client().Ping(ctx, nil) }},
+		httpapi.Check{Name: "mongo", Ping: s.store.Ping},
 		httpapi.Check{Name: "redis", Ping: s.eph.Ping})
 }

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // metaBackend holds facts about the backend's database itself. Like every internal collection
@@ -23,22 +23,22 @@ const incarnationDoc = "incarnation"
 // database, so a backend created again under the same name gets a new incarnation, and session
 // keys derived from it (see Server.sessionKey) make every token of the old backend worthless
 // even where its ephemeral store (a Redis shared by name) still holds the old sessions.
-func loadIncarnation(ctx context.Context, db *mongo.Database) (string, error) {
-	coll := db.Collection(metaBackend)
+func loadIncarnation(ctx context.Context, store docstore.Store) (string, error) {
+	coll := store.Collection(metaBackend)
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("new incarnation: %w", err)
 	}
 	// Replicas starting together race here: the unique _id lets exactly one insert win, and
 	// every replica then reads the winner's value.
-	_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: incarnationDoc}, {Key: "value", Value: hex.EncodeToString(b)}})
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
+	err := coll.Insert(ctx, bson.D{{Key: "_id", Value: incarnationDoc}, {Key: "value", Value: hex.EncodeToString(b)}})
+	if err != nil && !docstore.IsDuplicate(err) {
 		return "", fmt.Errorf("store incarnation: %w", err)
 	}
 	var stored struct {
 		Value string `bson:"value"`
 	}
-	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: incarnationDoc}}).Decode(&stored); err != nil {
+	if err := findOne(ctx, coll, bson.D{{Key: "_id", Value: incarnationDoc}}, docstore.FindOptions{}, &stored); err != nil {
 		return "", fmt.Errorf("read incarnation: %w", err)
 	}
 	if stored.Value == "" {

@@ -115,11 +115,12 @@ func TestDocumentComplexitySettings(t *testing.T) {
 // limits, as a document written before they existed would be.
 func seedWideDocument(t *testing.T, api *testAPI, collection string, keys int) {
 	t.Helper()
-	d := make(bson.D, keys)
+	d := make(bson.D, keys, keys+1)
 	for i := range d {
 		d[i] = bson.E{Key: "k" + strconv.Itoa(i), Value: int32(0)}
 	}
-	if _, err := api.srv.db.Collection(collection).InsertOne(context.Background(), d); err != nil {
+	d = append(bson.D{{Key: "_id", Value: bson.NewObjectID()}}, d...)
+	if err := api.srv.store.Collection(collection).Insert(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,16 +10,13 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/openapicheck"
-	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
 func openapiTestServer(t *testing.T) *Server {
 	t.Helper()
-	uri := testenv.FerretDB(t)
-	db := testenv.MongoDatabase(t, uri, "openapi")
 	s, err := New(context.Background(), Config{APIKey: "k-0123456789abcdef", AdminToken: "a-0123456789abcdef", FilesDir: t.TempDir(), SiteDir: t.TempDir()},
-		db, ephemeral.NewMemory())
+		newTestStore(t), ephemeral.NewMemory())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

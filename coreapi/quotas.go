@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // Quotas cap what a backend's end users can create, so that one app (or one user of it) cannot
@@ -128,7 +128,7 @@ func quotaExceeded(quota, what string, limit, used int64) *httpapi.Error {
 
 // usage measures what the quotas count.
 func (s *Server) usage(ctx context.Context) (quotaUsage, error) {
-	n, err := s.collections.meta.CountDocuments(ctx, bson.D{})
+	n, err := s.collections.meta.Count(ctx, bson.D{})
 	if err != nil {
 		return quotaUsage{}, fmt.Errorf("count collections: %w", err)
 	}
@@ -157,14 +157,14 @@ func (s *Server) createCollectionWithinQuota(ctx context.Context, name string) (
 	defer unlock()
 	// An existing name is a conflict, not a quota matter; the database answers, not the cache,
 	// which may still remember a collection dropped through another replica.
-	exists, err := s.collections.meta.CountDocuments(ctx, bson.D{{Key: "_id", Value: name}})
+	exists, err := s.collections.meta.Count(ctx, bson.D{{Key: "_id", Value: name}})
 	if err != nil {
 		return collectionInfo{}, fmt.Errorf("look up collection %s: %w", name, err)
 	}
 	if exists > 0 {
 		return collectionInfo{}, errCollectionExists(name)
 	}
-	n, err := s.collections.meta.CountDocuments(ctx, bson.D{})
+	n, err := s.collections.meta.Count(ctx, bson.D{})
 	if err != nil {
 		return collectionInfo{}, fmt.Errorf("count collections: %w", err)
 	}
@@ -215,23 +215,11 @@ func (s *Server) checkFileQuota(ctx context.Context, owner string, grow int64) e
 
 // usedBytes is the total size of the recorded files matching f.
 func (fs *fileStore) usedBytes(ctx context.Context, f bson.D) (int64, error) {
-	cur, err := fs.meta.Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$match", Value: f}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "total", Value: bson.D{{Key: "$sum", Value: "$size"}}}}}},
-	})
+	total, err := fs.meta.Sum(ctx, f, "size")
 	if err != nil {
 		return 0, fmt.Errorf("sum file sizes: %w", err)
 	}
-	var rows []struct {
-		Total int64 `bson:"total"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return 0, fmt.Errorf("sum file sizes: %w", err)
-	}
-	if len(rows) == 0 {
-		return 0, nil
-	}
-	return rows[0].Total, nil
+	return total, nil
 }
 
 // metaLocks holds the backend-wide locks that make a quota check and the create it allows one
@@ -250,7 +238,7 @@ const lockWait = 15 * time.Second
 var errBusy = httpapi.NewError(http.StatusServiceUnavailable, "busy", "the backend is busy with other uploads; try again in a moment")
 
 type dbLocks struct {
-	coll *mongo.Collection
+	coll docstore.Collection
 }
 
 type lockDoc struct {
@@ -268,20 +256,20 @@ func (l dbLocks) acquire(ctx context.Context, name string) (func(), error) {
 	deadline := time.Now().Add(lockWait)
 	pause := 5 * time.Millisecond
 	for {
-		_, err := l.coll.InsertOne(ctx, lockDoc{ID: name, Token: token, Expires: time.Now().Add(lockTTL)})
+		err := insertValue(ctx, l.coll, lockDoc{ID: name, Token: token, Expires: time.Now().Add(lockTTL)})
 		if err == nil {
 			return func() {
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				_, _ = l.coll.DeleteOne(rctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: token}})
+				_, _ = l.coll.Delete(rctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: token}})
 			}, nil
 		}
-		if !mongo.IsDuplicateKeyError(err) {
+		if !docstore.IsDuplicate(err) {
 			return nil, fmt.Errorf("take the %s lock: %w", name, err)
 		}
 		var held lockDoc
-		if err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: name}}).Decode(&held); err == nil && time.Now().After(held.Expires) {
-			_, _ = l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: held.Token}})
+		if err := findOne(ctx, l.coll, bson.D{{Key: "_id", Value: name}}, docstore.FindOptions{}, &held); err == nil && time.Now().After(held.Expires) {
+			_, _ = l.coll.Delete(ctx, bson.D{{Key: "_id", Value: name}, {Key: "token", Value: held.Token}})
 			continue
 		}
 		if time.Now().After(deadline) {

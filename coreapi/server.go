@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/backpackhq/backpack/web/sdk"
 	"github.com/labstack/echo/v4"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // Server is one replica of a backend's API. It is safe to run several replicas, in one process
@@ -22,7 +22,7 @@ import (
 type Server struct {
 	cfg          Config
 	log          *slog.Logger
-	db           *mongo.Database
+	store        docstore.Store
 	eph          ephemeral.Store
 	collections  *collectionRegistry
 	users        *userStore
@@ -50,12 +50,12 @@ type Server struct {
 // indexes the API relies on, loads the runtime settings, subscribes to the other replicas'
 // events and builds both routers. It does not listen (see Handler and AdminHandler); Close
 // stops it.
-func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Store) (*Server, error) {
+func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.Store) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	files, err := newFileStore(cfg.FilesDir, db)
+	files, err := newFileStore(cfg.FilesDir, store)
 	if err != nil {
 		return nil, err
 	}
@@ -67,17 +67,17 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 	s := &Server{
 		cfg:          cfg,
 		log:          cfg.Logger,
-		db:           db,
+		store:        store,
 		eph:          eph,
-		collections:  newCollectionRegistry(db),
-		users:        newUserStore(db),
+		collections:  newCollectionRegistry(store),
+		users:        newUserStore(store),
 		liveUsers:    newUserExistence(),
 		files:        files,
 		site:         site,
 		passwords:    credentials.NewHasher(),
 		metrics:      newMetrics(),
-		settings:     newLiveSettings(db, cfg),
-		locks:        dbLocks{coll: db.Collection(metaLocks)},
+		settings:     newLiveSettings(store, cfg),
+		locks:        dbLocks{coll: store.Collection(metaLocks)},
 		adminToken:   newSecret(cfg.AdminToken),
 		hub:          newHub(),
 		started:      time.Now(),
@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config, db *mongo.Database, eph ephemeral.Stor
 		_ = files.close()
 		return nil, err
 	}
-	if s.incarnation, err = loadIncarnation(ctx, db); err != nil {
+	if s.incarnation, err = loadIncarnation(ctx, store); err != nil {
 		_ = files.close()
 		return nil, fmt.Errorf("prepare database: %w", err)
 	}

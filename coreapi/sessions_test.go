@@ -61,12 +61,18 @@ func TestSessionBoundToIncarnation(t *testing.T) {
 		t.Fatal(err)
 	}
 	api.srv.Close()
-	if err := api.srv.db.Drop(context.Background()); err != nil {
+	names, err := api.srv.store.ListCollections(context.Background())
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range names {
+		if err := api.srv.store.DropCollection(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	again := api.replica()
-	if _, err := again.srv.db.Collection(metaUsers).InsertOne(context.Background(), old); err != nil {
+	if err := insertValue(context.Background(), again.srv.store.Collection(metaUsers), old); err != nil {
 		t.Fatal(err)
 	}
 	o, _ := again.signedIn()

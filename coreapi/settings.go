@@ -16,11 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // metaSettings holds the settings changed at runtime through the admin port. They override
@@ -47,7 +46,7 @@ type storedSettings struct {
 
 // liveSettings are the settings a replica applies right now.
 type liveSettings struct {
-	coll       *mongo.Collection
+	coll       docstore.Collection
 	configured [sha256.Size]byte
 	defaults   []string
 	loopback   bool
@@ -80,8 +79,8 @@ func newOriginSet(list []string) *originSet {
 	return set
 }
 
-func newLiveSettings(db *mongo.Database, cfg Config) *liveSettings {
-	ls := &liveSettings{coll: db.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
+func newLiveSettings(store docstore.Store, cfg Config) *liveSettings {
+	ls := &liveSettings{coll: store.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
 		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, siteHost: cfg.SiteHost, apiKey: newSecret(cfg.APIKey), defaultQuotas: *cfg.Quotas}
 	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
 	ls.stored.Store(&storedSettings{})
@@ -114,8 +113,8 @@ func isLoopbackName(host string) bool {
 // reload reads the stored settings and applies them.
 func (ls *liveSettings) reload(ctx context.Context) error {
 	var st storedSettings
-	err := ls.coll.FindOne(ctx, bson.D{{Key: "_id", Value: "settings"}}).Decode(&st)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+	err := findOne(ctx, ls.coll, bson.D{{Key: "_id", Value: "settings"}}, docstore.FindOptions{}, &st)
+	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		return fmt.Errorf("load settings: %w", err)
 	}
 	digest := ls.configured
@@ -156,7 +155,7 @@ func (ls *liveSettings) setOrigins(ctx context.Context, origins []string) error 
 }
 
 func (ls *liveSettings) update(ctx context.Context, set bson.D) error {
-	_, err := ls.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "settings"}}, bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+	_, err := ls.coll.Update(ctx, bson.D{{Key: "_id", Value: "settings"}}, docstore.Change{Set: set, Upsert: true})
 	if err != nil {
 		return fmt.Errorf("save settings: %w", err)
 	}

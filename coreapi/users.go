@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // metaUsers holds the backend's end users; like every internal collection its name starts
@@ -38,15 +37,15 @@ func (u user) public() publicUser {
 }
 
 type userStore struct {
-	coll *mongo.Collection
+	coll docstore.Collection
 }
 
-func newUserStore(db *mongo.Database) *userStore { return &userStore{coll: db.Collection(metaUsers)} }
+func newUserStore(store docstore.Store) *userStore {
+	return &userStore{coll: store.Collection(metaUsers)}
+}
 
 func (s *userStore) ensureIndexes(ctx context.Context) error {
-	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique"),
-	})
+	err := ensureIndex(ctx, s.coll, docstore.Index{Name: "email_unique", Fields: []string{"email"}, Unique: true})
 	if err != nil {
 		return fmt.Errorf("users index: %w", err)
 	}
@@ -56,8 +55,8 @@ func (s *userStore) ensureIndexes(ctx context.Context) error {
 var errEmailTaken = httpapi.NewError(http.StatusConflict, "email_taken", "an account with this email already exists")
 
 func (s *userStore) create(ctx context.Context, u user) error {
-	if _, err := s.coll.InsertOne(ctx, u); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+	if err := insertValue(ctx, s.coll, u); err != nil {
+		if docstore.IsDuplicate(err) {
 			return errEmailTaken
 		}
 		return fmt.Errorf("create user: %w", err)
@@ -70,8 +69,8 @@ var errNoUser = errors.New("no such user")
 
 func (s *userStore) find(ctx context.Context, f bson.D) (user, error) {
 	var u user
-	err := s.coll.FindOne(ctx, f).Decode(&u)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := findOne(ctx, s.coll, f, docstore.FindOptions{}, &u)
+	if errors.Is(err, docstore.ErrNotFound) {
 		return u, errNoUser
 	}
 	if err != nil {
@@ -98,8 +97,8 @@ func (s *userStore) exists(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: oid}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	_, err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: oid}}, docstore.FindOptions{Projection: bson.D{{Key: "_id", Value: 1}}})
+	if errors.Is(err, docstore.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -118,7 +117,7 @@ func (s *Server) deleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	uid := u.ID.Hex() // the form sessions are stored under, whatever case id was given in
-	if _, err := s.users.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: u.ID}}); err != nil {
+	if _, err := s.users.coll.Delete(ctx, bson.D{{Key: "_id", Value: u.ID}}); err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		return fmt.Errorf("delete user %s: %w", uid, err)
 	}
 	s.liveUsers.forget(uid)

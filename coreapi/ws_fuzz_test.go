@@ -8,7 +8,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -88,10 +87,9 @@ func drain(ch chan []byte) [][]byte {
 // its queue) shared by every fuzz input.
 func fuzzConn(f *testing.F) *wsConn {
 	ctx := context.Background()
-	db := testenv.MongoDatabase(f, testenv.FerretDB(f), "fuzz")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := New(ctx, Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: f.TempDir(), SiteDir: f.TempDir(),
-		Logger: quiet, WSSendQueue: 64, WSRelaysPerSecond: math.Inf(1)}, db, ephemeral.NewMemory())
+		Logger: quiet, WSSendQueue: 64, WSRelaysPerSecond: math.Inf(1)}, newTestStore(f), ephemeral.NewMemory())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -23,12 +23,12 @@ import (
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/httpserve"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
@@ -182,15 +182,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("admin token: %w", err)
 	}
 
-	client, err := mongo.Connect(options.Client().ApplyURI(mongoURL).SetServerSelectionTimeout(10 * time.Second))
-	if err != nil {
-		return fmt.Errorf("connect to MongoDB: %w", err)
-	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
 	dbName, err := databaseName(mongoURL, s.database)
 	if err != nil {
 		return err
 	}
+	store, err := mongostore.Connect(ctx, mongoURL, dbName, docstore.Limits{})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = store.Close(context.WithoutCancel(ctx)) }()
 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: flagenv.SplitList(s.corsOrigins),
@@ -199,7 +199,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Limits: s.throttle,
 	}
 	s.limits.apply(&cfg)
-	api, err := coreapi.New(ctx, cfg, client.Database(dbName), eph)
+	api, err := coreapi.New(ctx, cfg, store, eph)
 	if err != nil {
 		return err
 	}

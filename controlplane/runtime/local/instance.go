@@ -14,6 +14,8 @@ import (
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
@@ -67,7 +69,7 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 		FilesDir:             filesDir,
 		SiteDir:              siteDir,
 		Logger:               apiLogger(spec.Name, logs.api, r.log),
-	}, r.client.Database(databaseName(spec.Name)), eph)
+	}, mongostore.New(r.client.Database(databaseName(spec.Name)), docstore.Limits{}), eph)
 	if err != nil {
 		_ = eph.Close()
 		return nil, fmt.Errorf("start api of %s: %w", spec.Name, err)

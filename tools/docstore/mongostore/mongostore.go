@@ -1,0 +1,461 @@
+// Package mongostore is the docstore engine on MongoDB, through the official driver: what a
+// Swarm stack's API uses with its mongo:7 service. Filters, sorts and projections pass to the
+// server as they are, so MongoDB's own semantics are the reference the other engine follows.
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/backpackhq/backpack/tools/docstore"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Store is one backend's database on a MongoDB server.
+type Store struct {
+	db     *mongo.Database
+	limits docstore.Limits
+	owned  bool // Close disconnects the client: Connect made it
+}
+
+var _ docstore.Store = (*Store)(nil)
+
+// New wraps a database of a client the caller owns (and disconnects); Close leaves it open.
+func New(db *mongo.Database, limits docstore.Limits) *Store {
+	return &Store{db: db, limits: limits.WithDefaults()}
+}
+
+// Connect opens a client to uri and returns the named database; Close disconnects it. A server
+// that does not answer within the call timeout fails here, not at the first request.
+func Connect(ctx context.Context, uri, database string, limits docstore.Limits) (*Store, error) {
+	limits = limits.WithDefaults()
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(limits.CallTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	s := &Store{db: client.Database(database), limits: limits, owned: true}
+	if err := s.Ping(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	return s, nil
+}
+
+// Database is the driver's handle, for tests and tools that need the server itself.
+func (s *Store) Database() *mongo.Database { return s.db }
+
+// Engine reports docstore.EngineMongo.
+func (s *Store) Engine() string { return docstore.EngineMongo }
+
+// Collection returns a handle; MongoDB creates the collection on its first write.
+func (s *Store) Collection(name string) docstore.Collection {
+	return &collection{coll: s.db.Collection(name), limits: s.limits}
+}
+
+// CreateCollection creates the collection unless it exists.
+func (s *Store) CreateCollection(ctx context.Context, name string) error {
+	ctx, cancel := s.limits.Bound(ctx)
+	defer cancel()
+	if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+		return fmt.Errorf("create collection %s: %w", name, err)
+	}
+	return nil
+}
+
+// DropCollection drops the collection with its indexes; a missing one is not an error.
+func (s *Store) DropCollection(ctx context.Context, name string) error {
+	ctx, cancel := s.limits.Bound(ctx)
+	defer cancel()
+	if err := s.db.Collection(name).Drop(ctx); err != nil {
+		return fmt.Errorf("drop collection %s: %w", name, err)
+	}
+	return nil
+}
+
+// ListCollections names the database's collections, sorted.
+func (s *Store) ListCollections(ctx context.Context) ([]string, error) {
+	ctx, cancel := s.limits.Bound(ctx)
+	defer cancel()
+	names, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("list collections: %w", err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Ping asks the server to answer.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.limits.Bound(ctx)
+	defer cancel()
+	return s.db.Client().Ping(ctx, nil)
+}
+
+// Close disconnects the client if Connect opened it.
+func (s *Store) Close(ctx context.Context) error {
+	if !s.owned {
+		return nil
+	}
+	return s.db.Client().Disconnect(ctx)
+}
+
+type collection struct {
+	coll   *mongo.Collection
+	limits docstore.Limits
+}
+
+// orEmpty gives the driver an empty filter for a nil one, which not every command encodes.
+func orEmpty(f bson.D) bson.D {
+	if f == nil {
+		return bson.D{}
+	}
+	return f
+}
+
+func (c *collection) Find(ctx context.Context, filter bson.D, o docstore.FindOptions) ([]bson.D, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	opts := options.Find()
+	if o.Limit > 0 {
+		opts.SetLimit(o.Limit)
+	}
+	if o.Skip > 0 {
+		opts.SetSkip(o.Skip)
+	}
+	if o.Sort != nil {
+		opts.SetSort(o.Sort)
+	}
+	if o.Projection != nil {
+		opts.SetProjection(o.Projection)
+	}
+	cur, err := c.coll.Find(ctx, orEmpty(filter), opts)
+	if err != nil {
+		return nil, queryError("find", c.coll.Name(), err)
+	}
+	docs := []bson.D{}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, queryError("find", c.coll.Name(), err)
+	}
+	return docs, nil
+}
+
+func (c *collection) FindOne(ctx context.Context, filter bson.D, o docstore.FindOptions) (bson.D, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	opts := options.FindOne()
+	if o.Sort != nil {
+		opts.SetSort(o.Sort)
+	}
+	if o.Projection != nil {
+		opts.SetProjection(o.Projection)
+	}
+	var doc bson.D
+	if err := c.coll.FindOne(ctx, orEmpty(filter), opts).Decode(&doc); err != nil {
+		return nil, queryError("find one", c.coll.Name(), err)
+	}
+	return doc, nil
+}
+
+func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	n, err := c.coll.CountDocuments(ctx, orEmpty(filter))
+	if err != nil {
+		return 0, queryError("count", c.coll.Name(), err)
+	}
+	return n, nil
+}
+
+func (c *collection) Sum(ctx context.Context, filter bson.D, field string) (int64, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	cur, err := c.coll.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: orEmpty(filter)}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "total", Value: bson.D{{Key: "$sum", Value: "$" + field}}}}}},
+	})
+	if err != nil {
+		return 0, queryError("sum", c.coll.Name(), err)
+	}
+	var rows []bson.M
+	if err := cur.All(ctx, &rows); err != nil {
+		return 0, queryError("sum", c.coll.Name(), err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	switch t := rows[0]["total"].(type) {
+	case int32:
+		return int64(t), nil
+	case int64:
+		return t, nil
+	case float64:
+		return int64(t), nil
+	}
+	return 0, nil
+}
+
+func (c *collection) Insert(ctx context.Context, doc bson.D) error {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	if _, err := c.coll.InsertOne(ctx, doc); err != nil {
+		return c.writeError(ctx, "insert", err, doc)
+	}
+	return nil
+}
+
+func (c *collection) Replace(ctx context.Context, filter bson.D, doc bson.D) (bson.D, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	var out bson.D
+	err := c.coll.FindOneAndReplace(ctx, orEmpty(filter), doc, options.FindOneAndReplace().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, c.writeError(ctx, "replace", err, doc)
+	}
+	return out, nil
+}
+
+func (c *collection) Update(ctx context.Context, filter bson.D, ch docstore.Change) (bson.D, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	update := bson.D{}
+	if len(ch.Set) > 0 {
+		update = append(update, bson.E{Key: "$set", Value: ch.Set})
+	}
+	if len(ch.Push) > 0 {
+		update = append(update, bson.E{Key: "$push", Value: ch.Push})
+	}
+	if len(update) == 0 {
+		return c.FindOne(ctx, filter, docstore.FindOptions{})
+	}
+	var out bson.D
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After).SetUpsert(ch.Upsert)
+	if err := c.coll.FindOneAndUpdate(ctx, orEmpty(filter), update, opts).Decode(&out); err != nil {
+		return nil, c.writeError(ctx, "update", err, ch.Set)
+	}
+	return out, nil
+}
+
+func (c *collection) Delete(ctx context.Context, filter bson.D) (bson.D, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	var out bson.D
+	if err := c.coll.FindOneAndDelete(ctx, orEmpty(filter)).Decode(&out); err != nil {
+		return nil, queryError("delete", c.coll.Name(), err)
+	}
+	return out, nil
+}
+
+func (c *collection) DeleteMany(ctx context.Context, filter bson.D) (int64, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	res, err := c.coll.DeleteMany(ctx, orEmpty(filter))
+	if err != nil {
+		return 0, queryError("delete", c.coll.Name(), err)
+	}
+	return res.DeletedCount, nil
+}
+
+func (c *collection) CreateIndex(ctx context.Context, idx docstore.Index) error {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	if idx.Name == "" {
+		idx.Name = docstore.IndexName(idx.Fields)
+	}
+	existing, err := c.ListIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range existing {
+		if e.Name == idx.Name {
+			return docstore.ErrIndexExists
+		}
+	}
+	keys := bson.D{}
+	for _, f := range idx.Fields {
+		path, desc := docstore.IndexField(f)
+		dir := 1
+		if desc {
+			dir = -1
+		}
+		keys = append(keys, bson.E{Key: path, Value: dir})
+	}
+	_, err = c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: options.Index().SetName(idx.Name).SetUnique(idx.Unique)})
+	if err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return &docstore.DuplicateError{Index: idx.Name, Fields: indexPaths(idx.Fields)}
+		}
+		if isIndexConflict(err) {
+			return docstore.ErrIndexExists
+		}
+		return fmt.Errorf("create index %s on %s: %w", idx.Name, c.coll.Name(), err)
+	}
+	return nil
+}
+
+func (c *collection) ListIndexes(ctx context.Context) ([]docstore.Index, error) {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	specs, err := c.coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		if isNamespaceNotFound(err) {
+			return []docstore.Index{}, nil
+		}
+		return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), err)
+	}
+	out := []docstore.Index{}
+	for _, spec := range specs {
+		if spec.Name == "_id_" {
+			continue
+		}
+		var keys bson.D
+		if err := bson.Unmarshal(spec.KeysDocument, &keys); err != nil {
+			return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), err)
+		}
+		idx := docstore.Index{Name: spec.Name, Unique: spec.Unique != nil && *spec.Unique}
+		for _, k := range keys {
+			if isDescending(k.Value) {
+				idx.Fields = append(idx.Fields, "-"+k.Key)
+			} else {
+				idx.Fields = append(idx.Fields, k.Key)
+			}
+		}
+		out = append(out, idx)
+	}
+	slices.SortFunc(out, func(a, b docstore.Index) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (c *collection) DropIndex(ctx context.Context, name string) error {
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	if name == "_id_" {
+		return docstore.ErrIndexNotFound
+	}
+	if err := c.coll.Indexes().DropOne(ctx, name); err != nil {
+		var ce mongo.CommandError
+		if errors.As(err, &ce) && (ce.Code == 27 || ce.Code == 26) { // IndexNotFound, NamespaceNotFound
+			return docstore.ErrIndexNotFound
+		}
+		return fmt.Errorf("drop index %s on %s: %w", name, c.coll.Name(), err)
+	}
+	return nil
+}
+
+// writeError turns a duplicate key into a *docstore.DuplicateError naming the index, so the
+// API can say which fields clash. MongoDB names the index in its message; FerretDB does not,
+// so without a name the clash is found by looking: the written document's _id, then each
+// unique index's values (doc is the document as written; for an update, the fields it set).
+func (c *collection) writeError(ctx context.Context, op string, err error, doc bson.D) error {
+	if !mongo.IsDuplicateKeyError(err) {
+		return queryError(op, c.coll.Name(), err)
+	}
+	ctx = context.WithoutCancel(ctx)
+	primary := &docstore.DuplicateError{Index: "_id", Fields: []string{"_id"}}
+	msg := err.Error()
+	if strings.Contains(msg, "index: _id_ ") {
+		return primary
+	}
+	indexes, lerr := c.ListIndexes(ctx)
+	if lerr != nil {
+		return primary
+	}
+	for _, idx := range indexes {
+		if strings.Contains(msg, "index: "+idx.Name+" ") {
+			return &docstore.DuplicateError{Index: idx.Name, Fields: indexPaths(idx.Fields)}
+		}
+	}
+	if id, ok := lookup(doc, "_id"); ok && op == "insert" {
+		if n, cerr := c.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}); cerr == nil && n > 0 {
+			return primary
+		}
+	}
+	for _, idx := range indexes {
+		if !idx.Unique {
+			continue
+		}
+		same := bson.D{}
+		for _, path := range indexPaths(idx.Fields) {
+			v, _ := lookup(doc, path)
+			same = append(same, bson.E{Key: path, Value: v})
+		}
+		if n, cerr := c.coll.CountDocuments(ctx, same); cerr == nil && n > 0 {
+			return &docstore.DuplicateError{Index: idx.Name, Fields: indexPaths(idx.Fields)}
+		}
+	}
+	return primary
+}
+
+// lookup finds a top-level field, or a dotted path through nested documents.
+func lookup(doc bson.D, path string) (any, bool) {
+	head, rest, nested := strings.Cut(path, ".")
+	for _, e := range doc {
+		if e.Key == path {
+			return e.Value, true
+		}
+		if nested && e.Key == head {
+			if sub, ok := e.Value.(bson.D); ok {
+				return lookup(sub, rest)
+			}
+		}
+	}
+	return nil, false
+}
+
+// queryError maps the driver's no-document answer to docstore.ErrNotFound, and a server's
+// refusal of a query (a regular expression its engine rejects, say) to
+// docstore.ErrInvalidQuery, keeping the server's message out of what clients see.
+func queryError(op, coll string, err error) error {
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return docstore.ErrNotFound
+	}
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && !ce.HasErrorLabel("NetworkError") && ce.Code != 0 && ce.Code < 1000 && ce.Code != 50 {
+		return fmt.Errorf("%s in %s: %w (%s)", op, coll, docstore.ErrInvalidQuery, ce.Message)
+	}
+	if mongo.IsTimeout(err) {
+		return fmt.Errorf("%s in %s: %w: %w", op, coll, context.DeadlineExceeded, err)
+	}
+	return fmt.Errorf("%s in %s: %w", op, coll, err)
+}
+
+func indexPaths(fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i], _ = docstore.IndexField(f)
+	}
+	return out
+}
+
+func isDescending(v any) bool {
+	switch n := v.(type) {
+	case int32:
+		return n < 0
+	case int64:
+		return n < 0
+	case float64:
+		return n < 0
+	}
+	return false
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 48
+}
+
+func isNamespaceNotFound(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 26
+}
+
+// isIndexConflict is MongoDB refusing an index whose name or keys another index has with
+// other options (IndexOptionsConflict, IndexKeySpecsConflict).
+func isIndexConflict(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 85 || ce.Code == 86)
+}
