@@ -175,7 +175,7 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 	if err != nil {
 		return nil, err
 	}
-	standin, err := startProcess("mongo-standin", standinBin, []string{"--listen", addr, "--dir", filepath.Join(dir, "standin")},
+	standin, err := startProcess("FerretDB stand-in", standinBin, []string{"--listen", addr, "--dir", filepath.Join(dir, "standin")},
 		serverEnv(os.Environ(), cfg.gomaxprocs), filepath.Join(dir, "mongo-standin.log"))
 	if err != nil {
 		return nil, err
@@ -219,13 +219,7 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 	if err != nil {
 		return startFailed(&undo, err)
 	}
-	srv.notes = func() []string {
-		hwm, err := standin.peakMemory()
-		if err != nil {
-			return []string{fmt.Sprintf("FerretDB stand-in's peak memory: %v", err)}
-		}
-		return []string{fmt.Sprintf("its peak memory is backpack-api's alone; the FerretDB stand-in's own process peaked at %s (redis-server not counted)", mebibytes(hwm))}
-	}
+	srv.database = standin
 	srv.close = undo.run
 	return srv, nil
 }

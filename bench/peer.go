@@ -65,8 +65,8 @@ type peerSide struct {
 	results      map[string]summary
 	unavailable  map[string]string
 	peakMemory   int64
-	// notes are said under the table: memory not counted in peakMemory, for instance.
-	notes []string
+	// memoryParts says what peakMemory adds up, when it is more than one process.
+	memoryParts string
 	// failed is set when the server could not be set up or seeded; its figures are then
 	// those measured before.
 	failed error
@@ -177,8 +177,9 @@ type peerServer struct {
 	createIndex func(ctx context.Context) error
 	// process is the server whose peak memory is compared.
 	process *serverProcess
-	// notes, if set, says what to add under the table once the workloads have run.
-	notes func() []string
+	// database, if set, is the database server's own process, whose peak memory is added to
+	// process's: a product whose database runs inside its process is compared with both.
+	database *serverProcess
 	// close stops what was started for this server.
 	close func()
 }
@@ -188,6 +189,8 @@ type peerServer struct {
 func (c peerConfig) measureServer(ctx context.Context, label string, start func(context.Context) (*peerServer, error)) peerSide {
 	side := newPeerSide(label)
 	fmt.Fprintf(c.progress, "  %s: starting…\n", label)
+	began := time.Now()
+	defer func() { fmt.Fprintf(c.progress, "  %s: done in %s\n", label, time.Since(began).Round(time.Second)) }()
 	srv, err := start(ctx)
 	if err != nil {
 		side.failed = err
@@ -224,8 +227,13 @@ func (c peerConfig) measureServer(ctx context.Context, label string, start func(
 	if side.peakMemory, err = srv.process.peakMemory(); err != nil {
 		side.failed = err
 	}
-	if srv.notes != nil {
-		side.notes = srv.notes()
+	if srv.database != nil {
+		db, err := srv.database.peakMemory()
+		if err != nil {
+			side.failed = err
+		}
+		side.memoryParts = fmt.Sprintf("%s %s + %s %s, each process's VmHWM", srv.process.name, mebibytes(side.peakMemory), srv.database.name, mebibytes(db))
+		side.peakMemory += db
 	}
 	return side
 }

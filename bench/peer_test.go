@@ -115,6 +115,7 @@ func TestPrintPeerTable(t *testing.T) {
 		embedded: side(labelEmbedded, 300, 50<<20), mongo: side(labelMongo, 100, 200<<20), pocketBase: side(labelPocketBase, 200, 100<<20),
 		idle: idleSummary{backends: 20, before: 80 << 20, after: 120 << 20, idle: 5 * time.Second}}
 	s.embedded.unavailable[peerListIndexed] = "not available: POST … answers 404"
+	s.mongo.memoryParts = "backpack-api 70.0 MiB + FerretDB stand-in 130.0 MiB, each process's VmHWM"
 	s.mongo.results[peerCreate] = summary{requests: 10, errors: 10, firstError: errors.New("status 503")}
 	s.pocketBase.results[peerListIndexed] = summary{requests: 100, okPerSecond: 400}
 
@@ -135,6 +136,7 @@ func TestPrintPeerTable(t *testing.T) {
 		{"idle memory per backend", "20 backends", "2.00 MiB", "< 5.0 MiB", "yes"},
 		{labelEmbedded + ", " + peerListIndexed + ": not available: POST … answers 404"},
 		{labelMongo + ", " + peerCreate + ": first error: status 503"},
+		{labelMongo + ": peak memory = backpack-api 70.0 MiB + FerretDB stand-in 130.0 MiB"},
 	} {
 		if !slices.ContainsFunc(slices.Collect(strings.Lines(text)), func(line string) bool {
 			return !slices.ContainsFunc(want, func(part string) bool { return !strings.Contains(line, part) })

@@ -148,8 +148,8 @@ func printPeerTable(w io.Writer, s peerSummary) error {
 			mebibytes(s.idle.before), mebibytes(s.idle.after), s.idle.backends, s.idle.idle)
 	}
 	for _, side := range sides {
-		for _, note := range side.notes {
-			fmt.Fprintf(w, "%s: %s\n", side.label, note)
+		if side.memoryParts != "" {
+			fmt.Fprintf(w, "%s: peak memory = %s\n", side.label, side.memoryParts)
 		}
 		for _, workload := range peerWorkloads {
 			if reason, ok := side.unavailable[workload]; ok {
