@@ -152,7 +152,7 @@ func startBackpackEmbedded(ctx context.Context, cfg peerConfig, bin, parent stri
 	if err != nil {
 		return nil, err
 	}
-	about := fmt.Sprintf("backpack-api %s --embedded, its own process; engine: %s", revisionOrUnknown(b.info), embeddedEngine(b.readyBody, b.info))
+	about := fmt.Sprintf("backpack-api %s --embedded, its own process; engine: %s", revisionOrUnknown(b.info, cfg.backpackAPI == ""), embeddedEngine(b.readyBody, b.info))
 	srv, err := b.server(ctx, cfg, about)
 	if err != nil {
 		b.process.close()
@@ -213,7 +213,7 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 		engine = "mongo (--mongo-url; /readyz names no engine, its checks: " + readyChecks(b.readyBody) + ")"
 	}
 	about := fmt.Sprintf("backpack-api %s --mongo-url --redis-url, its own process; engine: %s; database: FerretDB %s stand-in "+
-		"(internal/cmd/mongo-standin, SQLite, its own process), redis-server %s", revisionOrUnknown(b.info), engine,
+		"(internal/cmd/mongo-standin, SQLite, its own process), redis-server %s", revisionOrUnknown(b.info, cfg.backpackAPI == ""), engine,
 		standinInfo.deps[ferretDBModule], redisVersion(redisBin))
 	srv, err := b.server(ctx, cfg, about)
 	if err != nil {
@@ -246,14 +246,14 @@ func waitListening(ctx context.Context, p *serverProcess, addr string) error {
 	}
 }
 
-// revisionOrUnknown is the commit a Backpack binary the bench built was built from, for the
-// report: the one it records, else (built with -buildvcs=false, which GOFLAGS may say) the
-// working tree's, which is where the bench built it.
-func revisionOrUnknown(info binaryInfo) string {
+// revisionOrUnknown is the commit a Backpack binary was built from, for the report: the one it
+// records, else, if the bench built it (builtHere; with -buildvcs=false, which GOFLAGS may say),
+// the working tree's.
+func revisionOrUnknown(info binaryInfo, builtHere bool) string {
 	if info.revision != "" {
 		return "at " + info.revision
 	}
-	if rev := treeRevision(); rev != "" {
+	if rev := treeRevision(); builtHere && rev != "" {
 		return "at " + rev
 	}
 	return "(commit unknown)"

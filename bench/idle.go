@@ -86,7 +86,7 @@ func (s *idleSummary) measure(ctx context.Context, bin, parent string, gomaxproc
 	if err := c.call(ctx, http.MethodGet, c.url(c.name(0)+"-be", "/readyz"), "", nil, http.StatusOK, &ready); err != nil {
 		return dev.explain(err)
 	}
-	s.about = fmt.Sprintf("backpack dev %s, backends in-process; engine: %s", revisionOrUnknown(info), embeddedEngine(ready, info))
+	s.about = fmt.Sprintf("backpack dev %s, backends in-process; engine: %s", revisionOrUnknown(info, true), embeddedEngine(ready, info))
 	if err := rest(); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@
 // ratios Backpack/PocketBase, the targets and whether they are met, and the local runtime's
 // idle memory per backend (`backpack dev` with -peer-backends backends).
 //
-//	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000] [-peer-duration 5s] [-peer-gomaxprocs N] [-peer-backends 20]
+//	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000] [-peer-duration 5s] [-peer-gomaxprocs N] [-peer-backends 20] [-backpack-api PATH]
 //	go run ./bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
 package main
 
@@ -78,6 +78,7 @@ type settings struct {
 	// pocketBase is the PocketBase binary the peer scenario runs; peerDuration,
 	// peerGOMAXPROCS and peerBackends size the peer scenario (see peerConfig).
 	pocketBase     string
+	backpackAPI    string
 	peerDuration   time.Duration
 	peerGOMAXPROCS int
 	peerBackends   int
@@ -97,6 +98,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&o.cpCreate, "cp-create", 20, "backends timed from create to first API answer in the "+scenarioControlPlane+" scenario")
 	fs.StringVar(&memory, "cp-memory", "0,10,50", "comma-separated numbers of running backends at which "+scenarioControlPlane+" reads the idle process's memory")
 	fs.IntVar(&o.cpListBackends, "cp-list-backends", 200, "backends existing while "+scenarioControlPlane+" measures GET /api/backends")
+	fs.StringVar(&o.backpackAPI, "backpack-api", "", "backpack-api binary for the "+scenarioPeer+" scenario (default: built from this tree)")
 	fs.StringVar(&o.pocketBase, "pocketbase", defaultPocketBase(), "PocketBase binary for the "+scenarioPeer+" scenario (default $"+pocketBaseEnv+", else where scripts/build-pocketbase.sh caches it)")
 	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
 	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
@@ -205,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		} else if name == scenarioPeer {
 			fmt.Fprintf(stderr, "running %s: Backpack --embedded, Backpack on the mongo engine, PocketBase %s, %d clients for %s per workload, GOMAXPROCS=%d…\n",
 				name, pocketBaseVersion, o.clients, o.peerDuration, o.peerGOMAXPROCS)
-			r := runPeer(ctx, peerConfig{pocketBase: o.pocketBase, clients: o.clients, duration: o.peerDuration, seed: o.seed,
+			r := runPeer(ctx, peerConfig{pocketBase: o.pocketBase, backpackAPI: o.backpackAPI, clients: o.clients, duration: o.peerDuration, seed: o.seed,
 				gomaxprocs: o.peerGOMAXPROCS, idleBackends: o.peerBackends, idle: 5 * time.Second, progress: stderr})
 			peer = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {

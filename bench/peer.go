@@ -95,9 +95,12 @@ type peerSummary struct {
 // peerConfig is one peer run.
 type peerConfig struct {
 	pocketBase string
-	clients    int
-	duration   time.Duration
-	seed       int
+	// backpackAPI, if set, is the backpack-api binary to measure instead of one built from
+	// this tree.
+	backpackAPI string
+	clients     int
+	duration    time.Duration
+	seed        int
 	// gomaxprocs is every server's GOMAXPROCS.
 	gomaxprocs int
 	// idleBackends is how many backends the local runtime's idle memory is measured with; 0
@@ -124,7 +127,13 @@ func runPeer(ctx context.Context, cfg peerConfig) (s peerSummary) {
 	defer os.RemoveAll(dir)
 
 	bins := map[string]string{}
+	if cfg.backpackAPI != "" {
+		bins["cmd/backpack-api"] = cfg.backpackAPI
+	}
 	for _, path := range []string{"cmd/backpack-api", "internal/cmd/mongo-standin", "cmd/backpack"} {
+		if bins[path] != "" {
+			continue
+		}
 		fmt.Fprintf(cfg.progress, "  building %s…\n", path)
 		bin, err := goBuild(ctx, dir, path)
 		if err != nil {
