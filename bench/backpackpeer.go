@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,9 +90,12 @@ func (b *backpackAPI) server(ctx context.Context, cfg peerConfig, about string) 
 		idField:      "_id",
 		itemPath:     func(id string) string { return "/" + itemsCollection + "/" + id },
 		listPath:     fmt.Sprintf("/%s?limit=%d&sort=-n", itemsCollection, listLimit),
-		pageLength:   arrayLength,
-		createIndex:  b.createIndex,
-		process:      b.process,
+		listBelowPath: func(bound int) string {
+			return fmt.Sprintf("/%s?limit=%d&sort=-n&filter=%s", itemsCollection, listLimit, url.QueryEscape(fmt.Sprintf(`{"n":{"$lt":%d}}`, bound)))
+		},
+		pageLength:  arrayLength,
+		createIndex: b.createIndex,
+		process:     b.process,
 	}, nil
 }
 

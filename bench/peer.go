@@ -35,6 +35,7 @@ const (
 	peerCreate      = "create"
 	peerGet         = "get by id"
 	peerList        = "list 20 sorted by -n, unindexed"
+	peerListBelow   = "list 20 sorted by -n, n < random, unindexed"
 	peerListIndexed = "list 20 sorted by -n, indexed"
 	peerIndexName   = "idx_items_n"
 	// peerRequestTimeout bounds one request of the peer scenario: an answer slower than this
@@ -43,7 +44,7 @@ const (
 )
 
 // peerWorkloads are the workloads in the order they run and are printed.
-var peerWorkloads = []string{peerCreate, peerGet, peerList, peerListIndexed}
+var peerWorkloads = []string{peerCreate, peerGet, peerList, peerListBelow, peerListIndexed}
 
 // defaultPocketBase is where scripts/build-pocketbase.sh caches the binary.
 func defaultPocketBase() string {
@@ -180,7 +181,10 @@ type peerServer struct {
 	idField      string
 	itemPath     func(id string) string
 	listPath     string
-	pageLength   func(json.RawMessage) (int, error)
+	// listBelowPath lists the records whose n is below a bound the same way: every request a
+	// different page, which no cache of pages can answer.
+	listBelowPath func(bound int) string
+	pageLength    func(json.RawMessage) (int, error)
 	// createIndex indexes the seeded records' n, or returns an error wrapping
 	// errNotAvailable when the server cannot (yet).
 	createIndex func(ctx context.Context) error
@@ -228,6 +232,9 @@ func (c peerConfig) measureServer(ctx context.Context, label string, start func(
 	measure(peerGet, readStep(srv.client, func() string { return srv.itemPath(ids[mathrand.IntN(len(ids))]) }, nil))
 	list := readStep(srv.client, func() string { return srv.listPath }, srv.pageLength)
 	measure(peerList, list)
+	measure(peerListBelow, readStep(srv.client, func() string {
+		return srv.listBelowPath(listLimit + mathrand.IntN(c.seed-listLimit+1))
+	}, srv.pageLength))
 	if err := srv.createIndex(ctx); err != nil {
 		side.unavailable[peerListIndexed] = err.Error()
 	} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,9 @@ func TestIdlePerBackend(t *testing.T) {
 	}
 }
 
+// targetCell finds a target in a table row: "≥ 1.5×", "≤ 1×", "< 5.0 MiB", after a column gap.
+var targetCell = regexp.MustCompile(`  [≥≤<] \d`)
+
 // TestPrintPeerTable prints a made-up run: every row is there with its ratio, target and
 // verdict, columns line up, and what could not run says why.
 func TestPrintPeerTable(t *testing.T) {
@@ -147,10 +151,11 @@ func TestPrintPeerTable(t *testing.T) {
 	// The target column starts at the same place on every row that has one.
 	column := -1
 	for line := range strings.Lines(text) {
-		i := strings.IndexAny(line, "≥≤<")
-		if i < 0 || !strings.Contains(line, "×") && !strings.Contains(line, "MiB  yes") {
+		loc := targetCell.FindStringIndex(line)
+		if loc == nil {
 			continue
 		}
+		i := loc[0] + 2
 		i = utf8.RuneCountInString(line[:i])
 		if column < 0 {
 			column = i

@@ -26,6 +26,7 @@ var peerTargets = map[string]peerTarget{
 	peerCreate:      {atLeast: 1.5},
 	peerGet:         {atLeast: 1},
 	peerList:        {atLeast: 1},
+	peerListBelow:   {atLeast: 1},
 	peerListIndexed: {atLeast: 1},
 	peerMemoryRow:   {atMost: 1},
 }
@@ -65,6 +66,7 @@ func printPeerTable(w io.Writer, s peerSummary) error {
 		fmt.Fprintf(w, "  machine load average (1, 5, 15 min): %s at the start, %s at the end; other work skews the figures\n", s.loadBefore, s.loadAfter)
 	}
 	fmt.Fprintf(w, "  %d clients, %s per workload, %d records seeded over each server's API; lists: 20 of them sorted by -n\n", s.clients, s.duration, s.seed)
+	fmt.Fprintln(w, "  \"n < random\": every request a different page, which no cache of pages can answer (the same target as the plain list)")
 	fmt.Fprintln(w, "  req/s counts expected answers; a request slower than "+peerRequestTimeout.String()+" is an error")
 	fmt.Fprintln(w, "  vs PocketBase: Backpack/PocketBase of req/s (above 1× favours Backpack) and of peak memory (below 1× does)")
 	fmt.Fprintln(w, "  auth: Backpack: API key + a signed-in user's bearer token (collections' default rule \"authenticated\");")

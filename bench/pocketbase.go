@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,10 @@ func startPocketBase(ctx context.Context, cfg peerConfig, parent string) (*peerS
 		itemPath:     func(id string) string { return records(itemsCollection) + "/" + id },
 		// skipTotal: PocketBase otherwise counts the whole collection for every page, which
 		// Backpack does only when asked (?count=true).
-		listPath:   fmt.Sprintf("%s?perPage=%d&sort=-n&skipTotal=1", records(itemsCollection), listLimit),
+		listPath: fmt.Sprintf("%s?perPage=%d&sort=-n&skipTotal=1", records(itemsCollection), listLimit),
+		listBelowPath: func(bound int) string {
+			return fmt.Sprintf("%s?perPage=%d&sort=-n&skipTotal=1&filter=%s", records(itemsCollection), listLimit, url.QueryEscape(fmt.Sprintf("n<%d", bound)))
+		},
 		pageLength: itemsLength,
 		createIndex: func(ctx context.Context) error {
 			index := fmt.Sprintf("CREATE INDEX `%s` ON `%s` (`n`)", peerIndexName, itemsCollection)
