@@ -116,10 +116,11 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 
 	fmt.Fprintln(cfg.progress, "  building cmd/backpack…")
 	t := time.Now()
-	bin, err := goBuild(ctx, dir, "cmd/backpack")
+	bins, err := goBuild(ctx, dir, "cmd/backpack")
 	if err != nil {
 		return err
 	}
+	bin := bins[0]
 	r.build = time.Since(t)
 	if info, err := readBinaryInfo(bin); err == nil {
 		r.engine = embeddedEngine(nil, info)

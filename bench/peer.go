@@ -127,21 +127,19 @@ func runPeer(ctx context.Context, cfg peerConfig) (s peerSummary) {
 	}
 	defer os.RemoveAll(dir)
 
-	bins := map[string]string{}
-	if cfg.backpackAPI != "" {
-		bins["cmd/backpack-api"] = cfg.backpackAPI
+	paths := []string{"internal/cmd/mongo-standin", "cmd/backpack"}
+	if cfg.backpackAPI == "" {
+		paths = append(paths, "cmd/backpack-api")
 	}
-	for _, path := range []string{"cmd/backpack-api", "internal/cmd/mongo-standin", "cmd/backpack"} {
-		if bins[path] != "" {
-			continue
-		}
-		fmt.Fprintf(cfg.progress, "  building %s…\n", path)
-		bin, err := goBuild(ctx, dir, path)
-		if err != nil {
-			s.failed = err
-			return s
-		}
-		bins[path] = bin
+	fmt.Fprintf(cfg.progress, "  building %s…\n", strings.Join(paths, ", "))
+	built, err := goBuild(ctx, dir, paths...)
+	if err != nil {
+		s.failed = err
+		return s
+	}
+	bins := map[string]string{"cmd/backpack-api": cfg.backpackAPI}
+	for i, path := range paths {
+		bins[path] = built[i]
 	}
 
 	s.embedded = cfg.measureServer(ctx, labelEmbedded, func(ctx context.Context) (*peerServer, error) {

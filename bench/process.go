@@ -129,20 +129,25 @@ func serverEnv(environ []string, gomaxprocs int) []string {
 	return append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 }
 
-// goBuild builds this module's command at path (such as "cmd/backpack-api") into dir and
-// returns the binary's path. The package is named by its import path, so this works from any
-// directory of the module; the build cache makes it quick after the first time.
-func goBuild(ctx context.Context, dir, path string) (string, error) {
+// goBuild builds this module's commands at paths (such as "cmd/backpack-api") into dir, in one
+// go build so that they compile and link in parallel, and returns their binaries' paths in the
+// same order. Packages are named by their import paths, so this works from any directory of the
+// module; the build cache makes it quick after the first time.
+func goBuild(ctx context.Context, dir string, paths ...string) ([]string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("go not found on PATH: it builds %s", path)
+		return nil, fmt.Errorf("go not found on PATH: it builds %s", strings.Join(paths, ", "))
 	}
-	bin := filepath.Join(dir, filepath.Base(path))
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, modulePath+"/"+path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build %s: %w\n%s", path, err, bytes.TrimSpace(out))
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	bins := make([]string, len(paths))
+	for i, path := range paths {
+		args = append(args, modulePath+"/"+path)
+		bins[i] = filepath.Join(dir, filepath.Base(path))
 	}
-	return bin, nil
+	if out, err := exec.CommandContext(ctx, goBin, args...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build %s: %w\n%s", strings.Join(paths, ", "), err, bytes.TrimSpace(out))
+	}
+	return bins, nil
 }
 
 // binaryInfo is what a built binary says of itself: the commit it was built from and the
