@@ -58,10 +58,13 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tools/filter/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSort$$' -fuzztime $(FUZZTIME) ./tools/filter/
+	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) ./tools/docstore/sqlitestore/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./tools/jsondoc/
 	$(GO) test -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackend$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzCollection$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzWSMessage$$' -fuzztime $(FUZZTIME) ./coreapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzIndexRequest$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSJSON$$' -fuzztime $(FUZZTIME) ./tools/docstore/ferretimport/

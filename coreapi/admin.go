@@ -1,16 +1,14 @@
 package coreapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
-	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -38,6 +36,7 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.POST("/collections", s.handleAdminCreateCollection)
 	a.PATCH("/collections/:collection", s.handleAdminSetRule)
 	a.DELETE("/collections/:collection", s.handleAdminDropCollection)
+	s.indexRoutes(a)
 	a.GET("/collections/:collection/docs", s.handleListDocuments)
 	a.POST("/collections/:collection/docs", s.handleCreateDocument)
 	a.GET("/collections/:collection/docs/:id", s.handleGetDocument)
@@ -65,18 +64,13 @@ type adminInfo struct {
 }
 
 func (s *Server) handleAdminInfo(c echo.Context) error {
-	ctx := c.Request().Context()
-	counts := map[string]int{}
-	for name, coll := range map[string]string{"users": metaUsers, "collections": metaCollections, "files": metaFiles} {
-		n, err := s.store.Collection(coll).Count(ctx, bson.D{})
-		if err != nil {
-			return fmt.Errorf("count %s: %w", name, err)
-		}
-		counts[name] = int(n)
+	counts, err := s.data.Counts(c.Request().Context())
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, adminInfo{
 		Version: Version, Uptime: time.Since(s.started).Round(time.Second).String(),
-		StartedAt: s.started.UTC().Format(timestampLayout), Counts: counts, Connections: s.hub.count(),
+		StartedAt: s.started.UTC().Format(core.TimestampLayout), Counts: counts, Connections: s.hub.count(),
 	})
 }
 
@@ -99,25 +93,17 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := bson.D{}
-	if search := q.Get("email"); search != "" {
-		if len(search) > credentials.MaxEmailBytes {
-			return httpapi.BadRequest("invalid_query", "the email search is too long")
-		}
-		f = bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(search)}, {Key: "$options", Value: "i"}}}}
+	search := q.Get("email")
+	if len(search) > credentials.MaxEmailBytes {
+		return httpapi.BadRequest("invalid_query", "the email search is too long")
 	}
-	ctx := c.Request().Context()
-	users, err := findAll[user](ctx, s.users.coll, f, docstore.FindOptions{Sort: bson.D{{Key: "email", Value: 1}}, Limit: limit, Skip: skip})
+	users, total, err := s.data.ListUsers(c.Request().Context(), search, limit, skip)
 	if err != nil {
-		return fmt.Errorf("list users: %w", err)
+		return err
 	}
-	total, err := s.users.coll.Count(ctx, f)
-	if err != nil {
-		return fmt.Errorf("count users: %w", err)
-	}
-	out := make([]publicUser, 0, len(users))
+	out := make([]core.PublicUser, 0, len(users))
 	for _, u := range users {
-		out = append(out, u.public())
+		out = append(out, u.Public())
 	}
 	c.Response().Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
 	return c.JSON(http.StatusOK, out)
@@ -126,57 +112,38 @@ func (s *Server) handleAdminListUsers(c echo.Context) error {
 var errUserNotFound = httpapi.NewError(http.StatusNotFound, "user_not_found", "no such user")
 
 func (s *Server) handleAdminGetUser(c echo.Context) error {
-	u, err := s.users.byID(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, errNoUser) {
+	u, err := s.data.UserByID(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, core.ErrNoUser) {
 		return errUserNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u.public())
+	return c.JSON(http.StatusOK, u.Public())
 }
 
 // handleAdminDeleteUser deletes a user; their sessions and websocket connections end at once.
 // Their documents and files stay, as the backend's data.
 func (s *Server) handleAdminDeleteUser(c echo.Context) error {
-	ctx := c.Request().Context()
-	u, err := s.users.byID(ctx, c.Param("id"))
-	if errors.Is(err, errNoUser) {
+	u, err := s.data.DeleteUser(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, core.ErrNoUser) {
 		return errUserNotFound
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.deleteUser(ctx, u.ID.Hex()); err != nil && !errors.Is(err, errNoUser) {
-		return err
-	}
-	return c.JSON(http.StatusOK, u.public())
-}
-
-type adminCollection struct {
-	Name      string `json:"name"`
-	Rule      Rule   `json:"rule"`
-	Count     int64  `json:"count"`
-	CreatedAt string `json:"_createdAt"`
-}
-
-func (s *Server) adminCollectionView(ctx context.Context, info collectionInfo) (adminCollection, error) {
-	n, err := s.store.Collection(info.Name).Count(ctx, bson.D{})
-	if err != nil {
-		return adminCollection{}, fmt.Errorf("count %s: %w", info.Name, err)
-	}
-	return adminCollection{Name: info.Name, Rule: info.Rule, Count: n, CreatedAt: info.CreatedAt}, nil
+	return c.JSON(http.StatusOK, u.Public())
 }
 
 func (s *Server) handleAdminListCollections(c echo.Context) error {
 	ctx := c.Request().Context()
-	infos, err := s.collections.list(ctx)
+	infos, err := s.data.ListCollections(ctx)
 	if err != nil {
 		return err
 	}
-	out := make([]adminCollection, 0, len(infos))
+	out := make([]core.CollectionView, 0, len(infos))
 	for _, info := range infos {
-		v, err := s.adminCollectionView(ctx, info)
+		v, err := s.data.ViewCollection(ctx, info)
 		if err != nil {
 			return err
 		}
@@ -186,8 +153,8 @@ func (s *Server) handleAdminListCollections(c echo.Context) error {
 }
 
 type adminCollectionRequest struct {
-	Name string `json:"name"`
-	Rule Rule   `json:"rule"`
+	Name string    `json:"name"`
+	Rule core.Rule `json:"rule"`
 }
 
 func (s *Server) handleAdminCreateCollection(c echo.Context) error {
@@ -195,20 +162,20 @@ func (s *Server) handleAdminCreateCollection(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.Rule != "" && !req.Rule.valid() {
-		return errInvalidRule
+	if req.Rule != "" && !req.Rule.Valid() {
+		return core.ErrInvalidRule
 	}
 	ctx := c.Request().Context()
-	info, err := s.createCollection(ctx, req.Name)
+	info, err := s.data.CreateCollection(ctx, req.Name)
 	if err != nil {
 		return err
 	}
 	if req.Rule != "" && req.Rule != info.Rule {
-		if info, err = s.setCollectionRule(ctx, info.Name, req.Rule); err != nil {
+		if info, err = s.data.SetCollectionRule(ctx, info.Name, req.Rule); err != nil {
 			return err
 		}
 	}
-	v, err := s.adminCollectionView(ctx, info)
+	v, err := s.data.ViewCollection(ctx, info)
 	if err != nil {
 		return err
 	}
@@ -216,7 +183,7 @@ func (s *Server) handleAdminCreateCollection(c echo.Context) error {
 }
 
 type ruleRequest struct {
-	Rule Rule `json:"rule"`
+	Rule core.Rule `json:"rule"`
 }
 
 func (s *Server) handleAdminSetRule(c echo.Context) error {
@@ -225,11 +192,11 @@ func (s *Server) handleAdminSetRule(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	info, err := s.setCollectionRule(ctx, c.Param("collection"), req.Rule)
+	info, err := s.data.SetCollectionRule(ctx, c.Param("collection"), req.Rule)
 	if err != nil {
 		return err
 	}
-	v, err := s.adminCollectionView(ctx, info)
+	v, err := s.data.ViewCollection(ctx, info)
 	if err != nil {
 		return err
 	}
@@ -238,25 +205,15 @@ func (s *Server) handleAdminSetRule(c echo.Context) error {
 
 // handleAdminDropCollection deletes a collection and all its documents.
 func (s *Server) handleAdminDropCollection(c echo.Context) error {
-	ctx := c.Request().Context()
-	info, err := s.collections.lookup(ctx, c.Param("collection"))
+	v, err := s.data.DropCollection(c.Request().Context(), c.Param("collection"))
 	if err != nil {
 		return err
 	}
-	v, err := s.adminCollectionView(ctx, info)
-	if err != nil {
-		return err
-	}
-	if err := s.collections.drop(ctx, info.Name); err != nil {
-		return err
-	}
-	s.publishCollection(ctx, "delete", info)
 	return c.JSON(http.StatusOK, v)
 }
 
 func (s *Server) handleAdminListFiles(c echo.Context) error {
 	q := c.QueryParams()
-	f := bson.D{}
 	for k := range q {
 		if k != "userId" {
 			return httpapi.BadRequest("invalid_query", fmt.Sprintf("unknown query parameter %q (use userId)", k))
@@ -266,9 +223,8 @@ func (s *Server) handleAdminListFiles(c echo.Context) error {
 		if _, err := bson.ObjectIDFromHex(v); err != nil {
 			return httpapi.BadRequest("invalid_id", "userId must be 24 hexadecimal characters")
 		}
-		f = bson.D{{Key: "owner", Value: v}}
 	}
-	return s.writeFileList(c, f)
+	return s.writeFileList(c, q.Get("userId"), "")
 }
 
 // handleAdminDownloadFile sends any user's file as a download: the admin panel shows end users'

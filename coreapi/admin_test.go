@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/backpackhq/backpack/core"
 	"io"
 	"net/http"
 	"net/url"
@@ -154,7 +155,8 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 		"DELETE /admin/collections/:collection", "GET /admin/collections/:collection/docs",
 		"POST /admin/collections/:collection/docs", "GET /admin/collections/:collection/docs/:id",
 		"PUT /admin/collections/:collection/docs/:id", "PATCH /admin/collections/:collection/docs/:id",
-		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/files", "GET /admin/files/:userId/:filename",
+		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/collections/:collection/indexes",
+		"POST /admin/collections/:collection/indexes", "DELETE /admin/collections/:collection/indexes/:index", "GET /admin/files", "GET /admin/files/:userId/:filename",
 		"DELETE /admin/files/:userId/:filename", "GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
 		"PATCH /admin/settings", "GET /admin/ws",
 	} {
@@ -833,7 +835,7 @@ func assertAdminKinds(t *testing.T, aw *wsClient) {
 	t.Helper()
 	drainWS(aw, 300*time.Millisecond)
 	for _, m := range aw.backlog {
-		if m["requestId"] == nil && !slices.Contains([]any{"document", "user", "collection", "relay", "channel"}, m["kind"]) {
+		if m["requestId"] == nil && !slices.Contains([]any{"document", "user", "collection", "relay", "channel", core.KindIndex}, m["kind"]) {
 			t.Errorf("admin message without a kind: %v", m)
 		}
 	}

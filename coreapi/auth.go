@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 type signInBody struct {
@@ -33,47 +33,45 @@ func (s *Server) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	now := timestamp()
-	u := user{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.users.create(ctx, u); err != nil {
+	u, err := s.data.CreateUser(ctx, email, hash)
+	if err != nil {
 		return err
 	}
-	s.publishUser(ctx, "create", u)
-	return c.JSON(http.StatusCreated, u.public())
+	return c.JSON(http.StatusCreated, u.Public())
 }
 
 // authenticate checks credentials under the login throttle and opens a session.
-func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
+func (s *Server) authenticate(c echo.Context) (core.User, string, time.Time, error) {
 	var req signInBody
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
-		return user{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	email, err := credentials.NormalizeEmail(req.Email)
 	if err != nil {
-		return user{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	if req.Password == "" || len(req.Password) > credentials.MaxPasswordBytes {
-		return user{}, "", time.Time{}, errInvalidCredentials
+		return core.User{}, "", time.Time{}, errInvalidCredentials
 	}
 	ctx := c.Request().Context()
 	attempt, err := s.loginThrottle().Begin(ctx, email, c.RealIP())
 	if err != nil {
-		return user{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
-	u, err := s.users.byEmail(ctx, email)
-	if err != nil && !errors.Is(err, errNoUser) {
-		return user{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
+	u, err := s.data.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, core.ErrNoUser) {
+		return core.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	ok, err := s.passwords.Verify(ctx, u.PasswordHash, req.Password)
 	if err != nil {
-		return user{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
+		return core.User{}, "", time.Time{}, errors.Join(err, attempt.Cancel(ctx))
 	}
 	if !ok {
 		// The attempt's places under the throttle stay taken: they count this failure.
-		return user{}, "", time.Time{}, errInvalidCredentials
+		return core.User{}, "", time.Time{}, errInvalidCredentials
 	}
 	if err := attempt.Succeeded(ctx); err != nil {
-		return user{}, "", time.Time{}, err
+		return core.User{}, "", time.Time{}, err
 	}
 	token, expires, err := s.openSession(ctx, u.ID.Hex())
 	return u, token, expires, err
@@ -82,7 +80,7 @@ func (s *Server) authenticate(c echo.Context) (user, string, time.Time, error) {
 // openSession stores a new session for a user whose credentials were just checked, unless the
 // user was deleted meanwhile.
 //
-// deleteUser removes the user, then the user's sessions. Here the session is stored first,
+// Deleting a user (core.Service.DeleteUser) removes the user, then the user's sessions. Here the session is stored first,
 // then the user looked up again, in the database itself (this replica's cache may not have
 // heard of a deletion on another one yet). If the user is still there, its deletion has not
 // started, so it will find this session among the user's sessions and end it. If the user is
@@ -98,7 +96,7 @@ func (s *Server) openSession(ctx context.Context, uid string) (string, time.Time
 	if err := s.eph.PutSession(ctx, key, uid, s.cfg.SessionTTL); err != nil {
 		return "", time.Time{}, err
 	}
-	exists, err := s.users.exists(ctx, uid)
+	exists, err := s.data.UserStored(ctx, uid)
 	if err == nil && exists {
 		return token, time.Now().Add(s.cfg.SessionTTL), nil
 	}
@@ -117,7 +115,7 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.setSessionCookie(c, token, expires)
-	return c.JSON(http.StatusOK, u.public())
+	return c.JSON(http.StatusOK, u.Public())
 }
 
 type tokenResponse struct {
@@ -130,7 +128,7 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tokenResponse{Token: token, ExpiresAt: expires.UTC().Format(timestampLayout)})
+	return c.JSON(http.StatusOK, tokenResponse{Token: token, ExpiresAt: expires.UTC().Format(core.TimestampLayout)})
 }
 
 // logout ends the caller's session in the store, so the token stops working everywhere at
@@ -141,30 +139,25 @@ func (s *Server) logout(c echo.Context) error {
 		if err := s.eph.DeleteSession(ctx, key); err != nil {
 			return err
 		}
-		s.publish(ctx, event{Kind: kindSession, Action: "end", Session: key})
+		s.data.Publish(ctx, core.Event{Kind: core.KindSession, Action: "end", Session: key})
 	}
 	s.clearSessionCookie(c)
 	return c.NoContent(http.StatusNoContent)
 }
 
-// publishUser tells the admin stream about a user change.
-func (s *Server) publishUser(ctx context.Context, action string, u user) {
-	s.publish(ctx, event{Kind: kindUser, Action: action, Message: clientMessage(action, "", u.public())})
-}
-
 func (s *Server) me(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return errNotSignedIn
+		return core.ErrNotSignedIn
 	}
-	u, err := s.users.byID(c.Request().Context(), uid)
-	if errors.Is(err, errNoUser) {
-		return errNotSignedIn
+	u, err := s.data.UserByID(c.Request().Context(), uid)
+	if errors.Is(err, core.ErrNoUser) {
+		return core.ErrNotSignedIn
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u.public())
+	return c.JSON(http.StatusOK, u.Public())
 }
 
 // loginThrottle counts sign-in attempts and sign-ups in the backend's shared ephemeral store,

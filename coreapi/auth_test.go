@@ -110,7 +110,7 @@ func TestDeletedUserIsSignedOutAtOnce(t *testing.T) {
 	c2.token = tok.Token
 	c.mustStatus(http.StatusOK, c.get("/auth/me"))
 	c2.mustStatus(http.StatusOK, c2.get("/auth/me"))
-	if err := api.srv.deleteUser(context.Background(), uid); err != nil {
+	if _, err := api.srv.data.DeleteUser(context.Background(), uid); err != nil {
 		t.Fatal(err)
 	}
 	c.expectError(c.get("/auth/me"), 401, "not_signed_in")

@@ -17,7 +17,8 @@ func sweepAPI(t *testing.T) (*testAPI, *client, map[string]string) {
 	c.mustStatus(http.StatusCreated, api.adminClient().post("/admin/collections", map[string]string{"name": "notes"}))
 	d := c.mustStatus(http.StatusCreated, c.post("/notes", map[string]string{"title": "hello"})).doc()
 	c.mustStatus(http.StatusCreated, c.upload(http.MethodPost, "/files", formPart{field: "file", filename: "a.txt", data: []byte("hi")}))
-	return api, c, map[string]string{"collection": "notes", "id": d["_id"].(string), "userId": userID, "filename": "a.txt"}
+	api.adminClient().mustStatus(http.StatusCreated, api.adminClient().post("/admin/collections/notes/indexes", map[string]any{"fields": []string{"title"}}))
+	return api, c, map[string]string{"collection": "notes", "id": d["_id"].(string), "userId": userID, "filename": "a.txt", "index": "title_1"}
 }
 
 // TestPublicPortBadInput sends every route of the public port, as a signed-in user, the bad

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
@@ -26,7 +27,7 @@ func benchNewAPI(b *testing.B) *benchAPI {
 	b.Helper()
 	cfg := Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: b.TempDir(), SiteDir: b.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	srv, err := New(context.Background(), cfg, newTestStore(b), ephemeral.NewMemory())
+	srv, err := New(context.Background(), cfg, teststore.New(b), ephemeral.NewMemory())
 	if err != nil {
 		b.Fatal(err)
 	}

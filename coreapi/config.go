@@ -169,7 +169,7 @@ func (c Config) withDefaults() (Config, error) {
 		q := DefaultQuotas()
 		c.Quotas = &q
 	}
-	if err := c.Quotas.validate(); err != nil {
+	if err := c.Quotas.Validate(); err != nil {
 		return c, err
 	}
 	if err := c.applyAbuseLimits(); err != nil {

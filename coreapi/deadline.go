@@ -48,5 +48,5 @@ func streamsBody(r *http.Request) bool {
 func (s *Server) reloadSettings(ctx context.Context) error {
 	ctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	return s.settings.reload(ctx)
+	return s.data.Settings().Reload(ctx)
 }

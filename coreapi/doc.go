@@ -1,5 +1,7 @@
-// Package coreapi is the generic per-backend API every backend stack runs: collections whose
-// routes appear at runtime, end-user auth, the API key, file storage, and later websockets and
-// the private admin port. It talks to its document store only through the docstore interface,
-// so the same code runs on every engine (MongoDB in stacks, SQLite in the embedded default).
+// Package coreapi is the generic per-backend API every backend stack runs, as its HTTP and
+// websocket edge: collections whose routes appear at runtime, end-user auth and sessions, the
+// API key, file uploads and downloads, websockets and the private admin port. It parses each
+// request or message, calls the service (package core), which owns every read and write
+// of the backend's data, and renders the answer; data's refusals become the contract's status
+// codes in one place (errors.go).
 package coreapi

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -13,21 +14,21 @@ import (
 // collection's rule applies to the signed-in user, and /admin/collections/:collection/docs on
 // the admin port, where it does not.
 
-func (s *Server) openFromPath(c echo.Context, write bool) (collectionRef, error) {
-	return s.openCollection(c.Request().Context(), c.Param("collection"), callerOf(c), write)
+func (s *Server) openFromPath(c echo.Context, write bool) (core.Documents, error) {
+	return s.data.Documents(c.Request().Context(), c.Param("collection"), callerOf(c), write)
 }
 
-func (s *Server) openWithID(c echo.Context, write bool) (collectionRef, bson.ObjectID, error) {
-	ref, err := s.openFromPath(c, write)
+func (s *Server) openWithID(c echo.Context, write bool) (core.Documents, bson.ObjectID, error) {
+	docs, err := s.openFromPath(c, write)
 	if err != nil {
-		return ref, bson.ObjectID{}, err
+		return docs, bson.ObjectID{}, err
 	}
 	id, err := parseDocumentID(c.Param("id"))
-	return ref, id, err
+	return docs, id, err
 }
 
 func (s *Server) handleListDocuments(c echo.Context) error {
-	ref, err := s.openFromPath(c, false)
+	coll, err := s.openFromPath(c, false)
 	if err != nil {
 		return err
 	}
@@ -35,7 +36,10 @@ func (s *Server) handleListDocuments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	docs, total, err := s.findDocuments(c.Request().Context(), ref, lq)
+	// A client's regular expression runs on the database's engine; bound how long it may run.
+	ctx, cancel := s.queryContext(c.Request().Context())
+	defer cancel()
+	docs, total, err := coll.Find(ctx, lq)
 	if err != nil {
 		return err
 	}
@@ -46,11 +50,11 @@ func (s *Server) handleListDocuments(c echo.Context) error {
 }
 
 func (s *Server) handleGetDocument(c echo.Context) error {
-	ref, id, err := s.openWithID(c, false)
+	coll, id, err := s.openWithID(c, false)
 	if err != nil {
 		return err
 	}
-	doc, err := s.findDocument(c.Request().Context(), ref, id)
+	doc, err := coll.Get(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -58,15 +62,15 @@ func (s *Server) handleGetDocument(c echo.Context) error {
 }
 
 func (s *Server) handleCreateDocument(c echo.Context) error {
-	ref, err := s.openFromPath(c, true)
+	coll, err := s.openFromPath(c, true)
 	if err != nil {
 		return err
 	}
-	data, err := s.decodeDocument(c)
+	body, err := s.decodeDocument(c)
 	if err != nil {
 		return err
 	}
-	doc, err := s.insertDocument(c.Request().Context(), ref, data)
+	doc, err := coll.Create(c.Request().Context(), body)
 	if err != nil {
 		return err
 	}
@@ -74,16 +78,16 @@ func (s *Server) handleCreateDocument(c echo.Context) error {
 }
 
 // writeWithBody runs a replace or a patch from an HTTP request.
-func (s *Server) writeWithBody(c echo.Context, op func(context.Context, collectionRef, bson.ObjectID, bson.D) (bson.D, error)) error {
-	ref, id, err := s.openWithID(c, true)
+func (s *Server) writeWithBody(c echo.Context, op func(core.Documents, context.Context, bson.ObjectID, bson.D) (bson.D, error)) error {
+	coll, id, err := s.openWithID(c, true)
 	if err != nil {
 		return err
 	}
-	data, err := s.decodeDocument(c)
+	body, err := s.decodeDocument(c)
 	if err != nil {
 		return err
 	}
-	doc, err := op(c.Request().Context(), ref, id, data)
+	doc, err := op(coll, c.Request().Context(), id, body)
 	if err != nil {
 		return err
 	}
@@ -91,19 +95,19 @@ func (s *Server) writeWithBody(c echo.Context, op func(context.Context, collecti
 }
 
 func (s *Server) handleReplaceDocument(c echo.Context) error {
-	return s.writeWithBody(c, s.replaceDocument)
+	return s.writeWithBody(c, core.Documents.Replace)
 }
 
 func (s *Server) handlePatchDocument(c echo.Context) error {
-	return s.writeWithBody(c, s.patchDocument)
+	return s.writeWithBody(c, core.Documents.Patch)
 }
 
 func (s *Server) handleDeleteDocument(c echo.Context) error {
-	ref, id, err := s.openWithID(c, true)
+	coll, id, err := s.openWithID(c, true)
 	if err != nil {
 		return err
 	}
-	doc, err := s.deleteDocument(c.Request().Context(), ref, id)
+	doc, err := coll.Delete(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down, err := New(context.Background(), api.cfg, api.srv.store, eph)
+	down, err := New(context.Background(), api.cfg, api.store, eph)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,25 +2,33 @@ package coreapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
-	"errors"
-
+	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/labstack/echo/v4"
 )
 
-var (
-	errNotSignedIn        = httpapi.NewError(http.StatusUnauthorized, "not_signed_in", "sign in first")
-	errCollectionNotFound = httpapi.NewError(http.StatusNotFound, "collection_not_found", "no such collection")
-	errDocumentNotFound   = httpapi.NewError(http.StatusNotFound, "document_not_found", "no such document")
-	errFileNotFound       = httpapi.NewError(http.StatusNotFound, "file_not_found", "no such file")
-	errQueryTimeout       = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "query_timeout",
-		Message: "the database did not answer in time; try again, or narrow the query", RetryAfter: queryRetryAfter}
-)
+var errQueryTimeout = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "query_timeout",
+	Message: "the database did not answer in time; try again, or narrow the query", RetryAfter: queryRetryAfter}
+
+// statusOf is the status of each kind of refusal the data service gives.
+var statusOf = map[core.Kind]int{
+	core.Invalid:         http.StatusBadRequest,
+	core.Unauthenticated: http.StatusUnauthorized,
+	core.Forbidden:       http.StatusForbidden,
+	core.NotFound:        http.StatusNotFound,
+	core.Conflict:        http.StatusConflict,
+	core.TooLarge:        http.StatusRequestEntityTooLarge,
+	core.Unavailable:     http.StatusServiceUnavailable,
+}
 
 // queryRetryAfter is the Retry-After of a query_timeout: enough for a passing load to ease.
 const queryRetryAfter = 5 * time.Second
@@ -38,10 +46,16 @@ func toAPIError(err error) *httpapi.Error {
 		return e
 	}
 	var (
-		fe *filter.Error
-		je *jsondoc.Error
+		de  *core.Error
+		fe  *filter.Error
+		je  *jsondoc.Error
+		dup *docstore.DuplicateError
 	)
 	switch {
+	case errors.As(err, &de):
+		return &httpapi.Error{Status: statusOf[de.Kind], Code: de.Code, Message: de.Message, Details: de.Details}
+	case errors.As(err, &dup):
+		return duplicateValue(dup)
 	case errors.As(err, &fe):
 		return httpapi.BadRequest("invalid_query", fe.Msg)
 	case errors.As(err, &je) && je.Limit != "":
@@ -51,6 +65,13 @@ func toAPIError(err error) *httpapi.Error {
 		return httpapi.BadRequest("invalid_json", je.Error())
 	}
 	return httpapi.Internal
+}
+
+// duplicateValue is a write that a unique index refused, on any port or the websocket.
+func duplicateValue(de *docstore.DuplicateError) *httpapi.Error {
+	return &httpapi.Error{Status: http.StatusConflict, Code: "duplicate_value",
+		Message: fmt.Sprintf("another document already has the same %s (unique index %s)", strings.Join(de.Fields, ", "), de.Index),
+		Details: map[string]any{"fields": de.Fields, "index": de.Index}}
 }
 
 // httpErrorHandler is echo's error handler for both listeners.

@@ -11,7 +11,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/names"
 	"github.com/labstack/echo/v4"
@@ -25,11 +25,12 @@ const multipartOverhead = 64 << 10
 // maxFormField caps the text fields of an upload form.
 const maxFormField = 1 << 10
 
-const defaultBucket = "default"
-
-// uploadForm is a parsed upload: the received file and the form's text fields.
+// uploadForm is a parsed upload: the received file, the type and name the client gave its
+// part, and the form's text fields.
 type uploadForm struct {
-	file     *upload
+	file     *core.Upload
+	partType string
+	partName string
 	filename string
 	bucket   string
 }
@@ -55,7 +56,7 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 	}
 	defer func() {
 		if err != nil {
-			s.files.discard(form.file)
+			s.data.DiscardUpload(form.file)
 			form.file = nil
 		}
 	}()
@@ -72,13 +73,13 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 			if form.file != nil {
 				return form, httpapi.BadRequest("invalid_multipart", "send exactly one part named \"file\"")
 			}
-			up, rerr := s.files.receive(part, s.cfg.MaxUploadBytes)
+			up, rerr := s.data.ReceiveFile(part, s.cfg.MaxUploadBytes)
 			if rerr != nil {
 				return form, multipartError(rerr)
 			}
-			up.partType = part.Header.Get(echo.HeaderContentType)
-			up.partName = partFilename(part)
 			form.file = up
+			form.partType = part.Header.Get(echo.HeaderContentType)
+			form.partName = partFilename(part)
 		case allowFields && (name == "filename" || name == "bucket"):
 			b, rerr := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if rerr != nil {
@@ -103,9 +104,12 @@ func (s *Server) readUploadForm(c echo.Context, allowFields bool) (form uploadFo
 }
 
 func multipartError(err error) error {
-	var ae *httpapi.Error
-	var mbe *http.MaxBytesError
-	if errors.As(err, &ae) || errors.As(err, &mbe) {
+	var (
+		ae  *httpapi.Error
+		de  *core.Error
+		mbe *http.MaxBytesError
+	)
+	if errors.As(err, &ae) || errors.As(err, &de) || errors.As(err, &mbe) {
 		return err
 	}
 	return httpapi.BadRequest("invalid_multipart", "the multipart body is malformed")
@@ -121,16 +125,16 @@ func partFilename(p *multipart.Part) string {
 	return params["filename"]
 }
 
-// contentTypeOf picks the stored content type: what the client declared for the part, else
+// contentType picks the stored content type: what the client declared for the part, else
 // what the extension says, else what the first bytes look like.
-func contentTypeOf(up *upload, filename string) string {
-	if mt, params, err := mime.ParseMediaType(up.partType); err == nil && mt != "application/octet-stream" {
+func (form uploadForm) contentType(filename string) string {
+	if mt, params, err := mime.ParseMediaType(form.partType); err == nil && mt != "application/octet-stream" {
 		return mime.FormatMediaType(mt, params)
 	}
 	if t := mime.TypeByExtension(path.Ext(filename)); t != "" {
 		return t
 	}
-	return http.DetectContentType(up.head)
+	return http.DetectContentType(form.file.Head)
 }
 
 // pathFilename reads and validates the :filename path parameter, percent-decoded exactly once.
@@ -151,7 +155,7 @@ func pathFilename(c echo.Context) (string, error) {
 // ownFile reads the signed-in user and the :filename of a request on their own files.
 func ownFile(c echo.Context) (uid, filename string, err error) {
 	if uid = sessionUser(c); uid == "" {
-		return "", "", errNotSignedIn
+		return "", "", core.ErrNotSignedIn
 	}
 	filename, err = pathFilename(c)
 	return uid, filename, err
@@ -162,7 +166,7 @@ func ownFile(c echo.Context) (uid, filename string, err error) {
 func anyUsersFile(c echo.Context) (owner, filename string, err error) {
 	owner = c.Param("userId")
 	if _, err := bson.ObjectIDFromHex(owner); err != nil {
-		return "", "", errFileNotFound
+		return "", "", core.ErrFileNotFound
 	}
 	filename, err = pathFilename(c)
 	return owner, filename, err
@@ -171,46 +175,23 @@ func anyUsersFile(c echo.Context) (owner, filename string, err error) {
 func (s *Server) uploadFile(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return errNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	form, err := s.readUploadForm(c, true)
 	if err != nil {
 		return err
 	}
-	defer s.files.discard(form.file)
 	filename := form.filename
 	if filename == "" {
-		filename = form.file.partName
+		filename = form.partName
 	}
-	if err := names.Filename(filename); err != nil {
-		return err
-	}
-	bucket := form.bucket
-	if bucket == "" {
-		bucket = defaultBucket
-	}
-	if err := names.Bucket(bucket); err != nil {
-		return err
-	}
-	now := timestamp()
-	m := fileMeta{ID: bson.NewObjectID(), Owner: uid, Filename: filename, Bucket: bucket, Size: form.file.size,
-		ContentType: contentTypeOf(form.file, filename), CreatedAt: now, UpdatedAt: now}
 	ctx, cancel := s.queryContext(c.Request().Context())
 	defer cancel()
-	unlock := s.files.locks.lock(uid)
-	defer unlock()
-	unlockQuota, err := s.lockFileQuota(ctx)
+	m, err := s.data.CreateFile(ctx, form.file, uid, filename, form.bucket, form.contentType(filename))
 	if err != nil {
 		return err
 	}
-	defer unlockQuota()
-	if err := s.checkFileQuota(ctx, uid, m.Size); err != nil {
-		return err
-	}
-	if err := s.files.create(ctx, form.file, m); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, m.public())
+	return c.JSON(http.StatusCreated, m.Public())
 }
 
 var fileListParams = map[string]bool{"userId": true, "bucket": true}
@@ -220,7 +201,7 @@ var fileListParams = map[string]bool{"userId": true, "bucket": true}
 func (s *Server) listFiles(c echo.Context) error {
 	uid := sessionUser(c)
 	if uid == "" {
-		return errNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	q := c.QueryParams()
 	for k := range q {
@@ -235,26 +216,19 @@ func (s *Server) listFiles(c echo.Context) error {
 		}
 		owner = v
 	}
-	f := bson.D{{Key: "owner", Value: owner}}
-	if b := q.Get("bucket"); b != "" {
-		if err := names.Bucket(b); err != nil {
-			return err
-		}
-		f = append(f, bson.E{Key: "bucket", Value: b})
-	}
-	return s.writeFileList(c, f)
+	return s.writeFileList(c, owner, q.Get("bucket"))
 }
 
-// writeFileList answers with the metadata of the files matching f, by owner and name.
-func (s *Server) writeFileList(c echo.Context, f bson.D) error {
-	ctx := c.Request().Context()
-	metas, err := findAll[fileMeta](ctx, s.files.meta, f, docstore.FindOptions{Sort: bson.D{{Key: "owner", Value: 1}, {Key: "filename", Value: 1}}})
+// writeFileList answers with the metadata of owner's files (everyone's for ""), in bucket
+// (every bucket for ""), by owner and name.
+func (s *Server) writeFileList(c echo.Context, owner, bucket string) error {
+	metas, err := s.data.ListFiles(c.Request().Context(), owner, bucket)
 	if err != nil {
-		return fmt.Errorf("list files: %w", err)
+		return err
 	}
-	out := make([]fileJSON, 0, len(metas))
+	out := make([]core.FileJSON, 0, len(metas))
 	for _, m := range metas {
-		out = append(out, m.public())
+		out = append(out, m.Public())
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -264,7 +238,7 @@ func (s *Server) writeFileList(c echo.Context, f bson.D) error {
 // runs sandboxed: an uploaded HTML or SVG file cannot run script as the API.
 func (s *Server) getFile(c echo.Context) error {
 	if sessionUser(c) == "" {
-		return errNotSignedIn
+		return core.ErrNotSignedIn
 	}
 	return s.serveFile(c, "inline")
 }
@@ -276,11 +250,11 @@ func (s *Server) serveFile(c echo.Context, disposition string) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.files.find(c.Request().Context(), owner, filename)
+	m, err := s.data.FindFile(c.Request().Context(), owner, filename)
 	if err != nil {
 		return err
 	}
-	f, info, err := s.files.open(m)
+	f, info, err := s.data.OpenFile(m)
 	if err != nil {
 		return err
 	}
@@ -312,31 +286,11 @@ func (s *Server) updateFile(c echo.Context) error {
 	if req.Filename == nil && req.Bucket == nil {
 		return httpapi.BadRequest("invalid_request", "send filename, bucket or both")
 	}
-	ctx := c.Request().Context()
-	unlock := s.files.locks.lock(uid)
-	defer unlock()
-	m, err := s.files.find(ctx, uid, filename)
+	m, err := s.data.RenameFile(c.Request().Context(), uid, filename, req.Filename, req.Bucket)
 	if err != nil {
 		return err
 	}
-	newName, newBucket := m.Filename, m.Bucket
-	if req.Filename != nil {
-		if err := names.Filename(*req.Filename); err != nil {
-			return err
-		}
-		newName = *req.Filename
-	}
-	if req.Bucket != nil {
-		if err := names.Bucket(*req.Bucket); err != nil {
-			return err
-		}
-		newBucket = *req.Bucket
-	}
-	m, err = s.files.rename(ctx, m, newName, newBucket)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, m.public())
+	return c.JSON(http.StatusOK, m.Public())
 }
 
 func (s *Server) overwriteFile(c echo.Context) error {
@@ -347,35 +301,20 @@ func (s *Server) overwriteFile(c echo.Context) error {
 	// The upload may take longer than a query may: each side of it gets its own deadline.
 	before, cancel := s.queryContext(c.Request().Context())
 	defer cancel()
-	if _, err := s.files.find(before, uid, filename); err != nil {
+	if _, err := s.data.FindFile(before, uid, filename); err != nil {
 		return err
 	}
 	form, err := s.readUploadForm(c, false)
 	if err != nil {
 		return err
 	}
-	defer s.files.discard(form.file)
-	unlock := s.files.locks.lock(uid)
-	defer unlock()
 	ctx, cancelAfter := s.queryContext(c.Request().Context())
 	defer cancelAfter()
-	unlockQuota, err := s.lockFileQuota(ctx)
+	m, err := s.data.OverwriteFile(ctx, form.file, uid, filename, form.contentType(filename))
 	if err != nil {
 		return err
 	}
-	defer unlockQuota()
-	m, err := s.files.find(ctx, uid, filename)
-	if err != nil {
-		return err
-	}
-	if err := s.checkFileQuota(ctx, uid, form.file.size-m.Size); err != nil {
-		return err
-	}
-	m, err = s.files.replace(ctx, form.file, m, contentTypeOf(form.file, filename))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, m.public())
+	return c.JSON(http.StatusOK, m.Public())
 }
 
 func (s *Server) deleteFile(c echo.Context) error {
@@ -388,17 +327,11 @@ func (s *Server) deleteFile(c echo.Context) error {
 
 // removeFile deletes one of owner's files and answers with its metadata.
 func (s *Server) removeFile(c echo.Context, owner, filename string) error {
-	ctx := c.Request().Context()
-	unlock := s.files.locks.lock(owner)
-	defer unlock()
-	m, err := s.files.find(ctx, owner, filename)
+	m, err := s.data.DeleteFile(c.Request().Context(), owner, filename)
 	if err != nil {
 		return err
 	}
-	if err := s.files.remove(ctx, m); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, m.public())
+	return c.JSON(http.StatusOK, m.Public())
 }
 
 // isUpload reports whether a request is a file upload (POST /files, PUT /files/NAME), whose

@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backpackhq/backpack/tools/docstore"
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"github.com/backpackhq/backpack/core"
 )
 
 func filePart(name string, data string) formPart {
@@ -25,7 +24,7 @@ func field(name, value string) formPart { return formPart{field: name, data: []b
 // bytes on disk with the recorded size, no bytes lie on disk unrecorded, and no temp file is left.
 func assertDiskMatchesMetadata(t *testing.T, api *testAPI) {
 	t.Helper()
-	metas, err := findAll[fileMeta](t.Context(), api.srv.files.meta, bson.D{}, docstore.FindOptions{})
+	metas, err := api.srv.data.ListFiles(t.Context(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +43,7 @@ func assertDiskMatchesMetadata(t *testing.T, api *testAPI) {
 		return nil
 	})
 	for p, size := range onDisk {
-		if strings.HasPrefix(p, tempDir+string(filepath.Separator)) {
+		if strings.HasPrefix(p, core.TempDir+string(filepath.Separator)) {
 			t.Errorf("temp file left behind: %s", p)
 		} else if rs, ok := recorded[p]; !ok || rs != size {
 			t.Errorf("file on disk %s (%d bytes) has metadata size %d (recorded: %v)", p, size, rs, ok)
@@ -255,7 +254,7 @@ func TestOrphanFileIsReclaimed(t *testing.T) {
 	orphan := filepath.Join(dir, "crash.txt")
 	_ = os.WriteFile(orphan, []byte("stale"), 0o640)
 	c.expectError(c.upload(http.MethodPost, "/files", filePart("crash.txt", "fresh")), 409, "file_exists")
-	old := time.Now().Add(-2 * orphanAge)
+	old := time.Now().Add(-2 * core.OrphanAge)
 	_ = os.Chtimes(orphan, old, old)
 	c.mustStatus(http.StatusCreated, c.upload(http.MethodPost, "/files", filePart("crash.txt", "fresh")))
 	if b := c.get("/files/" + uid + "/crash.txt").body; string(b) != "fresh" {
@@ -271,7 +270,7 @@ func readAll(r interface{ Read([]byte) (int, error) }) []byte {
 }
 
 func (c *client) userID(t *testing.T) string {
-	var u publicUser
+	var u core.PublicUser
 	c.mustStatus(http.StatusOK, c.get("/auth/me")).decode(&u)
 	return u.ID
 }

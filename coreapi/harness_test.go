@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
-	"github.com/backpackhq/backpack/tools/docstore/mongostore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
@@ -30,19 +30,12 @@ const (
 	testAdminToken = "test-admin-token-0123456789"
 )
 
-// newTestStore is the document store of every server this package's tests start: a database
-// of its own on an in-process FerretDB, through the mongo engine. The engine the tests run on
-// is chosen here, and only here.
-func newTestStore(t testing.TB) docstore.Store {
-	t.Helper()
-	return mongostore.New(testenv.MongoDatabase(t, testenv.FerretDB(t), "backend"), docstore.Limits{})
-}
-
-// testAPI is one API replica served over real HTTP, backed by newTestStore and a real
+// testAPI is one API replica served over real HTTP, backed by teststore.New and a real
 // redis-server.
 type testAPI struct {
 	t      *testing.T
 	srv    *Server
+	store  docstore.Store
 	url    string
 	admin  string
 	cfg    Config
@@ -53,7 +46,7 @@ type testAPI struct {
 func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	t.Helper()
 	redisURL := testenv.Redis(t)
-	store := newTestStore(t)
+	store := teststore.New(t)
 	eph, err := ephemeral.NewRedis(context.Background(), redisURL, "t:")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +69,7 @@ func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	adm := httptest.NewServer(srv.AdminHandler())
 	t.Cleanup(pub.Close)
 	t.Cleanup(adm.Close)
-	return &testAPI{t: t, srv: srv, url: pub.URL, admin: adm.URL, cfg: cfg, redis: redisURL}
+	return &testAPI{t: t, srv: srv, store: store, url: pub.URL, admin: adm.URL, cfg: cfg, redis: redisURL}
 }
 
 // client is one end user's browser-like client: a cookie jar and the API key.
@@ -291,7 +284,7 @@ func (a *testAPI) replicaWith(cfg Config) *testAPI {
 		a.t.Fatal(err)
 	}
 	a.t.Cleanup(func() { _ = eph.Close() })
-	srv, err := New(context.Background(), cfg, a.srv.store, eph)
+	srv, err := New(context.Background(), cfg, a.store, eph)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -300,7 +293,7 @@ func (a *testAPI) replicaWith(cfg Config) *testAPI {
 	adm := httptest.NewServer(srv.AdminHandler())
 	a.t.Cleanup(pub.Close)
 	a.t.Cleanup(adm.Close)
-	return &testAPI{t: a.t, srv: srv, url: pub.URL, admin: adm.URL, cfg: cfg, redis: a.redis}
+	return &testAPI{t: a.t, srv: srv, store: a.store, url: pub.URL, admin: adm.URL, cfg: cfg, redis: a.redis}
 }
 
 // on returns a copy of the client that talks to another replica with the same credentials.

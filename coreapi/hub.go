@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sync"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/gorilla/websocket"
 )
 
@@ -22,7 +23,7 @@ func newHub() *hub { return &hub{conns: map[*wsConn]struct{}{}, perUser: map[str
 func (h *hub) add(c *wsConn, maxPerUser int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if uid := c.who.userID; uid != "" {
+	if uid := c.who.UserID; uid != "" {
 		if h.perUser[uid] >= maxPerUser {
 			return false
 		}
@@ -39,7 +40,7 @@ func (h *hub) remove(c *wsConn) {
 		return
 	}
 	delete(h.conns, c)
-	if uid := c.who.userID; uid != "" {
+	if uid := c.who.UserID; uid != "" {
 		if h.perUser[uid]--; h.perUser[uid] <= 0 {
 			delete(h.perUser, uid)
 		}
@@ -65,11 +66,11 @@ func (h *hub) count() int {
 
 // deliver hands an event to every connection allowed to see it. It never blocks on a slow
 // connection: enqueue drops a connection whose queue is full.
-func (h *hub) deliver(ev event) {
+func (h *hub) deliver(ev core.Event) {
 	var adminMsg []byte
 	for _, c := range h.snapshot() {
-		if c.who.admin {
-			if ev.Kind == kindSession {
+		if c.who.Admin {
+			if ev.Kind == core.KindSession {
 				continue
 			}
 			if adminMsg == nil {
@@ -79,15 +80,15 @@ func (h *hub) deliver(ev event) {
 			continue
 		}
 		switch ev.Kind {
-		case kindSession:
-			if (ev.Session != "" && c.who.session == ev.Session) || (ev.Session == "" && ev.Owner != "" && c.who.userID == ev.Owner) {
+		case core.KindSession:
+			if (ev.Session != "" && c.who.Session == ev.Session) || (ev.Session == "" && ev.Owner != "" && c.who.UserID == ev.Owner) {
 				c.closeWith(closeSessionEnded, "the session ended")
 			}
-		case kindDocument, kindRelay, kindChannel:
-			if ev.mayReach(c) {
+		case core.KindDocument, core.KindRelay, core.KindChannel:
+			if mayReach(ev, c) {
 				c.enqueue(ev.Message)
 			}
-			if ev.Kind == kindChannel {
+			if ev.Kind == core.KindChannel {
 				c.unsubscribe(ev.Channel)
 			}
 		}
@@ -100,7 +101,7 @@ const closeSessionEnded = 4001
 
 // mayReach applies the contract's scoping: channel members only for channel documents,
 // nothing public for broadcast: false, and the collection's rule for who may read.
-func (ev event) mayReach(c *wsConn) bool {
+func mayReach(ev core.Event, c *wsConn) bool {
 	if !ev.Public {
 		return false
 	}
@@ -108,18 +109,18 @@ func (ev event) mayReach(c *wsConn) bool {
 		return false
 	}
 	switch ev.Rule {
-	case RulePublicRead:
+	case core.RulePublicRead:
 		return true
-	case RuleOwner:
-		return c.who.userID != "" && c.who.userID == ev.Owner
+	case core.RuleOwner:
+		return c.who.UserID != "" && c.who.UserID == ev.Owner
 	default:
-		return c.who.userID != ""
+		return c.who.UserID != ""
 	}
 }
 
 // adminMessage is the admin stream's form of an event: the client message plus its kind, so
 // the admin panel can tell a user or collection change from a document change.
-func adminMessage(ev event) []byte {
+func adminMessage(ev core.Event) []byte {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(ev.Message, &fields); err != nil || fields == nil {
 		fields = map[string]json.RawMessage{}

@@ -120,7 +120,7 @@ func seedWideDocument(t *testing.T, api *testAPI, collection string, keys int) {
 		d[i] = bson.E{Key: "k" + strconv.Itoa(i), Value: int32(0)}
 	}
 	d = append(bson.D{{Key: "_id", Value: bson.NewObjectID()}}, d...)
-	if err := api.srv.store.Collection(collection).Insert(context.Background(), d); err != nil {
+	if err := api.store.Collection(collection).Insert(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return httpapi.NewError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
 		}
-		if !s.settings.apiKey.matches(key) {
+		if !s.data.Settings().APIKeyMatches(key) {
 			return httpapi.NewError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
 		}
 		return next(c)
@@ -50,7 +50,7 @@ func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		if !ok || !s.adminToken.matches(token) {
+		if !ok || !s.adminToken.Matches(token) {
 			return httpapi.NewError(http.StatusUnauthorized, "invalid_admin_token", "a valid admin bearer token is required")
 		}
 		c.Set(contextAdminKey, true)
@@ -77,7 +77,7 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 // requests are answered here, before the API key check, as browsers send them without it.
 func (s *Server) cors() echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		AllowOriginFunc:  func(origin string) (bool, error) { return s.settings.originAllowed(origin), nil },
+		AllowOriginFunc:  func(origin string) (bool, error) { return s.data.Settings().OriginAllowed(origin), nil },
 		AllowCredentials: true,
 		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:     []string{echo.HeaderContentType, "X-API-Key", echo.HeaderAuthorization, echo.HeaderXRequestID},

@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/openapicheck"
+	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
 func openapiTestServer(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(context.Background(), Config{APIKey: "k-0123456789abcdef", AdminToken: "a-0123456789abcdef", FilesDir: t.TempDir(), SiteDir: t.TempDir()},
-		newTestStore(t), ephemeral.NewMemory())
+		teststore.New(t), ephemeral.NewMemory())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/backpackhq/backpack/core"
 )
 
 // TestCORSOriginPorts: an origin's port must be 1 to 65535 in digits; a colon without a port
@@ -19,7 +21,7 @@ func TestCORSOriginPorts(t *testing.T) {
 	} {
 		adm.expectError(adm.patch("/admin/settings", map[string]any{"corsOrigins": []string{o}}), http.StatusBadRequest, "invalid_origin")
 	}
-	var got settingsJSON
+	var got core.SettingsView
 	adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"corsOrigins": []string{
 		"https://a.example.com:8443", "http://b.example.com:080", "https://c.example.com:65535", "http://[::1]:1",
 	}})).decode(&got)

@@ -10,13 +10,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
 
 // quotaView is what GET /admin/settings says about quotas and usage.
 type quotaView struct {
-	Quotas Quotas     `json:"quotas"`
-	Usage  quotaUsage `json:"usage"`
+	Quotas Quotas          `json:"quotas"`
+	Usage  core.QuotaUsage `json:"usage"`
 }
 
 func quotasOf(api *testAPI) quotaView {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
+
+	"github.com/backpackhq/backpack/core"
 )
 
 // TestBroadcastsAcrossReplicas runs two replicas on one database and one Redis, with clients
@@ -17,7 +19,7 @@ func TestBroadcastsAcrossReplicas(t *testing.T) {
 	for _, name := range []string{"notes", "mine", "userInfo", "rooms", "messages"} {
 		ann.mustStatus(http.StatusCreated, ann.post("/collections", map[string]string{"name": name}))
 	}
-	if _, err := a.srv.collections.setRule(context.Background(), "mine", RuleOwner); err != nil {
+	if _, err := a.srv.data.SetCollectionRule(context.Background(), "mine", core.RuleOwner); err != nil {
 		t.Fatal(err)
 	}
 	annA, annB := ann.dialWS(), ann.on(b).dialWS()

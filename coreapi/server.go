@@ -8,33 +8,29 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/backpackhq/backpack/web/sdk"
 	"github.com/labstack/echo/v4"
 )
 
-// Server is one replica of a backend's API. It is safe to run several replicas, in one process
-// or many, against the same database and ephemeral store.
+// Server is one replica of a backend's API: the HTTP and websocket edge over the data
+// service. It is safe to run several replicas, in one process or many, against the same
+// database and ephemeral store.
 type Server struct {
 	cfg          Config
 	log          *slog.Logger
-	store        docstore.Store
+	data         *core.Service
 	eph          ephemeral.Store
-	collections  *collectionRegistry
-	users        *userStore
-	liveUsers    *userExistence
-	incarnation  string // of the database, binding sessions to it; see loadIncarnation
-	files        *fileStore
 	site         *siterelease.Store
 	passwords    *credentials.Hasher
 	metrics      *metrics
-	settings     *liveSettings
-	locks        dbLocks
-	adminToken   *secret
+	adminToken   *core.Secret
 	hub          *hub
 	public       *echo.Echo
 	admin        *echo.Echo
@@ -46,59 +42,46 @@ type Server struct {
 	stopped  sync.WaitGroup
 }
 
-// New prepares a replica: it checks the configuration, makes sure the database has the
-// indexes the API relies on, loads the runtime settings, subscribes to the other replicas'
-// events and builds both routers. It does not listen (see Handler and AdminHandler); Close
-// stops it.
+// New prepares a replica: it checks the configuration, opens the data service (which makes
+// sure the database has the indexes it relies on and loads the runtime settings), subscribes
+// to the other replicas' events and builds both routers. It does not listen (see Handler and
+// AdminHandler); Close stops it.
 func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.Store) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	files, err := newFileStore(cfg.FilesDir, store)
-	if err != nil {
-		return nil, err
-	}
 	site, err := siterelease.Open(cfg.SiteDir, siterelease.Limits{MaxArchiveBytes: cfg.MaxSiteBytes})
 	if err != nil {
-		_ = files.close()
 		return nil, fmt.Errorf("site dir: %w", err)
+	}
+	svc, err := core.Open(ctx, core.Config{
+		FilesDir: cfg.FilesDir, APIKey: cfg.APIKey,
+		CORSOrigins: cfg.CORSOrigins, AllowLoopbackOrigins: cfg.AllowLoopbackOrigins, SiteHost: cfg.SiteHost,
+		Quotas:         *cfg.Quotas,
+		DocumentLimits: jsondoc.Limits{MaxKeys: cfg.MaxDocumentKeys, MaxNodes: cfg.MaxDocumentNodes},
+		Logger:         cfg.Logger,
+	}, store, eph)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:          cfg,
 		log:          cfg.Logger,
-		store:        store,
+		data:         svc,
 		eph:          eph,
-		collections:  newCollectionRegistry(store),
-		users:        newUserStore(store),
-		liveUsers:    newUserExistence(),
-		files:        files,
 		site:         site,
 		passwords:    credentials.NewHasher(),
 		metrics:      newMetrics(),
-		settings:     newLiveSettings(store, cfg),
-		locks:        dbLocks{coll: store.Collection(metaLocks)},
-		adminToken:   newSecret(cfg.AdminToken),
+		adminToken:   core.NewSecret(cfg.AdminToken),
 		hub:          newHub(),
 		started:      time.Now(),
 		settingsKick: make(chan struct{}, 1),
 	}
 	s.metrics.watchConnections(s.hub)
-	if err := s.ensureIndexes(ctx); err != nil {
-		_ = files.close()
-		return nil, err
-	}
-	if s.incarnation, err = loadIncarnation(ctx, store); err != nil {
-		_ = files.close()
-		return nil, fmt.Errorf("prepare database: %w", err)
-	}
-	if err := s.settings.reload(ctx); err != nil {
-		_ = files.close()
-		return nil, err
-	}
-	sub, err := eph.Subscribe(context.WithoutCancel(ctx), eventsChannel)
+	sub, err := svc.Subscribe(context.WithoutCancel(ctx))
 	if err != nil {
-		_ = files.close()
+		_ = svc.Close()
 		return nil, fmt.Errorf("subscribe to events: %w", err)
 	}
 	s.lifetime, s.stop = context.WithCancel(context.WithoutCancel(ctx))
@@ -123,16 +106,7 @@ func (s *Server) Close() {
 	s.stop()
 	s.hub.closeAll()
 	s.stopped.Wait()
-	_ = s.files.close()
-}
-
-func (s *Server) ensureIndexes(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{s.users.ensureIndexes, s.files.ensureIndexes} {
-		if err := step(ctx); err != nil {
-			return fmt.Errorf("prepare database: %w", err)
-		}
-	}
-	return nil
+	_ = s.data.Close()
 }
 
 // Handler serves the public port: collections, auth, files.

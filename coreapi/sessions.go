@@ -41,10 +41,10 @@ func newSessionToken() (string, error) {
 // incarnation and the token. Only the digest is stored, so a leaked Redis dump does not hand
 // out live sessions; and the incarnation binds the session to this backend's database, so a
 // token of a purged backend means nothing to a new backend of the same name (see
-// loadIncarnation).
+// data's loadIncarnation).
 func (s *Server) sessionKey(token string) string {
 	h := sha256.New()
-	h.Write([]byte(s.incarnation))
+	h.Write([]byte(s.data.Incarnation()))
 	h.Write([]byte{0})
 	h.Write([]byte(token))
 	return hex.EncodeToString(h.Sum(nil))
@@ -61,7 +61,7 @@ func (s *Server) sessionOwner(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("resolve session: %w", err)
 	}
-	exists, err := s.userExists(ctx, uid)
+	exists, err := s.data.UserExists(ctx, uid)
 	if err != nil {
 		return "", fmt.Errorf("resolve session: %w", err)
 	}
@@ -73,21 +73,6 @@ func (s *Server) sessionOwner(ctx context.Context, key string) (string, error) {
 		return "", nil
 	}
 	return uid, nil
-}
-
-// userExists reports whether a user still exists, from this replica's recent answers when it
-// has one, else from the database.
-func (s *Server) userExists(ctx context.Context, uid string) (bool, error) {
-	if s.liveUsers.known(uid) {
-		return true, nil
-	}
-	gen := s.liveUsers.generation()
-	exists, err := s.users.exists(ctx, uid)
-	if err != nil || !exists {
-		return false, err
-	}
-	s.liveUsers.remember(uid, gen)
-	return true, nil
 }
 
 // requestToken finds the caller's session token: a bearer token wins over the cookie, so a

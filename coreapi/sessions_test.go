@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
@@ -56,23 +58,27 @@ func TestSessionBoundToIncarnation(t *testing.T) {
 	owner.mustStatus(http.StatusCreated, owner.post("/collections", map[string]string{"name": "notes"}))
 	c, _, uid := api.tokenClient()
 	c.mustStatus(http.StatusCreated, c.post("/notes", map[string]any{"n": 1}))
-	old, err := api.srv.users.byID(context.Background(), uid)
+	old, err := api.srv.data.UserByID(context.Background(), uid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.srv.Close()
-	names, err := api.srv.store.ListCollections(context.Background())
+	names, err := api.store.ListCollections(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		if err := api.srv.store.DropCollection(context.Background(), name); err != nil {
+		if err := api.store.DropCollection(context.Background(), name); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	again := api.replica()
-	if err := insertValue(context.Background(), again.srv.store.Collection(metaUsers), old); err != nil {
+	stored, err := docstore.Encode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.store.Collection("_users").Insert(context.Background(), stored); err != nil {
 		t.Fatal(err)
 	}
 	o, _ := again.signedIn()
@@ -100,7 +106,10 @@ func TestDeletedUserSessionAuthorisesNothing(t *testing.T) {
 	}
 	c.expectPowerless("notes")
 	// The deletion's event reaches the other replica in its own time.
-	waitFor(t, func() bool { return !other.srv.liveUsers.known(uid) })
+	waitFor(t, func() bool {
+		exists, err := other.srv.data.UserExists(context.Background(), uid)
+		return err == nil && !exists
+	})
 	c.on(other).expectPowerless("notes")
 }
 
@@ -167,7 +176,7 @@ func TestWebsocketJoiningAfterSessionEndedIsClosed(t *testing.T) {
 	api := newTestAPI(t)
 	_, token, uid := api.tokenClient()
 	ctx := context.Background()
-	who := caller{userID: uid, session: api.srv.sessionKey(token)}
+	who := core.Caller{UserID: uid, Session: api.srv.sessionKey(token)}
 	if live := newWSConn(api.srv, nil, who); !api.srv.sessionStillValid(ctx, live) {
 		t.Fatal("a live session was refused")
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -27,7 +28,7 @@ var upgrader = websocket.Upgrader{
 // token, no rules) to a websocket and serves it until it closes.
 func (s *Server) handleWS(c echo.Context) error {
 	who := callerOf(c)
-	if origin := c.Request().Header.Get("Origin"); !who.admin && origin != "" && !s.settings.originAllowed(origin) {
+	if origin := c.Request().Header.Get("Origin"); !who.Admin && origin != "" && !s.data.Settings().OriginAllowed(origin) {
 		return httpapi.NewError(http.StatusForbidden, "origin_not_allowed", "this origin may not open a websocket to this backend")
 	}
 	if !websocket.IsWebSocketUpgrade(c.Request()) {
@@ -62,16 +63,16 @@ func (s *Server) handleWS(c echo.Context) error {
 // event closes only the connections already there. Those end the session (and forget the
 // user) before their event is sent, so asking after joining cannot miss both.
 func (s *Server) sessionStillValid(ctx context.Context, conn *wsConn) bool {
-	if conn.who.admin || conn.who.session == "" {
+	if conn.who.Admin || conn.who.Session == "" {
 		return true
 	}
-	uid, err := s.sessionOwner(ctx, conn.who.session)
+	uid, err := s.sessionOwner(ctx, conn.who.Session)
 	switch {
 	case err != nil:
 		s.log.Error("websocket session check failed", "err", err)
 		conn.closeWith(websocket.CloseInternalServerErr, "the session could not be checked")
 		return false
-	case uid != conn.who.userID:
+	case uid != conn.who.UserID:
 		conn.closeWith(closeSessionEnded, "the session ended")
 		return false
 	}
@@ -84,7 +85,7 @@ func (s *Server) sessionStillValid(ctx context.Context, conn *wsConn) bool {
 type wsConn struct {
 	s       *Server
 	ws      *websocket.Conn
-	who     caller
+	who     core.Caller
 	send    chan []byte
 	limiter *rate.Limiter
 	// relays bounds the custom actions this connection sends on to others (mayRelay).
@@ -96,7 +97,7 @@ type wsConn struct {
 	channels map[string]struct{}
 }
 
-func newWSConn(s *Server, ws *websocket.Conn, who caller) *wsConn {
+func newWSConn(s *Server, ws *websocket.Conn, who core.Caller) *wsConn {
 	return &wsConn{
 		s: s, ws: ws, who: who,
 		send:     make(chan []byte, s.cfg.WSSendQueue),

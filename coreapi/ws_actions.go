@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -27,7 +28,7 @@ const (
 
 // wsMessageLimits bound a websocket message by its size alone: reading it takes time linear in
 // that. The document it may carry is held to the document limits where it is written
-// (checkClientDocument), so that the error reply can name the request.
+// (by the data service), so that the error reply can name the request.
 func (s *Server) wsMessageLimits() jsondoc.Limits {
 	n := int(s.cfg.WSReadLimit)
 	return jsondoc.Limits{MaxBytes: n, MaxKeys: n, MaxNodes: n}
@@ -118,15 +119,15 @@ func (p wsParams) id(name string) (bson.ObjectID, error) {
 }
 
 // listing reads the optional sort, limit and skip of find and getAll.
-func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
-	lq := listQuery{filter: f, limit: defaultLimit}
+func (p wsParams) listing(f bson.D, defaultLimit int64) (core.Query, error) {
+	lq := core.Query{Filter: f, Limit: defaultLimit}
 	if v, ok := p.get("sort"); ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
 			return lq, httpapi.BadRequest("invalid_param", "sort must be a string such as \"-createdAt,name\"")
 		}
 		var err error
-		if lq.sort, err = filter.ParseSort(s); err != nil {
+		if lq.Sort, err = filter.ParseSort(s); err != nil {
 			return lq, err
 		}
 	}
@@ -134,7 +135,7 @@ func (p wsParams) listing(f bson.D, defaultLimit int64) (listQuery, error) {
 		name    string
 		dst     *int64
 		lo, max int64
-	}{{"limit", &lq.limit, 1, maxListLimit}, {"skip", &lq.skip, 0, maxListSkip}} {
+	}{{"limit", &lq.Limit, 1, maxListLimit}, {"skip", &lq.Skip, 0, maxListSkip}} {
 		v, ok := p.get(n.name)
 		if !ok || v == nil {
 			continue
@@ -216,7 +217,7 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 		return nil, nil, err
 	}
 	write := action == "create" || action == "update" || action == "patch" || action == "delete"
-	ref, err := c.s.openCollection(ctx, name, c.who, write)
+	coll, err := c.s.data.Documents(ctx, name, c.who, write)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,17 +240,17 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 		if err != nil {
 			return nil, nil, err
 		}
-		docs, _, err := c.s.findDocuments(ctx, ref, lq)
+		docs, _, err := coll.Find(ctx, lq)
 		if action == "getAll" {
 			return docs, bson.D{{Key: "collection", Value: name}}, err
 		}
 		return docs, nil, err
 	case "create":
-		data, err := p.object("data", true)
+		body, err := p.object("data", true)
 		if err != nil {
 			return nil, nil, err
 		}
-		doc, err := c.s.insertDocument(ctx, ref, data)
+		doc, err := coll.Create(ctx, body)
 		return doc, nil, err
 	}
 	id, err := p.id("id")
@@ -258,21 +259,21 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 	}
 	switch action {
 	case "getOne":
-		doc, err := c.s.findDocument(ctx, ref, id)
+		doc, err := coll.Get(ctx, id)
 		return doc, nil, err
 	case "delete":
-		doc, err := c.s.deleteDocument(ctx, ref, id)
+		doc, err := coll.Delete(ctx, id)
 		return doc, nil, err
 	}
-	data, err := p.object("data", true)
+	body, err := p.object("data", true)
 	if err != nil {
 		return nil, nil, err
 	}
 	if action == "update" {
-		doc, err := c.s.replaceDocument(ctx, ref, id, data)
+		doc, err := coll.Replace(ctx, id, body)
 		return doc, nil, err
 	}
-	doc, err := c.s.patchDocument(ctx, ref, id, data)
+	doc, err := coll.Patch(ctx, id, body)
 	return doc, nil, err
 }
 
@@ -282,8 +283,8 @@ func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) 
 // "sender" set by the server (the user's id, "" for the admin), so receivers can trust who
 // sent it. The sender gets a reply only when it asked with a requestId.
 func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) {
-	if c.who.userID == "" && !c.who.admin {
-		return nil, nil, errNotSignedIn
+	if c.who.UserID == "" && !c.who.Admin {
+		return nil, nil, core.ErrNotSignedIn
 	}
 	if req.action == "error" {
 		return nil, nil, httpapi.BadRequest("invalid_action", `"error" is reserved for the server's error replies`)
@@ -297,14 +298,14 @@ func (c *wsConn) relay(ctx context.Context, req wsRequest) (any, bson.D, error) 
 			msg = append(msg, e)
 		}
 	}
-	msg = append(msg, bson.E{Key: "sender", Value: c.who.userID})
+	msg = append(msg, bson.E{Key: "sender", Value: c.who.UserID})
 	b, err := jsondoc.Marshal(msg)
 	if err != nil {
 		return nil, nil, err
 	}
-	c.s.publish(ctx, event{
-		Kind: kindRelay, Action: req.action, Rule: RuleAuthenticated, Owner: c.who.userID,
-		Channel: documentChannel(req.params), Public: broadcastWanted(req.params), Message: b,
+	c.s.data.Publish(ctx, core.Event{
+		Kind: core.KindRelay, Action: req.action, Rule: core.RuleAuthenticated, Owner: c.who.UserID,
+		Channel: core.DocumentChannel(req.params), Public: core.BroadcastWanted(req.params), Message: b,
 	})
 	if req.requestID == nil {
 		return nil, nil, nil

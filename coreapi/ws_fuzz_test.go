@@ -8,6 +8,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -89,15 +91,15 @@ func fuzzConn(f *testing.F) *wsConn {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := New(ctx, Config{APIKey: testAPIKey, AdminToken: testAdminToken, FilesDir: f.TempDir(), SiteDir: f.TempDir(),
-		Logger: quiet, WSSendQueue: 64, WSRelaysPerSecond: math.Inf(1)}, newTestStore(f), ephemeral.NewMemory())
+		Logger: quiet, WSSendQueue: 64, WSRelaysPerSecond: math.Inf(1)}, teststore.New(f), ephemeral.NewMemory())
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(s.Close)
 	for _, name := range []string{"cars", "info"} {
-		if _, err := s.createCollection(ctx, name); err != nil {
+		if _, err := s.data.CreateCollection(ctx, name); err != nil {
 			f.Fatal(err)
 		}
 	}
-	return newWSConn(s, nil, caller{userID: bson.NewObjectID().Hex()})
+	return newWSConn(s, nil, core.Caller{UserID: bson.NewObjectID().Hex()})
 }

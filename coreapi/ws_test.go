@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/gorilla/websocket"
 )
 
@@ -138,10 +139,10 @@ func TestWSBroadcastScoping(t *testing.T) {
 		ann.mustStatus(http.StatusCreated, ann.post("/collections", map[string]string{"name": name}))
 	}
 	ctx := context.Background()
-	if _, err := api.srv.collections.setRule(ctx, "mine", RuleOwner); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "mine", core.RuleOwner); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.srv.collections.setRule(ctx, "posts", RulePublicRead); err != nil {
+	if _, err := api.srv.data.SetCollectionRule(ctx, "posts", core.RulePublicRead); err != nil {
 		t.Fatal(err)
 	}
 	wa, wb, wanon := ann.dialWS(), bob.dialWS(), api.client().dialWS()
@@ -321,7 +322,7 @@ func TestWSSessionEndClosesConnections(t *testing.T) {
 	wb.fails("getAll", map[string]any{"collection": "x-none"}, "collection_not_found") // bob's connection is unaffected
 	_ = annID
 	bobID := bob.userID(t)
-	if err := api.srv.deleteUser(context.Background(), bobID); err != nil {
+	if _, err := api.srv.data.DeleteUser(context.Background(), bobID); err != nil {
 		t.Fatal(err)
 	}
 	wb.expectClose(closeSessionEnded)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/flagenv"
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 // limitSettings are the limits that keep one client from taking a backend's CPU, database or
@@ -19,6 +20,7 @@ type limitSettings struct {
 	wsRelaysPerSecond       float64
 	wsRelayBurst            int
 	wsMaxConnectionsPerUser int
+	maxConcurrentScans      int
 }
 
 // register adds the limits' flags, whose defaults come from the environment, else coreapi's.
@@ -38,16 +40,23 @@ func (l *limitSettings) register(fs *flag.FlagSet, env flagenv.Env) {
 		"messages one websocket connection may relay at once (BACKPACK_WS_RELAY_BURST)")
 	fs.IntVar(&l.wsMaxConnectionsPerUser, "ws-max-connections-per-user", env.Int("BACKPACK_WS_MAX_CONNECTIONS_PER_USER", coreapi.DefaultWSMaxConnectionsPerUser),
 		"open websockets one end user may have on one API replica (BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
+	fs.IntVar(&l.maxConcurrentScans, "max-concurrent-scans", env.Int("BACKPACK_MAX_CONCURRENT_SCANS", docstore.DefaultMaxConcurrentScans),
+		"sqlite engine: queries no index serves (they read a whole collection) that may run at once; others wait until the query timeout (BACKPACK_MAX_CONCURRENT_SCANS)")
 }
 
 // validate refuses limits that are not positive: each must leave the API usable.
 func (l limitSettings) validate() error {
 	if l.queryTimeout <= 0 || l.maxDocumentKeys <= 0 || l.maxDocumentNodes <= 0 || l.wsRelayMaxBytes <= 0 ||
-		l.wsRelaysPerSecond <= 0 || l.wsRelayBurst <= 0 || l.wsMaxConnectionsPerUser <= 0 {
-		return errors.New("the query timeout, document limits and websocket relay and connection limits must be positive " +
-			"(BACKPACK_QUERY_TIMEOUT, BACKPACK_MAX_DOCUMENT_*, BACKPACK_WS_RELAY*, BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
+		l.wsRelaysPerSecond <= 0 || l.wsRelayBurst <= 0 || l.wsMaxConnectionsPerUser <= 0 || l.maxConcurrentScans <= 0 {
+		return errors.New("the query timeout, document limits, websocket relay and connection limits and concurrent scans must be positive " +
+			"(BACKPACK_QUERY_TIMEOUT, BACKPACK_MAX_DOCUMENT_*, BACKPACK_WS_RELAY*, BACKPACK_WS_MAX_CONNECTIONS_PER_USER, BACKPACK_MAX_CONCURRENT_SCANS)")
 	}
 	return nil
+}
+
+// storeLimits are the limits of every database call, whichever the engine.
+func (l limitSettings) storeLimits() docstore.Limits {
+	return docstore.Limits{CallTimeout: l.queryTimeout, MaxConcurrentScans: l.maxConcurrentScans}
 }
 
 // apply copies the limits into the API's configuration.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 func TestLimitSettings(t *testing.T) {
@@ -14,7 +15,8 @@ func TestLimitSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := limitSettings{coreapi.DefaultQueryTimeout, coreapi.DefaultMaxDocumentKeys, coreapi.DefaultMaxDocumentNodes,
-		coreapi.DefaultWSRelayMaxBytes, coreapi.DefaultWSRelaysPerSecond, coreapi.DefaultWSRelayBurst, coreapi.DefaultWSMaxConnectionsPerUser}
+		coreapi.DefaultWSRelayMaxBytes, coreapi.DefaultWSRelaysPerSecond, coreapi.DefaultWSRelayBurst, coreapi.DefaultWSMaxConnectionsPerUser,
+		docstore.DefaultMaxConcurrentScans}
 	if s.limits != want {
 		t.Fatalf("defaults = %+v, want %+v", s.limits, want)
 	}
@@ -22,11 +24,12 @@ func TestLimitSettings(t *testing.T) {
 	s, err = parseSettings([]string{"--embedded", "--max-document-keys", "50", "--ws-relays-per-second", "0.5"}, envOf(map[string]string{
 		"BACKPACK_QUERY_TIMEOUT": "2s", "BACKPACK_MAX_DOCUMENT_KEYS": "70", "BACKPACK_MAX_DOCUMENT_NODES": "500",
 		"BACKPACK_WS_RELAY_MAX_BYTES": "4096", "BACKPACK_WS_RELAY_BURST": "3", "BACKPACK_WS_MAX_CONNECTIONS_PER_USER": "4",
+		"BACKPACK_MAX_CONCURRENT_SCANS": "2",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = limitSettings{2 * time.Second, 50, 500, 4096, 0.5, 3, 4}
+	want = limitSettings{2 * time.Second, 50, 500, 4096, 0.5, 3, 4, 2}
 	if s.limits != want {
 		t.Fatalf("limits = %+v, want %+v (flags win over the environment)", s.limits, want)
 	}
@@ -34,6 +37,9 @@ func TestLimitSettings(t *testing.T) {
 	s.limits.apply(&cfg)
 	if cfg.QueryTimeout != 2*time.Second || cfg.MaxDocumentKeys != 50 || cfg.WSMaxConnectionsPerUser != 4 || cfg.WSRelaysPerSecond != 0.5 {
 		t.Fatalf("config = %+v", cfg)
+	}
+	if l := s.limits.storeLimits(); l.CallTimeout != 2*time.Second || l.MaxConcurrentScans != 2 {
+		t.Fatalf("store limits = %+v, want the query timeout and 2 scans", l)
 	}
 
 	for _, tc := range []struct {

@@ -24,8 +24,9 @@ import (
 	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
 	"github.com/backpackhq/backpack/tools/docstore/mongostore"
-	"github.com/backpackhq/backpack/tools/embeddeddb"
+	"github.com/backpackhq/backpack/tools/docstore/sqlitestore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/httpserve"
@@ -45,6 +46,7 @@ func main() {
 // settings are the command line and environment, before anything is opened.
 type settings struct {
 	embedded       bool
+	engine         string
 	dataDir        string
 	mongoURL       string
 	database       string
@@ -70,10 +72,11 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	env := flagenv.FromGetenv(getenv)
 	var s settings
 	fs := flag.NewFlagSet("backpack-api", flag.ContinueOnError)
-	fs.BoolVar(&s.embedded, "embedded", false, "run with no external servers: FerretDB in-process on SQLite under --data-dir, sessions in memory")
-	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the embedded database, generated secrets and, by default, files (BACKPACK_DATA_DIR)")
-	fs.StringVar(&s.mongoURL, "mongo-url", env("MONGO_URL", ""), "MongoDB URL; required unless --embedded (MONGO_URL)")
-	fs.StringVar(&s.database, "database", env("BACKPACK_DATABASE", ""), "database name; default: the URL's path, else \"backpack\" (BACKPACK_DATABASE)")
+	fs.BoolVar(&s.embedded, "embedded", false, "run with no external servers: the sqlite engine under --data-dir, sessions in memory, generated secrets")
+	fs.StringVar(&s.engine, "engine", env("BACKPACK_DB_ENGINE", ""), "document store: sqlite (one file, DATA_DIR/data.db) or mongo (MONGO_URL); default: sqlite with --embedded and no MongoDB URL, else mongo (BACKPACK_DB_ENGINE)")
+	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the sqlite engine's database, generated secrets and, by default, files (BACKPACK_DATA_DIR)")
+	fs.StringVar(&s.mongoURL, "mongo-url", env("MONGO_URL", ""), "MongoDB URL; required by the mongo engine (MONGO_URL)")
+	fs.StringVar(&s.database, "database", env("BACKPACK_DATABASE", ""), "mongo engine: database name; default: the URL's path, else \"backpack\" (BACKPACK_DATABASE)")
 	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis URL for sessions; required unless --embedded (REDIS_URL)")
 	fs.StringVar(&s.apiKeyFile, "api-key-file", env("BACKPACK_API_KEY_FILE", ""), "file holding the API key (BACKPACK_API_KEY_FILE)")
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
@@ -119,10 +122,20 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	if _, err := httpapi.ParseTrustedProxies(flagenv.SplitList(s.trustedProxies)); err != nil {
 		return s, fmt.Errorf("BACKPACK_TRUSTED_PROXIES / --trusted-proxies: %w", err)
 	}
-	if !s.embedded {
-		if s.mongoURL == "" {
-			return s, errors.New("MONGO_URL (or --mongo-url) is required; to try Backpack with no database server, run with --embedded")
+	switch s.engine {
+	case "":
+		s.engine = docstore.EngineSQLite
+		if s.mongoURL != "" || !s.embedded {
+			s.engine = docstore.EngineMongo
 		}
+	case docstore.EngineSQLite, docstore.EngineMongo:
+	default:
+		return s, fmt.Errorf("BACKPACK_DB_ENGINE / --engine must be %q or %q, not %q", docstore.EngineSQLite, docstore.EngineMongo, s.engine)
+	}
+	if s.engine == docstore.EngineMongo && s.mongoURL == "" {
+		return s, errors.New("MONGO_URL (or --mongo-url) is required by the mongo engine; to try Backpack with no database server, run with --embedded")
+	}
+	if !s.embedded {
 		if s.redisURL == "" {
 			return s, errors.New("REDIS_URL (or --redis-url) is required; to try Backpack with no Redis, run with --embedded")
 		}
@@ -150,19 +163,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	mongoURL, eph := s.mongoURL, ephemeral.Store(nil)
-	if s.embedded {
-		db, err := embeddeddb.Start(ctx, filepath.Join(s.dataDir, "db"), quietFerretLogger())
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		if mongoURL == "" {
-			mongoURL = db.URI()
-		}
-		if s.redisURL == "" {
-			eph = ephemeral.NewMemory()
-		}
+	eph := ephemeral.Store(nil)
+	if s.embedded && s.redisURL == "" {
+		eph = ephemeral.NewMemory()
 	}
 	if eph == nil {
 		r, err := ephemeral.NewRedis(ctx, s.redisURL, "bkpk:")
@@ -182,11 +185,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("admin token: %w", err)
 	}
 
-	dbName, err := databaseName(mongoURL, s.database)
-	if err != nil {
-		return err
-	}
-	store, err := mongostore.Connect(ctx, mongoURL, dbName, docstore.Limits{})
+	store, err := openStore(ctx, s, log)
 	if err != nil {
 		return err
 	}
@@ -212,18 +211,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
 			Listening: func(addr net.Addr) {
 				if s.embedded {
-					fmt.Fprintf(stdout, "Backpack API (embedded) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
-						addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
+					fmt.Fprintf(stdout, "Backpack API (embedded, %s engine) on http://localhost:%d\n  API key: %s (stored in %s)\n  data:    %s\n",
+						s.engine, addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
 				}
 			}},
 		httpserve.Listener{Name: "admin", Addr: net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), Handler: api.AdminHandler()},
 	)
 }
 
-// quietFerretLogger keeps the embedded database's logs to warnings about itself: it logs every
-// refused client command at warning level, which are our users' mistakes, already answered.
-func quietFerretLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+// openStore opens the configured engine. The sqlite engine first moves the data of a
+// previous version's embedded FerretDB (DATA_DIR/db) into its file, once.
+func openStore(ctx context.Context, s settings, log *slog.Logger) (docstore.Store, error) {
+	limits := s.limits.storeLimits()
+	if s.engine == docstore.EngineMongo {
+		dbName, err := databaseName(s.mongoURL, s.database)
+		if err != nil {
+			return nil, err
+		}
+		return mongostore.Connect(ctx, s.mongoURL, dbName, limits)
+	}
+	open := func(ctx context.Context, path string) (docstore.Store, error) {
+		return sqlitestore.Open(ctx, path, sqlitestore.Options{Limits: limits})
+	}
+	database := s.database
+	if database == "" {
+		database = "backpack"
+	}
+	if _, err := ferretimport.MigrateEmbedded(ctx, s.dataDir, database, open, log); err != nil {
+		return nil, err
+	}
+	return open(ctx, filepath.Join(s.dataDir, ferretimport.StoreFile))
 }
 
 // readOrCreateSecret reads a secret file (trailing newline ignored). In embedded mode with no

@@ -167,6 +167,18 @@ func (c call) send(t *testing.T, req *http.Request) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
+// getJSON sends req and decodes a JSON answer into out, for answers that are not objects.
+func (c call) getJSON(t *testing.T, req *http.Request, out any) int {
+	t.Helper()
+	status, body := c.send(t, req)
+	if raw, ok := body["raw"].(string); ok {
+		if err := json.Unmarshal([]byte(raw), out); err != nil {
+			t.Fatalf("%s %s: %v in %q", req.Method, req.URL, err, raw)
+		}
+	}
+	return status
+}
+
 func (c call) upload(t *testing.T, url, filename, data string) int {
 	t.Helper()
 	var buf bytes.Buffer

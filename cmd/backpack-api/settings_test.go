@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/tools/credentials"
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -38,9 +40,31 @@ func TestSettingsRequireServersWithoutEmbedded(t *testing.T) {
 	}
 	s, err := parseSettings([]string{"--embedded", "--data-dir", "/tmp/x"}, envOf(nil))
 	if err != nil || s.filesDir != "/tmp/x/files" || s.port != 3000 || s.adminPort != 3001 || s.maxUpload != 25<<20 ||
-		s.quotas != coreapi.DefaultQuotas() {
+		s.quotas != coreapi.DefaultQuotas() || s.engine != docstore.EngineSQLite {
 		t.Fatalf("embedded defaults = %+v, %v", s, err)
 	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--embedded", "--mongo-url", "mongodb://db/app"}, nil, docstore.EngineMongo},
+		{[]string{"--embedded", "--engine", "mongo"}, map[string]string{"MONGO_URL": "mongodb://db/app"}, docstore.EngineMongo},
+		{nil, full, docstore.EngineMongo},
+		{nil, mergeEnv(full, map[string]string{"BACKPACK_DB_ENGINE": "sqlite"}), docstore.EngineSQLite},
+	} {
+		s, err := parseSettings(tc.args, envOf(tc.env))
+		if err != nil || s.engine != tc.want {
+			t.Errorf("%v %v: engine %q, %v; want %q", tc.args, tc.env, s.engine, err, tc.want)
+		}
+	}
+}
+
+// mergeEnv is a copy of base with the entries of over set.
+func mergeEnv(base, over map[string]string) map[string]string {
+	out := maps.Clone(base)
+	maps.Copy(out, over)
+	return out
 }
 
 func TestSettingsRejectBadValues(t *testing.T) {
@@ -57,6 +81,9 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{[]string{"--embedded", "--quota-collections", "-1"}, nil, "quota"},
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_QUOTA_FILE_BYTES": "1GiB"}, "quota"},
 		{[]string{"--embedded", "stray"}, nil, "unexpected"},
+		{[]string{"--embedded", "--engine", "postgres"}, nil, "BACKPACK_DB_ENGINE"},
+		{[]string{"--embedded", "--engine", "mongo"}, nil, "MONGO_URL"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_MAX_CONCURRENT_SCANS": "0"}, "BACKPACK_MAX_CONCURRENT_SCANS"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{[]string{"--embedded", "--trusted-proxies", "10.0.0.0/8,traefik"}, nil, "traefik"},
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_REGISTRATIONS_PER_ADDRESS": "0"}, "limits"},

@@ -34,6 +34,13 @@ func checkPath(path string) error {
 	return nil
 }
 
+// CheckPath applies the same rules to a field path that reaches the database by another way,
+// such as an index's fields on the admin port, so every path the API accepts follows one set
+// of rules. A broken rule gives a *Error whose Msg can be shown to the caller.
+func CheckPath(path string) error {
+	return checkPath(path)
+}
+
 // pathError prefixes a field path error with the parameter it came from.
 func pathError(param string, err error) error {
 	return &Error{Msg: fmt.Sprintf("%s: %v", param, err)}

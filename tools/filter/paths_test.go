@@ -21,3 +21,18 @@ func TestSortAndFieldsRefuseInvalidUTF8(t *testing.T) {
 		t.Errorf("ParseSort(-été,a) = %v", err)
 	}
 }
+
+// TestCheckPath: the exported check is the one sorts and filters use.
+func TestCheckPath(t *testing.T) {
+	for _, p := range []string{"a", "a.b", "été", "_owner", "-n"} {
+		if err := CheckPath(p); err != nil {
+			t.Errorf("CheckPath(%q) = %v", p, err)
+		}
+	}
+	for _, p := range []string{"", "$a", "a.$b", "a..b", "a\x00", "\xff", string(make([]byte, maxPathBytes+1))} {
+		var fe *Error
+		if err := CheckPath(p); !errors.As(err, &fe) {
+			t.Errorf("CheckPath(%q) = %v; want a filter error", p, err)
+		}
+	}
+}

@@ -17,8 +17,7 @@ import (
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/browsertest"
 	"github.com/backpackhq/backpack/internal/testenv"
-	"github.com/backpackhq/backpack/tools/docstore"
-	"github.com/backpackhq/backpack/tools/docstore/mongostore"
+	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/chromedp/chromedp"
 )
@@ -64,7 +63,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	api, err := coreapi.New(context.Background(), coreapi.Config{
 		APIKey: browserAPIKey, AdminToken: "browser-admin-token-0123456789", FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{siteURL}, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}, mongostore.New(testenv.MongoDatabase(t, testenv.FerretDB(t), "browser"), docstore.Limits{}), eph)
+	}, teststore.New(t), eph)
 	if err != nil {
 		t.Fatal(err)
 	}

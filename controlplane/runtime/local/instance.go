@@ -15,7 +15,7 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/tools/docstore"
-	"github.com/backpackhq/backpack/tools/docstore/mongostore"
+	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 )
 
@@ -27,6 +27,7 @@ const shutdownGrace = 5 * time.Second
 type instance struct {
 	spec   runtime.Spec
 	api    *coreapi.Server
+	store  docstore.Store
 	eph    ephemeral.Store
 	admin  *http.Server
 	addr   string // host:port of the admin listener
@@ -35,11 +36,7 @@ type instance struct {
 	served chan struct{} // closed when the admin server's Serve returns
 }
 
-// databaseName is the Mongo database of a backend. Backend names only hold [a-z0-9-], which
-// MongoDB and FerretDB both accept in database names.
-func databaseName(backend string) string { return "backend_" + backend }
-
-// backendDir holds everything of a backend on disk: files/ and site/.
+// backendDir holds everything of a backend on disk: its database file, files/ and site/.
 func (r *Runtime) backendDir(name string) string {
 	return filepath.Join(r.dataDir, "backends", name)
 }
@@ -54,9 +51,15 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 			return nil, fmt.Errorf("create data directory of %s: %w", spec.Name, err)
 		}
 	}
-	progress("creating database " + databaseName(spec.Name))
+	progress("opening database " + filepath.Join("backends", spec.Name, ferretimport.StoreFile))
+	store, err := r.openStore(ctx, filepath.Join(dir, ferretimport.StoreFile))
+	if err != nil {
+		return nil, fmt.Errorf("open database of %s: %w", spec.Name, err)
+	}
+	closeStore := func() { _ = store.Close(context.WithoutCancel(ctx)) }
 	eph, err := r.ephemeralStore(ctx, spec.Name)
 	if err != nil {
+		closeStore()
 		return nil, err
 	}
 	api, err := coreapi.New(ctx, coreapi.Config{
@@ -69,9 +72,10 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 		FilesDir:             filesDir,
 		SiteDir:              siteDir,
 		Logger:               apiLogger(spec.Name, logs.api, r.log),
-	}, mongostore.New(r.client.Database(databaseName(spec.Name)), docstore.Limits{}), eph)
+	}, store, eph)
 	if err != nil {
 		_ = eph.Close()
+		closeStore()
 		return nil, fmt.Errorf("start api of %s: %w", spec.Name, err)
 	}
 	progress("starting api")
@@ -79,10 +83,11 @@ func (r *Runtime) start(ctx context.Context, spec runtime.Spec, logs *backendLog
 	if err != nil {
 		api.Close()
 		_ = eph.Close()
+		closeStore()
 		return nil, fmt.Errorf("listen for the admin port of %s: %w", spec.Name, err)
 	}
 	inst := &instance{
-		spec: spec, api: api, eph: eph, addr: ln.Addr().String(), logs: logs,
+		spec: spec, api: api, store: store, eph: eph, addr: ln.Addr().String(), logs: logs,
 		site:   newSiteHandler(spec.Name, siteDir, logs.web),
 		served: make(chan struct{}),
 		admin: &http.Server{
@@ -164,8 +169,9 @@ func (inst *instance) ready(ctx context.Context) error {
 	return nil
 }
 
-// stop shuts the admin port down gracefully, then the API (which closes its websockets) and
-// its ephemeral store. The log rings are left to the caller: a restart keeps them.
+// stop shuts the admin port down gracefully, then the API (which closes its websockets), its
+// ephemeral store and its database. The log rings are left to the caller: a restart keeps
+// them.
 func (inst *instance) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -175,6 +181,7 @@ func (inst *instance) stop() {
 	<-inst.served
 	inst.api.Close()
 	_ = inst.eph.Close()
+	_ = inst.store.Close(ctx)
 }
 
 // statusOnly is a ResponseWriter that keeps the status and discards the body.

@@ -187,22 +187,3 @@ func (t teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (t teeHandler) WithGroup(name string) slog.Handler {
 	return teeHandler{a: t.a.WithGroup(name), b: t.b.WithGroup(name)}
 }
-
-// minLevel drops records below a level; the embedded database logs every command it refuses
-// as a warning, which are users' mistakes already answered by the API.
-type minLevel struct {
-	slog.Handler
-	level slog.Level
-}
-
-func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= m.level && m.Handler.Enabled(ctx, l)
-}
-
-func (m minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{Handler: m.Handler.WithAttrs(attrs), level: m.level}
-}
-
-func (m minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: m.Handler.WithGroup(name), level: m.level}
-}

@@ -11,12 +11,14 @@ import (
 	"testing"
 
 	"github.com/backpackhq/backpack/internal/testenv"
+	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
 )
 
 // TestDataIsPrivate runs a backend the way `backpack dev` does, stores a user, a file and a
-// site, and finds no TCP listener of the process answering the Mongo protocol (the embedded
-// database is reachable in-process only) and every directory under the data directory 0700
-// and every file and socket 0600, except the site releases, which are public content.
+// site, and finds no TCP listener of the process answering the Mongo protocol (the database is
+// a file, reachable in-process only) and every directory under the data directory 0700 and
+// every file 0600 (the database and its journal included), except the site releases, which
+// are public content.
 func TestDataIsPrivate(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	r := newTestRuntime(t, dataDir)
@@ -49,7 +51,7 @@ func TestDataIsPrivate(t *testing.T) {
 		t.Fatalf("TCP listeners answering Mongo: %v", got)
 	}
 	siteDir := filepath.Join(r.backendDir("shop"), "site")
-	var sawFile, sawSocket bool
+	var sawFile, sawDatabase bool
 	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -65,8 +67,8 @@ func TestDataIsPrivate(t *testing.T) {
 		switch {
 		case d.IsDir():
 			want = 0o700
-		case fi.Mode().Type() == fs.ModeSocket:
-			sawSocket = true
+		case strings.HasSuffix(path, ferretimport.StoreFile):
+			sawDatabase = true
 		case strings.HasSuffix(path, "notes.txt"):
 			sawFile = true
 		}
@@ -78,7 +80,7 @@ func TestDataIsPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sawFile || !sawSocket {
-		t.Fatalf("walked no uploaded file (%v) or no database socket (%v)", sawFile, sawSocket)
+	if !sawFile || !sawDatabase {
+		t.Fatalf("walked no uploaded file (%v) or no database file (%v)", sawFile, sawDatabase)
 	}
 }

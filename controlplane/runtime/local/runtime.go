@@ -1,6 +1,6 @@
 // Package local is the runtime of `backpack dev`: every backend is a coreapi instance inside
-// the control plane's process, on one shared (by default embedded) database, so the whole
-// product runs on one machine with no Docker. The control plane routes the public API and the
+// the control plane's process, its documents in a SQLite file of its own, so the whole
+// product runs on one machine with no Docker and no database server. The control plane routes the public API and the
 // site through its own listener (runtime.Router) and proxies the admin port to a loopback
 // listener per backend.
 package local
@@ -14,13 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
-	"github.com/backpackhq/backpack/tools/embeddeddb"
+	"github.com/backpackhq/backpack/tools/docstore"
+	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
+	"github.com/backpackhq/backpack/tools/docstore/sqlitestore"
 	"github.com/backpackhq/backpack/tools/names"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Node is the only node of the local runtime; Apply returns it so the control plane records a
@@ -33,11 +32,12 @@ var ErrClosed = errors.New("local runtime is closed")
 
 // Config is where the local runtime keeps its data and how it reports.
 type Config struct {
-	// DataDir holds the embedded database (db/) and each backend's files and site
-	// (backends/NAME/); it survives restarts, so backends come back with their data.
+	// DataDir holds each backend's database, files and site (backends/NAME/); it survives
+	// restarts, so backends come back with their data.
 	DataDir string
-	// MongoURL is a MongoDB to use instead of starting an embedded FerretDB under DataDir/db.
-	MongoURL string
+	// StoreLimits bound every backend's database calls (zero fields take docstore's
+	// defaults).
+	StoreLimits docstore.Limits
 	// RedisURL, when set, keeps end users' sessions and login counters in Redis (each backend
 	// under its own key prefix), so they survive restarts; by default they live in memory.
 	RedisURL string
@@ -60,13 +60,11 @@ type Config struct {
 
 // Runtime runs backends in-process. It implements runtime.Runtime and runtime.Router.
 type Runtime struct {
-	cfg      Config
-	dataDir  string
-	log      *slog.Logger
-	lines    int
-	embedded *embeddeddb.Server // nil when Config.MongoURL was given
-	client   *mongo.Client      // shared by every backend, each in its own database
-	names    nameLocks
+	cfg     Config
+	dataDir string
+	log     *slog.Logger
+	lines   int
+	names   nameLocks
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -79,8 +77,9 @@ var (
 	_ runtime.Router  = (*Runtime)(nil)
 )
 
-// New opens the database (starting the embedded one if no MongoURL is given) and returns a
-// runtime with nothing running: the control plane's reconciler Applies what should run.
+// New returns a runtime with nothing running: the control plane's reconciler Applies what
+// should run. A data directory the previous version wrote (every backend in one embedded
+// FerretDB under db/) is first moved to one SQLite file per backend, once.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("local runtime: a data directory is required")
@@ -99,38 +98,15 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if r.lines <= 0 {
 		r.lines = DefaultLogLines
 	}
-	mongoURL := cfg.MongoURL
-	if mongoURL == "" {
-		quiet := slog.New(minLevel{Handler: r.log.Handler(), level: slog.LevelError})
-		// The database lives until Close, not until ctx (which may only bound the start) ends.
-		r.embedded, err = embeddeddb.Start(context.WithoutCancel(ctx), filepath.Join(dataDir, "db"), quiet)
-		if err != nil {
-			return nil, fmt.Errorf("local runtime: %w", err)
-		}
-		mongoURL = r.embedded.URI()
-	}
-	if err := r.connect(ctx, mongoURL); err != nil {
-		if r.embedded != nil {
-			r.embedded.Close()
-		}
+	if _, err := ferretimport.MigrateLocal(ctx, dataDir, r.openStore, r.log); err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	return r, nil
 }
 
-// connect opens the shared client and checks the server answers, so a wrong MongoURL fails at
-// start rather than at the first Apply.
-func (r *Runtime) connect(ctx context.Context, url string) error {
-	client, err := mongo.Connect(options.Client().ApplyURI(url).SetServerSelectionTimeout(10 * time.Second))
-	if err != nil {
-		return fmt.Errorf("connect to MongoDB: %w", err)
-	}
-	if err := client.Ping(ctx, nil); err != nil {
-		_ = client.Disconnect(context.WithoutCancel(ctx))
-		return fmt.Errorf("connect to MongoDB: %w", err)
-	}
-	r.client = client
-	return nil
+// openStore opens (creating it) a backend's database file.
+func (r *Runtime) openStore(ctx context.Context, path string) (docstore.Store, error) {
+	return sqlitestore.Open(ctx, path, sqlitestore.Options{Limits: r.cfg.StoreLimits})
 }
 
 // begin registers an Apply or Remove, so Close waits for it rather than pulling the database
@@ -227,16 +203,11 @@ func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress 
 	if !purge {
 		return nil
 	}
-	db := databaseName(name)
-	progress("dropping database " + db)
-	if err := r.client.Database(db).Drop(ctx); err != nil {
-		return fmt.Errorf("remove %s: drop database %s: %w", name, db, err)
-	}
 	progress("removing sessions")
 	if err := r.purgeEphemeral(ctx, name); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
-	progress("removing files and site")
+	progress("removing database, files and site")
 	if err := os.RemoveAll(r.backendDir(name)); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
@@ -312,15 +283,7 @@ func (r *Runtime) Close() error {
 		})
 	}
 	wg.Wait()
-
-	var err error
-	if e := r.client.Disconnect(context.Background()); e != nil {
-		err = fmt.Errorf("local runtime: disconnect from MongoDB: %w", e)
-	}
-	if r.embedded != nil {
-		r.embedded.Close()
-	}
-	return err
+	return nil
 }
 
 func orNothing(p runtime.Progress) runtime.Progress {

@@ -286,7 +286,7 @@ func (c *collection) CreateIndex(ctx context.Context, idx docstore.Index) error 
 	}
 	_, err = c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: options.Index().SetName(idx.Name).SetUnique(idx.Unique)})
 	if err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+		if isDuplicateKey(err) {
 			return &docstore.DuplicateError{Index: idx.Name, Fields: indexPaths(idx.Fields)}
 		}
 		if isIndexConflict(err) {
@@ -351,7 +351,7 @@ func (c *collection) DropIndex(ctx context.Context, name string) error {
 // so without a name the clash is found by looking: the written document's _id, then each
 // unique index's values (doc is the document as written; for an update, the fields it set).
 func (c *collection) writeError(ctx context.Context, op string, err error, doc bson.D) error {
-	if !mongo.IsDuplicateKeyError(err) {
+	if !isDuplicateKey(err) {
 		return queryError(op, c.coll.Name(), err)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -441,6 +441,18 @@ func isDescending(v any) bool {
 		return n < 0
 	}
 	return false
+}
+
+// isDuplicateKey is a write or an index build refused by a unique index. MongoDB says so with
+// code 11000; FerretDB does for inserts, but a findAndModify or a createIndexes that breaks a
+// unique index comes back from it as an InternalError carrying SQLite's message, which would
+// otherwise reach clients as an invalid query instead of a duplicate.
+func isDuplicateKey(err error) bool {
+	if mongo.IsDuplicateKeyError(err) {
+		return true
+	}
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && strings.Contains(ce.Message, "UNIQUE constraint failed")
 }
 
 func isNamespaceExists(err error) bool {

@@ -41,7 +41,7 @@ func TestUnsupportedAttributesAreRefused(t *testing.T) {
 			[]string{`service "svc": "container_name"` + notSupported + ": Swarm names tasks itself"}},
 		{"build", svc("    build: .\n"),
 			[]string{`service "svc": "build"` + notSupported + ": images are built before deploying; reference a built image"}},
-		{"sysctls", svc("    sysctls: {net.core.somaxconn: 1024}\n"),
+		{"sysctls", svc("    sysctls: {net.data.somaxconn: 1024}\n"),
 			[]string{`service "svc": "sysctls"` + notSupported + ": backend stacks do not tune the kernel"}},
 		{"cgroup_parent", svc("    cgroup_parent: /x\n"),
 			[]string{`service "svc": "cgroup_parent"` + notSupported + ": backend stacks get no host privileges"}},

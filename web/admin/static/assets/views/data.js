@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import {collectionNameProblem} from '../names.js';
 import {documentEditor, managedFields} from './data-editor.js';
 import {followChanges} from './data-live.js';
+import {indexesSection} from './data-indexes.js';
 import {pager, coalesce, plural} from './data-parts.js';
 
 const pageSize = 20;
@@ -62,6 +63,7 @@ export function dataTab(tab) {
   // Parts of the chosen collection's side, made by buildDetail.
   let detailParts = null;
   let docsTitle = null;
+  let indexes = null; // the chosen collection's Indexes section
   let docsEl = null;
   let editorSlot = null;
   let pages = null;
@@ -180,6 +182,7 @@ export function dataTab(tab) {
     }
     built = null;
     editor = null;
+    indexes = null;
     if (!current) {
       replace(detail, h('div', {class: 'card notice'},
         h('p', null, collections.length === 0
@@ -256,6 +259,7 @@ export function dataTab(tab) {
     });
     pages.el.classList.add('docs-pager');
     docsTitle = h('h2', {id: 'documents-title', tabindex: '-1'}, 'Documents');
+    indexes = indexesSection(tab, name);
 
     replace(detail,
       h('section', {class: 'card collection-head', 'aria-labelledby': 'collection-title'},
@@ -263,7 +267,8 @@ export function dataTab(tab) {
         count, dropBox.el, ruleForm),
       h('section', {class: 'card documents-card', 'aria-labelledby': docsTitle.id},
         h('div', {class: 'title-row'}, docsTitle, newDoc),
-        editorSlot, docsEl, pages.el));
+        editorSlot, docsEl, pages.el),
+      indexes.el);
     detailParts = {
       update(next) {
         count.textContent = `${plural(next.count, 'document')} · rule ${next.rule}`;
@@ -356,6 +361,7 @@ export function dataTab(tab) {
 
   followChanges(tab, root, {
     message(msg) {
+      if (msg.kind === 'index' && msg.collection === built && indexes) indexes.refresh();
       if (msg.kind !== 'document' && msg.kind !== 'collection') return;
       refreshCollections();
       if (msg.kind !== 'document' || msg.collection !== built) return;
@@ -371,6 +377,7 @@ export function dataTab(tab) {
       if (online) {
         refreshCollections();
         refreshDocs();
+        if (indexes) indexes.refresh();
       }
     },
   });

@@ -1,0 +1,274 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/backpackhq/backpack/tools/docstore"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// metaSettings holds the settings changed at runtime through the admin port. They override
+// the configuration, and every replica follows them within seconds without a restart.
+const metaSettings = "_settings"
+
+// storedSettings is the settings document. Only the rotated API key's digest is stored.
+// RotatedFrom records which configured key was in force when it was rotated: if the operator
+// later configures a different key (a new Docker secret), the configuration wins again.
+type storedSettings struct {
+	APIKeyDigest   string   `bson:"apiKeyDigest,omitempty"`
+	RotatedFrom    string   `bson:"rotatedFrom,omitempty"`
+	RotatedAt      string   `bson:"rotatedAt,omitempty"`
+	CORSOrigins    []string `bson:"corsOrigins"`
+	CORSOriginsSet bool     `bson:"corsOriginsSet"`
+
+	// Quotas set at runtime (see quotas.go).
+	Quotas storedQuotas `bson:"quotas"`
+}
+
+// Settings are the settings a replica applies right now.
+type Settings struct {
+	coll       docstore.Collection
+	configured [sha256.Size]byte
+	defaults   []string
+	loopback   bool
+	siteHost   string
+	apiKey     *Secret
+	origins    atomic.Pointer[originSet]
+	stored     atomic.Pointer[storedSettings]
+	// defaultQuotas are the configured quotas, before the stored settings override them.
+	defaultQuotas Quotas
+}
+
+type originSet struct {
+	list    []string
+	allowed map[string]bool
+}
+
+// newOriginSet normalises origins; ones that are not origins at all can only come from the
+// configuration (the admin API refuses them) and are kept as written, matching nothing.
+func newOriginSet(list []string) *originSet {
+	set := &originSet{list: []string{}, allowed: map[string]bool{}}
+	for _, o := range list {
+		if n, err := NormalizeOrigin(o); err == nil {
+			o = n
+		}
+		if !set.allowed[o] {
+			set.allowed[o] = true
+			set.list = append(set.list, o)
+		}
+	}
+	return set
+}
+
+func newSettings(store docstore.Store, cfg Config) *Settings {
+	ls := &Settings{coll: store.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
+		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, siteHost: cfg.SiteHost, apiKey: NewSecret(cfg.APIKey), defaultQuotas: cfg.Quotas}
+	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
+	ls.stored.Store(&storedSettings{})
+	return ls
+}
+
+// APIKeyMatches reports whether key is the backend's API key in force.
+func (ls *Settings) APIKeyMatches(key string) bool { return ls.apiKey.Matches(key) }
+
+// OriginAllowed reports whether a browser origin may call the backend.
+func (ls *Settings) OriginAllowed(origin string) bool {
+	return ls.origins.Load().allowed[origin] || (ls.loopback && ls.isLoopbackOrigin(origin))
+}
+
+// isLoopbackOrigin reports whether origin is plain http on an address that always means this
+// machine, or on the backend's own site host. Any other *.localhost is refused: under backpack
+// dev it is another backend's site (or the panel), whose scripts must not call this backend
+// with its users' cookies.
+func (ls *Settings) isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Path != "" {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || h == "127.0.0.1" || h == "::1" || (ls.siteHost != "" && h == ls.siteHost)
+}
+
+// Reload reads the stored settings and applies them.
+func (ls *Settings) Reload(ctx context.Context) error {
+	var st storedSettings
+	err := findOne(ctx, ls.coll, bson.D{{Key: "_id", Value: "settings"}}, docstore.FindOptions{}, &st)
+	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
+		return fmt.Errorf("load settings: %w", err)
+	}
+	digest := ls.configured
+	if st.APIKeyDigest != "" && st.RotatedFrom == hex.EncodeToString(ls.configured[:]) {
+		if d, err := hex.DecodeString(st.APIKeyDigest); err == nil && len(d) == sha256.Size {
+			copy(digest[:], d)
+		}
+	}
+	ls.apiKey.setDigest(digest)
+	if st.CORSOriginsSet {
+		ls.origins.Store(newOriginSet(st.CORSOrigins))
+	} else {
+		ls.origins.Store(newOriginSet(ls.defaults))
+	}
+	ls.stored.Store(&st)
+	return nil
+}
+
+// rotateAPIKey makes a new key, stores its digest and returns it; the old key stops working
+// on this replica at once and on the others when they receive the settings event.
+func (ls *Settings) rotateAPIKey(ctx context.Context) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("new API key: %w", err)
+	}
+	key := base64.RawURLEncoding.EncodeToString(b)
+	digest := sha256.Sum256([]byte(key))
+	err := ls.update(ctx, bson.D{
+		{Key: "apiKeyDigest", Value: hex.EncodeToString(digest[:])},
+		{Key: "rotatedFrom", Value: hex.EncodeToString(ls.configured[:])},
+		{Key: "rotatedAt", Value: Timestamp()},
+	})
+	return key, err
+}
+
+func (ls *Settings) setOrigins(ctx context.Context, origins []string) error {
+	return ls.update(ctx, bson.D{{Key: "corsOrigins", Value: newOriginSet(origins).list}, {Key: "corsOriginsSet", Value: true}})
+}
+
+func (ls *Settings) update(ctx context.Context, set bson.D) error {
+	_, err := ls.coll.Update(ctx, bson.D{{Key: "_id", Value: "settings"}}, docstore.Change{Set: set, Upsert: true})
+	if err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return ls.Reload(ctx)
+}
+
+// NormalizeOrigin turns an origin into the exact form browsers send in the Origin header —
+// lower-case scheme and host, no default port, no trailing slash — so a stored origin can be
+// compared as a string. Anything that is not an origin (a path, a query, a fragment, user
+// info, a wildcard, a colon without a port, a port that is not 1 to 65535) is refused rather
+// than stored in a form that would never match.
+func NormalizeOrigin(o string) (string, error) {
+	refuse := invalid("invalid_origin", fmt.Sprintf("%q is not an origin; write it as https://host[:port]", o))
+	if strings.ContainsAny(o, "?#*\\ ") {
+		return "", refuse
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.User != nil || u.Opaque != "" || (u.Path != "" && u.Path != "/") {
+		return "", refuse
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	if (scheme != "http" && scheme != "https") || host == "" {
+		return "", refuse
+	}
+	port := u.Port()
+	if strings.HasSuffix(u.Host, ":") {
+		return "", refuse
+	}
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return "", refuse
+		}
+		port = strconv.FormatUint(n, 10)
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host, nil
+}
+
+// SettingsView is the settings as the admin API shows them.
+type SettingsView struct {
+	CORSOrigins     []string `json:"corsOrigins"`
+	APIKeyRotatedAt string   `json:"apiKeyRotatedAt,omitempty"`
+	// APIKey is a key just rotated, shown once, in the answer to the rotation.
+	APIKey string `json:"apiKey,omitempty"`
+
+	// Quotas in force and the usage they are measured against.
+	Quotas Quotas      `json:"quotas"`
+	Usage  *QuotaUsage `json:"usage,omitempty"`
+}
+
+// ViewSettings is the settings as the admin API shows them. The usage is measured too; if
+// that fails the view comes without it, with the error.
+func (s *Service) ViewSettings(ctx context.Context) (SettingsView, error) {
+	view := SettingsView{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.Quotas()}
+	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
+		view.APIKeyRotatedAt = st.RotatedAt
+	}
+	usage, err := s.usage(ctx)
+	if err != nil {
+		return view, err
+	}
+	view.Usage = &usage
+	return view, nil
+}
+
+// SettingsPatch is a change of the runtime settings: the fields sent change, the others stay.
+type SettingsPatch struct {
+	CORSOrigins  *[]string `json:"corsOrigins"`
+	RotateAPIKey bool      `json:"rotateApiKey"`
+
+	// Quotas changes the quotas sent and leaves the others.
+	Quotas *QuotasPatch `json:"quotas"`
+}
+
+// UpdateSettings changes the CORS origins and/or the quotas and/or rotates the API key, tells
+// every replica, and returns the settings with the new key, which is in that answer and
+// nowhere else.
+func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (SettingsView, error) {
+	if p.CORSOrigins == nil && !p.RotateAPIKey && p.Quotas == nil {
+		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, rotateApiKey or several of them")
+	}
+	if p.Quotas != nil {
+		if err := p.Quotas.validate(); err != nil {
+			return SettingsView{}, err
+		}
+	}
+	if p.CORSOrigins != nil {
+		for _, o := range *p.CORSOrigins {
+			if _, err := NormalizeOrigin(o); err != nil {
+				return SettingsView{}, err
+			}
+		}
+		if err := s.settings.setOrigins(ctx, *p.CORSOrigins); err != nil {
+			return SettingsView{}, err
+		}
+	}
+	if p.Quotas != nil {
+		if err := s.settings.setQuotas(ctx, *p.Quotas); err != nil {
+			return SettingsView{}, err
+		}
+	}
+	var key string
+	if p.RotateAPIKey {
+		var err error
+		if key, err = s.settings.rotateAPIKey(ctx); err != nil {
+			return SettingsView{}, err
+		}
+	}
+	s.Publish(ctx, Event{Kind: KindSettings, Action: "update"})
+	// The changes are made (a rotated key exists nowhere else but in this answer): a failure to
+	// measure the usage only leaves it out.
+	view, err := s.ViewSettings(ctx)
+	if err != nil {
+		s.log.Warn("measure usage for the settings answer", "err", err)
+	}
+	view.APIKey = key
+	return view, nil
+}
