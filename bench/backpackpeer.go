@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/redisserver"
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 // backpackAPI is a backpack-api process the peer scenario started, and what it needs to be
@@ -130,19 +131,18 @@ func (b *backpackAPI) createIndex(ctx context.Context) error {
 }
 
 // embeddedEngine says which engine an embedded backpack-api runs: the one its /readyz names,
-// else FerretDB in-process when the binary links it (today's --embedded), else unknown.
+// unless the binary links FerretDB and /readyz says mongo, which is the FerretDB of the
+// versions before the sqlite engine, run in-process.
 func embeddedEngine(readyBody []byte, info binaryInfo) string {
-	if engine := readyEngine(readyBody); engine != "" {
+	engine := readyEngine(readyBody)
+	ferret, linksFerret := info.deps[ferretDBModule]
+	switch {
+	case linksFerret && (engine == "" || engine == docstore.EngineMongo):
+		return "FerretDB " + ferret + " in-process on SQLite (the binary links FerretDB; /readyz checks: " + readyChecks(readyBody) + ")"
+	case engine != "":
 		return engine + " (named by /readyz)"
 	}
-	unnamed := "/readyz names no engine"
-	if checks := readyChecks(readyBody); checks != "" {
-		unnamed += ", its checks: " + checks
-	}
-	if v, ok := info.deps[ferretDBModule]; ok {
-		return "FerretDB " + v + " in-process on SQLite (the binary links FerretDB; " + unnamed + ")"
-	}
-	return "not FerretDB (the binary does not link it; " + unnamed + ")"
+	return "unknown (/readyz names none, its checks: " + readyChecks(readyBody) + ")"
 }
 
 // startBackpackEmbedded runs `backpack-api --embedded`: the self-contained server, its database
@@ -152,11 +152,11 @@ func startBackpackEmbedded(ctx context.Context, cfg peerConfig, bin, parent stri
 	if err != nil {
 		return nil, err
 	}
-	b, err := startBackpackAPI(ctx, cfg, bin, dir, "--embedded")
+	b, err := startBackpackAPI(ctx, cfg, bin, dir, "--embedded", "--engine", docstore.EngineSQLite)
 	if err != nil {
 		return nil, err
 	}
-	about := fmt.Sprintf("backpack-api %s --embedded, its own process; engine: %s", revisionOrUnknown(b.info, cfg.backpackAPI == ""), embeddedEngine(b.readyBody, b.info))
+	about := fmt.Sprintf("backpack-api %s --embedded --engine sqlite, its own process; engine: %s", revisionOrUnknown(b.info, cfg.backpackAPI == ""), embeddedEngine(b.readyBody, b.info))
 	srv, err := b.server(ctx, cfg, about)
 	if err != nil {
 		b.process.close()
@@ -203,7 +203,8 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 	}
 	undo.add(stopRedis)
 
-	b, err := startBackpackAPI(ctx, cfg, apiBin, dir, "--mongo-url", "mongodb://"+addr+"/"+benchDatabase, "--redis-url", redisURL)
+	b, err := startBackpackAPI(ctx, cfg, apiBin, dir, "--engine", docstore.EngineMongo,
+		"--mongo-url", "mongodb://"+addr+"/"+benchDatabase, "--redis-url", redisURL)
 	if err != nil {
 		return startFailed(&undo, err)
 	}
@@ -214,9 +215,9 @@ func startBackpackMongo(ctx context.Context, cfg peerConfig, apiBin, standinBin,
 	}
 	engine := readyEngine(b.readyBody)
 	if engine == "" {
-		engine = "mongo (--mongo-url; /readyz names no engine, its checks: " + readyChecks(b.readyBody) + ")"
+		engine = "unknown (/readyz names none, its checks: " + readyChecks(b.readyBody) + ")"
 	}
-	about := fmt.Sprintf("backpack-api %s --mongo-url --redis-url, its own process; engine: %s; database: FerretDB %s stand-in "+
+	about := fmt.Sprintf("backpack-api %s --engine mongo --mongo-url --redis-url, its own process; engine: %s; database: FerretDB %s stand-in "+
 		"(internal/cmd/mongo-standin, SQLite, its own process), redis-server %s", revisionOrUnknown(b.info, cfg.backpackAPI == ""), engine,
 		standinInfo.deps[ferretDBModule], redisVersion(redisBin))
 	srv, err := b.server(ctx, cfg, about)

@@ -85,7 +85,7 @@ type controlPlaneSummary struct {
 	cfg controlPlaneConfig
 	// build and start are how long building the binary and waiting for it to listen took.
 	build, start time.Duration
-	// engine is what the binary says of its backends' engine (see embeddedEngine).
+	// engine is the backends' engine (see backendEngine), once one exists.
 	engine string
 	// create holds the creations' latencies, from sending POST /api/backends to the first 2xx
 	// from the new backend's API.
@@ -122,8 +122,9 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 	}
 	bin := bins[0]
 	r.build = time.Since(t)
-	if info, err := readBinaryInfo(bin); err == nil {
-		r.engine = embeddedEngine(nil, info)
+	info, err := readBinaryInfo(bin)
+	if err != nil {
+		return err
 	}
 
 	fmt.Fprintln(cfg.progress, "  starting backpack dev…")
@@ -203,6 +204,9 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 	}
 	if err := grow(cfg.createSamples); err != nil {
 		return dev.explain(err)
+	}
+	if c.backends > 0 {
+		r.engine = c.backendEngine(ctx, info)
 	}
 
 	last := 0
@@ -476,6 +480,15 @@ func (c *cpClient) createAndFirstAnswer(ctx context.Context) (time.Duration, err
 			return 0, fmt.Errorf("no successful answer within %s; last: %w", cpFirstAnswerTimeout, err)
 		}
 	}
+}
+
+// backendEngine is the first backend's engine, from its /readyz (see embeddedEngine).
+func (c *cpClient) backendEngine(ctx context.Context, info binaryInfo) string {
+	var ready json.RawMessage
+	if err := c.call(ctx, http.MethodGet, c.url(c.name(0)+"-be", "/readyz"), "", nil, http.StatusOK, &ready); err != nil {
+		return fmt.Sprintf("unknown (%v)", err)
+	}
+	return embeddedEngine(ready, info)
 }
 
 // backendStates is the listing, names and states only.

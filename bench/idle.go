@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 )
@@ -82,11 +80,7 @@ func (s *idleSummary) measure(ctx context.Context, bin, parent string, gomaxproc
 	if err := c.waitRunning(ctx, s.backends); err != nil {
 		return dev.explain(err)
 	}
-	var ready json.RawMessage
-	if err := c.call(ctx, http.MethodGet, c.url(c.name(0)+"-be", "/readyz"), "", nil, http.StatusOK, &ready); err != nil {
-		return dev.explain(err)
-	}
-	s.about = fmt.Sprintf("backpack dev %s, backends in-process; engine: %s", revisionOrUnknown(info, true), embeddedEngine(ready, info))
+	s.about = fmt.Sprintf("backpack dev %s, backends in-process; engine: %s", revisionOrUnknown(info, true), c.backendEngine(ctx, info))
 	if err := rest(); err != nil {
 		return err
 	}

@@ -45,11 +45,14 @@ func TestEngineNames(t *testing.T) {
 		info  binaryInfo
 		want  string
 	}{
-		{`{"status":"ok","checks":{"mongo":"ok","redis":"ok"}}`, ferret, "FerretDB v1.24.0 in-process on SQLite (the binary links FerretDB; /readyz names no engine, its checks: mongo, redis)"},
-		{`{"status":"ok","engine":"sqlite","checks":{"db":"ok"}}`, ferret, "sqlite (named by /readyz)"},
-		{`{"status":"ok","checks":{"sqlite":"ok","ephemeral":"ok"}}`, native, "sqlite (named by /readyz)"},
-		{`{"status":"ok","checks":{"redis":"ok","db":"ok"}}`, native, "not FerretDB (the binary does not link it; /readyz names no engine, its checks: db, redis)"},
-		{`not json`, native, "not FerretDB (the binary does not link it; /readyz names no engine)"},
+		// Before the sqlite engine: FerretDB in-process, its check named "mongo".
+		{`{"status":"ok","checks":{"mongo":"ok","redis":"ok"}}`, ferret, "FerretDB v1.24.0 in-process on SQLite (the binary links FerretDB; /readyz checks: mongo, redis)"},
+		{`{"status":"ok","checks":{"sqlite":"ok","redis":"ok"}}`, ferret, "sqlite (named by /readyz)"},
+		{`{"status":"ok","checks":{"sqlite":"ok","redis":"ok"}}`, native, "sqlite (named by /readyz)"},
+		{`{"status":"ok","engine":"sqlite","checks":{"db":"ok"}}`, native, "sqlite (named by /readyz)"},
+		{`{"status":"ok","checks":{"mongo":"ok","redis":"ok"}}`, native, "mongo (named by /readyz)"},
+		{`{"status":"ok","checks":{"redis":"ok","db":"ok"}}`, native, "unknown (/readyz names none, its checks: db, redis)"},
+		{`not json`, native, "unknown (/readyz names none, its checks: )"},
 	}
 	for _, tt := range tests {
 		if got := embeddedEngine([]byte(tt.ready), tt.info); got != tt.want {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 // The peer scenario runs every server as a process of its own, so that each one's peak memory
@@ -197,8 +199,8 @@ func treeRevision() string {
 const ferretDBModule = "github.com/FerretDB/FerretDB"
 
 // readyEngine is the document-store engine a Backpack API names in its /readyz answer: its
-// "engine" member, else "sqlite" when one of its checks is named so, else "" (today's API names
-// no engine: its checks are "mongo" and "redis", whatever serves the Mongo protocol).
+// "engine" member if it has one, else the check named after an engine (the database's check is
+// named after its engine: "sqlite" or "mongo"), else "".
 func readyEngine(body []byte) string {
 	var ready struct {
 		Engine string            `json:"engine"`
@@ -210,8 +212,10 @@ func readyEngine(body []byte) string {
 	if ready.Engine != "" {
 		return ready.Engine
 	}
-	if _, ok := ready.Checks["sqlite"]; ok {
-		return "sqlite"
+	for _, engine := range []string{docstore.EngineSQLite, docstore.EngineMongo} {
+		if _, ok := ready.Checks[engine]; ok {
+			return engine
+		}
 	}
 	return ""
 }
