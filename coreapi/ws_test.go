@@ -333,7 +333,6 @@ func TestWSLimits(t *testing.T) {
 		c.WSReadLimit = 4096
 		c.WSMessagesPerSecond = 5
 		c.WSMessageBurst = 10
-		c.WSSendQueue = 4
 	})
 	c, _ := api.signedIn()
 	w := c.dialWS()

@@ -8,8 +8,9 @@ import (
 	"github.com/backpackhq/backpack/internal/testenv"
 )
 
-// TestDevDataIsPrivate runs `backpack dev` and finds its embedded database unreachable over
-// TCP and its database, secret key and database socket readable by this user alone.
+// TestDevDataIsPrivate runs `backpack dev` and finds no database reachable over TCP and its
+// database, secret key and backends' directory readable by this user alone (each backend's
+// own database file is checked by the local runtime's TestDataIsPrivate).
 func TestDevDataIsPrivate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
@@ -21,11 +22,10 @@ func TestDevDataIsPrivate(t *testing.T) {
 		t.Fatalf("TCP listeners answering Mongo: %v", got)
 	}
 	for path, want := range map[string]os.FileMode{
-		dir:                                       0o700,
-		filepath.Join(dir, "controlplane.db"):     0o600,
-		filepath.Join(dir, "secret.key"):          0o600,
-		filepath.Join(dir, "db"):                  0o700,
-		filepath.Join(dir, "db", "ferretdb.sock"): 0o600,
+		dir:                                   0o700,
+		filepath.Join(dir, "controlplane.db"): 0o600,
+		filepath.Join(dir, "secret.key"):      0o600,
+		filepath.Join(dir, "backends"):        0o700,
 	} {
 		fi, err := os.Stat(path)
 		if err != nil {

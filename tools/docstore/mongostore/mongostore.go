@@ -235,9 +235,26 @@ func (c *collection) Update(ctx context.Context, filter bson.D, ch docstore.Chan
 	var out bson.D
 	opts := options.FindOneAndUpdate().SetReturnDocument(options.After).SetUpsert(ch.Upsert)
 	if err := c.coll.FindOneAndUpdate(ctx, orEmpty(filter), update, opts).Decode(&out); err != nil {
-		return nil, c.writeError(ctx, "update", err, ch.Set)
+		return nil, c.writeError(ctx, "update", err, c.afterSet(ctx, filter, ch.Set))
 	}
 	return out, nil
+}
+
+// afterSet is what a refused update would have made of the document filter matches, as far
+// as writeError needs it: the fields set, over the stored document (the fields set alone when
+// it cannot be read). Dotted paths set are kept as they are, which lookup finds first.
+func (c *collection) afterSet(ctx context.Context, filter, set bson.D) bson.D {
+	var current bson.D
+	if err := c.coll.FindOne(context.WithoutCancel(ctx), orEmpty(filter)).Decode(&current); err != nil {
+		return set
+	}
+	out := append(bson.D{}, set...)
+	for _, e := range current {
+		if _, ok := lookup(set, e.Key); !ok {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (c *collection) Delete(ctx context.Context, filter bson.D) (bson.D, error) {
