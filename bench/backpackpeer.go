@@ -46,14 +46,11 @@ func startBackpackAPI(ctx context.Context, cfg peerConfig, bin, dir string, args
 		return nil, err
 	}
 	b.info = info
-	public, err := freePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	public, admin := ports[0], ports[1]
 	args = append(args, "--data-dir", b.dataDir, "--listen-host", "127.0.0.1",
 		"--port", fmt.Sprint(public), "--admin-port", fmt.Sprint(admin),
 		"--api-key-file", keyFile, "--admin-token-file", tokenFile)

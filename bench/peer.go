@@ -363,24 +363,29 @@ func newPeerClient(baseURL, apiKey string, clients int) *apiClient {
 	return c
 }
 
-// freePort asks the kernel for a free loopback port. The server is then told to listen on it,
-// which leaves a short window in which another process could take it.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts asks the kernel for n distinct free loopback ports. A server is then told to listen
+// on them, which leaves a short window in which another process could take one.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		// Held open until all are chosen, so that the kernel cannot hand out one twice.
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // loopbackAddr is 127.0.0.1:PORT on a free port.
 func loopbackAddr() (string, error) {
-	port, err := freePort()
+	ports, err := freePorts(1)
 	if err != nil {
 		return "", err
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), nil
 }
 
 // closers runs functions in reverse order, once: what a server's start set up, undone.

@@ -220,3 +220,13 @@ func TestPeerScenario(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 }
+
+func TestFreePortsDistinct(t *testing.T) {
+	ports, err := freePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != 3 || ports[0] == ports[1] || ports[1] == ports[2] || ports[0] == ports[2] {
+		t.Errorf("freePorts(3) = %v, want 3 distinct ports", ports)
+	}
+}
