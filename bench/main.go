@@ -22,11 +22,14 @@
 // scripts/build-pocketbase.sh, which `make bench` runs first; backpack-api and the FerretDB
 // stand-in built from this tree), one after the other with the same GOMAXPROCS, clients,
 // duration and number of records seeded over each API: create; get by id; a page of 20 sorted
-// on a numeric field, without and then with an index on it. Backpack runs twice: --embedded,
-// and on the mongo engine against the FerretDB stand-in (not mongo:7). It prints each server's
-// throughput, p50 and p99, peak resident memory (VmHWM of the server's process alone), the
-// ratios Backpack/PocketBase, the targets and whether they are met, and the local runtime's
-// idle memory per backend (`backpack dev` with -peer-backends backends).
+// on a numeric field, without an index (the same page again and again, then a different page
+// each time, below a random bound, which no cache of pages can answer) and then with an index
+// on it. Backpack runs twice: --embedded (the sqlite engine), and on the mongo engine against
+// the FerretDB stand-in (not mongo:7). It prints each server's throughput, p50 and p99, peak
+// resident memory (VmHWM of the server's process, and of the stand-in's for the mongo line),
+// the ratios Backpack/PocketBase, the targets and whether they are met, the engine each
+// backpack-api names in /readyz, and the local runtime's idle memory per backend (`backpack
+// dev` with -peer-backends backends).
 //
 //	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000] [-peer-duration 5s] [-peer-gomaxprocs N] [-peer-backends 20] [-backpack-api PATH]
 //	go run ./bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
