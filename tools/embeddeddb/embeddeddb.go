@@ -1,5 +1,7 @@
-// Package embeddeddb runs FerretDB v1 in-process on SQLite, so that the embedded default and the
-// tests talk to a real server over the real Mongo wire protocol without any external process.
+// Package embeddeddb runs FerretDB v1 in-process on SQLite: the stand-in for mongo:7 that the
+// mongo engine's tests and the mongo stand-in test image talk to, over the real Mongo wire
+// protocol, with no external process. No shipped binary uses it (the embedded default runs
+// the sqlite engine).
 //
 // FerretDB has no authentication here, so Start serves it on a Unix socket that only the
 // process's user can reach (mode 0600 in a 0700 directory) and never on TCP, where any local

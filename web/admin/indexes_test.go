@@ -87,7 +87,7 @@ func TestIndexes(t *testing.T) {
 	// An index made elsewhere appears; markup in its name and fields is text.
 	const markup = `<img src=x onerror=alert(1)>`
 	c.do(http.MethodPost, "", "/api/backends/shop/admin/collections/cars/indexes", nil,
-		map[string]any{"fields": []string{"<b>bold</b>", "-plate"}, "name": markup, "unique": true}, http.StatusCreated, nil)
+		map[string]any{"fields": []string{"<b>bold</b>", "-plate"}, "name": markup}, http.StatusCreated, nil)
 	p.waitText(ctx, ".indexes-table", markup)
 	p.waitText(ctx, ".indexes-table", "<b>bold</b> ascending, plate descending")
 	var found struct{ Img, Bold int }
