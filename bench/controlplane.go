@@ -15,7 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +85,8 @@ type controlPlaneSummary struct {
 	cfg controlPlaneConfig
 	// build and start are how long building the binary and waiting for it to listen took.
 	build, start time.Duration
+	// engine is the backends' engine (see backendEngine), once one exists.
+	engine string
 	// create holds the creations' latencies, from sending POST /api/backends to the first 2xx
 	// from the new backend's API.
 	create summary
@@ -114,15 +116,20 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 
 	fmt.Fprintln(cfg.progress, "  building cmd/backpack…")
 	t := time.Now()
-	bin, err := buildBackpack(ctx, dir)
+	bins, err := goBuild(ctx, dir, "cmd/backpack")
 	if err != nil {
 		return err
 	}
+	bin := bins[0]
 	r.build = time.Since(t)
+	info, err := readBinaryInfo(bin)
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintln(cfg.progress, "  starting backpack dev…")
 	t = time.Now()
-	dev, err := startDev(ctx, bin, dir)
+	dev, err := startDev(ctx, bin, dir, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}
@@ -198,6 +205,9 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 	if err := grow(cfg.createSamples); err != nil {
 		return dev.explain(err)
 	}
+	if c.backends > 0 {
+		r.engine = c.backendEngine(ctx, info)
+	}
 
 	last := 0
 	if len(cfg.memorySteps) > 0 {
@@ -243,21 +253,6 @@ func (r *controlPlaneSummary) measure(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// buildBackpack builds the control plane's command into dir. The package is named by its
-// import path, so this works from any directory of the module.
-func buildBackpack(ctx context.Context, dir string) (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", errors.New("go not found on PATH: it builds cmd/backpack")
-	}
-	bin := filepath.Join(dir, "backpack")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/backpackhq/backpack/cmd/backpack")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/backpack: %w\n%s", err, bytes.TrimSpace(out))
-	}
-	return bin, nil
-}
-
 // devProcess is a running `backpack dev`.
 type devProcess struct {
 	cmd     *exec.Cmd
@@ -271,9 +266,10 @@ type devProcess struct {
 // welcomeURL finds the control plane's port in the welcome text (`admin API:  http://…:PORT/api`).
 var welcomeURL = regexp.MustCompile(`admin API:\s+\S+://[^/\s]+:(\d+)/`)
 
-// startDev runs `backpack dev` on a free loopback port with its data under dir and returns once
-// it listens (it prints its welcome then). Its logs go to dir/backpack.log.
-func startDev(ctx context.Context, bin, dir string) (*devProcess, error) {
+// startDev runs `backpack dev` on a free loopback port with its data under dir and GOMAXPROCS
+// set to gomaxprocs, and returns once it listens (it prints its welcome then). Its logs go to
+// dir/backpack.log.
+func startDev(ctx context.Context, bin, dir string, gomaxprocs int) (*devProcess, error) {
 	logPath := filepath.Join(dir, "backpack.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -283,7 +279,7 @@ func startDev(ctx context.Context, bin, dir string) (*devProcess, error) {
 	procCtx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(procCtx, bin, "dev", "--data-dir", filepath.Join(dir, "data"), "--port", "0")
 	// Nothing from the environment changes what is measured: the settings are the flags'.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "BACKPACK_") })
+	cmd.Env = serverEnv(os.Environ(), gomaxprocs)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = cpStopTimeout
 	ports := make(chan string, 1)
@@ -486,6 +482,15 @@ func (c *cpClient) createAndFirstAnswer(ctx context.Context) (time.Duration, err
 	}
 }
 
+// backendEngine is the first backend's engine, from its /readyz (see embeddedEngine).
+func (c *cpClient) backendEngine(ctx context.Context, info binaryInfo) string {
+	var ready json.RawMessage
+	if err := c.call(ctx, http.MethodGet, c.url(c.name(0)+"-be", "/readyz"), "", nil, http.StatusOK, &ready); err != nil {
+		return fmt.Sprintf("unknown (%v)", err)
+	}
+	return embeddedEngine(ready, info)
+}
+
 // backendStates is the listing, names and states only.
 type backendStates struct {
 	Backends []struct {
@@ -545,8 +550,8 @@ func (c *cpClient) list(ctx context.Context) error {
 
 // printControlPlaneTables writes the latency table and the memory table, then what went wrong.
 func printControlPlaneTables(w io.Writer, r controlPlaneSummary) error {
-	fmt.Fprintf(w, "control plane: backpack dev (SQLite, local runtime: backends in-process on embedded FerretDB), built in %s, listening after %s\n",
-		r.build.Round(100*time.Millisecond), r.start.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "control plane: backpack dev (SQLite, local runtime: backends in-process; their engine: %s), built in %s, listening after %s\n",
+		r.engine, r.build.Round(100*time.Millisecond), r.start.Round(10*time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "control plane\tbackends\tclients\trequests\terrors\treq/s\tp50\tp90\tp99\tmax")
 	row := func(name, backends string, clients int, s summary, perSecond bool) {

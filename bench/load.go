@@ -14,14 +14,16 @@ type step func(ctx context.Context, i int) error
 // summary is what one scenario measured. Latencies are those of expected answers; errors
 // (unexpected answers or failed requests) are counted apart.
 type summary struct {
-	requests   int
-	errors     int
-	perSecond  float64
-	p50        time.Duration
-	p90        time.Duration
-	p99        time.Duration
-	max        time.Duration
-	firstError error
+	requests  int
+	errors    int
+	perSecond float64
+	// okPerSecond counts the expected answers only.
+	okPerSecond float64
+	p50         time.Duration
+	p90         time.Duration
+	p99         time.Duration
+	max         time.Duration
+	firstError  error
 }
 
 // clientLog is what one client saw.
@@ -92,6 +94,7 @@ func summarize(latencies []time.Duration, errors int, elapsed time.Duration) sum
 	}
 	if elapsed > 0 {
 		s.perSecond = float64(s.requests) / elapsed.Seconds()
+		s.okPerSecond = float64(len(latencies)) / elapsed.Seconds()
 	}
 	return s
 }

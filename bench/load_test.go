@@ -38,20 +38,20 @@ func TestSummarize(t *testing.T) {
 			name:      "one request",
 			latencies: ms(7),
 			elapsed:   time.Second,
-			want:      summary{requests: 1, perSecond: 1, p50: 7 * time.Millisecond, p90: 7 * time.Millisecond, p99: 7 * time.Millisecond, max: 7 * time.Millisecond},
+			want:      summary{requests: 1, perSecond: 1, okPerSecond: 1, p50: 7 * time.Millisecond, p90: 7 * time.Millisecond, p99: 7 * time.Millisecond, max: 7 * time.Millisecond},
 		},
 		{
 			name:      "ten requests, nearest rank",
 			latencies: ms(10, 9, 8, 7, 6, 5, 4, 3, 2, 1),
 			errors:    2,
 			elapsed:   4 * time.Second,
-			want:      summary{requests: 12, errors: 2, perSecond: 3, p50: 5 * time.Millisecond, p90: 9 * time.Millisecond, p99: 10 * time.Millisecond, max: 10 * time.Millisecond},
+			want:      summary{requests: 12, errors: 2, perSecond: 3, okPerSecond: 2.5, p50: 5 * time.Millisecond, p90: 9 * time.Millisecond, p99: 10 * time.Millisecond, max: 10 * time.Millisecond},
 		},
 		{
 			name:      "hundred requests",
 			latencies: ms(oneToHundred...),
 			elapsed:   10 * time.Second,
-			want:      summary{requests: 100, perSecond: 10, p50: 50 * time.Millisecond, p90: 90 * time.Millisecond, p99: 99 * time.Millisecond, max: 100 * time.Millisecond},
+			want:      summary{requests: 100, perSecond: 10, okPerSecond: 10, p50: 50 * time.Millisecond, p90: 90 * time.Millisecond, p99: 99 * time.Millisecond, max: 100 * time.Millisecond},
 		},
 		{
 			name:      "no elapsed time",

@@ -17,17 +17,21 @@
 //	go run ./bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
 //	go run ./bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
 //
-// The peer scenario runs the same workloads on the API above and on PocketBase v0.34.2 (its
-// own process, built by scripts/build-pocketbase.sh; `make bench` runs that first), one after
-// the other with the same clients, duration and number of records: create; get by id; a page
-// of 20 of the seeded records sorted on a numeric field, without and then with an index on it
-// in each product (where the product can create one). Backpack's requests carry the API key
-// and a signed-in user's token, PocketBase's none (its API rules are open to anyone). It
-// prints both side by side with the ratios Backpack/PocketBase and each one's peak resident
-// memory (VmHWM): PocketBase's process, and for Backpack the bench process itself, which
-// also holds FerretDB and the load generator.
+// The peer scenario measures issue 14's targets: Backpack's backend API and PocketBase v0.34.2
+// side by side, each server a process of its own (PocketBase built by
+// scripts/build-pocketbase.sh, which `make bench` runs first; backpack-api and the FerretDB
+// stand-in built from this tree), one after the other with the same GOMAXPROCS, clients,
+// duration and number of records seeded over each API: create; get by id; a page of 20 sorted
+// on a numeric field, without an index (the same page again and again, then a different page
+// each time, below a random bound, which no cache of pages can answer) and then with an index
+// on it. Backpack runs twice: --embedded (the sqlite engine), and on the mongo engine against
+// the FerretDB stand-in (not mongo:7). It prints each server's throughput, p50 and p99, peak
+// resident memory (VmHWM of the server's process, and of the stand-in's for the mongo line),
+// the ratios Backpack/PocketBase, the targets and whether they are met, the engine each
+// backpack-api names in /readyz, and the local runtime's idle memory per backend (`backpack
+// dev` with -peer-backends backends).
 //
-//	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000]
+//	go run ./bench -scenarios peer [-pocketbase PATH] [-seed 10000] [-peer-duration 5s] [-peer-gomaxprocs N] [-peer-backends 20] [-backpack-api PATH]
 //	go run ./bench -scenarios controlplane [-cp-create 20] [-cp-memory 0,10,50] [-cp-list-backends 200]
 package main
 
@@ -74,8 +78,13 @@ type settings struct {
 	cpCreate       int
 	cpMemory       []int
 	cpListBackends int
-	// pocketBase is the PocketBase binary the peer scenario runs.
-	pocketBase string
+	// pocketBase is the PocketBase binary the peer scenario runs; peerDuration,
+	// peerGOMAXPROCS and peerBackends size the peer scenario (see peerConfig).
+	pocketBase     string
+	backpackAPI    string
+	peerDuration   time.Duration
+	peerGOMAXPROCS int
+	peerBackends   int
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {
@@ -92,7 +101,11 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&o.cpCreate, "cp-create", 20, "backends timed from create to first API answer in the "+scenarioControlPlane+" scenario")
 	fs.StringVar(&memory, "cp-memory", "0,10,50", "comma-separated numbers of running backends at which "+scenarioControlPlane+" reads the idle process's memory")
 	fs.IntVar(&o.cpListBackends, "cp-list-backends", 200, "backends existing while "+scenarioControlPlane+" measures GET /api/backends")
+	fs.StringVar(&o.backpackAPI, "backpack-api", "", "backpack-api binary for the "+scenarioPeer+" scenario (default: built from this tree)")
 	fs.StringVar(&o.pocketBase, "pocketbase", defaultPocketBase(), "PocketBase binary for the "+scenarioPeer+" scenario (default $"+pocketBaseEnv+", else where scripts/build-pocketbase.sh caches it)")
+	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
+	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
+	fs.IntVar(&o.peerBackends, "peer-backends", 20, "backends the "+scenarioPeer+" scenario runs in `backpack dev` to measure idle memory per backend; 0 skips it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -119,8 +132,12 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	switch {
 	case o.clients < 1:
 		return o, errors.New("-clients must be at least 1")
-	case o.duration <= 0:
-		return o, errors.New("-duration must be positive")
+	case o.duration <= 0 || o.peerDuration <= 0:
+		return o, errors.New("-duration and -peer-duration must be positive")
+	case o.peerGOMAXPROCS < 1:
+		return o, errors.New("-peer-gomaxprocs must be at least 1")
+	case o.peerBackends < 0:
+		return o, errors.New("-peer-backends must not be negative")
 	case o.seed < 0:
 		return o, errors.New("-seed must not be negative")
 	case o.wsClients < 1:
@@ -146,13 +163,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// The controlplane scenario runs its own process; the others need the servers.
+	// The controlplane and peer scenarios run their own processes; the others need the servers.
 	var (
-		env     *environment
-		api     *apiClient
-		itemIDs []string
+		env *environment
+		api *apiClient
 	)
-	if slices.ContainsFunc(o.scenarios, func(name string) bool { return name != scenarioControlPlane }) {
+	if slices.ContainsFunc(o.scenarios, func(name string) bool { return name != scenarioControlPlane && name != scenarioPeer }) {
 		fmt.Fprintln(stderr, "starting redis-server, FerretDB and the API…")
 		env, err = startEnvironment(ctx)
 		if err != nil {
@@ -166,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if itemIDs, err = prepareData(ctx, api, env.db, owner, o.seed); err != nil {
+		if err := prepareData(ctx, api, env.db, owner, o.seed); err != nil {
 			return err
 		}
 		if slices.ContainsFunc(o.scenarios, func(name string) bool { return fanoutReplicas(name) > 0 }) {
@@ -192,9 +208,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			r := runControlPlane(ctx, cfg)
 			controlPlane = &r
 		} else if name == scenarioPeer {
-			fmt.Fprintf(stderr, "running %s: Backpack, then PocketBase %s, %d clients for %s per workload…\n", name, pocketBaseVersion, o.clients, o.duration)
-			r := runPeer(ctx, peerConfig{env: env, api: api, itemIDs: itemIDs, pocketBase: o.pocketBase,
-				clients: o.clients, duration: o.duration, seed: o.seed, progress: stderr})
+			fmt.Fprintf(stderr, "running %s: Backpack --embedded, Backpack on the mongo engine, PocketBase %s, %d clients for %s per workload, GOMAXPROCS=%d…\n",
+				name, pocketBaseVersion, o.clients, o.peerDuration, o.peerGOMAXPROCS)
+			r := runPeer(ctx, peerConfig{pocketBase: o.pocketBase, backpackAPI: o.backpackAPI, clients: o.clients, duration: o.peerDuration, seed: o.seed,
+				gomaxprocs: o.peerGOMAXPROCS, idleBackends: o.peerBackends, idle: 5 * time.Second, progress: stderr})
 			peer = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {
 			urls, err := env.replicaURLs(ctx, replicas)

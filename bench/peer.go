@@ -1,32 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"text/tabwriter"
 	"time"
 )
 
 // The peer scenario measures Backpack's backend API and PocketBase side by side: the same
-// workloads, load generator, clients, duration and number of records, one product after the
-// other on the same machine. PocketBase is the yardstick issue 14 sets: a single-binary
-// backend on SQLite that an embedded Backpack backend should match or beat.
+// workloads, load generator, clients, duration and number of records, one server after the
+// other on the same machine, each server a process of its own with the same GOMAXPROCS.
+// PocketBase is the yardstick issue 14 sets: a single-binary backend on SQLite that an embedded
+// Backpack backend should match or beat.
 const (
 	scenarioPeer = "peer"
 	// pocketBaseVersion is the version scripts/build-pocketbase.sh builds.
@@ -35,15 +30,21 @@ const (
 	pocketBaseEnv = "BACKPACK_BENCH_POCKETBASE"
 )
 
-// The peer scenario's workloads, in the order they run on each product.
+// The peer scenario's workloads, in the order they run on each server.
 const (
-	peerCreate        = "create"
-	peerGet           = "get by id"
-	peerList          = "list 20 sorted by -n, unindexed"
-	peerListIndexed   = "list 20 sorted by -n, indexed"
-	peerIndexName     = "idx_items_n"
-	pocketBaseStartup = 30 * time.Second
+	peerCreate      = "create"
+	peerGet         = "get by id"
+	peerList        = "list 20 sorted by -n, unindexed"
+	peerListBelow   = "list 20 sorted by -n, n < random, unindexed"
+	peerListIndexed = "list 20 sorted by -n, indexed"
+	peerIndexName   = "idx_items_n"
+	// peerRequestTimeout bounds one request of the peer scenario: an answer slower than this
+	// is an error, and a stuck server cannot keep a workload long past its duration.
+	peerRequestTimeout = 10 * time.Second
 )
+
+// peerWorkloads are the workloads in the order they run and are printed.
+var peerWorkloads = []string{peerCreate, peerGet, peerList, peerListBelow, peerListIndexed}
 
 // defaultPocketBase is where scripts/build-pocketbase.sh caches the binary.
 func defaultPocketBase() string {
@@ -57,154 +58,262 @@ func defaultPocketBase() string {
 	return filepath.Join(dir, "backpack", "pocketbase-"+pocketBaseVersion, "pocketbase")
 }
 
-// peerSide is what one product measured: a summary per workload (absent when the product
-// cannot run it, with the reason in unavailable), its peak resident memory and where that was
-// read.
+// peerSide is what one server measured: a summary per workload (absent when the server cannot
+// run it, with the reason in unavailable), its peak resident memory, and what it is.
 type peerSide struct {
+	// label names the server in the table; about says what it is: binary, version, engine.
+	label, about string
 	results      map[string]summary
 	unavailable  map[string]string
 	peakMemory   int64
-	memorySource string
+	// memoryParts says what peakMemory adds up, when it is more than one process.
+	memoryParts string
+	// failed is set when the server could not be set up or seeded; its figures are then
+	// those measured before.
+	failed error
 }
 
-// peerSummary is the peer scenario's outcome; failed is set when a product could not be set
-// up, and its side is then empty.
+func newPeerSide(label string) peerSide {
+	return peerSide{label: label, results: map[string]summary{}, unavailable: map[string]string{}}
+}
+
+// peerSummary is the peer scenario's outcome: Backpack embedded, Backpack on the mongo engine,
+// PocketBase, and the local runtime's idle memory per backend.
 type peerSummary struct {
-	backpack, pocketBase peerSide
-	failed               error
-	engine               string
-	clients              int
-	duration             time.Duration
-	seed                 int
+	embedded, mongo, pocketBase peerSide
+	idle                        idleSummary
+	clients                     int
+	duration                    time.Duration
+	seed                        int
+	gomaxprocs, cores           int
+	// loadBefore and loadAfter are the machine's load averages (/proc/loadavg) when the run
+	// started and ended: other work on the machine skews the figures.
+	loadBefore, loadAfter string
+	// failed is set when nothing could be measured (the binaries did not build).
+	failed error
 }
 
-// peerConfig is what runPeer needs: the running Backpack environment, its signed-in client,
-// the ids of the seeded items, and the PocketBase binary.
+// peerConfig is one peer run.
 type peerConfig struct {
-	env        *environment
-	api        *apiClient
-	itemIDs    []string
 	pocketBase string
-	clients    int
-	duration   time.Duration
-	seed       int
-	progress   io.Writer
+	// backpackAPI, if set, is the backpack-api binary to measure instead of one built from
+	// this tree.
+	backpackAPI string
+	clients     int
+	duration    time.Duration
+	seed        int
+	// gomaxprocs is every server's GOMAXPROCS.
+	gomaxprocs int
+	// idleBackends is how many backends the local runtime's idle memory is measured with; 0
+	// skips it.
+	idleBackends int
+	// idle is how long the local runtime is left alone before its memory is read.
+	idle     time.Duration
+	progress io.Writer
 }
 
-// runPeer runs every workload on Backpack, then on PocketBase.
-func runPeer(ctx context.Context, cfg peerConfig) peerSummary {
-	s := peerSummary{engine: cfg.env.engine, clients: cfg.clients, duration: cfg.duration, seed: cfg.seed}
-	s.backpack = runBackpackPeer(ctx, cfg)
-	pb, err := runPocketBasePeer(ctx, cfg)
+// runPeer builds Backpack's commands, then measures Backpack embedded, Backpack on the mongo
+// engine against the FerretDB stand-in, PocketBase, and the local runtime's idle memory, one
+// after the other. Everything it started is stopped when it returns.
+func runPeer(ctx context.Context, cfg peerConfig) (s peerSummary) {
+	s = peerSummary{clients: cfg.clients, duration: cfg.duration, seed: cfg.seed, gomaxprocs: cfg.gomaxprocs, cores: runtime.NumCPU(),
+		embedded: newPeerSide(labelEmbedded), mongo: newPeerSide(labelMongo), pocketBase: newPeerSide(labelPocketBase)}
+	s.loadBefore = loadAverage()
+	defer func() { s.loadAfter = loadAverage() }()
+	dir, err := os.MkdirTemp("", "backpack-bench-peer-")
 	if err != nil {
-		s.failed = fmt.Errorf("PocketBase: %w", err)
+		s.failed = err
+		return s
 	}
-	s.pocketBase = pb
+	defer os.RemoveAll(dir)
+
+	paths := []string{"internal/cmd/mongo-standin", "cmd/backpack"}
+	if cfg.backpackAPI == "" {
+		paths = append(paths, "cmd/backpack-api")
+	}
+	fmt.Fprintf(cfg.progress, "  building %s…\n", strings.Join(paths, ", "))
+	built, err := goBuild(ctx, dir, paths...)
+	if err != nil {
+		s.failed = err
+		return s
+	}
+	bins := map[string]string{"cmd/backpack-api": cfg.backpackAPI}
+	for i, path := range paths {
+		bins[path] = built[i]
+	}
+
+	s.embedded = cfg.measureServer(ctx, labelEmbedded, func(ctx context.Context) (*peerServer, error) {
+		return startBackpackEmbedded(ctx, cfg, bins["cmd/backpack-api"], dir)
+	})
+	s.mongo = cfg.measureServer(ctx, labelMongo, func(ctx context.Context) (*peerServer, error) {
+		return startBackpackMongo(ctx, cfg, bins["cmd/backpack-api"], bins["internal/cmd/mongo-standin"], dir)
+	})
+	s.pocketBase = cfg.measureServer(ctx, labelPocketBase, func(ctx context.Context) (*peerServer, error) {
+		return startPocketBase(ctx, cfg, dir)
+	})
+	if cfg.idleBackends > 0 {
+		fmt.Fprintf(cfg.progress, "  local runtime: idle memory with %d backends…\n", cfg.idleBackends)
+		s.idle = runIdleBackends(ctx, bins["cmd/backpack"], dir, cfg.idleBackends, cfg.idle, cfg.gomaxprocs)
+	}
 	return s
 }
 
-func newPeerSide() peerSide {
-	return peerSide{results: map[string]summary{}, unavailable: map[string]string{}}
+// The servers' labels in the table.
+const (
+	labelEmbedded   = "Backpack --embedded"
+	labelMongo      = "Backpack, mongo engine (FerretDB stand-in, not mongo:7)"
+	labelPocketBase = "PocketBase " + pocketBaseVersion
+)
+
+// peerServer is one started server, ready for the workloads: how to write, read and list its
+// records, and how to index them.
+type peerServer struct {
+	// about says what runs: binary, version, engine.
+	about string
+	// client makes every request, with whatever credentials the server wants.
+	client *apiClient
+	// createPath is where records are created (answered with createStatus and the record,
+	// its id in idField); itemsPath lists the seeded records, itemPath reads one.
+	createPath   func(collection string) string
+	createStatus int
+	idField      string
+	itemPath     func(id string) string
+	listPath     string
+	// listBelowPath lists the records whose n is below a bound the same way: every request a
+	// different page, which no cache of pages can answer.
+	listBelowPath func(bound int) string
+	pageLength    func(json.RawMessage) (int, error)
+	// createIndex indexes the seeded records' n, or returns an error wrapping
+	// errNotAvailable when the server cannot (yet).
+	createIndex func(ctx context.Context) error
+	// process is the server whose peak memory is compared.
+	process *serverProcess
+	// database, if set, is the database server's own process, whose peak memory is added to
+	// process's: a product whose database runs inside its process is compared with both.
+	database *serverProcess
+	// close stops what was started for this server.
+	close func()
 }
 
-func (c peerConfig) measure(ctx context.Context, side *peerSide, product, workload string, do step) {
-	fmt.Fprintf(c.progress, "  %s: %s…\n", product, workload)
-	side.results[workload] = runLoad(ctx, c.clients, c.duration, do)
-}
-
-// runBackpackPeer measures the API already running in this process, as the signed-in user the
-// other scenarios use. The indexed list runs only if the admin API creates an index.
-func runBackpackPeer(ctx context.Context, cfg peerConfig) peerSide {
-	side := newPeerSide()
-	api := cfg.api
-	cfg.measure(ctx, &side, "Backpack", peerCreate, createStep(api))
-	cfg.measure(ctx, &side, "Backpack", peerGet, readStep(api, func() string {
-		return "/" + itemsCollection + "/" + cfg.itemIDs[mathrand.IntN(len(cfg.itemIDs))]
-	}, nil))
-	sorted := func() string { return fmt.Sprintf("/%s?limit=%d&sort=-n", itemsCollection, listLimit) }
-	cfg.measure(ctx, &side, "Backpack", peerList, readStep(api, sorted, arrayLength))
-	if err := cfg.env.createIndex(itemsCollection, "-n"); err != nil {
-		side.unavailable[peerListIndexed] = err.Error()
-	} else {
-		cfg.measure(ctx, &side, "Backpack", peerListIndexed, readStep(api, sorted, arrayLength))
-	}
-	side.peakMemory, _ = processMemory("self", "VmHWM")
-	side.memorySource = "VmHWM of the bench process: API, FerretDB and the load generator"
-	return side
-}
-
-// createIndex asks the first API replica's admin handler for an index on fields, the way the
-// contract (section 5) defines it, and says why when it cannot.
-func (e *environment) createIndex(collection string, fields ...string) error {
-	body, err := json.Marshal(map[string]any{"fields": fields, "unique": false})
+// measureServer starts a server, seeds cfg.seed records over its API, runs the workloads on it
+// and reads its peak memory, then stops it.
+func (c peerConfig) measureServer(ctx context.Context, label string, start func(context.Context) (*peerServer, error)) peerSide {
+	side := newPeerSide(label)
+	fmt.Fprintf(c.progress, "  %s: starting…\n", label)
+	began := time.Now()
+	defer func() { fmt.Fprintf(c.progress, "  %s: done in %s\n", label, time.Since(began).Round(time.Second)) }()
+	srv, err := start(ctx)
 	if err != nil {
-		return err
+		side.failed = err
+		return side
 	}
-	path := "/admin/collections/" + collection + "/indexes"
-	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.apiConfig.AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.admin.ServeHTTP(rec, req)
-	if rec.Code != http.StatusCreated {
-		return fmt.Errorf("not available: POST %s answers %d (no index support in the API yet)", path, rec.Code)
-	}
-	return nil
-}
+	defer srv.close()
+	side.about = srv.about
 
-// runPocketBasePeer starts PocketBase, prepares the same collections and records over its API
-// and measures the workloads with anonymous requests, its API rules being open to anyone.
-func runPocketBasePeer(ctx context.Context, cfg peerConfig) (peerSide, error) {
-	side := newPeerSide()
-	pb, err := startPocketBase(ctx, cfg.pocketBase)
+	fmt.Fprintf(c.progress, "  %s: seeding %d records over its API…\n", label, c.seed)
+	ids, err := seedRecords(ctx, srv, itemsCollection, c.seed, c.clients)
 	if err != nil {
-		return side, err
+		side.failed = err
+		return side
 	}
-	defer pb.close()
-
-	admin := newAPIClient(pb.baseURL, "", cfg.clients)
-	if err := pb.signIn(ctx, admin); err != nil {
-		return side, err
+	measure := func(workload string, do step) {
+		fmt.Fprintf(c.progress, "  %s: %s…\n", label, workload)
+		side.results[workload] = runLoad(ctx, c.clients, c.duration, do)
 	}
-	for _, name := range []string{benchCollection, itemsCollection} {
-		if err := createPocketBaseCollection(ctx, admin, name); err != nil {
-			return side, err
-		}
-	}
-	anyone := newAPIClient(pb.baseURL, "", cfg.clients)
-	fmt.Fprintf(cfg.progress, "  PocketBase: seeding %d records over its API…\n", cfg.seed)
-	ids, err := seedPocketBase(ctx, anyone, cfg.seed, cfg.clients)
-	if err != nil {
-		return side, err
-	}
-
-	records := func(collection string) string { return "/api/collections/" + collection + "/records" }
-	cfg.measure(ctx, &side, "PocketBase", peerCreate, func(ctx context.Context, i int) error {
-		resp, err := anyone.do(ctx, http.MethodPost, records(benchCollection), fmt.Appendf(nil, `{"title":"hello","n":%d}`, i))
+	measure(peerCreate, func(ctx context.Context, i int) error {
+		resp, err := srv.client.do(ctx, http.MethodPost, srv.createPath(benchCollection), fmt.Appendf(nil, `{"title":"hello","n":%d}`, i))
 		if err != nil {
 			return err
 		}
-		return expect(resp, http.StatusOK, nil)
+		return expect(resp, srv.createStatus, nil)
 	})
-	cfg.measure(ctx, &side, "PocketBase", peerGet, readStep(anyone, func() string {
-		return records(itemsCollection) + "/" + ids[mathrand.IntN(len(ids))]
-	}, nil))
-	// skipTotal: PocketBase otherwise counts the whole collection for every page, which
-	// Backpack does only when asked (?count=true).
-	sorted := func() string {
-		return fmt.Sprintf("%s?perPage=%d&sort=-n&skipTotal=1", records(itemsCollection), listLimit)
-	}
-	cfg.measure(ctx, &side, "PocketBase", peerList, readStep(anyone, sorted, itemsLength))
-	index := fmt.Sprintf("CREATE INDEX `%s` ON `%s` (`n`)", peerIndexName, itemsCollection)
-	if err := admin.call(ctx, http.MethodPatch, "/api/collections/"+itemsCollection,
-		map[string]any{"indexes": []string{index}}, http.StatusOK, nil); err != nil {
+	measure(peerGet, readStep(srv.client, func() string { return srv.itemPath(ids[mathrand.IntN(len(ids))]) }, nil))
+	list := readStep(srv.client, func() string { return srv.listPath }, srv.pageLength)
+	measure(peerList, list)
+	measure(peerListBelow, readStep(srv.client, func() string {
+		return srv.listBelowPath(listLimit + mathrand.IntN(c.seed-listLimit+1))
+	}, srv.pageLength))
+	if err := srv.createIndex(ctx); err != nil {
 		side.unavailable[peerListIndexed] = err.Error()
 	} else {
-		cfg.measure(ctx, &side, "PocketBase", peerListIndexed, readStep(anyone, sorted, itemsLength))
+		measure(peerListIndexed, list)
 	}
-	side.peakMemory, err = processMemory(strconv.Itoa(pb.cmd.Process.Pid), "VmHWM")
-	side.memorySource = "VmHWM of the PocketBase process"
-	return side, err
+	if side.peakMemory, err = srv.process.peakMemory(); err != nil {
+		side.failed = err
+	}
+	if srv.database != nil {
+		db, err := srv.database.peakMemory()
+		if err != nil {
+			side.failed = err
+		}
+		side.memoryParts = fmt.Sprintf("%s %s + %s %s, each process's VmHWM", srv.process.name, mebibytes(side.peakMemory), srv.database.name, mebibytes(db))
+		side.peakMemory += db
+	}
+	return side
+}
+
+// seedAttempts is how many times seeding tries to create one record: seeding is preparation,
+// not measurement, so a record that failed on a busy machine is tried again.
+const seedAttempts = 3
+
+// seedRecords creates n records {title: "item I", n: I} in collection with workers concurrent
+// requests and returns their ids. Its requests may take up to requestTimeout.
+func seedRecords(ctx context.Context, srv *peerServer, collection string, n, workers int) ([]string, error) {
+	seeder := *srv.client
+	seeder.http = &http.Client{Transport: srv.client.http.Transport, Timeout: requestTimeout}
+	ids := make([]string, n)
+	next := make(chan int)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				var (
+					id  string
+					err error
+				)
+				for range seedAttempts {
+					var rec map[string]any
+					err = seeder.call(ctx, http.MethodPost, srv.createPath(collection),
+						map[string]any{"title": fmt.Sprintf("item %d", i), "n": i}, srv.createStatus, &rec)
+					id, _ = rec[srv.idField].(string)
+					if err == nil && id == "" {
+						err = fmt.Errorf("created record has no %q", srv.idField)
+					}
+					if err == nil || ctx.Err() != nil {
+						break
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				ids[i] = id
+			}
+		})
+	}
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("seed %s: %w", collection, firstErr)
+	}
+	return ids, nil
 }
 
 // readStep GETs the path path returns and expects 200 and, if length is not nil, a full page
@@ -246,261 +355,62 @@ func itemsLength(body json.RawMessage) (int, error) {
 	return len(page.Items), err
 }
 
-// pocketBase is a PocketBase process serving a throw-away data directory on a loopback port.
-type pocketBase struct {
-	cmd      *exec.Cmd
-	dir      string
-	baseURL  string
-	email    string
-	password string
-	exited   chan struct{}
+// newPeerClient is a client of one measured server whose requests time out after
+// peerRequestTimeout.
+func newPeerClient(baseURL, apiKey string, clients int) *apiClient {
+	c := newAPIClient(baseURL, apiKey, clients)
+	c.http.Timeout = peerRequestTimeout
+	return c
 }
 
-// startPocketBase creates a superuser in a new data directory, then serves it, and returns
-// once PocketBase answers its health check. On failure nothing is left running.
-func startPocketBase(ctx context.Context, bin string) (*pocketBase, error) {
-	if bin == "" {
-		return nil, errors.New("no PocketBase binary: run scripts/build-pocketbase.sh or set -pocketbase")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%w: run scripts/build-pocketbase.sh or set -pocketbase", err)
-	}
-	dir, err := os.MkdirTemp("", "backpack-bench-pocketbase-")
-	if err != nil {
-		return nil, err
-	}
-	pb := &pocketBase{dir: dir, email: "bench@example.com", password: rand.Text(), exited: make(chan struct{})}
-	// PocketBase puts its hooks and migrations directories beside the data directory: both
-	// stay inside dir.
-	data := filepath.Join(dir, "pb_data")
-	if out, err := exec.CommandContext(ctx, bin, "superuser", "upsert", pb.email, pb.password, "--dir", data).CombinedOutput(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("pocketbase superuser upsert: %w: %s", err, bytes.TrimSpace(out))
-	}
-	port, err := freePort()
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	pb.baseURL = "http://" + addr
-	logFile, err := os.Create(filepath.Join(dir, "pocketbase.log"))
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	defer logFile.Close()
-	pb.cmd = exec.Command(bin, "serve", "--http", addr, "--dir", data)
-	pb.cmd.Stdout, pb.cmd.Stderr = logFile, logFile
-	if err := pb.cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start PocketBase: %w", err)
-	}
-	go func() {
-		_ = pb.cmd.Wait()
-		close(pb.exited)
-	}()
-	if err := pb.waitHealthy(ctx); err != nil {
-		pb.close()
-		return nil, err
-	}
-	return pb, nil
-}
-
-// waitHealthy polls /api/health until it answers 200, PocketBase exits or the startup
-// deadline passes.
-func (pb *pocketBase) waitHealthy(ctx context.Context) error {
-	deadline := time.Now().Add(pocketBaseStartup)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, pb.baseURL+"/api/health", nil)
+// freePorts asks the kernel for n distinct free loopback ports. A server is then told to listen
+// on them, which leaves a short window in which another process could take one.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if resp, err := client.Do(req); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-pb.exited:
-			return fmt.Errorf("PocketBase exited at startup: %s", pb.logTail())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("PocketBase not healthy after %s: %s", pocketBaseStartup, pb.logTail())
-		}
+		// Held open until all are chosen, so that the kernel cannot hand out one twice.
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
+	return ports, nil
 }
 
-// logTail is the end of PocketBase's output, for error messages.
-func (pb *pocketBase) logTail() string {
-	out, _ := os.ReadFile(filepath.Join(pb.dir, "pocketbase.log"))
-	const maxShown = 500
-	if len(out) > maxShown {
-		out = out[len(out)-maxShown:]
-	}
-	return string(bytes.TrimSpace(out))
-}
-
-// close stops PocketBase (SIGTERM, then SIGKILL after 10 s) and removes its directory.
-func (pb *pocketBase) close() {
-	_ = pb.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-pb.exited:
-	case <-time.After(10 * time.Second):
-		_ = pb.cmd.Process.Kill()
-		<-pb.exited
-	}
-	_ = os.RemoveAll(pb.dir)
-}
-
-// signIn gives c the superuser's token.
-func (pb *pocketBase) signIn(ctx context.Context, c *apiClient) error {
-	var auth struct {
-		Token string `json:"token"`
-	}
-	creds := map[string]string{"identity": pb.email, "password": pb.password}
-	if err := c.call(ctx, http.MethodPost, "/api/collections/_superusers/auth-with-password", creds, http.StatusOK, &auth); err != nil {
-		return err
-	}
-	c.token = auth.Token
-	return nil
-}
-
-// createPocketBaseCollection creates a base collection with the fields Backpack's scenarios
-// write (title, n) and every API rule open to anyone ("").
-func createPocketBaseCollection(ctx context.Context, admin *apiClient, name string) error {
-	open := ""
-	collection := map[string]any{
-		"name": name, "type": "base",
-		"listRule": &open, "viewRule": &open, "createRule": &open, "updateRule": &open, "deleteRule": &open,
-		"fields": []map[string]any{{"name": "title", "type": "text"}, {"name": "n", "type": "number"}},
-	}
-	return admin.call(ctx, http.MethodPost, "/api/collections", collection, http.StatusOK, nil)
-}
-
-// seedPocketBase creates records items, titled and numbered like Backpack's seeded items, with
-// workers concurrent requests, and returns their ids.
-func seedPocketBase(ctx context.Context, c *apiClient, records, workers int) ([]string, error) {
-	ids := make([]string, records)
-	next := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				var rec struct {
-					ID string `json:"id"`
-				}
-				err := c.call(ctx, http.MethodPost, "/api/collections/"+itemsCollection+"/records",
-					map[string]any{"title": fmt.Sprintf("item %d", i), "n": i}, http.StatusOK, &rec)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					continue
-				}
-				ids[i] = rec.ID
-			}
-		})
-	}
-	for i := range records {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("seed PocketBase: %w", firstErr)
-	}
-	return ids, nil
-}
-
-// freePort asks the kernel for a free loopback port. PocketBase is then told to listen on it,
-// which leaves a short window in which another process could take it.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// loopbackAddr is 127.0.0.1:PORT on a free port.
+func loopbackAddr() (string, error) {
+	ports, err := freePorts(1)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), nil
 }
 
-// printPeerTable writes the side-by-side table: per workload each product's throughput, p50
-// and p99, and the ratios Backpack/PocketBase (above 1 for throughput and below 1 for latency
-// and memory mean Backpack does better).
-func printPeerTable(w io.Writer, s peerSummary) error {
-	fmt.Fprintf(w, "peer: Backpack's backend API (in-process, engine: %s) vs PocketBase %s (its own process, SQLite),\n", s.engine, pocketBaseVersion)
-	fmt.Fprintf(w, "  one after the other, same load generator, %d clients, %s per workload, %d records seeded\n", s.clients, s.duration, s.seed)
-	fmt.Fprintln(w, "  auth: Backpack: API key + a signed-in user's bearer token (collections' default rule \"authenticated\");")
-	fmt.Fprintln(w, "        PocketBase: none (collections' API rules \"\" = anyone); lists sorted by -n, PocketBase with skipTotal=1")
-	fmt.Fprintln(w, "  BP/PB = Backpack/PocketBase: above 1× for req/s, below 1× for latency and memory favour Backpack")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tBackpack req/s\tp50\tp99\terrors\tPocketBase req/s\tp50\tp99\terrors\tBP/PB req/s\tBP/PB p50\tBP/PB p99")
-	for _, workload := range []string{peerCreate, peerGet, peerList, peerListIndexed} {
-		b, bok := s.backpack.results[workload]
-		p, pok := s.pocketBase.results[workload]
-		row := []string{workload}
-		row = append(row, peerCells(b, bok)...)
-		row = append(row, peerCells(p, pok)...)
-		if bok && pok {
-			row = append(row, ratio(b.perSecond, p.perSecond), ratio(float64(b.p50), float64(p.p50)), ratio(float64(b.p99), float64(p.p99)))
-		} else {
-			row = append(row, "-", "-", "-")
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+// closers runs functions in reverse order, once: what a server's start set up, undone.
+type closers []func()
+
+func (c *closers) add(f func()) { *c = append(*c, f) }
+
+func (c *closers) run() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		(*c)[i]()
 	}
-	fmt.Fprintf(tw, "peak resident memory\t%s\t\t\t\t%s\t\t\t\t%s\n", mebibytes(s.backpack.peakMemory), mebibytes(s.pocketBase.peakMemory),
-		ratio(float64(s.backpack.peakMemory), float64(s.pocketBase.peakMemory)))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if s.backpack.memorySource != "" {
-		fmt.Fprintf(w, "Backpack memory: %s\n", s.backpack.memorySource)
-	}
-	if s.pocketBase.memorySource != "" {
-		fmt.Fprintf(w, "PocketBase memory: %s\n", s.pocketBase.memorySource)
-	}
-	for _, side := range []struct {
-		name string
-		side peerSide
-	}{{"Backpack", s.backpack}, {"PocketBase", s.pocketBase}} {
-		for _, workload := range []string{peerCreate, peerGet, peerList, peerListIndexed} {
-			if reason, ok := side.side.unavailable[workload]; ok {
-				fmt.Fprintf(w, "%s, %s: %s\n", side.name, workload, reason)
-			}
-			if r, ok := side.side.results[workload]; ok && r.firstError != nil {
-				fmt.Fprintf(w, "%s, %s: first error: %v\n", side.name, workload, r.firstError)
-			}
-		}
-	}
-	if s.failed != nil {
-		fmt.Fprintf(w, "failed: %v\n", s.failed)
-	}
-	return nil
+	*c = nil
 }
 
-// peerCells are one product's throughput, p50, p99 and errors for a workload, or dashes.
-func peerCells(r summary, ok bool) []string {
-	if !ok {
-		return []string{"n/a", "-", "-", "-"}
-	}
-	return []string{fmt.Sprintf("%.1f", r.perSecond), millis(r.p50), millis(r.p99), strconv.Itoa(r.errors)}
+// startFailed undoes a partial start and returns err.
+func startFailed(undo *closers, err error) (*peerServer, error) {
+	undo.run()
+	return nil, err
 }
 
-// ratio is a/b as "1.23×", or "-" when either is unknown.
-func ratio(a, b float64) string {
-	if a <= 0 || b <= 0 {
-		return "-"
+// loadAverage is the machine's 1, 5 and 15 minute load averages, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if fields := strings.Fields(string(b)); err == nil && len(fields) >= 3 {
+		return strings.Join(fields[:3], " ")
 	}
-	return fmt.Sprintf("%.2f×", a/b)
+	return "unknown"
 }

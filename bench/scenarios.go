@@ -50,25 +50,22 @@ const (
 	seedBatch       = 1000
 )
 
-// prepareData creates both collections through the API, seeds itemsCollection with docs
-// documents owned by owner and returns their ids. Seeding goes straight to the database, in the shape the API
+// prepareData creates both collections through the API and seeds itemsCollection with docs
+// documents owned by owner. Seeding goes straight to the database, in the shape the API
 // writes, because it is much faster than one request per document; the API serves them as
 // soon as the collection is registered.
-func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner string, docs int) ([]string, error) {
+func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner string, docs int) error {
 	for _, name := range []string{benchCollection, itemsCollection} {
 		if err := api.call(ctx, http.MethodPost, "/collections", map[string]string{"name": name}, http.StatusCreated, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	ids := make([]string, 0, docs)
 	items := db.Collection(itemsCollection)
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	batch := make([]any, 0, seedBatch)
 	for i := range docs {
-		id := bson.NewObjectID()
-		ids = append(ids, id.Hex())
 		batch = append(batch, bson.D{
-			{Key: "_id", Value: id},
+			{Key: "_id", Value: bson.NewObjectID()},
 			{Key: "title", Value: fmt.Sprintf("item %d", i)},
 			{Key: "n", Value: i},
 			{Key: "_owner", Value: owner},
@@ -77,12 +74,12 @@ func prepareData(ctx context.Context, api *apiClient, db *mongo.Database, owner 
 		})
 		if len(batch) == seedBatch || i == docs-1 {
 			if _, err := items.InsertMany(ctx, batch); err != nil {
-				return nil, fmt.Errorf("seed %s: %w", itemsCollection, err)
+				return fmt.Errorf("seed %s: %w", itemsCollection, err)
 			}
 			batch = batch[:0]
 		}
 	}
-	return ids, nil
+	return nil
 }
 
 // newScenario returns the request one client repeats in the named scenario; docs is the

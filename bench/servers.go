@@ -38,8 +38,8 @@ type environment struct {
 	baseURL string
 	apiKey  string
 	db      *mongo.Database
-	// setup describes the database and Redis for the report, engine the database alone.
-	setup, engine string
+	// setup describes the database and Redis for the report.
+	setup string
 	// closers stop what was started, in the order it was started.
 	closers []func()
 
@@ -49,8 +49,6 @@ type environment struct {
 	redisURL  string
 	// replicas are the base URLs of the API replicas started so far; baseURL is the first.
 	replicas []string
-	// admin is the first replica's admin handler, called in-process (see createIndex).
-	admin http.Handler
 }
 
 // startEnvironment starts everything, or nothing: on failure it stops what it had started.
@@ -115,7 +113,6 @@ func (e *environment) start(ctx context.Context) error {
 	}
 	e.baseURL = replicas[0]
 
-	e.engine = fmt.Sprintf("embedded FerretDB %s on SQLite", moduleVersion("github.com/FerretDB/FerretDB"))
 	e.setup = fmt.Sprintf("FerretDB %s (SQLite, in-process) · redis-server %s (loopback)",
 		moduleVersion("github.com/FerretDB/FerretDB"), redisVersion(redisBin))
 	return nil
@@ -139,12 +136,9 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 			return nil, fmt.Errorf("connect to Redis: %w", err)
 		}
 		e.closers = append(e.closers, func() { _ = eph.Close() })
-		baseURL, admin, stopAPI, err := startAPI(ctx, e.apiConfig, mongostore.New(e.db, docstore.Limits{}), eph)
+		baseURL, stopAPI, err := startAPI(ctx, e.apiConfig, mongostore.New(e.db, docstore.Limits{}), eph)
 		if err != nil {
 			return nil, err
-		}
-		if e.admin == nil {
-			e.admin = admin
 		}
 		e.closers = append(e.closers, stopAPI)
 		e.replicas = append(e.replicas, baseURL)
@@ -152,18 +146,18 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 	return e.replicas[:n], nil
 }
 
-// startAPI serves the API's public handler on a loopback port and returns its base URL, its
-// admin handler (not served) and a function that shuts it down: the HTTP server first, then the API replica (background work
+// startAPI serves the API's public handler on a loopback port and returns its base URL and a
+// function that shuts it down: the HTTP server first, then the API replica (background work
 // and websockets, which the HTTP server's shutdown does not wait for).
-func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph ephemeral.Store) (string, http.Handler, func(), error) {
+func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph ephemeral.Store) (string, func(), error) {
 	api, err := coreapi.New(ctx, cfg, store, eph)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		api.Close()
-		return "", nil, nil, err
+		return "", nil, err
 	}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -177,7 +171,7 @@ func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph
 		_ = srv.Shutdown(shutdownCtx)
 		api.Close()
 	}
-	return "http://" + ln.Addr().String(), api.AdminHandler(), stop, nil
+	return "http://" + ln.Addr().String(), stop, nil
 }
 
 // moduleVersion is the version of a module built into this binary.
