@@ -213,3 +213,20 @@ func residentBytes(b *testing.B) int64 {
 	}
 	return rss * int64(os.Getpagesize())
 }
+
+// BenchmarkListBelowUnindexed asks for a different page every time (n below a random bound,
+// sorted by n descending), which no page cache can answer: what make bench's "n < random"
+// workload costs the engine.
+func BenchmarkListBelowUnindexed(b *testing.B) {
+	c, _ := seeded(b, Options{})
+	ctx := context.Background()
+	page := docstore.FindOptions{Sort: bson.D{{Key: "n", Value: -1}}, Limit: 20}
+	parallel(b, func(i int) error {
+		f := bson.D{{Key: "n", Value: bson.D{{Key: "$lt", Value: 20 + (i*7919)%9980}}}}
+		got, err := c.Find(ctx, f, page)
+		if err == nil && len(got) != 20 {
+			err = fmt.Errorf("found %d", len(got))
+		}
+		return err
+	})
+}
