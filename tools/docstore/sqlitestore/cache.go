@@ -14,8 +14,9 @@ import (
 // unindexed field reads every document), the same page is often asked for again and again
 // (the first page of a list), and the writer knows exactly when a collection changes. So the
 // store keeps the last such pages, as stored JSONB, until their collection is written to:
-// every write bumps its collection's version before it runs, and a page is only kept, and only
-// served, for the version it was read at. The cache is small and bounded, and emptied when
+// every write bumps its collection's version before it runs and again after its transaction
+// ends, and a page is only kept if the version did not move while it was read, and only
+// served for the version it was read at. The cache is small and bounded, and emptied when
 // the store is idle.
 
 // Bounds of the page cache.
@@ -52,9 +53,25 @@ func (s *Store) version(coll string) *atomic.Int64 {
 	return v.(*atomic.Int64)
 }
 
-// changed marks a collection as written to, before the write runs.
+// changed marks a collection as written to, before the write runs; the writer marks it again
+// once the transaction has ended (settle). Both are needed: the first keeps readers from
+// serving a page read before the write, the second from keeping a page read after the first
+// mark but from a snapshot taken before the commit, which does not hold the write yet.
 func (w *wtx) changed(coll string) {
 	w.s.version(coll).Add(1)
+	if w.s.written == nil {
+		w.s.written = map[string]bool{}
+	}
+	w.s.written[coll] = true
+}
+
+// settle marks the collections the transaction wrote to once it has committed or rolled back,
+// before any of its writers is answered.
+func (s *Store) settle() {
+	for coll := range s.written {
+		s.version(coll).Add(1)
+	}
+	clear(s.written)
 }
 
 // cacheKey identifies a page, or says it is not one to cache.

@@ -77,7 +77,8 @@ type Store struct {
 	mu       sync.RWMutex
 	colls    map[string]*collState
 	stmts    stmtCache
-	versions sync.Map // collection name → *atomic.Int64, see cache.go
+	versions sync.Map        // collection name → *atomic.Int64, see cache.go
+	written  map[string]bool // collections the writer's transaction wrote to (writer only)
 	cache    pageCache
 	noCache  bool
 

@@ -553,3 +553,61 @@ func TestPageCache(t *testing.T) {
 	}
 	top()
 }
+
+// TestPageCacheReadsOwnWrites has readers keep the first page of an unindexed sort cached
+// while writers insert ever larger values: once an insert has returned, the writer's next
+// read must include it, never a page cached from before its commit.
+func TestPageCacheReadsOwnWrites(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	c := s.Collection("items")
+	page := docstore.FindOptions{Sort: bson.D{{Key: "n", Value: -1}}, Limit: 1}
+	if err := c.Insert(ctx, bson.D{{Key: "_id", Value: "seed"}, {Key: "n", Value: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.Find(ctx, nil, page); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var writers sync.WaitGroup
+	for w := range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for i := range 100 {
+				n := (i+1)*4 + w
+				if err := c.Insert(ctx, bson.D{{Key: "_id", Value: fmt.Sprint(n)}, {Key: "n", Value: n}}); err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := c.Find(ctx, nil, page)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if top := got[0][1].Value.(int32); int(top) < n {
+					t.Errorf("after inserting %d the top is %d", n, top)
+					return
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	readers.Wait()
+}

@@ -138,6 +138,7 @@ func (s *Store) tryBatch(conn *sql.Conn, ops []*writeOp) []*writeOp {
 		fail(fmt.Errorf("commit: %w", err))
 		return nil
 	}
+	s.settle()
 	for i, op := range ops {
 		op.done <- results[i]
 	}
@@ -148,6 +149,7 @@ func (s *Store) tryBatch(conn *sql.Conn, ops []*writeOp) []*writeOp {
 func (s *Store) abandon(conn *sql.Conn) {
 	bg := context.Background()
 	_, _ = conn.ExecContext(bg, "ROLLBACK")
+	s.settle()
 	_ = s.load(bg, conn)
 }
 
