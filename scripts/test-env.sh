@@ -61,6 +61,9 @@ BEGIN
   END IF;
 END
 $$;
+-- Tests drop their databases WITH (FORCE), which also ends an autovacuum worker that happens
+-- to be in one; ending a superuser's backend takes pg_signal_backend.
+GRANT pg_signal_backend TO backpack;
 SQL
     pg_status="PostgreSQL $pg_ver (cluster $pg_name on port $pg_port, role backpack)"
     [ "$pg_port" = 5432 ] || pg_status+="; set BACKPACK_TEST_POSTGRES_URL for port $pg_port"
