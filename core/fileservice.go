@@ -32,13 +32,11 @@ func (s *Service) CreateFile(ctx context.Context, up *Upload, owner, filename, b
 	now := Timestamp()
 	m := FileMeta{ID: bson.NewObjectID(), Owner: owner, Filename: filename, Bucket: bucket, Size: up.Size,
 		ContentType: contentType, CreatedAt: now, UpdatedAt: now}
-	unlock := s.files.locks.lock(owner)
-	defer unlock()
-	unlockQuota, err := s.lockFileQuota(ctx)
+	unlock, err := s.lockForGrowth(ctx, owner)
 	if err != nil {
 		return FileMeta{}, err
 	}
-	defer unlockQuota()
+	defer unlock()
 	if err := s.checkFileQuota(ctx, owner, m.Size); err != nil {
 		return FileMeta{}, err
 	}
@@ -105,13 +103,11 @@ func (s *Service) RenameFile(ctx context.Context, owner, filename string, newNam
 // and within the byte quotas. The upload's temp file is gone afterwards, whatever the outcome.
 func (s *Service) OverwriteFile(ctx context.Context, up *Upload, owner, filename, contentType string) (FileMeta, error) {
 	defer s.files.discard(up)
-	unlock := s.files.locks.lock(owner)
-	defer unlock()
-	unlockQuota, err := s.lockFileQuota(ctx)
+	unlock, err := s.lockForGrowth(ctx, owner)
 	if err != nil {
 		return FileMeta{}, err
 	}
-	defer unlockQuota()
+	defer unlock()
 	m, err := s.files.find(ctx, owner, filename)
 	if err != nil {
 		return FileMeta{}, err
@@ -134,4 +130,19 @@ func (s *Service) DeleteFile(ctx context.Context, owner, filename string) (FileM
 		return FileMeta{}, err
 	}
 	return m, nil
+}
+
+// lockForGrowth takes the owner's file lock, then the backend-wide quota lock, for a change
+// that may grow the stored bytes; the returned function releases both.
+func (s *Service) lockForGrowth(ctx context.Context, owner string) (func(), error) {
+	unlock := s.files.locks.lock(owner)
+	unlockQuota, err := s.lockFileQuota(ctx)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() {
+		unlockQuota()
+		unlock()
+	}, nil
 }
