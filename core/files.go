@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/backpackhq/backpack/tools/keylock"
 	"io"
 	"io/fs"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
@@ -65,7 +65,7 @@ func (m FileMeta) Public() FileJSON {
 type fileStore struct {
 	root  *os.Root
 	meta  docstore.Collection
-	locks keyedLocks
+	locks keylock.Locks // per owner: two requests of one user cannot interleave their steps
 }
 
 func newFileStore(dir string, store docstore.Store) (*fileStore, error) {
@@ -314,39 +314,4 @@ func (fs *fileStore) open(m FileMeta) (*os.File, fs.FileInfo, error) {
 		return nil, nil, fmt.Errorf("stat file: %w", err)
 	}
 	return f, info, nil
-}
-
-// keyedLocks serialises changes to one user's files within a replica, so two requests from
-// the same user cannot interleave the steps above.
-type keyedLocks struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	sync.Mutex
-	refs int
-}
-
-func (k *keyedLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

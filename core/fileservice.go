@@ -77,7 +77,7 @@ func (s *Service) OpenFile(m FileMeta) (*os.File, fs.FileInfo, error) { return s
 // RenameFile gives one of owner's files a new name and/or bucket (nil leaves either as it is),
 // under the owner's lock; ErrFileExists if the new name is taken.
 func (s *Service) RenameFile(ctx context.Context, owner, filename string, newName, newBucket *string) (FileMeta, error) {
-	unlock := s.files.locks.lock(owner)
+	unlock := s.files.locks.Lock(owner)
 	defer unlock()
 	m, err := s.files.find(ctx, owner, filename)
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Service) OverwriteFile(ctx context.Context, up *Upload, owner, filename
 
 // DeleteFile deletes one of owner's files, under the owner's lock, and returns its metadata.
 func (s *Service) DeleteFile(ctx context.Context, owner, filename string) (FileMeta, error) {
-	unlock := s.files.locks.lock(owner)
+	unlock := s.files.locks.Lock(owner)
 	defer unlock()
 	m, err := s.files.find(ctx, owner, filename)
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Service) DeleteFile(ctx context.Context, owner, filename string) (FileM
 // lockForGrowth takes the owner's file lock, then the backend-wide quota lock, for a change
 // that may grow the stored bytes; the returned function releases both.
 func (s *Service) lockForGrowth(ctx context.Context, owner string) (func(), error) {
-	unlock := s.files.locks.lock(owner)
+	unlock := s.files.locks.Lock(owner)
 	unlockQuota, err := s.lockFileQuota(ctx)
 	if err != nil {
 		unlock()

@@ -19,6 +19,7 @@ import (
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
 	"github.com/backpackhq/backpack/tools/docstore/sqlitestore"
+	"github.com/backpackhq/backpack/tools/keylock"
 	"github.com/backpackhq/backpack/tools/names"
 )
 
@@ -64,7 +65,7 @@ type Runtime struct {
 	dataDir string
 	log     *slog.Logger
 	lines   int
-	names   nameLocks
+	names   keylock.Locks // one Apply or Remove at a time per backend; slow starts of others go on
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -154,7 +155,7 @@ func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime
 		return "", fmt.Errorf("apply %s: %w", spec.Name, err)
 	}
 	defer end()
-	defer r.names.lock(spec.Name)()
+	defer r.names.Lock(spec.Name)()
 
 	logs := newBackendLogs(r.lines)
 	if old, ok := r.instance(spec.Name); ok {
@@ -189,7 +190,7 @@ func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress 
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	defer end()
-	defer r.names.lock(name)()
+	defer r.names.Lock(name)()
 
 	if inst, ok := r.instance(name); ok {
 		progress("stopping api")
