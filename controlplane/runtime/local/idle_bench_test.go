@@ -59,7 +59,7 @@ func BenchmarkIdleBackends(b *testing.B) {
 // idleFigures are one reading of this process's memory.
 type idleFigures struct {
 	rss, heap, heapSys, released, stacks, other int64
-	goroutines                                 int
+	goroutines                                  int
 }
 
 func readIdleFigures(b *testing.B) idleFigures {
