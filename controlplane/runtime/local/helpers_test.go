@@ -26,7 +26,7 @@ const (
 // newTestRuntime starts a runtime on dataDir with the embedded database, closed at cleanup
 // (closing twice is fine, so tests may close it earlier to restart). The context given to New
 // ends as soon as it returns, as a start timeout would.
-func newTestRuntime(t *testing.T, dataDir string) *Runtime {
+func newTestRuntime(t testing.TB, dataDir string) *Runtime {
 	t.Helper()
 	// The context only bounds the start: the runtime (and its embedded database) lives on.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -74,7 +74,7 @@ func (p *progressLog) has(m string) bool {
 	return false
 }
 
-func mustApply(t *testing.T, r *Runtime, spec runtime.Spec) *progressLog {
+func mustApply(t testing.TB, r *Runtime, spec runtime.Spec) *progressLog {
 	t.Helper()
 	var p progressLog
 	node, err := r.Apply(context.Background(), spec, p.add)
