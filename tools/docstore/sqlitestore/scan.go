@@ -15,11 +15,10 @@ import (
 // the filter and the sort work on that column:
 //
 //   - valueExpr is ifnull(column, 0), as it is on the document;
-//   - typeExpr is told from the column's SQL type where that alone is unambiguous (json_extract
-//     gives a real only for numbers, an integer but 0 or 1 only for numbers, NULL only for
-//     null or missing, a text not starting with '{' or '[' only for strings) and from the
-//     document, as typeExpr does, otherwise (0 and 1 may be false and true; objects and arrays
-//     come back as their JSON text).
+//   - typeExpr is told from the column where that alone is unambiguous (json_extract gives a
+//     number but 0 or 1 only for numbers, NULL only for null or missing, a text not starting
+//     with '[' or '{' only for strings) and from the document, as typeExpr does, otherwise
+//     (0 and 1 may be false and true; objects and arrays come back as their JSON text).
 //
 // The subquery has a LIMIT and an OFFSET so that SQLite neither flattens it (which would put
 // the json_extract calls back in every place the column is used) nor pushes the filter down
@@ -92,16 +91,19 @@ func (c *compiler) scanPageSQL(st *collState, filter, sortBy bson.D, pg page) (s
 		where + order + ",bp_r" + pg.sql(), nil
 }
 
-// typeOf is typeExpr, on the hoisted column when path has one.
+// typeOf is typeExpr, on the hoisted column when path has one. It tells the class with
+// comparisons, which cost no function call: NULL is null or missing; a value below '' is a
+// number (SQLite orders numbers before text), or false or true when it is 0 or 1; a text is
+// a string unless it starts with '[' or '{'.
 func (c *compiler) typeOf(path string) string {
 	col, ok := c.hoisted[path]
 	if !ok {
 		return typeExpr(path)
 	}
 	full := typeExpr(path)
-	return "(CASE typeof(" + col + ") WHEN 'real' THEN 2 WHEN 'null' THEN 1" +
-		" WHEN 'integer' THEN (CASE WHEN " + col + " NOT IN (0,1) THEN 2 ELSE " + full + " END)" +
-		" WHEN 'text' THEN (CASE WHEN substr(" + col + ",1,1) NOT IN ('{','[') THEN 3 ELSE " + full + " END)" +
+	return "(CASE WHEN " + col + " IS NULL THEN 1" +
+		" WHEN " + col + "<'' THEN (CASE WHEN " + col + " NOT IN (0,1) THEN 2 ELSE " + full + " END)" +
+		" WHEN " + col + "<'[' OR (" + col + ">='\\' AND " + col + "<'{') OR " + col + ">='|' THEN 3" +
 		" ELSE " + full + " END)"
 }
 
