@@ -92,7 +92,7 @@ func (c *compiler) scanPageSQL(st *collState, filter, sortBy bson.D, pg page) (s
 }
 
 // typeOf is typeExpr, on the hoisted column when path has one. It tells the class with
-// comparisons, which cost no function call: NULL is null or missing; a value below '' is a
+// comparisons, which cost no function call: NULL is null or missing; a value below the empty string is a
 // number (SQLite orders numbers before text), or false or true when it is 0 or 1; a text is
 // a string unless it starts with '[' or '{'.
 func (c *compiler) typeOf(path string) string {
