@@ -145,6 +145,9 @@ type compiler struct {
 	// hoisted names the column that holds json_extract(doc, path) for the paths a scan
 	// computes once per row (scan.go); the others are read from doc wherever they are used.
 	hoisted map[string]string
+	// pinned are the hoisted paths whose type class the filter fixes (scan.go): the sort
+	// leaves their class out.
+	pinned map[string]bool
 }
 
 // release forgets the query's registered objects.
@@ -680,7 +683,11 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 				c.served = true
 			}
 		case addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key]:
-			parts = append(parts, c.typeOf(e.Key)+dir, c.valueOf(e.Key)+dir)
+			if c.pinned[e.Key] {
+				parts = append(parts, c.valueOf(e.Key)+dir)
+			} else {
+				parts = append(parts, c.typeOf(e.Key)+dir, c.valueOf(e.Key)+dir)
+			}
 			if i == 0 && c.indexed[e.Key] {
 				c.served = true
 			}

@@ -20,6 +20,9 @@ import (
 //     with '[' or '{' only for strings) and from the document, as typeExpr does, otherwise
 //     (0 and 1 may be false and true; objects and arrays come back as their JSON text).
 //
+// When the filter's top level fixes a sort path's type class (a range on numbers, say), the
+// sort leaves the class out.
+//
 // The subquery has a LIMIT and an OFFSET so that SQLite neither flattens it (which would put
 // the json_extract calls back in every place the column is used) nor pushes the filter down
 // into it; it runs as a co-routine, one row at a time, and holds nothing.
@@ -64,6 +67,7 @@ func (c *compiler) scanPageSQL(st *collState, filter, sortBy bson.D, pg page) (s
 	c.release()
 	c.args, c.guard, c.served = nil, "", false
 	c.hoisted = make(map[string]string, len(paths))
+	c.pinned = map[string]bool{}
 	var cols strings.Builder
 	cols.WriteString("rowid AS bp_r,id,doc")
 	for i, p := range paths {
@@ -71,6 +75,9 @@ func (c *compiler) scanPageSQL(st *collState, filter, sortBy bson.D, pg page) (s
 		jp, _ := jsonPath(p)
 		cols.WriteString(",json_extract(doc," + jp + ") AS " + col)
 		c.hoisted[p] = col
+		if pinned(filter, p) {
+			c.pinned[p] = true
+		}
 	}
 	where, err := c.filter(filter, true)
 	if err != nil {
@@ -91,10 +98,42 @@ func (c *compiler) scanPageSQL(st *collState, filter, sortBy bson.D, pg page) (s
 		where + order + ",bp_r" + pg.sql(), nil
 }
 
+// pinned tells whether the filter's top level fixes the type class of path: an equality or
+// a range on a value SQL compares matches only values of that value's class, so every row
+// that matches has the same class there and sorting on it is moot. Only a field whose every
+// operator is such a comparison counts, so that none of them leaves the field to the Go
+// matcher.
+func pinned(filter bson.D, path string) bool {
+	for _, e := range filter {
+		if e.Key != path {
+			continue
+		}
+		v := normalize(e.Value)
+		ops, isOps := isOperatorDoc(v)
+		if !isOps {
+			ops = bson.D{{Key: "$eq", Value: v}}
+		}
+		all := true
+		for _, op := range ops {
+			_, _, err := sqlParam(normalize(op.Value))
+			switch op.Key {
+			case "$eq", "$gt", "$gte", "$lt", "$lte":
+				all = all && err == nil
+			default:
+				all = false
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
 // typeOf is typeExpr, on the hoisted column when path has one. It tells the class with
-// comparisons, which cost no function call: NULL is null or missing; a value below the empty string is a
-// number (SQLite orders numbers before text), or false or true when it is 0 or 1; a text is
-// a string unless it starts with '[' or '{'.
+// comparisons, which cost no function call: NULL is null or missing; a value below the empty
+// string is a number (SQLite orders numbers before text), or false or true when it is 0 or
+// 1; a text is a string unless it starts with '[' or '{'.
 func (c *compiler) typeOf(path string) string {
 	col, ok := c.hoisted[path]
 	if !ok {
