@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,20 +44,11 @@ func scanSort(c *compiler, sortBy bson.D) (paths []string, desc bool) {
 				desc = true
 			}
 		}
-		if e.Key != "_id" && addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key] && !contains(paths, e.Key) {
+		if e.Key != "_id" && addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key] && !slices.Contains(paths, e.Key) {
 			paths = append(paths, e.Key)
 		}
 	}
 	return paths, desc
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scanPageSQL builds the inner query of a sorted page that no index serves: the rowids of the
