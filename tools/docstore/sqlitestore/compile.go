@@ -466,7 +466,7 @@ func (c *compiler) scalarEq(path string, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("(%s=%d AND %s=%s)", c.typeOf(path), class, c.valueOf(path), c.arg(p)), nil
+	return c.classAnd(path, class, c.valueOf(path)+"="+c.arg(p)), nil
 }
 
 func (c *compiler) scalarIn(path string, v any) (string, error) {
@@ -522,7 +522,7 @@ func (c *compiler) scalarRange(path, op string, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("(%s=%d AND %s%s%s)", c.typeOf(path), class, c.valueOf(path), rangeOps[op], c.arg(p)), nil
+	return c.classAnd(path, class, c.valueOf(path)+rangeOps[op]+c.arg(p)), nil
 }
 
 // idParam is the id column's value for an _id, and its class; ok is false for values no

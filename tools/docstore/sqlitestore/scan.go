@@ -138,6 +138,16 @@ func (c *compiler) typeOf(path string) string {
 		" ELSE " + full + " END)"
 }
 
+// classAnd is a comparison of the value at path that holds only within class: the class
+// first, as an index on the path wants it, but the comparison first on a hoisted column,
+// where it costs less than telling the class and rejects most rows alone.
+func (c *compiler) classAnd(path string, class int, cmp string) string {
+	if _, ok := c.hoisted[path]; ok {
+		return "(" + cmp + " AND " + c.typeOf(path) + "=" + strconv.Itoa(class) + ")"
+	}
+	return "(" + c.typeOf(path) + "=" + strconv.Itoa(class) + " AND " + cmp + ")"
+}
+
 // valueOf is valueExpr, on the hoisted column when path has one.
 func (c *compiler) valueOf(path string) string {
 	if col, ok := c.hoisted[path]; ok {
