@@ -142,6 +142,12 @@ type compiler struct {
 	// served tells whether an index serves the query (a condition on an indexed field at the
 	// top level, or a sort on one).
 	served bool
+	// hoisted names the column that holds json_extract(doc, path) for the paths a scan
+	// computes once per row (scan.go); the others are read from doc wherever they are used.
+	hoisted map[string]string
+	// pinned are the hoisted paths whose type class the filter fixes (scan.go): the sort
+	// leaves their class out.
+	pinned map[string]bool
 }
 
 // release forgets the query's registered objects.
@@ -393,7 +399,7 @@ func (c *compiler) scalarOps(path string, ops bson.D, top bool) (string, error) 
 			if rerr != nil {
 				return "", rerr
 			}
-			s = "(" + typeExpr(path) + "=3 AND " + fnRegex + "(" + c.arg(c.register(re)) + "," + valueExpr(path) + "))"
+			s = "(" + c.typeOf(path) + "=3 AND " + fnRegex + "(" + c.arg(c.register(re)) + "," + c.valueOf(path) + "))"
 		case "$options":
 			if !hasRegex(ops) {
 				return "", invalidf("$options needs $regex")
@@ -454,13 +460,13 @@ func sqlParam(v any) (any, int, error) {
 
 func (c *compiler) scalarEq(path string, v any) (string, error) {
 	if v == nil {
-		return "(" + typeExpr(path) + "=1)", nil
+		return "(" + c.typeOf(path) + "=1)", nil
 	}
 	p, class, err := sqlParam(v)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("(%s=%d AND %s=%s)", typeExpr(path), class, valueExpr(path), c.arg(p)), nil
+	return c.classAnd(path, class, c.valueOf(path)+"="+c.arg(p)), nil
 }
 
 func (c *compiler) scalarIn(path string, v any) (string, error) {
@@ -488,14 +494,14 @@ func (c *compiler) scalarIn(path string, v any) (string, error) {
 	}
 	var parts []string
 	if null {
-		parts = append(parts, "("+typeExpr(path)+"=1)")
+		parts = append(parts, "("+c.typeOf(path)+"=1)")
 	}
 	for _, class := range classes {
 		marks := make([]string, len(byClass[class]))
 		for i, p := range byClass[class] {
 			marks[i] = c.arg(p)
 		}
-		parts = append(parts, fmt.Sprintf("(%s=%d AND %s IN (%s))", typeExpr(path), class, valueExpr(path), strings.Join(marks, ",")))
+		parts = append(parts, fmt.Sprintf("(%s=%d AND %s IN (%s))", c.typeOf(path), class, c.valueOf(path), strings.Join(marks, ",")))
 	}
 	if len(parts) == 0 {
 		return "(0)", nil
@@ -508,7 +514,7 @@ var rangeOps = map[string]string{"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "
 func (c *compiler) scalarRange(path, op string, v any) (string, error) {
 	if v == nil {
 		if op == "$gte" || op == "$lte" {
-			return "(" + typeExpr(path) + "=1)", nil
+			return "(" + c.typeOf(path) + "=1)", nil
 		}
 		return "(0)", nil
 	}
@@ -516,7 +522,7 @@ func (c *compiler) scalarRange(path, op string, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("(%s=%d AND %s%s%s)", typeExpr(path), class, valueExpr(path), rangeOps[op], c.arg(p)), nil
+	return c.classAnd(path, class, c.valueOf(path)+rangeOps[op]+c.arg(p)), nil
 }
 
 // idParam is the id column's value for an _id, and its class; ok is false for values no
@@ -677,7 +683,11 @@ func (c *compiler) orderBy(sort bson.D) (string, error) {
 				c.served = true
 			}
 		case addressable(e.Key) && !c.onArray(e.Key) && !c.arrays[objectMark+e.Key]:
-			parts = append(parts, typeExpr(e.Key)+dir, valueExpr(e.Key)+dir)
+			if c.pinned[e.Key] {
+				parts = append(parts, c.valueOf(e.Key)+dir)
+			} else {
+				parts = append(parts, c.typeOf(e.Key)+dir, c.valueOf(e.Key)+dir)
+			}
 			if i == 0 && c.indexed[e.Key] {
 				c.served = true
 			}
@@ -757,7 +767,7 @@ func (c *compiler) arrayOps(path string, ops bson.D) (string, error) {
 				return "", rerr
 			}
 			id := c.register(re)
-			scalar := "(" + typeExpr(path) + "=3 AND " + fnRegex + "(" + c.arg(id) + "," + valueExpr(path) + "))"
+			scalar := "(" + c.typeOf(path) + "=3 AND " + fnRegex + "(" + c.arg(id) + "," + c.valueOf(path) + "))"
 			s = c.anyElement(path, scalar, "type='text' AND "+fnRegex+"("+c.arg(id)+",value)")
 		case "$not":
 			inner, ok := isOperatorDoc(val)

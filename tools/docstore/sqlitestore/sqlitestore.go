@@ -436,9 +436,13 @@ func (c *compiler) selectSQL(st *collState, filter, sortBy bson.D, sel string, p
 	if c.served || order == "" || pg.limit <= 0 || sel != "doc" {
 		return "SELECT " + sel + " FROM " + st.table + " WHERE " + where + order + pg.sql(), nil
 	}
-	// A sorted page that no index serves: sort only rowids by their keys, then read the page's
-	// documents, so that SQLite's sorter does not carry every document.
-	return "SELECT doc FROM " + st.table + " WHERE rowid IN (SELECT rowid FROM " + st.table + " WHERE " + where + order + pg.sql() + ")" + order, nil
+	// A sorted page that no index serves: sort only rowids by their keys (scan.go), then read
+	// the page's documents, so that SQLite's sorter does not carry every document.
+	inner, err := c.scanPageSQL(st, filter, sortBy, pg)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT doc FROM " + st.table + " WHERE rowid IN (" + inner + ")" + order, nil
 }
 
 // run runs a read, in the scan bound when no index serves it.
