@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/backpackhq/backpack/internal/testenv"
 )
 
 func TestParseVmHWM(t *testing.T) {
@@ -179,7 +182,7 @@ func TestPeerScenario(t *testing.T) {
 	}
 	pocketBase := defaultPocketBase()
 	if _, err := os.Stat(pocketBase); err != nil {
-		t.Skipf("no PocketBase binary (%v): run scripts/build-pocketbase.sh", err)
+		testenv.Missing(t, fmt.Sprintf("the PocketBase binary (%v), built by scripts/build-pocketbase.sh", err))
 	}
 	cfg := peerConfig{pocketBase: pocketBase, clients: 4, duration: 300 * time.Millisecond, seed: 2 * listLimit,
 		gomaxprocs: 2, idleBackends: 1, idle: 100 * time.Millisecond, progress: t.Output()}

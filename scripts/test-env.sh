@@ -105,6 +105,11 @@ if command -v dockerd >/dev/null; then
   fi
 fi
 
+# PocketBase, the peer make bench measures against, for the bench's own test (built from the
+# Go module proxy outside the repository, reused while its inputs are unchanged).
+pb_bin=$(bash "$(dirname "$0")/build-pocketbase.sh" 2>/dev/null) && pb_status="PocketBase at $pb_bin" ||
+  echo "test-env: could not build PocketBase (scripts/build-pocketbase.sh); the bench's peer test will say so" >&2
+
 # The Debian package starts a system redis-server on 6379; tests start their own on free ports,
 # so the system one is left as the package set it up.
 command -v redis-server >/dev/null && echo "test-env: $(redis-server --version | cut -d' ' -f1-3)"
@@ -112,4 +117,5 @@ command -v chromium >/dev/null && echo "test-env: $(chromium --version 2>/dev/nu
 command -v node >/dev/null && echo "test-env: node $(node --version)"
 [ -n "$pg_status" ] && echo "test-env: $pg_status"
 [ -n "$docker_status" ] && echo "test-env: $docker_status"
+[ -n "${pb_status:-}" ] && echo "test-env: $pb_status"
 echo "test-env: $(go version)"
