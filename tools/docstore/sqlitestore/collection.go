@@ -243,8 +243,20 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 	return c.wrap("insert", err)
 }
 
-// first finds the first document matching filter inside the writer's transaction.
-func (w *wtx) first(st *collState, filter bson.D) (int64, bson.D, error) {
+// first marks coll as changed by this write and finds its first document matching filter
+// inside the writer's transaction: ErrNotFound when there is none, or no such collection.
+func (w *wtx) first(coll string, filter bson.D) (*collState, int64, bson.D, error) {
+	w.changed(coll)
+	st := w.s.state(coll)
+	if st == nil {
+		return nil, 0, nil, docstore.ErrNotFound
+	}
+	rowid, doc, err := w.firstIn(st, filter)
+	return st, rowid, doc, err
+}
+
+// firstIn finds the first document of st matching filter.
+func (w *wtx) firstIn(st *collState, filter bson.D) (int64, bson.D, error) {
 	c := w.s.newCompiler(st)
 	defer c.release()
 	q, err := c.selectSQL(st, filter, nil, "rowid, doc", page{limit: 1})
@@ -286,12 +298,7 @@ func (c *collection) Replace(ctx context.Context, filter bson.D, doc bson.D) (bs
 	defer cancel()
 	var stored bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
-		w.changed(c.name)
-		st := c.s.state(c.name)
-		if st == nil {
-			return docstore.ErrNotFound
-		}
-		rowid, old, err := w.first(st, filter)
+		st, rowid, old, err := w.first(c.name, filter)
 		if err != nil {
 			return err
 		}
@@ -314,14 +321,7 @@ func (c *collection) Update(ctx context.Context, filter bson.D, change docstore.
 	defer cancel()
 	var stored bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
-		w.changed(c.name)
-		st := c.s.state(c.name)
-		var rowid int64
-		var doc bson.D
-		err := docstore.ErrNotFound
-		if st != nil {
-			rowid, doc, err = w.first(st, filter)
-		}
+		st, rowid, doc, err := w.first(c.name, filter)
 		if errors.Is(err, docstore.ErrNotFound) && change.Upsert {
 			return c.upsert(w, filter, change, &stored)
 		}
@@ -399,12 +399,7 @@ func (c *collection) Delete(ctx context.Context, filter bson.D) (bson.D, error) 
 	defer cancel()
 	var doc bson.D
 	err := c.s.write(ctx, func(w *wtx) error {
-		w.changed(c.name)
-		st := c.s.state(c.name)
-		if st == nil {
-			return docstore.ErrNotFound
-		}
-		rowid, d, err := w.first(st, filter)
+		st, rowid, d, err := w.first(c.name, filter)
 		if err != nil {
 			return err
 		}
