@@ -36,9 +36,6 @@ type Config struct {
 	// DataDir holds each backend's database, files and site (backends/NAME/); it survives
 	// restarts, so backends come back with their data.
 	DataDir string
-	// StoreLimits bound every backend's database calls (zero fields take docstore's
-	// defaults).
-	StoreLimits docstore.Limits
 	// RedisURL, when set, keeps end users' sessions and login counters in Redis (each backend
 	// under its own key prefix), so they survive restarts; by default they live in memory.
 	RedisURL string
@@ -105,9 +102,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
-// openStore opens (creating it) a backend's database file.
+// openStore opens (creating it) a backend's database file, with docstore's default limits,
+// the same the backends' APIs apply (coreapi.DefaultQueryTimeout).
 func (r *Runtime) openStore(ctx context.Context, path string) (docstore.Store, error) {
-	return sqlitestore.Open(ctx, path, sqlitestore.Options{Limits: r.cfg.StoreLimits})
+	return sqlitestore.Open(ctx, path, sqlitestore.Options{})
 }
 
 // begin registers an Apply or Remove, so Close waits for it rather than pulling the database
