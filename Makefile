@@ -33,13 +33,13 @@ test-env:
 
 ## bench: Go micro-benchmarks, a load run against real servers (backpack-api and PocketBase v0.34.2
 ## side by side, each its own process, against issue 14's targets; PocketBase built first by
-## scripts/build-pocketbase.sh outside the repository), the admin panel in headless Chromium (page
+## scripts/build-gotool.sh outside the repository), the admin panel in headless Chromium (page
 ## load, live updates), then the platform on the local swarm (create → running, delete, listing
 ## with 20 live backends); figures, no assertions. BENCH_FLAGS go to `go run ./bench`, e.g.
 ## make bench BENCH_FLAGS='-scenarios peer -peer-duration 10s'
 bench: test-env
 	$(GO) test -run '^$$' -bench . -benchmem ./tools/... ./coreapi/...
-	bash scripts/build-pocketbase.sh >/dev/null
+	bash scripts/build-gotool.sh pocketbase >/dev/null
 	$(GO) run ./bench $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench BenchmarkPanel -benchtime 1x ./web/admin/
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/

@@ -19,7 +19,7 @@
 //
 // The peer scenario measures issue 14's targets: Backpack's backend API and PocketBase v0.34.2
 // side by side, each server a process of its own (PocketBase built by
-// scripts/build-pocketbase.sh, which `make bench` runs first; backpack-api and the FerretDB
+// scripts/build-gotool.sh pocketbase, which `make bench` runs first; backpack-api and the FerretDB
 // stand-in built from this tree), one after the other with the same GOMAXPROCS, clients,
 // duration and number of records seeded over each API: create; get by id; a page of 20 sorted
 // on a numeric field, without an index (the same page again and again, then a different page
@@ -102,7 +102,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&memory, "cp-memory", "0,10,50", "comma-separated numbers of running backends at which "+scenarioControlPlane+" reads the idle process's memory")
 	fs.IntVar(&o.cpListBackends, "cp-list-backends", 200, "backends existing while "+scenarioControlPlane+" measures GET /api/backends")
 	fs.StringVar(&o.backpackAPI, "backpack-api", "", "backpack-api binary for the "+scenarioPeer+" scenario (default: built from this tree)")
-	fs.StringVar(&o.pocketBase, "pocketbase", defaultPocketBase(), "PocketBase binary for the "+scenarioPeer+" scenario (default $"+pocketBaseEnv+", else where scripts/build-pocketbase.sh caches it)")
+	fs.StringVar(&o.pocketBase, "pocketbase", defaultPocketBase(), "PocketBase binary for the "+scenarioPeer+" scenario (default $"+pocketBaseEnv+", else where scripts/build-gotool.sh pocketbase caches it)")
 	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
 	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
 	fs.IntVar(&o.peerBackends, "peer-backends", 20, "backends the "+scenarioPeer+" scenario runs in `backpack dev` to measure idle memory per backend; 0 skips it")

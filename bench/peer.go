@@ -24,7 +24,7 @@ import (
 // Backpack backend should match or beat.
 const (
 	scenarioPeer = "peer"
-	// pocketBaseVersion is the version scripts/build-pocketbase.sh builds.
+	// pocketBaseVersion is the version scripts/build-gotool.sh pocketbase builds.
 	pocketBaseVersion = "v0.34.2"
 	// pocketBaseEnv names the PocketBase binary when -pocketbase is not given.
 	pocketBaseEnv = "BACKPACK_BENCH_POCKETBASE"
@@ -46,7 +46,7 @@ const (
 // peerWorkloads are the workloads in the order they run and are printed.
 var peerWorkloads = []string{peerCreate, peerGet, peerList, peerListBelow, peerListIndexed}
 
-// defaultPocketBase is where scripts/build-pocketbase.sh caches the binary.
+// defaultPocketBase is where scripts/build-gotool.sh pocketbase caches the binary.
 func defaultPocketBase() string {
 	if bin := os.Getenv(pocketBaseEnv); bin != "" {
 		return bin

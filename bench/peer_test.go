@@ -182,7 +182,7 @@ func TestPeerScenario(t *testing.T) {
 	}
 	pocketBase := defaultPocketBase()
 	if _, err := os.Stat(pocketBase); err != nil {
-		testenv.Missing(t, fmt.Sprintf("the PocketBase binary (%v), built by scripts/build-pocketbase.sh", err))
+		testenv.Missing(t, fmt.Sprintf("the PocketBase binary (%v), built by scripts/build-gotool.sh pocketbase", err))
 	}
 	cfg := peerConfig{pocketBase: pocketBase, clients: 4, duration: 300 * time.Millisecond, seed: 2 * listLimit,
 		gomaxprocs: 2, idleBackends: 1, idle: 100 * time.Millisecond, progress: t.Output()}

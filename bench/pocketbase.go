@@ -19,10 +19,10 @@ import (
 func startPocketBase(ctx context.Context, cfg peerConfig, parent string) (*peerServer, error) {
 	bin := cfg.pocketBase
 	if bin == "" {
-		return nil, errors.New("no PocketBase binary: run scripts/build-pocketbase.sh or set -pocketbase")
+		return nil, errors.New("no PocketBase binary: run scripts/build-gotool.sh pocketbase or set -pocketbase")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%w: run scripts/build-pocketbase.sh or set -pocketbase", err)
+		return nil, fmt.Errorf("%w: run scripts/build-gotool.sh pocketbase or set -pocketbase", err)
 	}
 	dir, err := os.MkdirTemp(parent, "pocketbase-")
 	if err != nil {

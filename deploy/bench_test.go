@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/backpackhq/backpack/internal/platformtest"
 )
 
 // BenchmarkPlatform measures the platform on the local swarm with the images present (make
@@ -13,18 +15,18 @@ import (
 // after another), delete time (with purge, until the backend is gone), and GET /api/backends
 // with 20 live backends. Figures are reported as custom metrics; nothing is asserted.
 func BenchmarkPlatform(b *testing.B) {
-	p := deployPlatform(b)
+	p := platformtest.Deploy(b, platformtest.Options{})
 	for range b.N {
 		var creates, deletes []time.Duration
 		for i := range 5 {
-			name := uniqueName(fmt.Sprintf("bench%d", i))
+			name := platformtest.UniqueName(fmt.Sprintf("bench%d", i))
 			start := time.Now()
-			p.create(name)
+			p.Create(name)
 			creates = append(creates, time.Since(start))
 			start = time.Now()
-			p.mustStatus(http.StatusAccepted, p.send(http.MethodDelete, "/api/backends/"+name+"?purge=true", nil))
+			p.MustStatus(http.StatusAccepted, p.Send(http.MethodDelete, "/api/backends/"+name+"?purge=true", nil))
 			for {
-				if _, status := p.backend(name); status == http.StatusNotFound {
+				if _, status := p.Backend(name); status == http.StatusNotFound {
 					break
 				}
 				time.Sleep(50 * time.Millisecond)
@@ -36,15 +38,15 @@ func BenchmarkPlatform(b *testing.B) {
 		b.ReportMetric(median(deletes).Seconds(), "delete-purge-s/median")
 
 		for i := range 20 {
-			p.ask(uniqueName(fmt.Sprintf("live%d", i)))
+			p.Ask(platformtest.UniqueName(fmt.Sprintf("live%d", i)))
 		}
-		for _, name := range p.created[len(p.created)-20:] {
-			p.waitState(name, "running", 10*time.Minute)
+		for _, name := range p.Created[len(p.Created)-20:] {
+			p.WaitState(name, "running", 10*time.Minute)
 		}
 		var lists []time.Duration
 		for range 200 {
 			start := time.Now()
-			p.mustStatus(http.StatusOK, p.send(http.MethodGet, "/api/backends", nil))
+			p.MustStatus(http.StatusOK, p.Send(http.MethodGet, "/api/backends", nil))
 			lists = append(lists, time.Since(start))
 		}
 		slices.Sort(lists)

@@ -12,6 +12,10 @@
 #     postgres      backpack-test/postgres:15        Debian's PostgreSQL, official-like entrypoint
 #     mongo         backpack-test/mongo:7            ./internal/cmd/mongo-standin (FerretDB)
 #     netprobe      backpack-test/netprobe:latest    ./internal/cmd/netprobe
+#   other projects' programs, built from the Go module proxy (scripts/build-gotool.sh, cached
+#   outside the repository; nothing of theirs is committed):
+#     traefik       backpack-test/traefik:v3.6.2     Traefik v3.6.2 (stands in for traefik:v3.6)
+#     pebble        backpack-test/pebble:v2.10.3     Pebble v2.10.3, the test ACME CA, and its DNS
 #
 # Usage: scripts/build-images.sh [--force] [--verbose] [NAME...]   (no NAME: all of them)
 #
@@ -22,7 +26,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-all=(api controlplane debian redis nginx postgres mongo netprobe) # netprobe last (see below)
+all=(api controlplane debian redis nginx postgres mongo traefik pebble netprobe) # netprobe last (see below)
 label=com.backpackhq.backpack.inputs
 declare -A images=(
   [api]=backpackhq/backpack-api:latest
@@ -33,6 +37,8 @@ declare -A images=(
   [postgres]=backpack-test/postgres:15
   [mongo]=backpack-test/mongo:7
   [netprobe]=backpack-test/netprobe:latest
+  [traefik]=backpack-test/traefik:v3.6.2
+  [pebble]=backpack-test/pebble:v2.10.3
 )
 debian_image=${images[debian]}
 
@@ -205,6 +211,24 @@ debian_context() {
   echo "$ctx"
 }
 
+# tool_context NAME: a build context for the image of another project's program: the files of
+# deploy/testimages/NAME and what scripts/build-gotool.sh NAME built (binaries, certs/), plus,
+# for a FROM scratch image, rootfs/ with the host's CA certificates and a /tmp.
+tool_context() {
+  local ctx="$work/ctx/$1" built
+  built=$(bash "$repo/scripts/build-gotool.sh" "$1") || die "$1: scripts/build-gotool.sh $1 failed"
+  mkdir -p "$ctx"
+  cp -a "$repo/deploy/testimages/$1/." "$ctx/"
+  find "$built" -maxdepth 1 -type f -perm -u+x -exec cp {} "$ctx/" \;
+  [ ! -d "$built/certs" ] || cp -a "$built/certs" "$ctx/"
+  if grep -q '^FROM scratch' "$ctx/Dockerfile"; then
+    mkdir -p "$ctx/rootfs/etc/ssl/certs" "$ctx/rootfs/tmp"
+    cp /etc/ssl/certs/ca-certificates.crt "$ctx/rootfs/etc/ssl/certs/"
+    chmod 1777 "$ctx/rootfs/tmp"
+  fi
+  echo "$ctx"
+}
+
 # debian_mirror prints the Debian mirror for debootstrap: BACKPACK_DEBIAN_MIRROR, else the
 # first bookworm source apt uses on this host (one-line or deb822 format), else deb.debian.org.
 debian_mirror() {
@@ -269,7 +293,7 @@ EOF
 }
 
 mkdir -p "$work/ctx"
-if wants debian || wants redis || wants nginx || wants postgres; then
+if wants debian || wants redis || wants nginx || wants postgres || wants pebble; then
   ensure_debian
 fi
 for name in "${selected[@]}"; do
@@ -280,6 +304,8 @@ for name in "${selected[@]}"; do
     mongo) ctx=$(scratch_context mongo mongo-standin testimages/mongo db configdb) ;;
     netprobe) ctx=$(scratch_context netprobe netprobe testimages/netprobe) ;;
     redis | nginx | postgres) ctx=$(debian_context "$name") base=$debian_image ;;
+    traefik) ctx=$(tool_context traefik) ;;
+    pebble) ctx=$(tool_context pebble) base=$debian_image ;;
     debian) continue ;;
   esac
   build "$name" "${images[$name]}" "$ctx" "$base"

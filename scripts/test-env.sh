@@ -10,7 +10,9 @@ set -euo pipefail
 # postgresql: the control plane's store runs its conformance tests against a real server.
 # docker.io, debootstrap: the Swarm runtime's tests run a real single-node Swarm, with images
 # built offline (scripts/build-images.sh) since no registry is reachable.
-packages=(redis-server chromium postgresql docker.io debootstrap)
+# libnss3-tools: certutil, which puts Pebble's root (the test ACME CA) into the certificate store
+# of the Chromium that the HTTPS platform's browser tests drive.
+packages=(redis-server chromium postgresql docker.io debootstrap libnss3-tools)
 command -v node >/dev/null || packages+=(nodejs)
 
 missing=()
@@ -107,8 +109,8 @@ fi
 
 # PocketBase, the peer make bench measures against, for the bench's own test (built from the
 # Go module proxy outside the repository, reused while its inputs are unchanged).
-pb_bin=$(bash "$(dirname "$0")/build-pocketbase.sh" 2>/dev/null) && pb_status="PocketBase at $pb_bin" ||
-  echo "test-env: could not build PocketBase (scripts/build-pocketbase.sh); the bench's peer test will say so" >&2
+pb_dir=$(bash "$(dirname "$0")/build-gotool.sh" pocketbase 2>/dev/null) && pb_status="PocketBase at $pb_dir/pocketbase" ||
+  echo "test-env: could not build PocketBase (scripts/build-gotool.sh pocketbase); the bench's peer test will say so" >&2
 
 # The Debian package starts a system redis-server on 6379; tests start their own on free ports,
 # so the system one is left as the package set it up.
