@@ -19,7 +19,7 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM, after the drain.
 const shutdownGrace = 20 * time.Second
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
@@ -86,7 +86,7 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 		return err
 	}
 	defer cp.Close()
-	return httpserve.Run(ctx, log, shutdownGrace, httpserve.Listener{Name: "controlplane", Open: ln, Handler: cp.Handler(),
+	return httpserve.Serve(ctx, log, httpserve.Shutdown{Drain: s.drain, Grace: shutdownGrace}, httpserve.Listener{Name: "controlplane", Open: ln, Handler: cp.Handler(),
 		Listening: func(net.Addr) { printWelcome(stdout, s, publicPort) }})
 }
 
