@@ -80,7 +80,10 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
 		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Limits: s.throttle, Logger: log,
 	}
-	cp, err := controlplane.New(ctx, cfg)
+	// The control plane outlives the signal: it serves through the listener's drain, and its
+	// streams end when the drain does (httpserve.GoingAway); Close, once the listener is shut,
+	// then stops the reconciler.
+	cp, err := controlplane.New(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		_ = ln.Close()
 		return err
