@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
-	"github.com/backpackhq/backpack/tools/httpserve"
 	"github.com/labstack/echo/v4"
 )
 
@@ -34,12 +33,12 @@ func (o *signOuts) notify() {
 }
 
 // sessionBound returns a context for a long-lived answer (an event or log stream, a proxied
-// request or websocket): it ends with the request, with the server, at the end of the
-// listener's drain (httpserve.GoingAway, so the client reconnects to another replica), and as
-// soon as the session that opened it ends — at its expiry, when a developer signs out (which
-// wakes the check), and otherwise within one KeepAlive period, when the session is checked
-// again (an operator may have removed it). Call cancel when the answer is done. Only use it
-// behind requireDeveloper: without a session the context is done at once.
+// request or websocket): it ends with the request, with the server, and as soon as the
+// session that opened it ends — at its expiry, when a developer signs out (which wakes the
+// check), and otherwise within one KeepAlive period, when the session is checked again (an
+// operator may have removed it). Call cancel when the answer is done. Only use it behind
+// requireDeveloper: without a session the context is done at once. Streams also end when the
+// listener goes away (untilGoingAway).
 func (s *Server) sessionBound(c echo.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	sess, ok := c.Get(ctxSession).(store.Session)
@@ -48,11 +47,9 @@ func (s *Server) sessionBound(c echo.Context) (context.Context, context.CancelFu
 		return ctx, cancel
 	}
 	stopWithServer := context.AfterFunc(s.lifetime, cancel)
-	stopGoingAway := context.AfterFunc(httpserve.GoingAway(c.Request().Context()), cancel)
 	expiry := time.AfterFunc(time.Until(sess.ExpiresAt), cancel)
 	go func() {
 		defer stopWithServer()
-		defer stopGoingAway()
 		defer expiry.Stop()
 		tick := time.NewTicker(s.cfg.KeepAlive)
 		defer tick.Stop()
