@@ -25,10 +25,11 @@ func (p *phase) startDrain() { p.draining.Store(true) }
 // closeWhileDraining asks for the connection to be closed after each answer given during the
 // drain ("Connection: close"), so that a load balancer's keep-alive connections wind down
 // one by one, each after a complete exchange, instead of being cut while a request may be
-// on its way.
+// on its way. Protocol upgrades (websockets) keep their own Connection header: they are told
+// to go at the end of the drain (GoingAway).
 func (p *phase) closeWhileDraining(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.draining.Load() {
+		if p.draining.Load() && r.Header.Get("Upgrade") == "" {
 			w.Header().Set("Connection", "close")
 		}
 		h.ServeHTTP(w, r)
