@@ -103,6 +103,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 	w.Flush()
 	ctx, cancel := s.sessionBound(c)
 	defer cancel()
+	defer untilGoingAway(c, cancel)()
 	op := b.Operation
 	for {
 		// Order matters: an operation records all its events before it stops being busy, so

@@ -16,6 +16,7 @@ import (
 func (s *Server) streamBackends(c echo.Context) error {
 	ctx, cancel := s.sessionBound(c)
 	defer cancel()
+	defer untilGoingAway(c, cancel)()
 	caller := developer(c)
 	wake := s.bus.changedAny()
 	list, err := s.visibleBackends(ctx, caller)

@@ -145,6 +145,9 @@ func (s *Server) streamLogs(c echo.Context) error {
 	}
 	ctx, cancel := s.sessionBound(c)
 	defer cancel()
+	if opts.Follow {
+		defer untilGoingAway(c, cancel)()
+	}
 	w := &lineFlusher{c: c}
 	if opts.Follow {
 		// A quiet service may write nothing for a long time; once the runtime has had time to

@@ -37,7 +37,8 @@ func (o *signOuts) notify() {
 // session that opened it ends — at its expiry, when a developer signs out (which wakes the
 // check), and otherwise within one KeepAlive period, when the session is checked again (an
 // operator may have removed it). Call cancel when the answer is done. Only use it behind
-// requireDeveloper: without a session the context is done at once.
+// requireDeveloper: without a session the context is done at once. Streams also end when the
+// listener goes away (untilGoingAway).
 func (s *Server) sessionBound(c echo.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	sess, ok := c.Get(ctxSession).(store.Session)

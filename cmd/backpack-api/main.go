@@ -1,5 +1,6 @@
 // Command backpack-api is the per-backend API: the image every backend stack runs, and, with
 // --embedded, a self-contained server for trying Backpack with no other software installed.
+// `backpack-api healthcheck` asks a running one whether it is ready (its container's check).
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/flagenv"
+	"github.com/backpackhq/backpack/internal/healthcheck"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
@@ -66,6 +68,9 @@ type settings struct {
 	limits         limitSettings
 	trustedProxies string
 	throttle       credentials.Limits
+	// drain is how long the listeners keep serving after SIGTERM while /readyz answers 503
+	// (httpserve.Shutdown.Drain): flagenv.DefaultDrain, or none with --embedded.
+	drain time.Duration
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -95,8 +100,13 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	s.limits.register(fs, env)
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("BACKPACK_TRUSTED_PROXIES", ""), "comma-separated CIDRs or addresses of the reverse proxies in front (in a stack: backpack_public's subnet); X-Forwarded-For is believed from them only; empty trusts nobody (BACKPACK_TRUSTED_PROXIES)")
 	flagenv.Throttle(fs, env, &s.throttle, "")
+	flagenv.Drain(fs, env, &s.drain, flagenv.DefaultDrain)
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	// The embedded server has no load balancer in front to drain from.
+	if s.embedded && !flagenv.Given(fs, env, "drain", "BACKPACK_DRAIN") {
+		s.drain = 0
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -114,6 +124,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
 	}
 	if err := flagenv.CheckThrottle(s.throttle); err != nil {
+		return s, err
+	}
+	if err := flagenv.CheckDrain(s.drain); err != nil {
 		return s, err
 	}
 	if err := s.limits.validate(); err != nil {
@@ -155,7 +168,13 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	return s, nil
 }
 
+// shutdownGrace is how long in-flight requests get to finish after the drain.
+const shutdownGrace = 20 * time.Second
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck.Run(ctx, "backpack-api", args[1:], getenv, 3000, "")
+	}
 	s, err := parseSettings(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -207,7 +226,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return httpserve.Run(ctx, log, 20*time.Second,
+	return httpserve.Serve(ctx, log, httpserve.Shutdown{Drain: s.drain, Grace: shutdownGrace},
 		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
 			Listening: func(addr net.Addr) {
 				if s.embedded {

@@ -98,21 +98,21 @@ type blockingServer struct {
 	runErr  chan error
 }
 
-func startBlocking(t *testing.T, grace time.Duration) blockingServer {
+func startBlocking(t *testing.T, stop Shutdown) blockingServer {
 	t.Helper()
 	srv := blockingServer{addr: freeAddr(t), started: make(chan struct{}, 1), release: make(chan struct{}), runErr: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv.cancel = cancel
 	go func() {
-		srv.runErr <- Run(ctx, quiet, grace, Listener{Name: "web", Addr: srv.addr, Handler: blockingHandler(srv.started, srv.release)})
+		srv.runErr <- Serve(ctx, quiet, stop, Listener{Name: "web", Addr: srv.addr, Handler: blockingHandler(srv.started, srv.release)})
 	}()
 	waitUntil(t, "the server accepts connections", func() bool { return accepting(srv.addr) })
 	return srv
 }
 
 func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
-	srv := startBlocking(t, 5*time.Second)
+	srv := startBlocking(t, Shutdown{Grace: 5 * time.Second})
 	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
@@ -160,7 +160,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 }
 
 func TestShutdownGraceExceeded(t *testing.T) {
-	srv := startBlocking(t, 100*time.Millisecond)
+	srv := startBlocking(t, Shutdown{Grace: 100 * time.Millisecond})
 	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
