@@ -8,10 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,15 +29,15 @@ const metaSettings = "_settings"
 // RotatedFrom records which configured key was in force when it was rotated: if the operator
 // later configures a different key (a new Docker secret), the configuration wins again.
 type storedSettings struct {
-	APIKeyDigest   string   `bson:"apiKeyDigest,omitempty"`
-	RotatedFrom    string   `bson:"rotatedFrom,omitempty"`
-	RotatedAt      string   `bson:"rotatedAt,omitempty"`
+	APIKeyDigest string `bson:"apiKeyDigest,omitempty"`
+	RotatedFrom  string `bson:"rotatedFrom,omitempty"`
+	RotatedAt    string `bson:"rotatedAt,omitempty"`
 	// The key in force before the last rotation (its digest) and until when it still works
 	// (RFC 3339); empty when the rotation revoked it.
-	PreviousKeyDigest string `bson:"previousKeyDigest,omitempty"`
-	PreviousKeyUntil  string `bson:"previousKeyUntil,omitempty"`
-	CORSOrigins    []string `bson:"corsOrigins"`
-	CORSOriginsSet bool     `bson:"corsOriginsSet"`
+	PreviousKeyDigest string   `bson:"previousKeyDigest,omitempty"`
+	PreviousKeyUntil  string   `bson:"previousKeyUntil,omitempty"`
+	CORSOrigins       []string `bson:"corsOrigins"`
+	CORSOriginsSet    bool     `bson:"corsOriginsSet"`
 
 	// Quotas set at runtime (see quotas.go).
 	Quotas storedQuotas `bson:"quotas"`

@@ -198,7 +198,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: flagenv.SplitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
-		APIKeyOverlap: s.apiKeyOverlap,
+		APIKeyOverlap:        s.apiKeyOverlap,
 		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: flagenv.SplitList(s.trustedProxies),
 		Limits: s.throttle,
 	}
