@@ -117,6 +117,23 @@ func TestNotices(t *testing.T) {
 				t.Fatalf("notice = %q, want %q", topic, want)
 			}
 		}
+		if listener.d.name == postgresDialect.name {
+			// The listening connection dies: the listener connects again and says that
+			// notices may have been missed, then hears new ones.
+			if _, err := sender.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN %'`); err != nil {
+				t.Fatal(err)
+			}
+			if topic := next(); topic != "" {
+				t.Fatalf("notice after the connection died = %q, want the empty one", topic)
+			}
+			if err := sender.Notify(ctx, "three"); err != nil {
+				t.Fatal(err)
+			}
+			if topic := next(); topic != "three" {
+				t.Fatalf("notice = %q, want three", topic)
+			}
+		}
 		cancel()
 		<-done
 	})
