@@ -122,11 +122,15 @@ func (s *Server) streamEvents(c echo.Context) error {
 	// event that says the operation settled is always sent. Both are read from the store, so any
 	// control plane's stream follows the leader's operations. Events up to Last-Event-ID are
 	// read too, only to learn the state of the last one.
+	// Reads use the request's own context, so a server that is stopping still sends what there
+	// is before the stream ends (the panel's EventSource then reconnects, to another control
+	// plane).
+	read := c.Request().Context()
 	var seen int64
 	var last store.State
 	for {
 		wake := s.bus.changed(b.Name)
-		events, err := s.store.Events(ctx, b.Name, op, seen)
+		events, err := s.store.Events(read, b.Name, op, seen)
 		if err != nil {
 			return nil
 		}
@@ -141,7 +145,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 			after = e.ID
 		}
 		w.Flush()
-		cur, err := s.store.Backend(ctx, b.Name)
+		cur, err := s.store.Backend(read, b.Name)
 		if isNotFound(err) {
 			fmt.Fprintf(w, "event: end\ndata: {\"state\":\"deleted\",\"message\":\"purged\"}\n\n")
 			w.Flush()

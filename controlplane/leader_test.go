@@ -34,7 +34,7 @@ func TestTwoControlPlanes(t *testing.T) {
 	b := newTestPlane(t, onPostgres, noPolling)
 	b.emails.Store(1000) // one database: B's developers' emails must differ from A's
 
-	a.developer() // the operator
+	operator := a.developer()
 	onB := b.developer()
 	onA := onB.on(a) // the same browser, its requests balanced to the other plane
 
@@ -79,11 +79,21 @@ func TestTwoControlPlanes(t *testing.T) {
 		}
 	}
 
-	// The leader stops: B takes over and resumes both backends.
+	// A stops as on SIGTERM while its HTTP server drains: it gives the lead up at once, B takes
+	// over, and A still answers whatever reaches it meanwhile, streams and proxied requests
+	// included (streams end after their first answer; the panel reconnects).
 	stopped := time.Now()
-	a.stop()
+	a.cp.stop()
 	waitLeading(t, b)
 	t.Logf("B leads %s after A stopped", time.Since(stopped).Round(time.Millisecond))
+	for _, path := range []string{"/api/backends", "/api/backends/shop", "/api/events", "/api/backends/shop/events",
+		"/api/backends/shop/admin/info", "/api/backends/shop/logs?follow=true&tail=5"} {
+		operator.mustStatus(http.StatusOK, operator.get(path))
+	}
+	operator.mustStatus(http.StatusAccepted, operator.post("/api/backends", map[string]any{"name": "late"}))
+	a.stop()
+	// What A accepted while draining, B deploys.
+	operator.on(b).waitState("late", "running")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		st, err := b.local.Status(context.Background(), "shop")

@@ -165,7 +165,15 @@ func (s *Server) streamLogs(c echo.Context) error {
 	if opts.Follow, err = boolParam(c, "follow"); err != nil {
 		return err
 	}
-	ctx, cancel := s.sessionBound(c)
+	// A followed stream ends with the server; a control plane that is stopping (another takes
+	// over) answers the tail without following, and lets it finish.
+	bound := s.sessionBoundRequest
+	if opts.Follow && s.lifetime.Err() == nil {
+		bound = s.sessionBound
+	} else {
+		opts.Follow = false
+	}
+	ctx, cancel := bound(c)
 	defer cancel()
 	w := &lineFlusher{c: c}
 	if opts.Follow {
