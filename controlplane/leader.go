@@ -22,12 +22,18 @@ const leaderPoll = time.Second
 
 // lead runs the reconciler whenever this process holds the leader lock, until ctx ends.
 func (s *Server) lead(ctx context.Context) {
+	following := false // whether the log says another control plane leads
 	for {
 		lease, ok, err := s.store.TryLead(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("take the leader lock", "err", err)
 		}
+		if !ok && err == nil && !following {
+			s.log.Info("another control plane leads: this one serves the API and takes over when it stops")
+			following = true
+		}
 		if ok {
+			following = false
 			s.log.Info("leading: this control plane reconciles")
 			s.leading.Store(true)
 			term, cancel := context.WithCancel(ctx)
