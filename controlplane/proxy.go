@@ -80,8 +80,14 @@ func (s *Server) proxyAdmin(c echo.Context) error {
 	if err := refuseKeyRotation(req, b.Name, path); err != nil {
 		return err
 	}
-	// A websocket or a long download through the proxy ends with the developer's session.
-	ctx, cancel := s.sessionBound(c)
+	// A websocket or a long download through the proxy ends with the developer's session. A
+	// plain request also outlives the server's stop, so a draining control plane finishes it;
+	// a websocket, which the HTTP server does not wait for, ends with the server.
+	bound := s.sessionBoundRequest
+	if strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		bound = s.sessionBound
+	}
+	ctx, cancel := bound(c)
 	defer cancel()
 	req = req.WithContext(ctx)
 	// A websocket also ends when the control plane goes away: its client is told so with a

@@ -54,6 +54,7 @@ type settings struct {
 	database       string
 	redisURL       string
 	apiKeyFile     string
+	apiKeyOverlap  time.Duration
 	adminTokenFile string
 	corsOrigins    string
 	siteHost       string
@@ -84,6 +85,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.database, "database", env("BACKPACK_DATABASE", ""), "mongo engine: database name; default: the URL's path, else \"backpack\" (BACKPACK_DATABASE)")
 	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis URL for sessions; required unless --embedded (REDIS_URL)")
 	fs.StringVar(&s.apiKeyFile, "api-key-file", env("BACKPACK_API_KEY_FILE", ""), "file holding the API key (BACKPACK_API_KEY_FILE)")
+	fs.DurationVar(&s.apiKeyOverlap, "api-key-overlap", env.Duration("BACKPACK_API_KEY_OVERLAP", coreapi.DefaultAPIKeyOverlap), "how long the previous API key keeps working after a rotation, unless the rotation revokes it (BACKPACK_API_KEY_OVERLAP)")
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
 	fs.StringVar(&s.siteHost, "site-host", env("BACKPACK_SITE_HOST", ""), "with --embedded: the host name, localhost or under .localhost, of the site that calls this API; its http origins are allowed at any port, like localhost's (BACKPACK_SITE_HOST)")
@@ -118,6 +120,8 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("BACKPACK_ADMIN_PORT / --admin-port must be a port number (0: any free port)")
 	case s.port != 0 && s.port == s.adminPort:
 		return s, errors.New("the public and admin ports must differ")
+	case s.apiKeyOverlap <= 0:
+		return s, errors.New("BACKPACK_API_KEY_OVERLAP / --api-key-overlap must be a positive duration such as 10s")
 	case s.maxUpload <= 0:
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
 	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
@@ -213,6 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: flagenv.SplitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
+		APIKeyOverlap:        s.apiKeyOverlap,
 		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: flagenv.SplitList(s.trustedProxies),
 		Limits: s.throttle,
 	}
