@@ -227,10 +227,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer api.Close()
-	adminIP, err := adminListenIP(ctx, s.adminHost, systemResolver, adminHostTimeout)
-	if err != nil {
-		return err
-	}
 	return httpserve.Serve(ctx, log, httpserve.Shutdown{Drain: s.drain, Grace: shutdownGrace},
 		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
 			Listening: func(addr net.Addr) {
@@ -239,7 +235,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 						s.engine, addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
 				}
 			}},
-		httpserve.Listener{Name: "admin", Addr: net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), Handler: api.AdminHandler()},
+		// The admin port binds the API's address on the admin network, which the alias
+		// resolves to only once Swarm counts the task healthy: the public port comes first.
+		httpserve.Listener{Name: "admin", Handler: api.AdminHandler(), Later: func(ctx context.Context) (string, error) {
+			adminIP, err := adminListenIP(ctx, s.adminHost, systemResolver, adminHostTimeout)
+			return net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), err
+		}},
 	)
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,12 @@ type Listener struct {
 	// Open, if set, is a listener the caller already opened (to know its port before building
 	// the handler); Addr is then ignored.
 	Open net.Listener
+	// Later, if set, gives the address to listen on once it can be known (Addr is then
+	// ignored): the listener starts when Later returns, while the others already serve, and
+	// Later's error ends Serve as a failing server's does. The API's admin port needs it: in a
+	// Swarm task with a health check, the task's name on the admin network resolves only once
+	// the task is healthy, which takes the public port answering first.
+	Later func(context.Context) (string, error)
 }
 
 // Shutdown is how Serve ends once its context is done.
@@ -50,32 +57,76 @@ func Serve(ctx context.Context, log *slog.Logger, stop Shutdown, listeners ...Li
 	st := newPhase()
 	defer st.goAway()
 	base := context.WithValue(context.WithoutCancel(ctx), phaseKey{}, st)
-	servers := make([]*http.Server, len(listeners))
-	nets := make([]net.Listener, len(listeners))
+	var (
+		mu      sync.Mutex
+		servers []*http.Server
+		names   []string
+		stopped bool
+	)
+	errs := make(chan error, len(listeners))
+	// serve starts serving l on ln, unless Serve is already stopping.
+	serve := func(l Listener, ln net.Listener) {
+		srv := &http.Server{Handler: st.closeWhileDraining(l.Handler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			BaseContext: func(net.Listener) context.Context { return base }}
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			_ = ln.Close()
+			return
+		}
+		servers, names = append(servers, srv), append(names, l.Name)
+		log.Info("listening", "listener", l.Name, "addr", ln.Addr().String())
+		if l.Listening != nil {
+			l.Listening(ln.Addr())
+		}
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("serve %s: %w", l.Name, err)
+			}
+		}()
+	}
+	opened := make([]net.Listener, len(listeners))
 	for i, l := range listeners {
+		if l.Later != nil {
+			continue
+		}
 		ln, err := l.Open, error(nil)
 		if ln == nil {
 			ln, err = net.Listen("tcp", l.Addr)
 		}
 		if err != nil {
-			for _, prev := range nets[:i] {
-				_ = prev.Close()
+			for _, prev := range opened[:i] {
+				if prev != nil {
+					_ = prev.Close()
+				}
 			}
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr, err)
 		}
-		nets[i] = ln
-		servers[i] = &http.Server{Handler: st.closeWhileDraining(l.Handler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-			BaseContext: func(net.Listener) context.Context { return base }}
+		opened[i] = ln
 	}
-	errs := make(chan error, len(servers))
-	for i, srv := range servers {
-		log.Info("listening", "listener", listeners[i].Name, "addr", nets[i].Addr().String())
-		if listeners[i].Listening != nil {
-			listeners[i].Listening(nets[i].Addr())
+	for i, l := range listeners {
+		if opened[i] != nil {
+			serve(l, opened[i])
+		}
+	}
+	lateCtx, cancelLate := context.WithCancel(ctx)
+	defer cancelLate()
+	for _, l := range listeners {
+		if l.Later == nil {
+			continue
 		}
 		go func() {
-			if err := srv.Serve(nets[i]); !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("serve %s: %w", listeners[i].Name, err)
+			addr, err := l.Later(lateCtx)
+			if err == nil {
+				var ln net.Listener
+				if ln, err = net.Listen("tcp", addr); err == nil {
+					serve(l, ln)
+					return
+				}
+				err = fmt.Errorf("listen %s on %s: %w", l.Name, addr, err)
+			}
+			if lateCtx.Err() == nil {
+				errs <- err
 			}
 		}()
 	}
@@ -100,9 +151,13 @@ func Serve(ctx context.Context, log *slog.Logger, stop Shutdown, listeners ...Li
 	log.Info("shutting down: in-flight requests finish", "grace", stop.Grace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stop.Grace)
 	defer cancel()
+	cancelLate()
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
 	for i, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("shutdown %s: %w", listeners[i].Name, err))
+			runErr = errors.Join(runErr, fmt.Errorf("shutdown %s: %w", names[i], err))
 		}
 	}
 	log.Info("shut down")

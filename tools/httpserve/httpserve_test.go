@@ -223,3 +223,46 @@ func TestPortTakenFailsStartAndReleasesOthers(t *testing.T) {
 	}
 	_ = again.Close()
 }
+
+// A Later listener starts once its address is known, while the others already serve, and
+// stops with them; its failure ends Serve.
+func TestLaterListenerStartsWhenItsAddressIsKnown(t *testing.T) {
+	first, late := freeAddr(t), freeAddr(t)
+	known := make(chan struct{})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, quiet, time.Second,
+			Listener{Name: "first", Addr: first, Handler: ok},
+			Listener{Name: "late", Handler: ok, Later: func(ctx context.Context) (string, error) {
+				select {
+				case <-known:
+					return late, nil
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}})
+	}()
+	waitUntil(t, "the first listener accepts", func() bool { return accepting(first) })
+	if accepting(late) {
+		t.Fatal("the late listener accepts before its address is known")
+	}
+	close(known)
+	waitUntil(t, "the late listener accepts", func() bool { return accepting(late) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if accepting(late) || accepting(first) {
+		t.Fatal("a listener still accepts after Run returned")
+	}
+
+	failed := errors.New("no address on the admin network")
+	err := Run(context.Background(), quiet, time.Second,
+		Listener{Name: "first", Addr: freeAddr(t), Handler: ok},
+		Listener{Name: "late", Handler: ok, Later: func(context.Context) (string, error) { return "", failed }})
+	if !errors.Is(err, failed) {
+		t.Fatalf("Run with a failing Later = %v, want %v", err, failed)
+	}
+}
