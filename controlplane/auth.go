@@ -116,7 +116,7 @@ func (s *Server) logout(c echo.Context) error {
 	if err := s.store.DeleteSession(c.Request().Context(), sess.TokenHash); err != nil && !isNotFound(err) {
 		return err
 	}
-	s.signOuts.notify()
+	s.signedOut(c.Request().Context())
 	s.setCookies(c, "", "", time.Unix(0, 0))
 	return c.NoContent(http.StatusNoContent)
 }

@@ -130,12 +130,23 @@ func endToEnd(t *testing.T, opts ...planeOption) {
 		}
 	}
 
-	// Rotation: the old key stops working, the new one works and is what the panel shows.
-	var rotated struct{ APIKey string }
-	d.mustStatus(http.StatusOK, d.post("/api/backends/shop/api-key", nil)).decode(&rotated)
-	if rotated.APIKey == "" || rotated.APIKey == b.APIKey {
-		t.Fatalf("rotated key = %q", rotated.APIKey)
+	// Rotation: the new key works at once and the old one for the overlap; rotating again with
+	// revokePrevious stops the key it replaces at once. The last key is what the panel shows.
+	var first, rotated struct {
+		APIKey                   string
+		PreviousAPIKeyValidUntil string `json:"previousApiKeyValidUntil"`
 	}
+	d.mustStatus(http.StatusOK, d.post("/api/backends/shop/api-key", nil)).decode(&first)
+	if first.APIKey == "" || first.APIKey == b.APIKey || first.PreviousAPIKeyValidUntil == "" {
+		t.Fatalf("rotation = %+v", first)
+	}
+	ann.mustStatus(http.StatusOK, ann.send(http.MethodGet, "/notes", nil))
+	d.mustStatus(http.StatusOK, d.post("/api/backends/shop/api-key", map[string]any{"revokePrevious": true})).decode(&rotated)
+	if rotated.APIKey == "" || rotated.APIKey == first.APIKey || rotated.PreviousAPIKeyValidUntil != "" {
+		t.Fatalf("revoking rotation = %+v", rotated)
+	}
+	ann.send(http.MethodGet, "/notes", nil).expectError(http.StatusUnauthorized, "invalid_api_key")
+	ann.apiKey = first.APIKey
 	ann.send(http.MethodGet, "/notes", nil).expectError(http.StatusUnauthorized, "invalid_api_key")
 	ann.apiKey = rotated.APIKey
 	ann.mustStatus(http.StatusOK, ann.send(http.MethodGet, "/notes", nil))

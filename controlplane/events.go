@@ -43,6 +43,18 @@ func (b *bus) changed(name string) <-chan struct{} {
 	return ch
 }
 
+// notifyAll wakes every stream, after notices from other processes may have been missed.
+func (b *bus) notifyAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, ch := range b.waiting {
+		close(ch)
+		delete(b.waiting, name)
+	}
+	close(b.any)
+	b.any = make(chan struct{})
+}
+
 func (b *bus) notify(name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -54,7 +66,8 @@ func (b *bus) notify(name string) {
 	b.any = make(chan struct{})
 }
 
-// record writes an event of the backend's current operation and wakes its streams. An event
+// record writes an event of the backend's current operation and wakes its streams, in every
+// control plane. An event
 // that cannot be stored is logged: progress is never worth failing an operation for.
 func (s *Server) record(ctx context.Context, b store.Backend, kind, message string) {
 	e := store.Event{Backend: b.Name, Operation: b.Operation, At: time.Now(), Kind: kind, State: b.State, Message: message}
@@ -62,7 +75,7 @@ func (s *Server) record(ctx context.Context, b store.Backend, kind, message stri
 		s.log.Warn("record event", "backend", b.Name, "err", err, "message", message)
 	}
 	s.log.Info("backend event", "backend", b.Name, "operation", b.Operation, "kind", kind, "state", b.State, "message", message)
-	s.bus.notify(b.Name)
+	s.changed(ctx, b.Name)
 }
 
 // eventJSON is one server-sent event's data.
@@ -103,24 +116,37 @@ func (s *Server) streamEvents(c echo.Context) error {
 	w.Flush()
 	ctx, cancel := s.sessionBound(c)
 	defer cancel()
+	defer untilGoingAway(c, cancel)()
 	op := b.Operation
+	// The stream ends once the backend is in a settled state and the operation's last event was
+	// written in that state: the reconciler records the event after it stores the state, so the
+	// event that says the operation settled is always sent. Both are read from the store, so any
+	// control plane's stream follows the leader's operations. Events up to Last-Event-ID are
+	// read too, only to learn the state of the last one.
+	// Reads use the request's own context, so a server that is stopping still sends what there
+	// is before the stream ends (the panel's EventSource then reconnects, to another control
+	// plane).
+	read := c.Request().Context()
+	var seen int64
+	var last store.State
 	for {
-		// Order matters: an operation records all its events before it stops being busy, so
-		// events read after seeing it idle include every one of them.
 		wake := s.bus.changed(b.Name)
-		idle := !s.reconciler.busy(b.Name)
-		events, err := s.store.Events(ctx, b.Name, op, after)
+		events, err := s.store.Events(read, b.Name, op, seen)
 		if err != nil {
 			return nil
 		}
 		for _, e := range events {
+			seen, last = e.ID, e.State
+			if e.ID <= after {
+				continue
+			}
 			data, _ := json.Marshal(eventJSON{ID: e.ID, Backend: e.Backend, Operation: e.Operation, At: e.At.UTC().Format(eventTime),
 				Kind: e.Kind, State: string(e.State), Message: e.Message})
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, data)
 			after = e.ID
 		}
 		w.Flush()
-		cur, err := s.store.Backend(ctx, b.Name)
+		cur, err := s.store.Backend(read, b.Name)
 		if isNotFound(err) {
 			fmt.Fprintf(w, "event: end\ndata: {\"state\":\"deleted\",\"message\":\"purged\"}\n\n")
 			w.Flush()
@@ -129,7 +155,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 		if err != nil {
 			return nil
 		}
-		if cur.Operation != op || (idle && settled(cur.State)) {
+		if cur.Operation != op || (settled(cur.State) && (last == cur.State || seen == 0)) {
 			fmt.Fprintf(w, "event: end\ndata: {\"state\":%q}\n\n", cur.State)
 			w.Flush()
 			return nil

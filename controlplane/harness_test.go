@@ -181,6 +181,15 @@ func (p *testPlane) developer() *dev {
 	return d
 }
 
+// on is the same browser (cookies included) sending its requests to another plane, as a
+// balancer in front of two control planes would.
+func (d *dev) on(p *testPlane) *dev {
+	other := *d
+	other.p = p
+	other.http = &http.Client{Jar: d.http.Jar, Transport: p.transport()}
+	return &other
+}
+
 func (d *dev) csrf() string {
 	u, _ := url.Parse(d.p.url("admin", "/"))
 	for _, c := range d.http.Jar.Cookies(u) {

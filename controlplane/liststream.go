@@ -16,9 +16,13 @@ import (
 func (s *Server) streamBackends(c echo.Context) error {
 	ctx, cancel := s.sessionBound(c)
 	defer cancel()
+	defer untilGoingAway(c, cancel)()
 	caller := developer(c)
 	wake := s.bus.changedAny()
-	list, err := s.visibleBackends(ctx, caller)
+	// The first listing is read under the request's own context: a server that is stopping
+	// (another control plane takes over) still answers it, then ends the stream, and the
+	// panel's EventSource reconnects.
+	list, err := s.visibleBackends(c.Request().Context(), caller)
 	if err != nil {
 		return err
 	}

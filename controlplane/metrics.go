@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
@@ -53,15 +54,29 @@ func (m *metrics) operation(kind string, err error, took time.Duration) {
 	m.duration.WithLabelValues(kind).Observe(took.Seconds())
 }
 
-// watchBackends exports how many backends are in each state, as of the reconciler's last pass.
+// watchBackends exports how many backends are in each state, as of the reconciler's last pass
+// (only the leader's reconciler runs).
 func (m *metrics) watchBackends(r *reconciler) {
 	states := []store.State{store.StateCreating, store.StateRunning, store.StateDegraded, store.StateFailed, store.StateDeleting, store.StateDeleted}
 	for _, st := range states {
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "backpack_backends", Help: "Backends by state at the reconciler's last pass.",
+			Name: "backpack_backends", Help: "Backends by state at the reconciler's last pass; all 0 in a control plane that does not lead.",
 			ConstLabels: prometheus.Labels{"state": string(st)},
 		}, func() float64 { return float64(r.stateCounts()[st]) }))
 	}
+}
+
+// watchLeader exports whether this control plane leads (reconciles): 1 in exactly one of the
+// control planes sharing a database.
+func (m *metrics) watchLeader(leading *atomic.Bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "backpack_controlplane_leader", Help: "1 while this control plane holds the leader lock and reconciles, else 0.",
+	}, func() float64 {
+		if leading.Load() {
+			return 1
+		}
+		return 0
+	}))
 }
 
 // serveMetrics is Prometheus's endpoint; with a metrics token configured it needs it as a

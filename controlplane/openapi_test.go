@@ -174,7 +174,7 @@ func TestOpenAPIErrorCodesDocumented(t *testing.T) {
 		"invalid_json", "invalid_email", "invalid_password", "invalid_name", "invalid_setting", "invalid_query",
 		"invite_not_found", "quota_exceeded", "unknown_service", "invalid_form",
 		"unsupported_media_type", "payload_too_large", "too_many_attempts", "invalid_path", "origin_not_allowed",
-		"invalid_metrics_token", "not_ready", "internal_error", "not_found", "method_not_allowed", "timeout",
+		"invalid_metrics_token", "not_ready", "draining", "internal_error", "not_found", "method_not_allowed", "timeout",
 		"ambiguous_session", "rotate_key_through_control_plane",
 	}
 	for _, code := range codes {

@@ -83,15 +83,32 @@ func (e *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// rotateAPIKey asks the backend for a new key (every replica stops accepting the old one within
-// seconds) and keeps it, sealed, so the panel can show it.
+// rotateKeyBody is the optional body of a rotation.
+type rotateKeyBody struct {
+	// RevokePrevious stops the old key at once (a leaked key) instead of after the overlap.
+	RevokePrevious bool `json:"revokePrevious"`
+}
+
+// rotateAPIKey asks the backend for a new key and keeps it, sealed, so the panel can show it.
+// The new key works on every replica as soon as this answers; the old one keeps working for
+// the backend's overlap (10 s by default), or stops within seconds with revokePrevious.
 func (s *Server) rotateAPIKey(c echo.Context) error {
 	b, err := s.visibleBackend(c)
 	if err != nil {
 		return err
 	}
+	var req rotateKeyBody
+	if c.Request().ContentLength != 0 {
+		if err := decode(c, &req); err != nil {
+			return err
+		}
+	}
 	ctx := c.Request().Context()
+	// revokePrevious only when asked: backends on an older image know rotateApiKey alone.
 	body := []byte(`{"rotateApiKey":true}`)
+	if req.RevokePrevious {
+		body = []byte(`{"rotateApiKey":true,"revokePrevious":true}`)
+	}
 	resp, err := s.callAdmin(ctx, b, http.MethodPatch, "/admin/settings", echo.MIMEApplicationJSON, bytes.NewReader(body), int64(len(body)))
 	if err != nil {
 		return err
@@ -101,7 +118,8 @@ func (s *Server) rotateAPIKey(c echo.Context) error {
 	}
 	defer resp.Body.Close()
 	var out struct {
-		APIKey string `json:"apiKey"`
+		APIKey                   string `json:"apiKey"`
+		PreviousAPIKeyValidUntil string `json:"previousApiKeyValidUntil,omitempty"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || out.APIKey == "" {
 		return fmt.Errorf("rotate API key of %s: unreadable answer from the backend: %v", b.Name, err)
@@ -110,8 +128,12 @@ func (s *Server) rotateAPIKey(c echo.Context) error {
 	if err := s.store.SetSealedAPIKey(context.WithoutCancel(ctx), b.Name, s.sealAPIKey(b.Name, out.APIKey), time.Now()); err != nil {
 		return fmt.Errorf("store rotated API key of %s: %w", b.Name, err)
 	}
-	s.record(ctx, b, "progress", "API key rotated by "+developer(c).Email)
-	return c.JSON(http.StatusOK, map[string]string{"apiKey": out.APIKey})
+	how := "the old key works until " + out.PreviousAPIKeyValidUntil
+	if out.PreviousAPIKeyValidUntil == "" {
+		how = "the old key is revoked"
+	}
+	s.record(ctx, b, "progress", "API key rotated by "+developer(c).Email+"; "+how)
+	return c.JSON(http.StatusOK, out)
 }
 
 // maxLogTail bounds ?tail=.
@@ -143,8 +165,19 @@ func (s *Server) streamLogs(c echo.Context) error {
 	if opts.Follow, err = boolParam(c, "follow"); err != nil {
 		return err
 	}
-	ctx, cancel := s.sessionBound(c)
+	// A followed stream ends with the server; a control plane that is stopping (another takes
+	// over) answers the tail without following, and lets it finish.
+	bound := s.sessionBoundRequest
+	if opts.Follow && s.lifetime.Err() == nil {
+		bound = s.sessionBound
+	} else {
+		opts.Follow = false
+	}
+	ctx, cancel := bound(c)
 	defer cancel()
+	if opts.Follow {
+		defer untilGoingAway(c, cancel)()
+	}
 	w := &lineFlusher{c: c}
 	if opts.Follow {
 		// A quiet service may write nothing for a long time; once the runtime has had time to

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/tools/httpapi"
@@ -59,7 +60,8 @@ func (s *Server) proxyAdmin(c echo.Context) error {
 		return err
 	}
 	req := c.Request()
-	if strings.EqualFold(req.Header.Get("Upgrade"), "websocket") && !s.sameOrigin(req) {
+	websocketUpgrade := strings.EqualFold(req.Header.Get("Upgrade"), "websocket")
+	if websocketUpgrade && !s.sameOrigin(req) {
 		return httpapi.NewError(http.StatusForbidden, "origin_not_allowed", "websockets to the admin proxy must come from the admin panel's origin")
 	}
 	prefix := "/api/backends/" + b.Name + "/admin"
@@ -78,10 +80,27 @@ func (s *Server) proxyAdmin(c echo.Context) error {
 	if err := refuseKeyRotation(req, b.Name, path); err != nil {
 		return err
 	}
-	// A websocket or a long download through the proxy ends with the developer's session.
-	ctx, cancel := s.sessionBound(c)
+	// A websocket or a long download through the proxy ends with the developer's session. A
+	// plain request also outlives the server's stop, so a draining control plane finishes it;
+	// a websocket, which the HTTP server does not wait for, ends with the server.
+	bound := s.sessionBoundRequest
+	if strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		bound = s.sessionBound
+	}
+	ctx, cancel := bound(c)
 	defer cancel()
 	req = req.WithContext(ctx)
+	// A websocket also ends when the control plane goes away: its client is told so with a
+	// close frame (1001) and reconnects, through the load balancer, to another replica.
+	var w http.ResponseWriter = c.Response()
+	if websocketUpgrade {
+		ws := &goingAwayWriter{ResponseWriter: c.Response()}
+		w = ws
+		defer untilGoingAway(c, func() {
+			ws.goAway(time.Second)
+			cancel()
+		})()
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.base.Scheme, target.base.Host
@@ -109,7 +128,7 @@ func (s *Server) proxyAdmin(c echo.Context) error {
 		},
 		FlushInterval: -1,
 	}
-	proxy.ServeHTTP(c.Response(), req)
+	proxy.ServeHTTP(w, req)
 	return nil
 }
 

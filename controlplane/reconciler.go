@@ -16,8 +16,9 @@ import (
 // creates does not start everything together.
 const maxParallelOperations = 4
 
-// reconciler converges the runtime toward the desired state kept in the store. It looks at
-// every backend on a timer and whenever the API kicks it; each backend has at most one
+// reconciler converges the runtime toward the desired state kept in the store; it runs in the
+// leading control plane only (see leader.go). It looks at every backend on a timer and
+// whenever the API (of any control plane) kicks it; each backend has at most one
 // operation in flight. Nothing it needs is kept only in memory: a process that stops in the
 // middle of an operation leaves the backend in its transitional state, and the next process
 // finishes the operation, which the runtime's idempotent Apply and Remove make safe.
@@ -46,7 +47,12 @@ func (r *reconciler) kick() {
 	}
 }
 
+// run reconciles until ctx ends: one term of leadership. A new term starts from what the store
+// says, as a restarted process would, so it resumes whatever the previous leader left.
 func (r *reconciler) run(ctx context.Context) {
+	r.mu.Lock()
+	r.applied, r.checked = map[string]int64{}, map[string]time.Time{}
+	r.mu.Unlock()
 	t := time.NewTicker(r.s.cfg.ReconcileInterval)
 	defer t.Stop()
 	for {
@@ -54,6 +60,9 @@ func (r *reconciler) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			r.ops.Wait()
+			r.mu.Lock()
+			r.states = map[store.State]int{} // the next leader counts them
+			r.mu.Unlock()
 			return
 		case <-t.C:
 		case <-r.kickCh:
@@ -259,7 +268,7 @@ func (r *reconciler) remove(ctx context.Context, b store.Backend) error {
 	if err := r.s.store.RemoveBackend(ctx, b.Name, b.Operation); err != nil {
 		return fmt.Errorf("forget purged backend %s: %w", b.Name, err)
 	}
-	r.s.bus.notify(b.Name)
+	r.s.changed(ctx, b.Name)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/store"
@@ -17,10 +18,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Server is the control plane: its HTTP API and its reconciler. One runs per installation
-// (the reconciler assumes it is the only one driving the runtime).
+// Server is the control plane: its HTTP API and its reconciler. Several may share one store
+// (see leader.go): all serve the API, and only the one holding the store's leader lock
+// reconciles.
 type Server struct {
 	cfg        Config
+	instance   string      // this process among those sharing the store, in its notices
+	leading    atomic.Bool // whether this process holds the leader lock and reconciles
 	log        *slog.Logger
 	store      store.Store
 	runtime    runtime.Runtime
@@ -38,9 +42,9 @@ type Server struct {
 	done     sync.WaitGroup
 }
 
-// New checks the configuration, seeds the registration mode on first start, starts the
-// reconciler (which at once resumes any operation a previous process left unfinished) and
-// builds the router. It does not listen (see Handler); Close stops it.
+// New checks the configuration, seeds the registration mode on first start, starts following
+// the other control planes' notices and trying to lead (the leader's reconciler at once
+// resumes any operation a previous leader left unfinished) and builds the router. It does not listen (see Handler); Close stops it.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -48,6 +52,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:       cfg,
+		instance:  newID(),
 		log:       cfg.Logger,
 		store:     cfg.Store,
 		runtime:   cfg.Runtime,
@@ -56,7 +61,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		signOuts:  newSignOuts(),
 		metrics:   newMetrics(),
 	}
-	// One control plane runs per installation, so its counters can live in its own memory.
+	// Each control plane counts sign-in and sign-up attempts in its own memory: only while two
+	// run during an update may an address get up to twice its allowance.
 	s.throttle = cfg.Limits.Throttle(ephemeral.NewMemory())
 	if err := s.seedSettings(ctx); err != nil {
 		return nil, err
@@ -64,10 +70,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.lifetime, s.stop = context.WithCancel(ctx)
 	s.reconciler = newReconciler(s)
 	s.metrics.watchBackends(s.reconciler)
-	s.done.Add(2)
+	s.metrics.watchLeader(&s.leading)
+	s.done.Add(3)
 	go func() {
 		defer s.done.Done()
-		s.reconciler.run(s.lifetime)
+		s.store.Listen(s.lifetime, s.onNotice)
+	}()
+	go func() {
+		defer s.done.Done()
+		s.lead(s.lifetime)
 	}()
 	go func() {
 		defer s.done.Done()
@@ -78,7 +89,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // Close stops the reconciler, waiting for operations in flight to reach a step they can be
-// resumed from, and ends open streams. The store and runtime belong to the caller.
+// resumed from, gives up the leader lock (another control plane takes over within a second)
+// and ends open streams. The store and runtime belong to the caller.
 func (s *Server) Close() {
 	s.stop()
 	s.done.Wait()

@@ -37,15 +37,30 @@ func (o *signOuts) notify() {
 // session that opened it ends — at its expiry, when a developer signs out (which wakes the
 // check), and otherwise within one KeepAlive period, when the session is checked again (an
 // operator may have removed it). Call cancel when the answer is done. Only use it behind
-// requireDeveloper: without a session the context is done at once.
+// requireDeveloper: without a session the context is done at once. Streams also end when the
+// listener goes away (untilGoingAway).
 func (s *Server) sessionBound(c echo.Context) (context.Context, context.CancelFunc) {
+	return s.boundToSession(c, true)
+}
+
+// sessionBoundRequest is sessionBound for an answer that ends by itself (a proxied request, a
+// download): it does not end when the server stops, so a server draining its last requests
+// before it exits (another control plane has taken over) lets it finish.
+func (s *Server) sessionBoundRequest(c echo.Context) (context.Context, context.CancelFunc) {
+	return s.boundToSession(c, false)
+}
+
+func (s *Server) boundToSession(c echo.Context, withServer bool) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	sess, ok := c.Get(ctxSession).(store.Session)
 	if !ok {
 		cancel()
 		return ctx, cancel
 	}
-	stopWithServer := context.AfterFunc(s.lifetime, cancel)
+	stopWithServer := func() bool { return false }
+	if withServer {
+		stopWithServer = context.AfterFunc(s.lifetime, cancel)
+	}
 	expiry := time.AfterFunc(time.Until(sess.ExpiresAt), cancel)
 	go func() {
 		defer stopWithServer()

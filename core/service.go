@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
@@ -24,6 +25,9 @@ type Config struct {
 	SiteHost             string
 	// Quotas are the configured quotas, until the runtime settings override them.
 	Quotas Quotas
+	// APIKeyOverlap is how long the key in force before a rotation keeps working after it
+	// (default DefaultAPIKeyOverlap), unless the rotation revokes it.
+	APIKeyOverlap time.Duration
 	// DocumentLimits bound the complexity of every stored client document (MaxKeys, MaxNodes).
 	DocumentLimits jsondoc.Limits
 	// Logger receives what goes wrong after the answer is given (an event not published).

@@ -8,11 +8,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,11 +29,15 @@ const metaSettings = "_settings"
 // RotatedFrom records which configured key was in force when it was rotated: if the operator
 // later configures a different key (a new Docker secret), the configuration wins again.
 type storedSettings struct {
-	APIKeyDigest   string   `bson:"apiKeyDigest,omitempty"`
-	RotatedFrom    string   `bson:"rotatedFrom,omitempty"`
-	RotatedAt      string   `bson:"rotatedAt,omitempty"`
-	CORSOrigins    []string `bson:"corsOrigins"`
-	CORSOriginsSet bool     `bson:"corsOriginsSet"`
+	APIKeyDigest string `bson:"apiKeyDigest,omitempty"`
+	RotatedFrom  string `bson:"rotatedFrom,omitempty"`
+	RotatedAt    string `bson:"rotatedAt,omitempty"`
+	// The key in force before the last rotation (its digest) and until when it still works
+	// (RFC 3339); empty when the rotation revoked it.
+	PreviousKeyDigest string   `bson:"previousKeyDigest,omitempty"`
+	PreviousKeyUntil  string   `bson:"previousKeyUntil,omitempty"`
+	CORSOrigins       []string `bson:"corsOrigins"`
+	CORSOriginsSet    bool     `bson:"corsOriginsSet"`
 
 	// Quotas set at runtime (see quotas.go).
 	Quotas storedQuotas `bson:"quotas"`
@@ -44,6 +51,11 @@ type Settings struct {
 	loopback   bool
 	siteHost   string
 	apiKey     *Secret
+	previous   atomic.Pointer[previousKey] // nil when no previous key works
+	overlap    time.Duration               // how long the previous key works after a rotation
+	keyReloads keyReloads
+	reloadMu   sync.Mutex // one Reload at a time, so an older read never overwrites a newer
+	log        *slog.Logger
 	origins    atomic.Pointer[originSet]
 	stored     atomic.Pointer[storedSettings]
 	// defaultQuotas are the configured quotas, before the stored settings override them.
@@ -73,14 +85,15 @@ func newOriginSet(list []string) *originSet {
 
 func newSettings(store docstore.Store, cfg Config) *Settings {
 	ls := &Settings{coll: store.Collection(metaSettings), configured: sha256.Sum256([]byte(cfg.APIKey)),
-		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, siteHost: cfg.SiteHost, apiKey: NewSecret(cfg.APIKey), defaultQuotas: cfg.Quotas}
+		defaults: cfg.CORSOrigins, loopback: cfg.AllowLoopbackOrigins, siteHost: cfg.SiteHost, apiKey: NewSecret(cfg.APIKey), defaultQuotas: cfg.Quotas,
+		overlap: cfg.APIKeyOverlap, log: cfg.Logger}
+	if ls.overlap <= 0 {
+		ls.overlap = DefaultAPIKeyOverlap
+	}
 	ls.origins.Store(newOriginSet(cfg.CORSOrigins))
 	ls.stored.Store(&storedSettings{})
 	return ls
 }
-
-// APIKeyMatches reports whether key is the backend's API key in force.
-func (ls *Settings) APIKeyMatches(key string) bool { return ls.apiKey.Matches(key) }
 
 // OriginAllowed reports whether a browser origin may call the backend.
 func (ls *Settings) OriginAllowed(origin string) bool {
@@ -102,18 +115,22 @@ func (ls *Settings) isLoopbackOrigin(origin string) bool {
 
 // Reload reads the stored settings and applies them.
 func (ls *Settings) Reload(ctx context.Context) error {
+	ls.reloadMu.Lock()
+	defer ls.reloadMu.Unlock()
 	var st storedSettings
 	err := findOne(ctx, ls.coll, bson.D{{Key: "_id", Value: "settings"}}, docstore.FindOptions{}, &st)
 	if err != nil && !errors.Is(err, docstore.ErrNotFound) {
 		return fmt.Errorf("load settings: %w", err)
 	}
 	digest := ls.configured
-	if st.APIKeyDigest != "" && st.RotatedFrom == hex.EncodeToString(ls.configured[:]) {
+	rotated := st.APIKeyDigest != "" && st.RotatedFrom == hex.EncodeToString(ls.configured[:])
+	if rotated {
 		if d, err := hex.DecodeString(st.APIKeyDigest); err == nil && len(d) == sha256.Size {
 			copy(digest[:], d)
 		}
 	}
 	ls.apiKey.setDigest(digest)
+	ls.loadPreviousKey(st, rotated)
 	if st.CORSOriginsSet {
 		ls.origins.Store(newOriginSet(st.CORSOrigins))
 	} else {
@@ -123,21 +140,39 @@ func (ls *Settings) Reload(ctx context.Context) error {
 	return nil
 }
 
-// rotateAPIKey makes a new key, stores its digest and returns it; the old key stops working
-// on this replica at once and on the others when they receive the settings event.
-func (ls *Settings) rotateAPIKey(ctx context.Context) (string, error) {
+// rotateAPIKey makes a new key, stores its digest and returns it. The new key works on every
+// replica at once (see CheckAPIKey). The old one keeps working for the overlap, unless
+// revokePrevious: then it stops on this replica at once and on the others when they receive
+// the settings event.
+func (ls *Settings) rotateAPIKey(ctx context.Context, revokePrevious bool) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("new API key: %w", err)
 	}
 	key := base64.RawURLEncoding.EncodeToString(b)
 	digest := sha256.Sum256([]byte(key))
+	// The key in force is the stored one, which another replica may have rotated lately.
+	if err := ls.Reload(ctx); err != nil {
+		return "", err
+	}
+	previous, until := "", ""
+	if !revokePrevious {
+		inForce := *ls.apiKey.digest.Load()
+		previous, until = hex.EncodeToString(inForce[:]), time.Now().Add(ls.overlap).UTC().Format(time.RFC3339Nano)
+	}
 	err := ls.update(ctx, bson.D{
 		{Key: "apiKeyDigest", Value: hex.EncodeToString(digest[:])},
 		{Key: "rotatedFrom", Value: hex.EncodeToString(ls.configured[:])},
 		{Key: "rotatedAt", Value: Timestamp()},
+		{Key: "previousKeyDigest", Value: previous},
+		{Key: "previousKeyUntil", Value: until},
 	})
 	return key, err
+}
+
+// revokePreviousKey ends the previous key's overlap now.
+func (ls *Settings) revokePreviousKey(ctx context.Context) error {
+	return ls.update(ctx, bson.D{{Key: "previousKeyDigest", Value: ""}, {Key: "previousKeyUntil", Value: ""}})
 }
 
 func (ls *Settings) setOrigins(ctx context.Context, origins []string) error {
@@ -196,6 +231,9 @@ func NormalizeOrigin(o string) (string, error) {
 type SettingsView struct {
 	CORSOrigins     []string `json:"corsOrigins"`
 	APIKeyRotatedAt string   `json:"apiKeyRotatedAt,omitempty"`
+	// PreviousAPIKeyValidUntil is when the key in force before the last rotation stops
+	// working; absent when it no longer works.
+	PreviousAPIKeyValidUntil string `json:"previousApiKeyValidUntil,omitempty"`
 	// APIKey is a key just rotated, shown once, in the answer to the rotation.
 	APIKey string `json:"apiKey,omitempty"`
 
@@ -211,6 +249,7 @@ func (s *Service) ViewSettings(ctx context.Context) (SettingsView, error) {
 	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
 		view.APIKeyRotatedAt = st.RotatedAt
 	}
+	view.PreviousAPIKeyValidUntil = s.settings.previousKeyUntil()
 	usage, err := s.usage(ctx)
 	if err != nil {
 		return view, err
@@ -223,6 +262,9 @@ func (s *Service) ViewSettings(ctx context.Context) (SettingsView, error) {
 type SettingsPatch struct {
 	CORSOrigins  *[]string `json:"corsOrigins"`
 	RotateAPIKey bool      `json:"rotateApiKey"`
+	// RevokePrevious stops the key in force before the rotation at once instead of after the
+	// overlap (a leaked key); sent alone, it ends the overlap of the last rotation now.
+	RevokePrevious bool `json:"revokePrevious"`
 
 	// Quotas changes the quotas sent and leaves the others.
 	Quotas *QuotasPatch `json:"quotas"`
@@ -232,8 +274,8 @@ type SettingsPatch struct {
 // every replica, and returns the settings with the new key, which is in that answer and
 // nowhere else.
 func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (SettingsView, error) {
-	if p.CORSOrigins == nil && !p.RotateAPIKey && p.Quotas == nil {
-		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, rotateApiKey or several of them")
+	if p.CORSOrigins == nil && !p.RotateAPIKey && !p.RevokePrevious && p.Quotas == nil {
+		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, rotateApiKey, revokePrevious or several of them")
 	}
 	if p.Quotas != nil {
 		if err := p.Quotas.validate(); err != nil {
@@ -258,7 +300,11 @@ func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (Settings
 	var key string
 	if p.RotateAPIKey {
 		var err error
-		if key, err = s.settings.rotateAPIKey(ctx); err != nil {
+		if key, err = s.settings.rotateAPIKey(ctx, p.RevokePrevious); err != nil {
+			return SettingsView{}, err
+		}
+	} else if p.RevokePrevious {
+		if err := s.settings.revokePreviousKey(ctx); err != nil {
 			return SettingsView{}, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 )
@@ -17,6 +18,9 @@ import (
 type Config struct {
 	// APIKey is the backend's key, required on every public request but health checks.
 	APIKey string
+	// APIKeyOverlap is how long the key in force before a rotation keeps working after it
+	// (default DefaultAPIKeyOverlap, 10 s), unless the rotation revokes it.
+	APIKeyOverlap time.Duration
 	// AdminToken guards the private admin port.
 	AdminToken string
 	// CORSOrigins are the exact origins (scheme://host[:port]) allowed to call with credentials.
@@ -102,6 +106,7 @@ const (
 	DefaultWSSendQueue         = 256
 	DefaultWSPingInterval      = 25 * time.Second
 	DefaultWSIdleTimeout       = 60 * time.Second
+	DefaultAPIKeyOverlap       = core.DefaultAPIKeyOverlap
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.
@@ -130,6 +135,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.APIKeyOverlap < 0 {
+		return c, errors.New("config: the API key overlap must not be negative")
+	}
+	if c.APIKeyOverlap == 0 {
+		c.APIKeyOverlap = DefaultAPIKeyOverlap
 	}
 	limits, err := c.Limits.WithDefaults()
 	if err != nil {

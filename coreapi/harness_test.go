@@ -279,7 +279,20 @@ func (a *testAPI) replica() *testAPI {
 // an operator changing a secret and restarting would.
 func (a *testAPI) replicaWith(cfg Config) *testAPI {
 	a.t.Helper()
-	eph, err := ephemeral.NewRedis(context.Background(), a.redis, "t:")
+	return a.replicaOn(cfg, "t:")
+}
+
+// deafReplica starts a replica on the same database that hears none of the others' events
+// (its Redis keys and channels have their own prefix), like one that missed them.
+func (a *testAPI) deafReplica() *testAPI {
+	a.t.Helper()
+	return a.replicaOn(a.cfg, "deaf:")
+}
+
+// replicaOn starts a replica on the same database with its Redis keys and channels under prefix.
+func (a *testAPI) replicaOn(cfg Config, prefix string) *testAPI {
+	a.t.Helper()
+	eph, err := ephemeral.NewRedis(context.Background(), a.redis, prefix)
 	if err != nil {
 		a.t.Fatal(err)
 	}

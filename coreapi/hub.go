@@ -2,9 +2,11 @@ package coreapi
 
 import (
 	"encoding/json"
+	"net/http"
 	"sync"
 
 	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/gorilla/websocket"
 )
 
@@ -14,23 +16,35 @@ type hub struct {
 	mu      sync.RWMutex
 	conns   map[*wsConn]struct{}
 	perUser map[string]int // open connections of each end user
+	// closed refuses new connections once closeAll has run; open counts the connections
+	// between add and remove, so closeAll can wait for their handlers to finish.
+	closed bool
+	open   sync.WaitGroup
 }
 
 func newHub() *hub { return &hub{conns: map[*wsConn]struct{}{}, perUser: map[string]int{}} }
 
-// add registers a connection. It refuses (false) an end user's connection when they already
-// have maxPerUser open here, so one account cannot multiply what it relays to everyone.
-func (h *hub) add(c *wsConn, maxPerUser int) bool {
+// errHubClosed refuses a websocket that arrives while the replica closes.
+var errHubClosed = httpapi.NewError(http.StatusServiceUnavailable, "shutting_down", "this replica is shutting down; connect again")
+
+// add registers a connection. It refuses an end user's connection when they already have
+// maxPerUser open here, so one account cannot multiply what it relays to everyone, and every
+// connection once the hub is closed.
+func (h *hub) add(c *wsConn, maxPerUser int) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return errHubClosed
+	}
 	if uid := c.who.UserID; uid != "" {
 		if h.perUser[uid] >= maxPerUser {
-			return false
+			return tooManyConnections(maxPerUser)
 		}
 		h.perUser[uid]++
 	}
 	h.conns[c] = struct{}{}
-	return true
+	h.open.Add(1)
+	return nil
 }
 
 func (h *hub) remove(c *wsConn) {
@@ -40,6 +54,7 @@ func (h *hub) remove(c *wsConn) {
 		return
 	}
 	delete(h.conns, c)
+	h.open.Done()
 	if uid := c.who.UserID; uid != "" {
 		if h.perUser[uid]--; h.perUser[uid] <= 0 {
 			delete(h.perUser, uid)
@@ -134,9 +149,14 @@ func adminMessage(ev core.Event) []byte {
 	return b
 }
 
-// closeAll ends every connection, for shutdown.
+// closeAll ends every connection, for shutdown, and waits until their handlers are done, so
+// each client has been sent its "going away" before the process exits.
 func (h *hub) closeAll() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	for _, c := range h.snapshot() {
 		c.closeWith(websocket.CloseGoingAway, "the server is shutting down")
 	}
+	h.open.Wait()
 }

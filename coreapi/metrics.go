@@ -1,6 +1,7 @@
 package coreapi
 
 import (
+	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,15 @@ func (m *metrics) watchConnections(h *hub) {
 		Name: "backpack_api_ws_connections",
 		Help: "Open websocket connections on this replica.",
 	}, func() float64 { return float64(h.count()) }))
+}
+
+// watchKeyReloads exports how often API keys this replica did not know made it reload its
+// settings: a few a second at most, however many wrong keys arrive.
+func (m *metrics) watchKeyReloads(settings *core.Settings) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "backpack_api_unknown_key_reloads_total",
+		Help: "Reloads of the settings caused by API keys this replica did not know (a key rotated on another replica, or a wrong key).",
+	}, func() float64 { return float64(settings.UnknownKeyReloads()) }))
 }
 
 func (m *metrics) handler() echo.HandlerFunc {

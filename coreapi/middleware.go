@@ -28,7 +28,9 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return httpapi.NewError(http.StatusUnauthorized, "missing_api_key", "send the backend's API key in the X-API-Key header")
 		}
-		if !s.data.Settings().APIKeyMatches(key) {
+		// A key this replica does not know may have just been rotated on another: CheckAPIKey
+		// reloads the settings (coalesced, a few times a second at most) before refusing it.
+		if !s.data.Settings().CheckAPIKey(c.Request().Context(), key) {
 			return httpapi.NewError(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid for this backend")
 		}
 		return next(c)

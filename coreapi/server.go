@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.St
 		return nil, fmt.Errorf("site dir: %w", err)
 	}
 	svc, err := core.Open(ctx, core.Config{
-		FilesDir: cfg.FilesDir, APIKey: cfg.APIKey,
+		FilesDir: cfg.FilesDir, APIKey: cfg.APIKey, APIKeyOverlap: cfg.APIKeyOverlap,
 		CORSOrigins: cfg.CORSOrigins, AllowLoopbackOrigins: cfg.AllowLoopbackOrigins, SiteHost: cfg.SiteHost,
 		Quotas:         *cfg.Quotas,
 		DocumentLimits: jsondoc.Limits{MaxKeys: cfg.MaxDocumentKeys, MaxNodes: cfg.MaxDocumentNodes},
@@ -79,6 +79,7 @@ func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.St
 		settingsKick: make(chan struct{}, 1),
 	}
 	s.metrics.watchConnections(s.hub)
+	s.metrics.watchKeyReloads(s.data.Settings())
 	sub, err := svc.Subscribe(context.WithoutCancel(ctx))
 	if err != nil {
 		_ = svc.Close()

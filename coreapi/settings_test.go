@@ -151,11 +151,13 @@ func TestAdminSettingsOriginQueryOrFragment(t *testing.T) {
 	}
 }
 
+// TestAdminSettingsRotateAPIKey rotates with revokePrevious, so the old key stops at once (the
+// overlap is tested in TestAPIKeyRotationAcrossReplicas).
 func TestAdminSettingsRotateAPIKey(t *testing.T) {
 	api := newTestAPI(t)
 	adm := api.adminClient()
 	c, _ := api.signedIn()
-	r := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true})).doc()
+	r := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "revokePrevious": true})).doc()
 	key, _ := r["apiKey"].(string)
 	if len(key) < 32 || key == testAPIKey || r["apiKeyRotatedAt"] == nil {
 		t.Fatalf("rotation answer = %v", r)
@@ -181,14 +183,14 @@ func TestAdminSettingsRotateAPIKey(t *testing.T) {
 	c.mustStatus(http.StatusOK, c.get("/healthz"))
 
 	// Rotating again retires the second key too.
-	again := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true})).doc()
+	again := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "revokePrevious": true})).doc()
 	third := again["apiKey"].(string)
 	if third == key || keyWorks(api, key) || keyWorks(api, testAPIKey) || !keyWorks(api, third) {
 		t.Fatalf("second rotation: old keys still work or the new one does not (%q)", third)
 	}
 
 	// Both at once: origins change and the key rotates.
-	both := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "corsOrigins": []string{"https://b.example.org"}})).doc()
+	both := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "revokePrevious": true, "corsOrigins": []string{"https://b.example.org"}})).doc()
 	if got, _ := both["corsOrigins"].([]any); !slices.Equal(got, []any{"https://b.example.org"}) || both["apiKey"] == nil || both["apiKey"] == third {
 		t.Fatalf("combined change = %v", both)
 	}
@@ -204,7 +206,7 @@ func TestAdminSettingsAcrossReplicas(t *testing.T) {
 		t.Fatal("replica B refuses the configured key")
 	}
 	adm := a.adminClient()
-	key := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true})).doc()["apiKey"].(string)
+	key := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "revokePrevious": true})).doc()["apiKey"].(string)
 
 	// B follows within seconds, without a restart.
 	if !within(3*time.Second, func() bool { return !keyWorks(b, testAPIKey) }) {
@@ -247,7 +249,7 @@ func TestAdminSettingsAcrossReplicas(t *testing.T) {
 	}
 	// Rotating there makes a key that replaces the new configured one.
 	radm := replaced.adminClient()
-	key2 := radm.mustStatus(http.StatusOK, radm.patch("/admin/settings", map[string]any{"rotateApiKey": true})).doc()["apiKey"].(string)
+	key2 := radm.mustStatus(http.StatusOK, radm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "revokePrevious": true})).doc()["apiKey"].(string)
 	if keyWorks(replaced, cfg.APIKey) || !keyWorks(replaced, key2) {
 		t.Fatal("rotation on the replica with a new configured key")
 	}

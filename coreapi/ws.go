@@ -8,6 +8,7 @@ import (
 
 	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/tools/httpserve"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -37,8 +38,8 @@ func (s *Server) handleWS(c echo.Context) error {
 	// The connection joins the hub before the handshake completes, so an event published the
 	// moment the client sees itself connected waits in its queue rather than being missed.
 	conn := newWSConn(s, nil, who)
-	if !s.hub.add(conn, s.cfg.WSMaxConnectionsPerUser) {
-		return tooManyConnections(s.cfg.WSMaxConnectionsPerUser)
+	if err := s.hub.add(conn, s.cfg.WSMaxConnectionsPerUser); err != nil {
+		return err
 	}
 	defer s.hub.remove(conn)
 	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
@@ -53,7 +54,13 @@ func (s *Server) handleWS(c echo.Context) error {
 	if !s.sessionStillValid(c.Request().Context(), conn) {
 		return nil
 	}
-	conn.serve(s.lifetime)
+	// The connection lives until the replica closes, or until the server that accepted it
+	// ends its drain: then it is told "going away" and its client reconnects elsewhere.
+	ctx, cancel := context.WithCancel(s.lifetime)
+	defer cancel()
+	stop := context.AfterFunc(httpserve.GoingAway(c.Request().Context()), cancel)
+	defer stop()
+	conn.serve(ctx)
 	return nil
 }
 

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/traefik/paerser/parser"
+	ptypes "github.com/traefik/paerser/types"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -215,8 +217,8 @@ func TestLoad(t *testing.T) {
 		if len(s.Ports) > 0 || len(s.Expose) > 0 {
 			t.Errorf("%s publishes ports %v %v", name, s.Ports, s.Expose)
 		}
-		if s.HealthCheck != nil {
-			t.Errorf("%s: healthcheck %+v; readiness is the control plane's (see backend.yml)", name, s.HealthCheck)
+		if name != "api" && s.HealthCheck != nil {
+			t.Errorf("%s: healthcheck %+v; the stand-in images have no tools for one (see backend.yml)", name, s.HealthCheck)
 		}
 		for k := range s.Labels {
 			if strings.HasPrefix(k, "traefik.") {
@@ -269,10 +271,26 @@ func TestLoad(t *testing.T) {
 		"BACKPACK_ADMIN_PORT":        "3001",
 		"BACKPACK_ADMIN_LISTEN_HOST": "shop-admin",
 		"BACKPACK_TRUSTED_PROXIES":   PublicSubnet,
+		"BACKPACK_DRAIN":             "8s",
 	} {
 		if env(k) != want {
 			t.Errorf("api %s = %q, want %q", k, env(k), want)
 		}
+	}
+	// Updates fail no request: the new task gets traffic only once its healthcheck passes
+	// (start-first keeps the old one until then), and the old one is given the time to drain
+	// and finish its requests before Swarm kills it.
+	hc := api.HealthCheck
+	if hc == nil || !slices.Equal(hc.Test, []string{"CMD", "/backpack-api", "healthcheck"}) || hc.Interval == nil || hc.Timeout == nil ||
+		hc.Retries == nil || hc.StartPeriod == nil || hc.Disable {
+		t.Errorf("api healthcheck %+v, want the healthcheck subcommand with interval, timeout, retries and start_period", hc)
+	}
+	drain, _ := time.ParseDuration(env("BACKPACK_DRAIN"))
+	if api.StopGracePeriod == nil || time.Duration(*api.StopGracePeriod) < drain+20*time.Second {
+		t.Errorf("api stop_grace_period %v, want at least the drain (%s) plus the in-flight grace (20s)", api.StopGracePeriod, drain)
+	}
+	if u := api.Deploy.UpdateConfig; u == nil || u.Order != "start-first" || u.FailureAction != "pause" {
+		t.Errorf("api update_config %+v, want start-first, failure_action pause", u)
 	}
 	var mounted []string
 	for _, s := range api.Secrets {
@@ -355,6 +373,13 @@ type traefikService struct {
 type traefikLoadBalancer struct {
 	Servers        []traefikServer `label-slice-as-struct:"server"`
 	PassHostHeader *bool
+	HealthCheck    *traefikHealthCheck `json:"healthCheck,omitempty"`
+}
+
+type traefikHealthCheck struct {
+	Path     string
+	Interval ptypes.Duration
+	Timeout  ptypes.Duration
 }
 
 type traefikServer struct {
@@ -473,6 +498,14 @@ func TestTraefikLabels(t *testing.T) {
 				}
 				if srv := s.LoadBalancer.Servers[0]; srv.Port != tt.port || srv.URL != "" {
 					t.Errorf("service %s server %+v, want port %s", id, srv, tt.port)
+				}
+				// Traefik drops a draining or unready API task itself (its /readyz answers 503).
+				wantHealth := (*traefikHealthCheck)(nil)
+				if tt.svc == "api" {
+					wantHealth = &traefikHealthCheck{Path: "/readyz", Interval: ptypes.Duration(2 * time.Second), Timeout: ptypes.Duration(2 * time.Second)}
+				}
+				if hc := s.LoadBalancer.HealthCheck; (hc == nil) != (wantHealth == nil) || hc != nil && *hc != *wantHealth {
+					t.Errorf("service %s health check %s, want %s", id, dump(hc), dump(wantHealth))
 				}
 			}
 		})

@@ -10,8 +10,9 @@ import (
 )
 
 // adminHostTimeout is how long the API waits for its own name on the admin network to resolve:
-// Swarm registers a task's addresses as it starts, not always before the process runs.
-const adminHostTimeout = 60 * time.Second
+// Swarm registers a task's names when it starts or, for a task with a health check, once the
+// check passes, which waits for the API to be ready (its database and Redis answering).
+const adminHostTimeout = 5 * time.Minute
 
 // localResolver is what adminListenIP needs from the system; tests replace it.
 type localResolver struct {

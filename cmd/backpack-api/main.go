@@ -1,5 +1,6 @@
 // Command backpack-api is the per-backend API: the image every backend stack runs, and, with
 // --embedded, a self-contained server for trying Backpack with no other software installed.
+// `backpack-api healthcheck` asks a running one whether it is ready (its container's check).
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/flagenv"
+	"github.com/backpackhq/backpack/internal/healthcheck"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/docstore/ferretimport"
@@ -52,6 +54,7 @@ type settings struct {
 	database       string
 	redisURL       string
 	apiKeyFile     string
+	apiKeyOverlap  time.Duration
 	adminTokenFile string
 	corsOrigins    string
 	siteHost       string
@@ -66,6 +69,9 @@ type settings struct {
 	limits         limitSettings
 	trustedProxies string
 	throttle       credentials.Limits
+	// drain is how long the listeners keep serving after SIGTERM while /readyz answers 503
+	// (httpserve.Shutdown.Drain): flagenv.DefaultDrain, or none with --embedded.
+	drain time.Duration
 }
 
 func parseSettings(args []string, getenv func(string) string) (settings, error) {
@@ -79,6 +85,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.database, "database", env("BACKPACK_DATABASE", ""), "mongo engine: database name; default: the URL's path, else \"backpack\" (BACKPACK_DATABASE)")
 	fs.StringVar(&s.redisURL, "redis-url", env("REDIS_URL", ""), "Redis URL for sessions; required unless --embedded (REDIS_URL)")
 	fs.StringVar(&s.apiKeyFile, "api-key-file", env("BACKPACK_API_KEY_FILE", ""), "file holding the API key (BACKPACK_API_KEY_FILE)")
+	fs.DurationVar(&s.apiKeyOverlap, "api-key-overlap", env.Duration("BACKPACK_API_KEY_OVERLAP", coreapi.DefaultAPIKeyOverlap), "how long the previous API key keeps working after a rotation, unless the rotation revokes it (BACKPACK_API_KEY_OVERLAP)")
 	fs.StringVar(&s.adminTokenFile, "admin-token-file", env("BACKPACK_ADMIN_TOKEN_FILE", ""), "file holding the admin token (BACKPACK_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "comma-separated origins allowed to call with credentials (BACKPACK_CORS_ORIGINS)")
 	fs.StringVar(&s.siteHost, "site-host", env("BACKPACK_SITE_HOST", ""), "with --embedded: the host name, localhost or under .localhost, of the site that calls this API; its http origins are allowed at any port, like localhost's (BACKPACK_SITE_HOST)")
@@ -95,8 +102,13 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	s.limits.register(fs, env)
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("BACKPACK_TRUSTED_PROXIES", ""), "comma-separated CIDRs or addresses of the reverse proxies in front (in a stack: backpack_public's subnet); X-Forwarded-For is believed from them only; empty trusts nobody (BACKPACK_TRUSTED_PROXIES)")
 	flagenv.Throttle(fs, env, &s.throttle, "")
+	flagenv.Drain(fs, env, &s.drain, flagenv.DefaultDrain)
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	// The embedded server has no load balancer in front to drain from.
+	if s.embedded && !flagenv.Given(fs, env, "drain", "BACKPACK_DRAIN") {
+		s.drain = 0
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -108,12 +120,17 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		return s, errors.New("BACKPACK_ADMIN_PORT / --admin-port must be a port number (0: any free port)")
 	case s.port != 0 && s.port == s.adminPort:
 		return s, errors.New("the public and admin ports must differ")
+	case s.apiKeyOverlap <= 0:
+		return s, errors.New("BACKPACK_API_KEY_OVERLAP / --api-key-overlap must be a positive duration such as 10s")
 	case s.maxUpload <= 0:
 		return s, errors.New("BACKPACK_MAX_UPLOAD_BYTES / --max-upload-bytes must be a positive number of bytes")
 	case s.quotas.Collections < 0 || s.quotas.FileBytes < 0 || s.quotas.UserFileBytes < 0:
 		return s, errors.New("the quotas (BACKPACK_QUOTA_* / --quota-*) must be whole numbers, 0 meaning unlimited")
 	}
 	if err := flagenv.CheckThrottle(s.throttle); err != nil {
+		return s, err
+	}
+	if err := flagenv.CheckDrain(s.drain); err != nil {
 		return s, err
 	}
 	if err := s.limits.validate(); err != nil {
@@ -155,7 +172,13 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	return s, nil
 }
 
+// shutdownGrace is how long in-flight requests get to finish after the drain.
+const shutdownGrace = 20 * time.Second
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck.Run(ctx, "backpack-api", args[1:], getenv, 3000, "")
+	}
 	s, err := parseSettings(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -194,6 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := coreapi.Config{
 		APIKey: apiKey, AdminToken: adminToken, CORSOrigins: flagenv.SplitList(s.corsOrigins),
 		FilesDir: s.filesDir, SiteDir: s.siteDir, MaxUploadBytes: s.maxUpload, Quotas: &s.quotas, Logger: log,
+		APIKeyOverlap:        s.apiKeyOverlap,
 		AllowLoopbackOrigins: s.embedded, SiteHost: s.siteHost, TrustedProxies: flagenv.SplitList(s.trustedProxies),
 		Limits: s.throttle,
 	}
@@ -203,11 +227,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer api.Close()
-	adminIP, err := adminListenIP(ctx, s.adminHost, systemResolver, adminHostTimeout)
-	if err != nil {
-		return err
-	}
-	return httpserve.Run(ctx, log, 20*time.Second,
+	return httpserve.Serve(ctx, log, httpserve.Shutdown{Drain: s.drain, Grace: shutdownGrace},
 		httpserve.Listener{Name: "public", Addr: fmt.Sprintf("%s:%d", s.listenHost, s.port), Handler: api.Handler(),
 			Listening: func(addr net.Addr) {
 				if s.embedded {
@@ -215,7 +235,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 						s.engine, addr.(*net.TCPAddr).Port, apiKey, filepath.Join(s.dataDir, "api-key"), s.dataDir)
 				}
 			}},
-		httpserve.Listener{Name: "admin", Addr: net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), Handler: api.AdminHandler()},
+		// The admin port binds the API's address on the admin network, which the alias
+		// resolves to only once Swarm counts the task healthy: the public port comes first.
+		httpserve.Listener{Name: "admin", Handler: api.AdminHandler(), Later: func(ctx context.Context) (string, error) {
+			adminIP, err := adminListenIP(ctx, s.adminHost, systemResolver, adminHostTimeout)
+			return net.JoinHostPort(adminIP, strconv.Itoa(s.adminPort)), err
+		}},
 	)
 }
 

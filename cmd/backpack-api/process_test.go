@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +71,9 @@ var publicAddr = regexp.MustCompile(`"msg":"listening","listener":"public","addr
 func start(t *testing.T, args []string, env map[string]string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1", "BACKPACK_PORT=0", "BACKPACK_ADMIN_PORT=0"}
+	// No load balancer in front: no drain, unless a test sets BACKPACK_DRAIN (the last of
+	// a variable's values wins).
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1", "BACKPACK_PORT=0", "BACKPACK_ADMIN_PORT=0", "BACKPACK_DRAIN=0"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -341,5 +344,120 @@ func TestStartupErrorsAreClear(t *testing.T) {
 	out, _ = cmd.CombinedOutput()
 	if !strings.Contains(string(out), "Redis") {
 		t.Fatalf("unreachable Redis not named:\n%s", out)
+	}
+}
+
+// healthcheck runs `backpack-api healthcheck` against p's public port and returns its exit
+// code and output.
+func (p *proc) healthcheck() (int, string) {
+	p.t.Helper()
+	u, err := url.Parse(p.url)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd := exec.Command(binary(p.t), "healthcheck", "--port", u.Port())
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BACKPACK_LISTEN_HOST=127.0.0.1"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	}
+	p.t.Fatalf("run healthcheck: %v", err)
+	return -1, ""
+}
+
+// TestDrainOnSIGTERM: on SIGTERM the API leaves the load balancer without failing a request.
+// For the drain, /readyz answers 503 draining (and the healthcheck subcommand says so) while
+// API requests are still served; then open websockets are told 1001 going away, and the
+// process exits 0.
+func TestDrainOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	key := "drain-api-key-0123456789"
+	_ = os.WriteFile(filepath.Join(dir, "api_key"), []byte(key), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "admin_token"), []byte("drain-admin-token-0123456789"), 0o600)
+	p := start(t, nil, map[string]string{
+		"BACKPACK_DB_ENGINE": "sqlite", "BACKPACK_DATA_DIR": dir, "REDIS_URL": testenv.Redis(t),
+		"BACKPACK_API_KEY_FILE": filepath.Join(dir, "api_key"), "BACKPACK_ADMIN_TOKEN_FILE": filepath.Join(dir, "admin_token"),
+		"BACKPACK_DRAIN": "4s",
+	})
+	if code, out := p.healthcheck(); code != 0 {
+		t.Fatalf("healthcheck of a ready API exited %d: %s", code, out)
+	}
+	api := call{key: key}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(p.url, "http")+"/ws?apiKey="+key, nil)
+	if err != nil {
+		t.Fatalf("websocket: %v", err)
+	}
+	defer ws.Close()
+	closed := make(chan error, 1)
+	go func() {
+		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var ready map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, body := api.do(t, http.MethodGet, p.url+"/readyz", nil)
+		if status == http.StatusServiceUnavailable {
+			ready = body
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still answers %d %v after SIGTERM", status, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e, _ := ready["error"].(map[string]any); e["code"] != "draining" {
+		t.Fatalf("/readyz while draining = %v, want the error code draining", ready)
+	}
+	status, body := api.do(t, http.MethodPost, p.url+"/auth/register", map[string]string{"email": "ann@example.com", "password": "password123"})
+	expectStatus(t, "a write during the drain", status, http.StatusCreated, body)
+	status, body = api.do(t, http.MethodPost, p.url+"/auth/token", map[string]string{"email": "ann@example.com", "password": "password123"})
+	expectStatus(t, "a sign-in during the drain", status, http.StatusOK, body)
+	if code, out := p.healthcheck(); code != 1 || !strings.Contains(out, "draining") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Fatalf("healthcheck while draining exited %d with %q, want 1 and one line naming draining", code, out)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("the websocket closed during the drain: %v", err)
+	default:
+	}
+
+	select {
+	case err := <-closed:
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Fatalf("the websocket ended with %v, want close 1001 going away", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the websocket was not closed after the drain")
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("exit after the drain: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after the drain")
+	}
+	for _, phase := range []string{`"msg":"draining`, `"msg":"going away`, `"msg":"shut down"`} {
+		if !strings.Contains(p.output.String(), phase) {
+			t.Errorf("the log has no %s line", phase)
+		}
+	}
+	if code, out := p.healthcheck(); code != 1 || !strings.HasPrefix(out, "backpack-api: healthcheck:") {
+		t.Fatalf("healthcheck with no server exited %d with %q, want 1 saying why", code, out)
 	}
 }

@@ -89,6 +89,8 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_REGISTRATIONS_PER_ADDRESS": "0"}, "limits"},
 		{[]string{"--embedded", "--login-max-failures-per-account", "-3"}, nil, "limits"},
 		{[]string{"--embedded"}, map[string]string{"BACKPACK_LOGIN_WINDOW": "15"}, "WINDOW"},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_DRAIN": "8"}, "BACKPACK_DRAIN"},
+		{[]string{"--embedded", "--drain", "-1s"}, nil, "BACKPACK_DRAIN"},
 	} {
 		_, err := parseSettings(tc.args, envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -142,5 +144,29 @@ func TestThrottleSettings(t *testing.T) {
 		LoginWindow: 5 * time.Minute, RegistrationsPerAddress: 7, RegistrationWindow: 24 * time.Hour}
 	if err != nil || s.throttle != want || s.trustedProxies != "10.213.0.0/16" {
 		t.Fatalf("configured = %+v, proxies %q, %v", s.throttle, s.trustedProxies, err)
+	}
+}
+
+// TestDrainSettings: a server in a stack drains for flagenv.DefaultDrain on SIGTERM; the
+// embedded one, with no load balancer in front, does not, unless told to.
+func TestDrainSettings(t *testing.T) {
+	full := map[string]string{"MONGO_URL": "mongodb://db:27017/app", "REDIS_URL": "redis://r:6379/0",
+		"BACKPACK_API_KEY_FILE": "/run/secrets/api_key", "BACKPACK_ADMIN_TOKEN_FILE": "/run/secrets/admin_token"}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, full, flagenv.DefaultDrain},
+		{nil, mergeEnv(full, map[string]string{"BACKPACK_DRAIN": "15s"}), 15 * time.Second},
+		{[]string{"--drain", "0"}, full, 0},
+		{[]string{"--embedded"}, nil, 0},
+		{[]string{"--embedded", "--drain", "3s"}, nil, 3 * time.Second},
+		{[]string{"--embedded"}, map[string]string{"BACKPACK_DRAIN": "2s"}, 2 * time.Second},
+	} {
+		s, err := parseSettings(tc.args, envOf(tc.env))
+		if err != nil || s.drain != tc.want {
+			t.Errorf("%v %v: drain %s, %v; want %s", tc.args, tc.env, s.drain, err, tc.want)
+		}
 	}
 }

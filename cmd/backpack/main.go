@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/backpackhq/backpack/internal/healthcheck"
 )
 
 const usage = `Backpack control plane.
@@ -23,6 +25,9 @@ Usage:
   backpack render NAME --domain DOMAIN [flags]
                            print backend NAME's Docker Swarm stack, for
                            "backpack render NAME --domain DOMAIN | docker stack deploy -c - NAME"
+  backpack healthcheck [--port N] [--listen-host H]
+                           exit 0 if the control plane on this machine is ready
+                           (GET /readyz), else 1 saying why: the container's check
   backpack help            show this
 
 Run "backpack COMMAND -h" for the flags of a command. Every flag can also be set through the
@@ -52,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runServe(ctx, args[1:], getenv, stdout, log)
 	case "render":
 		err = runRender(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck.Run(ctx, "backpack", args[1:], getenv, defaultPort, "")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

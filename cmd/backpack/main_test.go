@@ -169,25 +169,45 @@ var portLine = regexp.MustCompile(`admin API:\s+http://admin\.localhost:(\d+)/ap
 // cancels its context the way SIGTERM does and returns run's error.
 func startDev(t *testing.T, dir string) (port string, stop func() error) {
 	t.Helper()
+	d := startDevWith(t, dir)
+	return d.port, func() error {
+		d.signal()
+		return d.wait()
+	}
+}
+
+// devRun is a `backpack dev` running in-process: signal does what SIGTERM does, wait returns
+// run's error once it is done.
+type devRun struct {
+	port   string
+	signal context.CancelFunc
+	done   chan error
+	t      *testing.T
+}
+
+func (d devRun) wait() error {
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(30 * time.Second):
+		d.t.Fatal("backpack dev did not stop within 30 s of its shutdown signal")
+		return nil
+	}
+}
+
+// startDevWith runs `backpack dev` in-process on dir, with extra flags, until its signal.
+func startDevWith(t *testing.T, dir string, extra ...string) devRun {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0"}, func(string) string { return "" }, out, io.Discard)
+		done <- run(ctx, append([]string{"dev", "--data-dir", dir, "--port", "0"}, extra...), func(string) string { return "" }, out, io.Discard)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := portLine.FindStringSubmatch(out.String()); m != nil {
-			return m[1], func() error {
-				cancel()
-				select {
-				case err := <-done:
-					return err
-				case <-time.After(30 * time.Second):
-					t.Fatal("backpack dev did not stop within 30 s of its shutdown signal")
-					return nil
-				}
-			}
+			return devRun{port: m[1], signal: cancel, done: done, t: t}
 		}
 		select {
 		case err := <-done:
@@ -197,7 +217,7 @@ func startDev(t *testing.T, dir string) (port string, stop func() error) {
 	}
 	cancel()
 	t.Fatalf("backpack dev printed no URL:\n%s", out.String())
-	return "", nil
+	return devRun{}
 }
 
 // TestDevRestartKeepsBackends runs `backpack dev` as a user would, stops it as SIGTERM does,

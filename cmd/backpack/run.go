@@ -19,7 +19,7 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM, after the drain.
 const shutdownGrace = 20 * time.Second
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
@@ -80,13 +80,16 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
 		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Limits: s.throttle, Logger: log,
 	}
-	cp, err := controlplane.New(ctx, cfg)
+	// The control plane outlives the signal: it serves through the listener's drain, and its
+	// streams end when the drain does (httpserve.GoingAway); Close, once the listener is shut,
+	// then stops the reconciler.
+	cp, err := controlplane.New(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	defer cp.Close()
-	return httpserve.Run(ctx, log, shutdownGrace, httpserve.Listener{Name: "controlplane", Open: ln, Handler: cp.Handler(),
+	return httpserve.Serve(ctx, log, httpserve.Shutdown{Drain: s.drain, Grace: shutdownGrace}, httpserve.Listener{Name: "controlplane", Open: ln, Handler: cp.Handler(),
 		Listening: func(net.Addr) { printWelcome(stdout, s, publicPort) }})
 }
 

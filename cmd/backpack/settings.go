@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/internal/flagenv"
@@ -14,6 +15,9 @@ import (
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/secretbox"
 )
+
+// defaultPort is the control plane's port unless BACKPACK_PORT says otherwise.
+const defaultPort = 8080
 
 // settings are one command's flags and environment, before anything is opened.
 type settings struct {
@@ -36,6 +40,9 @@ type settings struct {
 	// dev, backpack_public's subnet by default with the swarm runtime.
 	trustedProxies []string
 	throttle       credentials.Limits
+	// drain is how long the listener keeps serving after SIGTERM while /readyz answers 503
+	// (httpserve.Shutdown.Drain): none in dev, where no load balancer is in front.
+	drain time.Duration
 
 	// databasePasswordFile fills in DATABASE_URL's password (a Docker secret in the stack).
 	databasePasswordFile string
@@ -59,7 +66,7 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		fs.StringVar(&s.secretFile, "secret-key-file", env("BACKPACK_SECRET_KEY_FILE", ""), "file holding the 32-byte key (base64 or hex) that encrypts backends' secrets at rest; or set BACKPACK_SECRET_KEY (BACKPACK_SECRET_KEY_FILE)")
 	}
 	fs.StringVar(&s.domain, "domain", env("BACKPACK_DOMAIN", defDomain), "parent domain: backends answer at NAME-be.DOMAIN and NAME.DOMAIN, the panel at admin.DOMAIN (BACKPACK_DOMAIN)")
-	fs.IntVar(&s.port, "port", env.Int("BACKPACK_PORT", 8080), "port to listen on; 0 picks a free one (BACKPACK_PORT)")
+	fs.IntVar(&s.port, "port", env.Int("BACKPACK_PORT", defaultPort), "port to listen on; 0 picks a free one (BACKPACK_PORT)")
 	fs.StringVar(&s.listenHost, "listen-host", env("BACKPACK_LISTEN_HOST", defHost), "interface to listen on; empty means all (BACKPACK_LISTEN_HOST)")
 	fs.StringVar(&s.publicScheme, "public-scheme", env("BACKPACK_PUBLIC_SCHEME", defScheme), "scheme browsers use to reach the domain's hosts: https behind Traefik (BACKPACK_PUBLIC_SCHEME)")
 	fs.StringVar(&s.publicPort, "public-port", env("BACKPACK_PUBLIC_PORT", ""), "port browsers use, when not the scheme's default; dev uses the listen port (BACKPACK_PUBLIC_PORT)")
@@ -68,6 +75,11 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", env.Int("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
 	flagenv.Throttle(fs, env, &s.throttle, "developer")
+	defDrain := flagenv.DefaultDrain
+	if dev {
+		defDrain = 0
+	}
+	flagenv.Drain(fs, env, &s.drain, defDrain)
 	if !dev {
 		stackFlags(fs, env, &s.stack, &s.tls)
 	}
@@ -86,6 +98,9 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		return s, errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN")
 	}
 	if err := flagenv.CheckThrottle(s.throttle); err != nil {
+		return s, err
+	}
+	if err := flagenv.CheckDrain(s.drain); err != nil {
 		return s, err
 	}
 	switch store.RegistrationMode(s.registration) {

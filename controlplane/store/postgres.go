@@ -49,7 +49,7 @@ func OpenPostgres(ctx context.Context, url string) (*SQL, error) {
 	// database/sql keeps 2 idle connections by default: too few for a server whose requests
 	// each touch the store, so connections would be opened and closed all the time.
 	db.SetMaxIdleConns(10)
-	s := &SQL{db: db, d: postgresDialect}
+	s := &SQL{db: db, d: postgresDialect, local: newLocalCoordination()}
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

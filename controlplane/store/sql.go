@@ -16,6 +16,9 @@ import (
 type SQL struct {
 	db *sql.DB
 	d  dialect
+	// local coordinates control planes within this process (SQLite); PostgreSQL coordinates
+	// processes through the database (see coordination.go).
+	local *localCoordination
 }
 
 var _ Store = (*SQL)(nil)

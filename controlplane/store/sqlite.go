@@ -72,7 +72,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	// A few connections: WAL readers proceed in parallel; writers serialise on the lock.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &SQL{db: db, d: sqliteDialect}
+	s := &SQL{db: db, d: sqliteDialect, local: newLocalCoordination()}
 	if err := pingSQLite(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -198,6 +198,9 @@ type Store interface {
 	// Events returns the backend's events of one operation with ID > afterID, oldest first.
 	Events(ctx context.Context, backend string, operation int64, afterID int64) ([]Event, error)
 
+	// Coordination: which process leads, and change notices between processes.
+	Coordination
+
 	// Ping checks the database answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backpackhq/backpack/tools/httpserve"
 	"github.com/labstack/echo/v4"
 )
 
@@ -25,8 +26,13 @@ const readyTimeout = 2 * time.Second
 
 // Readyz answers 200 {"status":"ok","checks":{NAME:"ok"…}} when every check answers within 2
 // seconds, else 503 not_ready with message and the same checks (each "ok" or "unreachable") in
-// details, so a replica that lost a dependency is taken out of rotation.
+// details, so a replica that lost a dependency is taken out of rotation. While the server
+// drains before stopping (httpserve.Draining) it answers 503 draining without checking
+// anything: the replica still serves, but the load balancer must stop sending it traffic.
 func Readyz(c echo.Context, message string, checks ...Check) error {
+	if httpserve.Draining(c.Request().Context()) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "draining", Message: "this replica is shutting down; another one takes its traffic"}
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
 	results := make(map[string]string, len(checks))

@@ -98,21 +98,21 @@ type blockingServer struct {
 	runErr  chan error
 }
 
-func startBlocking(t *testing.T, grace time.Duration) blockingServer {
+func startBlocking(t *testing.T, stop Shutdown) blockingServer {
 	t.Helper()
 	srv := blockingServer{addr: freeAddr(t), started: make(chan struct{}, 1), release: make(chan struct{}), runErr: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	srv.cancel = cancel
 	go func() {
-		srv.runErr <- Run(ctx, quiet, grace, Listener{Name: "web", Addr: srv.addr, Handler: blockingHandler(srv.started, srv.release)})
+		srv.runErr <- Serve(ctx, quiet, stop, Listener{Name: "web", Addr: srv.addr, Handler: blockingHandler(srv.started, srv.release)})
 	}()
 	waitUntil(t, "the server accepts connections", func() bool { return accepting(srv.addr) })
 	return srv
 }
 
 func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
-	srv := startBlocking(t, 5*time.Second)
+	srv := startBlocking(t, Shutdown{Grace: 5 * time.Second})
 	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
@@ -160,7 +160,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 }
 
 func TestShutdownGraceExceeded(t *testing.T) {
-	srv := startBlocking(t, 100*time.Millisecond)
+	srv := startBlocking(t, Shutdown{Grace: 100 * time.Millisecond})
 	addr, started, release, cancel, runErr := srv.addr, srv.started, srv.release, srv.cancel, srv.runErr
 
 	res := get("http://" + addr + "/")
@@ -222,4 +222,47 @@ func TestPortTakenFailsStartAndReleasesOthers(t *testing.T) {
 		t.Fatalf("the first listener's port was not released: %v", err)
 	}
 	_ = again.Close()
+}
+
+// A Later listener starts once its address is known, while the others already serve, and
+// stops with them; its failure ends Serve.
+func TestLaterListenerStartsWhenItsAddressIsKnown(t *testing.T) {
+	first, late := freeAddr(t), freeAddr(t)
+	known := make(chan struct{})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, quiet, time.Second,
+			Listener{Name: "first", Addr: first, Handler: ok},
+			Listener{Name: "late", Handler: ok, Later: func(ctx context.Context) (string, error) {
+				select {
+				case <-known:
+					return late, nil
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}})
+	}()
+	waitUntil(t, "the first listener accepts", func() bool { return accepting(first) })
+	if accepting(late) {
+		t.Fatal("the late listener accepts before its address is known")
+	}
+	close(known)
+	waitUntil(t, "the late listener accepts", func() bool { return accepting(late) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if accepting(late) || accepting(first) {
+		t.Fatal("a listener still accepts after Run returned")
+	}
+
+	failed := errors.New("no address on the admin network")
+	err := Run(context.Background(), quiet, time.Second,
+		Listener{Name: "first", Addr: freeAddr(t), Handler: ok},
+		Listener{Name: "late", Handler: ok, Later: func(context.Context) (string, error) { return "", failed }})
+	if !errors.Is(err, failed) {
+		t.Fatalf("Run with a failing Later = %v, want %v", err, failed)
+	}
 }

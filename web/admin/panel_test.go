@@ -112,8 +112,12 @@ func TestAPIKey(t *testing.T) {
 	}
 	p.waitText(ctx, "#api-key", fresh)
 	p.waitText(ctx, ".snippet", fresh)
+	// The old key works for the backend's overlap (10 s by default), then is refused.
 	var refused, accepted struct{ Error struct{ Code string } }
-	c.do(http.MethodGet, "shop-be.localhost", "/auth/me", map[string]string{"X-API-Key": old}, nil, http.StatusUnauthorized, &refused)
+	for deadline := time.Now().Add(30 * time.Second); refused.Error.Code != "invalid_api_key" && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		c.do(http.MethodGet, "shop-be.localhost", "/auth/me", map[string]string{"X-API-Key": old}, nil, http.StatusUnauthorized, &refused)
+	}
 	c.do(http.MethodGet, "shop-be.localhost", "/auth/me", map[string]string{"X-API-Key": fresh}, nil, http.StatusUnauthorized, &accepted)
 	if refused.Error.Code != "invalid_api_key" || accepted.Error.Code != "not_signed_in" {
 		t.Fatalf("old key: %q, new key: %q (want invalid_api_key, then not_signed_in: the key passed)", refused.Error.Code, accepted.Error.Code)

@@ -48,7 +48,7 @@ export function overviewTab(tab) {
   rotate.addEventListener('click', async () => {
     keyBox.clear();
     const ok = await confirmDialog('Rotate the API key?',
-      'A new key is made and the current one stops working within seconds. Sites and apps using it must be updated with the new key.', 'Rotate key');
+      'A new key is made and works at once; the current one keeps working for a few seconds (10 by default), so requests already sent succeed, then stops. Sites and apps using it must be updated with the new key.', 'Rotate key');
     if (!ok) return;
     rotate.disabled = true;
     try {
@@ -59,7 +59,7 @@ export function overviewTab(tab) {
       reveal.setAttribute('aria-pressed', 'true');
       showKey();
       keyBox.clear();
-      keyNote.textContent = 'New key in place. The old one no longer works.';
+      keyNote.textContent = 'New key in place. The old one stops working in a few seconds.';
     } catch (e) {
       if (api.isAbort(e)) return;
       keyBox.show(api.describe(e));
