@@ -30,7 +30,8 @@ const broadcastMargin = time.Second
 
 // load is continuous traffic through Traefik over HTTPS, as users make it: end users reading
 // and writing one collection of a backend in cookie mode, their websockets (which reconnect by
-// themselves, like the SDK's), and a developer in the panel with its live stream. It counts
+// themselves, like the SDK's), visitors of the backend's site, and a developer in the panel
+// with its live stream. It counts
 // every request and keeps the details of every failure: a transport error, a timeout, or any
 // status other than the one the request is expected to get.
 type load struct {
@@ -97,6 +98,8 @@ func (l *load) start(readers, writers, websockets int) {
 		l.loop(func() { l.write(l.users[i%len(l.users)]) })
 	}
 	l.loop(l.panel)
+	site := l.p.Client(nil)
+	l.loop(func() { l.site(site) })
 	l.wg.Add(1)
 	go l.panelStream()
 	for i := range websockets {
@@ -217,6 +220,12 @@ func (l *load) write(u *platformtest.EndUser) {
 		l.writes = append(l.writes, loadWrite{seq: seq, sent: sent, done: time.Now()})
 		l.mu.Unlock()
 	}
+}
+
+// site gets the backend's site (served by its web service, nginx) as a browser would.
+func (l *load) site(c *http.Client) {
+	req, _ := http.NewRequest(http.MethodGet, l.p.SiteURL(l.name)+"/", nil)
+	l.do("site", c, req, http.StatusOK)
 }
 
 // panel is the developer's panel polling its backends, as its pages do.

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,11 +21,11 @@ import (
 
 // TestUpdatesUnderLoad is issue 15's "no failed request during updates": under continuous
 // load through Traefik over HTTPS (end users' reads and writes in cookie mode, their wss://
-// websockets, the panel's requests and its live stream), the platform is updated as an
-// operator updates it, and not one HTTP request may fail:
-//   - `docker stack deploy` with new images of the control plane and of the backends' API: the
-//     control plane rolls, and the new one re-applies every backend with the new API image, so
-//     each backend's API rolls too;
+// websockets, the backend's site, the panel's requests and its live stream), the platform is
+// updated as an operator updates it, and not one HTTP request may fail:
+//   - `docker stack deploy` with new images of the control plane and of the backends' API and
+//     web: the control plane rolls, and the new one re-applies every backend with the new
+//     images, so each backend's api and web services roll too;
 //   - an API-key rotation, after which the load uses the new key at once.
 //
 // Websockets are closed by the update; their clients dial again by themselves and must miss
@@ -32,10 +33,14 @@ import (
 func TestUpdatesUnderLoad(t *testing.T) {
 	apiImage := relabel(t, swarmtest.APIImage, "backpack-test/api:update")
 	cpImage := relabel(t, swarmtest.ControlPlaneImage, "backpack-test/controlplane:update")
+	webImage := relabel(t, swarmtest.WebImage, "backpack-test/nginx:update")
 	p := platformtest.Deploy(t, platformtest.Options{Traefik: true, TLS: true})
 	name := platformtest.UniqueName("upd")
 	b := p.Create(name)
 	firstHTTPS(t, p, p.APIURL(name)+"/healthz", 2*time.Minute)
+	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
+		bytes.NewReader(siteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))
+	firstHTTPS(t, p, p.SiteURL(name)+"/", 2*time.Minute)
 
 	var users []*platformtest.EndUser
 	for _, email := range []string{"ann@example.com", "bob@example.com"} {
@@ -73,10 +78,11 @@ func TestUpdatesUnderLoad(t *testing.T) {
 	}
 	phase("steady load", func() { time.Sleep(10 * time.Second) })
 	phase("api and control-plane update", func() {
-		p.StackDeploy("BACKPACK_API_IMAGE="+apiImage, "BACKPACK_IMAGE="+cpImage)
+		p.StackDeploy("BACKPACK_API_IMAGE="+apiImage, "BACKPACK_IMAGE="+cpImage, "BACKPACK_WEB_IMAGE="+webImage)
 		waitRolled(t, p, platformtest.Stack+"_controlplane", cpImage, 5*time.Minute)
 		p.WaitReady(time.Minute)
 		waitRolled(t, p, name+"_api", apiImage, 5*time.Minute)
+		waitRolled(t, p, name+"_web", webImage, 5*time.Minute)
 		// The websockets of the old API task close at the end of its drain: give the clients
 		// time to come back and the new task's broadcasts time to reach them.
 		time.Sleep(10 * time.Second)
