@@ -80,6 +80,10 @@ type wsSession struct {
 	ended     time.Time
 	end       string
 	got       map[int64]bool
+	// messages counts every message received; other is the first that was not a broadcast
+	// of the load's writes, for the log.
+	messages int
+	other    string
 }
 
 func newLoad(t *testing.T, p *platformtest.Platform, name, collection, apiKey string, users []*platformtest.EndUser, ids []string) *load {
@@ -326,14 +330,19 @@ func (l *load) runWebsocket(c *wsClient) {
 					Seq int64 `json:"seq"`
 				} `json:"response"`
 			}
-			if readErr = conn.ReadJSON(&m); readErr != nil {
+			var data []byte
+			if _, data, readErr = conn.ReadMessage(); readErr != nil {
 				break
 			}
-			if m.Action == "create" && m.Collection == l.collection && m.Response.Seq > 0 {
-				l.mu.Lock()
+			err := json.Unmarshal(data, &m)
+			l.mu.Lock()
+			s.messages++
+			if err == nil && m.Action == "create" && m.Collection == l.collection && m.Response.Seq > 0 {
 				s.got[m.Response.Seq] = true
-				l.mu.Unlock()
+			} else if s.other == "" {
+				s.other = snippet(data)
 			}
+			l.mu.Unlock()
 		}
 		stop()
 		_ = conn.Close()

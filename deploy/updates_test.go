@@ -118,9 +118,9 @@ func (l *load) finish(phases *[]string) {
 		var ends []string
 		for _, s := range c.sessions {
 			received += len(s.got)
-			ends = append(ends, s.end)
+			ends = append(ends, fmt.Sprintf("%d messages, %d broadcasts of the load, ended by %s; first other message %s", s.messages, len(s.got), s.end, s.other))
 		}
-		clientLines = append(clientLines, fmt.Sprintf("client %d: %d connections, ended by %q", c.id, len(c.sessions), ends))
+		clientLines = append(clientLines, fmt.Sprintf("client %d: %d connections: %q", c.id, len(c.sessions), ends))
 		if len(c.sessions) < 2 && !t.Failed() {
 			t.Errorf("websocket client %d never reconnected (%d connections): the update did not move it", c.id, len(c.sessions))
 		}
