@@ -95,7 +95,15 @@ func requestToken(c echo.Context) string {
 // client came over https, which no other host of the site (another tenant's NAME.DOMAIN) can
 // set for NAME-be.DOMAIN; only that name is read then. Plain http keeps bkpk_session.
 func sessionCookieName(c echo.Context) string {
-	return httpapi.SessionCookieName(sessionCookie, c.Scheme() == "https")
+	return httpapi.SessionCookieName(sessionCookie, overHTTPS(c))
+}
+
+// overHTTPS reports whether the client came over TLS: directly, or through a proxy that says so
+// in X-Forwarded-Proto, which Traefik sets to "https" for requests and to "wss" for websocket
+// handshakes.
+func overHTTPS(c echo.Context) bool {
+	scheme := c.Scheme()
+	return scheme == "https" || scheme == "wss"
 }
 
 // resolveSession identifies the signed-in user, if any. An unknown or expired token, or one
@@ -106,7 +114,7 @@ func sessionCookieName(c echo.Context) string {
 func (s *Server) resolveSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !slices.Contains(unauthenticatedPaths, c.Request().URL.Path) {
-			if err := httpapi.RefuseDuplicateCookies(c, c.Scheme() == "https", sessionCookieName(c)); err != nil {
+			if err := httpapi.RefuseDuplicateCookies(c, overHTTPS(c), sessionCookieName(c)); err != nil {
 				return err
 			}
 		}
@@ -139,13 +147,13 @@ func sessionUser(c echo.Context) string {
 func (s *Server) setSessionCookie(c echo.Context, token string, expires time.Time) {
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookieName(c), Value: token, Path: "/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overHTTPS(c),
 	})
 }
 
 func (s *Server) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookieName(c), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overHTTPS(c),
 	})
 }
