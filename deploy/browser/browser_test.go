@@ -124,18 +124,40 @@ func (e *env) tab(t *testing.T) (context.Context, *responses) {
 	return ctx, r
 }
 
-// responses keeps the responses a tab received, for the protocol each came over.
+// responses keeps the responses a tab received, for the protocol each came over, and what
+// happened on its websockets, to show when a test fails.
 type responses struct {
-	mu   sync.Mutex
-	list []*network.EventResponseReceived
+	mu        sync.Mutex
+	list      []*network.EventResponseReceived
+	websocket []string
 }
 
 func (r *responses) add(ev any) {
-	if ev, ok := ev.(*network.EventResponseReceived); ok {
-		r.mu.Lock()
-		defer r.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventResponseReceived:
 		r.list = append(r.list, ev)
+	case *network.EventWebSocketCreated:
+		r.websocket = append(r.websocket, "created "+ev.URL)
+	case *network.EventWebSocketHandshakeResponseReceived:
+		r.websocket = append(r.websocket, fmt.Sprintf("handshake %d", ev.Response.Status))
+	case *network.EventWebSocketFrameReceived:
+		r.websocket = append(r.websocket, "received "+string(ev.Response.PayloadData))
+	case *network.EventWebSocketFrameSent:
+		r.websocket = append(r.websocket, "sent "+string(ev.Response.PayloadData))
+	case *network.EventWebSocketFrameError:
+		r.websocket = append(r.websocket, "error "+ev.ErrorMessage)
+	case *network.EventWebSocketClosed:
+		r.websocket = append(r.websocket, "closed")
 	}
+}
+
+// websocketLog is what happened on the tab's websockets, one line each.
+func (r *responses) websocketLog() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.websocket, "\n")
 }
 
 // find returns the last response whose URL contains part, or nil.

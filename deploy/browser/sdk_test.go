@@ -58,7 +58,7 @@ func testSDK(t *testing.T, e *env) {
 	}
 
 	// Realtime: another user (a Go client through Traefik) writes; the page hears it.
-	run(t, ctx, `window.conn = sdk.ws(); conn.on('create', m => received.push(m));
+	run(t, ctx, `window.conn = sdk.ws(); conn.on('*', m => received.push(m));
 		if (conn.status !== 'open') await new Promise(r => { const off = conn.on('status', s => { if (s === 'open') { off(); r(); } }); });
 		return {}`)
 	bob := e.p.EndUser(e.name, e.key)
@@ -66,9 +66,13 @@ func testSDK(t *testing.T, e *env) {
 	bob.Login("bob@example.com", "password456")
 	start := time.Now()
 	bob.MustStatus(http.StatusCreated, bob.Send(http.MethodPost, "/notes", map[string]any{"title": "from bob"}))
-	seen := waitFor(t, ctx, 15*time.Second, `received.some(m => m.collection === 'notes' && m.response.title === 'from bob')`)
-	t.Logf("another user's write reached the page over wss:// %s after it was sent (%s after its answer)",
-		time.Since(start).Round(time.Millisecond), seen.Round(time.Millisecond))
+	cond := `received.some(m => m.action === 'create' && m.collection === 'notes' && m.response.title === 'from bob')`
+	if err := browsertest.WaitFor(ctx, 15*time.Second, cond); err != nil {
+		t.Fatalf("the broadcast of another user's write did not reach the page: %v; the websocket is %v, the SDK gave %v; websockets:\n%s",
+			err, run(t, ctx, `return { status: conn.status }`)["status"], run(t, ctx, `return { received }`)["received"], r.websocketLog())
+	}
+	seen := time.Since(start)
+	t.Logf("another user's write reached the page over wss:// %s after it was sent", seen.Round(time.Millisecond))
 
 	got = run(t, ctx, `
 		const file = new File(['hello over https'], 'hello.txt', { type: 'text/plain' });
