@@ -23,7 +23,7 @@ dev:
 ## (ERR_NETWORK_CHANGED) whenever Docker adds or removes a network interface.
 test: test-env
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /web/ -e /deploy/browser)
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /web/ -e /deploy/browser)
 	BACKPACK_TEST_ENGINE=mongo $(GO) test -count=1 -timeout 20m ./core/ ./coreapi/
 	$(GO) test -count=1 -timeout 20m ./web/...
 	$(GO) test -count=1 -timeout 20m ./deploy/browser/
