@@ -16,15 +16,17 @@ dev:
 
 ## test: install what tests need (scripts/test-env.sh), then vet and run every test:
 ## Go (integration tests against real servers; the API's suites once on each engine, sqlite
-## and mongo on the FerretDB stand-in, the SDK and the admin panel in headless Chromium) and the SDK's
-## unit tests under Node, and the SDK's declarations type-checked. The browser tests (./web/...)
-## run after the Swarm tests, not beside them: Chromium aborts requests in flight
+## and mongo on the FerretDB stand-in, the SDK and the admin panel in headless Chromium, then both
+## again in Chromium against the HTTPS platform on the swarm) and the SDK's unit tests under Node,
+## and the SDK's declarations type-checked. The browser tests (./web/..., ./deploy/browser/) run
+## after the Swarm tests, not beside them: Chromium aborts requests in flight
 ## (ERR_NETWORK_CHANGED) whenever Docker adds or removes a network interface.
 test: test-env
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /web/)
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /web/ -e /deploy/browser)
 	BACKPACK_TEST_ENGINE=mongo $(GO) test -count=1 -timeout 20m ./core/ ./coreapi/
 	$(GO) test -count=1 -timeout 20m ./web/...
+	$(GO) test -count=1 -timeout 20m ./deploy/browser/
 	node --test web/sdk/
 	$(TSC_CHECK)
 

@@ -92,6 +92,14 @@ func TestHostSessionCookieOverHTTPS(t *testing.T) {
 	}
 	b := https("__Host-bkpk_session=" + ck.Value)
 	b.mustStatus(http.StatusOK, b.get("/auth/me"))
+	// A websocket behind Traefik says wss, not https: the same cookie signs it in, so it gets
+	// the broadcasts a signed-in user may read.
+	ws := https("__Host-bkpk_session=" + ck.Value)
+	ws.header.Set("X-Forwarded-Proto", "wss")
+	conn := ws.dialWS()
+	b.mustStatus(http.StatusCreated, b.post("/collections", map[string]string{"name": "notes"}))
+	b.mustStatus(http.StatusCreated, b.post("/notes", map[string]string{"title": "over wss"}))
+	conn.expectBroadcast("create", "notes", "title", "over wss")
 	// A plain-named cookie over https may come from any host of the site: it signs nobody in.
 	b = https("bkpk_session=" + ck.Value)
 	b.expectError(b.get("/auth/me"), http.StatusUnauthorized, "not_signed_in")

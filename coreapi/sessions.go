@@ -98,13 +98,12 @@ func sessionCookieName(c echo.Context) string {
 	return httpapi.SessionCookieName(sessionCookie, overHTTPS(c))
 }
 
-// overHTTPS says whether the client reached us over TLS, directly or through Traefik. Traefik
-// forwards a websocket handshake that came over TLS with X-Forwarded-Proto: wss, not https, and
-// the browser sent it the same __Host- cookie: without wss here, cookie-mode websockets through
-// Traefik would be anonymous.
+// overHTTPS reports whether the client came over TLS: directly, or through a proxy that says so
+// in X-Forwarded-Proto, which Traefik sets to "https" for requests and to "wss" for websocket
+// handshakes.
 func overHTTPS(c echo.Context) bool {
-	s := c.Scheme()
-	return s == "https" || s == "wss"
+	scheme := c.Scheme()
+	return scheme == "https" || scheme == "wss"
 }
 
 // resolveSession identifies the signed-in user, if any. An unknown or expired token, or one

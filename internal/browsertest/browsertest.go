@@ -6,7 +6,9 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +37,37 @@ func NewAllocator(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.C
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TrustRoot makes Chromium trust rootPEM for web sites the way a user adds a CA on Linux: it
+// gives the browser a HOME of its own whose NSS certificate store ($HOME/.pki/nssdb, where
+// Chromium reads the certificates its user trusts) holds the root, trusted to issue server
+// certificates and nothing else. The browser still checks every certificate; no error is
+// ignored. It needs certutil (Debian's libnss3-tools, which scripts/test-env.sh installs).
+func TrustRoot(t testing.TB, rootPEM []byte) chromedp.ExecAllocatorOption {
+	t.Helper()
+	certutil, err := exec.LookPath("certutil")
+	if err != nil {
+		testenv.Missing(t, "certutil (Debian's libnss3-tools, for the browser's certificate store)")
+	}
+	home := t.TempDir()
+	db := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(home, "root.pem")
+	if err := os.WriteFile(root, rootPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-d", "sql:" + db, "-N", "--empty-password"},
+		{"-d", "sql:" + db, "-A", "-t", "C,,", "-n", "test-root", "-i", root},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return chromedp.Env("HOME=" + home)
 }
 
 // Console keeps what the tabs of a test printed and threw.

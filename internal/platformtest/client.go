@@ -161,3 +161,28 @@ func (p *Platform) pebbleTestRoot(ctx context.Context) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// FirstHTTPS polls url until it answers below 500 over HTTPS verified against Pebble's root
+// (a new backend's names get their certificates once Traefik routes them), and returns how
+// long that took.
+func (p *Platform) FirstHTTPS(url string, within time.Duration) time.Duration {
+	p.T.Helper()
+	c := p.Client(nil)
+	start := time.Now()
+	var last error
+	for time.Since(start) < within {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return time.Since(start)
+			}
+			last = fmt.Errorf("%s", resp.Status)
+		} else {
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.T.Fatalf("%s: no HTTPS answer after %s: %v", url, within, last)
+	return 0
+}

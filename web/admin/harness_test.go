@@ -225,17 +225,8 @@ func (p *panel) eventually(ctx context.Context, what, expr string) {
 // eventuallyWithin waits until the expression is true in the page, for at most limit.
 func (p *panel) eventuallyWithin(ctx context.Context, limit time.Duration, what, expr string) {
 	p.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText`))
-			p.t.Fatalf("waiting for %s (err %v); the page shows:\n%s", what, err, body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := browsertest.WaitFor(ctx, limit, expr); err != nil {
+		p.t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
 
@@ -253,30 +244,11 @@ func (p *panel) eval(ctx context.Context, expr string, out any) {
 	}
 }
 
-// click clicks the first element matching a CSS selector. A live list may redraw between
-// finding the element and clicking it (the browser then no longer knows the node); a person
-// would click the redrawn one, so the click is tried again, a few times.
-func click(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		var err error
-		for range 5 {
-			if _, err = chromedp.Click(chromedp.CSS(sel))(ctx, t); err == nil || !strings.Contains(err.Error(), "Could not find node") {
-				return err
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return err
-	})
-}
-
-// fill clears an input and types into it, as a person would (so input events fire).
-func fill(sel, value string) chromedp.Action[chromedp.Void] {
-	clear := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.value = ''; return true; })()`, sel))(ctx, t)
-		return err
-	})
-	return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), clear, chromedp.SendKeys(chromedp.CSS(sel), value))
-}
+// click and fill are browsertest's, under the short names the panel's tests use.
+var (
+	click = browsertest.Click
+	fill  = browsertest.Fill
+)
 
 // screenshot saves the tab's whole page as NAME.png in the test output folder
 // ($BACKPACK_TEST_OUTPUT, default test-output/ at the repository root).

@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/internal/browsertest"
@@ -117,17 +116,9 @@ func (e *browserEnv) newTab(name string) context.Context {
 // BackpackError comes back as {error: {name, status, code, message}}.
 func (e *browserEnv) run(ctx context.Context, body string) map[string]any {
 	e.t.Helper()
-	js := `(async () => { try { return await (async () => {` + body + `})(); } catch (err) {
-		return { error: { name: err.name, status: err.status, code: err.code, message: String(err.message) } }; } })()`
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	raw, err := chromedp.Run(tctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		e.t.Fatalf("evaluate: %v\n%s", err, body)
-	}
 	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		e.t.Fatalf("result %s: %v", raw, err)
+	if err := browsertest.Async(ctx, body, &out); err != nil {
+		e.t.Fatalf("%v\n%s", err, body)
 	}
 	return out
 }
