@@ -79,7 +79,7 @@ func requireCertificate(t *testing.T, state *tls.ConnectionState, name string) {
 }
 
 // firstHTTPS polls url until it answers over verified HTTPS, and returns how long that took.
-func firstHTTPS(t testing.TB, p *platformtest.Platform, url string, within time.Duration) time.Duration {
+func firstHTTPS(t *testing.T, p *platformtest.Platform, url string, within time.Duration) time.Duration {
 	t.Helper()
 	c := p.Client(nil)
 	start := time.Now()
