@@ -43,15 +43,16 @@ type load struct {
 	ids        []string
 	key        atomic.Value // the API key requests carry now
 
-	stopping atomic.Bool // the goroutines make no new request
-	closing  atomic.Bool // the websockets and the stream are closed by the test
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	seq      atomic.Int64
+	stopping  atomic.Bool // the goroutines make no new request
+	closing   atomic.Bool // the websockets and the stream are closed by the test
+	ctx       context.Context
+	cancel    context.CancelFunc
+	requests  sync.WaitGroup // the goroutines sending requests
+	listeners sync.WaitGroup // the websockets and the panel's stream
+	seq       atomic.Int64
 
 	mu       sync.Mutex
-	requests map[string]int
+	sent     map[string]int // requests sent, by kind
 	failures []string
 	writes   []loadWrite
 	clients  []*wsClient
@@ -87,7 +88,7 @@ type wsSession struct {
 }
 
 func newLoad(t *testing.T, p *platformtest.Platform, name, collection, apiKey string, users []*platformtest.EndUser, ids []string) *load {
-	l := &load{t: t, p: p, name: name, collection: collection, users: users, ids: ids, requests: map[string]int{}}
+	l := &load{t: t, p: p, name: name, collection: collection, users: users, ids: ids, sent: map[string]int{}}
 	l.key.Store(apiKey)
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return l
@@ -104,23 +105,23 @@ func (l *load) start(readers, writers, websockets int) {
 	l.loop(l.panel)
 	site := l.p.Client(nil)
 	l.loop(func() { l.site(site) })
-	l.wg.Add(1)
+	l.listeners.Add(1)
 	go l.panelStream()
 	for i := range websockets {
 		c := &wsClient{id: i, user: l.users[i%len(l.users)]}
 		l.mu.Lock()
 		l.clients = append(l.clients, c)
 		l.mu.Unlock()
-		l.wg.Add(1)
+		l.listeners.Add(1)
 		go l.runWebsocket(c)
 	}
 }
 
 // loop calls f, 20 ms apart, until the load stops.
 func (l *load) loop(f func()) {
-	l.wg.Add(1)
+	l.requests.Add(1)
 	go func() {
-		defer l.wg.Done()
+		defer l.requests.Done()
 		for !l.stopping.Load() {
 			f()
 			time.Sleep(20 * time.Millisecond)
@@ -128,24 +129,26 @@ func (l *load) loop(f func()) {
 	}()
 }
 
-// stop ends the requests, waits until every open websocket has received the broadcasts of
-// the writes answered so far (15 s at most), then closes the websockets and the stream.
+// stop ends the requests (those under way are answered first), waits until every open
+// websocket has received the broadcasts of the writes (15 s at most), then closes the websockets
+// and the stream.
 func (l *load) stop() {
 	l.stopping.Store(true)
+	l.requests.Wait()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) && len(l.missing(true)) > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
 	l.closing.Store(true)
 	l.cancel()
-	l.wg.Wait()
+	l.listeners.Wait()
 }
 
 // counts returns how many requests were sent and how many failed so far.
 func (l *load) counts() (requests, failures int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, n := range l.requests {
+	for _, n := range l.sent {
 		requests += n
 	}
 	return requests, len(l.failures)
@@ -164,7 +167,7 @@ func (l *load) do(kind string, c *http.Client, req *http.Request, want int) ([]b
 	defer cancel()
 	req = req.WithContext(ctx)
 	l.mu.Lock()
-	l.requests[kind]++
+	l.sent[kind]++
 	l.mu.Unlock()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -246,13 +249,13 @@ func (l *load) panel() {
 // browser's EventSource, opens it again whenever it ends. Opening it is a request like any
 // other; its end is not a failure (the control plane ends streams when it drains).
 func (l *load) panelStream() {
-	defer l.wg.Done()
+	defer l.listeners.Done()
 	c := *l.p.HTTP
 	c.Timeout = 0
 	for !l.stopping.Load() {
 		req, _ := http.NewRequestWithContext(l.ctx, http.MethodGet, l.p.Admin+"/api/events", nil)
 		l.mu.Lock()
-		l.requests["panel-stream"]++
+		l.sent["panel-stream"]++
 		l.mu.Unlock()
 		resp, err := c.Do(req)
 		if err != nil {
@@ -291,13 +294,13 @@ func (l *load) panelStream() {
 // collection until the connection ends, and dials again after a back-off (100 ms doubling to
 // 2 s, reset by a successful dial). A failed handshake counts as a failed request.
 func (l *load) runWebsocket(c *wsClient) {
-	defer l.wg.Done()
+	defer l.listeners.Done()
 	backoff := 100 * time.Millisecond
 	for !l.closing.Load() {
 		q := url.Values{"apiKey": {l.key.Load().(string)}}
 		target := "wss://" + l.name + "-be." + l.p.Domain + "/ws?" + q.Encode()
 		l.mu.Lock()
-		l.requests["websocket"]++
+		l.sent["websocket"]++
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(l.ctx, requestTimeout)
 		conn, resp, err := l.p.WebsocketDialer(c.user.Jar).DialContext(ctx, target, http.Header{"Origin": {c.user.Origin()}})

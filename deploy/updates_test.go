@@ -126,7 +126,7 @@ func (l *load) finish(phases *[]string) {
 		}
 	}
 	t.Logf("figures: %d requests (%v), %d failed; %d writes; websockets: %d clients, %d reconnects, %d broadcasts received; panel stream ends: %v",
-		requests, l.requests, failures, len(l.writes), len(l.clients), reconnects, received, l.streams)
+		requests, l.sent, failures, len(l.writes), len(l.clients), reconnects, received, l.streams)
 	for _, line := range *phases {
 		t.Log("phase " + line)
 	}
