@@ -59,7 +59,7 @@ func TestPlatformWithoutTLS(t *testing.T) {
 	ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/notes", map[string]any{"title": "plain"}))
 	waitBroadcast(t, ws, "notes", "plain")
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
-		bytes.NewReader(siteZip(t, map[string]string{"index.html": "<h1>local " + name + "</h1>"})), "application/zip"))
+		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>local " + name + "</h1>"})), "application/zip"))
 	site := p.Client(nil)
 	req, _ := http.NewRequest(http.MethodGet, p.SiteURL(name)+"/deep/link", nil)
 	if a := platformtest.Do(t, site, req); a.Status != http.StatusOK || !strings.Contains(string(a.Body), "local "+name) {
@@ -82,7 +82,7 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 	}
 	// Certificates are asked for once Traefik sees the routers, which is when the tasks run.
 	t.Logf("first HTTPS answer after running: api %s, site %s",
-		firstHTTPS(t, p, p.APIURL(name)+"/healthz", 2*time.Minute), firstHTTPS(t, p, p.SiteURL(name)+"/", 2*time.Minute))
+		p.FirstHTTPS(p.APIURL(name)+"/healthz", 2*time.Minute), p.FirstHTTPS(p.SiteURL(name)+"/", 2*time.Minute))
 
 	ann := p.EndUser(name, b.APIKey)
 	reg := ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
@@ -175,7 +175,7 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 	}
 
 	// A site release, served over HTTPS with the SPA fallback.
-	zipBody := siteZip(t, map[string]string{"index.html": "<h1>home of " + name + "</h1>", "app.js": "console.log(1)"})
+	zipBody := platformtest.SiteZip(t, map[string]string{"index.html": "<h1>home of " + name + "</h1>", "app.js": "console.log(1)"})
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site", bytes.NewReader(zipBody), "application/zip"))
 	site := p.Client(nil)
 	for path, want := range map[string]string{"/": "home of " + name, "/products/42": "home of " + name, "/app.js": "console.log(1)"} {
@@ -229,7 +229,7 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 		}
 	}
 	b = p.Create(name)
-	firstHTTPS(t, p, p.APIURL(name)+"/healthz", 2*time.Minute)
+	p.FirstHTTPS(p.APIURL(name)+"/healthz", 2*time.Minute)
 	ann = p.EndUser(name, b.APIKey)
 	ann.Login("ann@example.com", "password123")
 	var notes []map[string]any

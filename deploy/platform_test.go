@@ -6,8 +6,6 @@
 package deploy_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"net/http"
@@ -76,46 +74,6 @@ func requireCertificate(t *testing.T, state *tls.ConnectionState, name string) {
 	if !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
 		t.Errorf("%s: certificate issued by %q, want Pebble", name, leaf.Issuer.CommonName)
 	}
-}
-
-// firstHTTPS polls url until it answers over verified HTTPS, and returns how long that took.
-func firstHTTPS(t *testing.T, p *platformtest.Platform, url string, within time.Duration) time.Duration {
-	t.Helper()
-	c := p.Client(nil)
-	start := time.Now()
-	var last error
-	for time.Since(start) < within {
-		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return time.Since(start)
-			}
-			last = nil
-		} else {
-			last = err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: no HTTPS answer after %s: %v", url, within, last)
-	return 0
-}
-
-func siteZip(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, content := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write([]byte(content))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func services(t testing.TB, p *platformtest.Platform, name string) []string {
