@@ -1,0 +1,54 @@
+package jsfunc
+
+import (
+	"runtime/debug"
+	"runtime/metrics"
+	"syscall"
+	"time"
+)
+
+// watchdogPeriod is how often a worker samples its heap while an invocation runs.
+const watchdogPeriod = 2 * time.Millisecond
+
+// memoryMarker and timeoutMarker are the values a runtime is interrupted with.
+type interruptMarker string
+
+const (
+	memoryMarker  interruptMarker = "memory limit exceeded"
+	timeoutMarker interruptMarker = "time limit exceeded"
+)
+
+// limitMemory makes the Go runtime collect hard near limit and caps the address space, so a
+// runaway that the watchdog misses kills its worker rather than the machine.
+func limitMemory(limit int64) {
+	debug.SetMemoryLimit(limit)
+	debug.SetMaxStack(256 << 20)
+	as := uint64(limit)*4 + 1<<30
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &cur); err == nil && cur.Cur < as {
+		return
+	}
+	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as})
+}
+
+// watchMemory interrupts the running code while the heap is over the limit, until stop closes.
+func (w *worker) watchMemory(stop chan struct{}) {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	t := time.NewTicker(watchdogPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		metrics.Read(samples)
+		if samples[0].Value.Kind() != metrics.KindUint64 || samples[0].Value.Uint64() <= uint64(w.memLimit) {
+			continue
+		}
+		if w.memHit.CompareAndSwap(false, true) {
+			_ = w.send(&message{T: frameMemory})
+		}
+		w.interruptAll(memoryMarker)
+	}
+}
