@@ -1,9 +1,9 @@
 package jsfunc
 
 import (
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
-	"syscall"
 	"time"
 )
 
@@ -18,18 +18,18 @@ const (
 	timeoutMarker interruptMarker = "time limit exceeded"
 )
 
-// limitMemory makes the Go runtime collect hard near limit and caps the address space, so a
-// runaway that the watchdog misses kills its worker rather than the machine.
+// limitMemory makes the Go runtime collect hard near limit. There is no cap on the address
+// space (RLIMIT_AS): Go and the C libraries a binary links reserve far more address space than
+// they use, so any cap low enough to matter kills healthy workers; the watchdog's hard limit
+// (hardLimit) and, in a stack, the container's memory limit are the backstops.
 func limitMemory(limit int64) {
 	debug.SetMemoryLimit(limit)
 	debug.SetMaxStack(256 << 20)
-	as := uint64(limit)*4 + 1<<30
-	var cur syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &cur); err == nil && cur.Cur < as {
-		return
-	}
-	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as})
 }
+
+// hardLimit is the heap at which a worker whose code did not stop when interrupted (it is
+// inside one long native call) exits, after telling the pool why.
+func hardLimit(limit int64) uint64 { return uint64(limit)*2 + 64<<20 }
 
 // watchMemory interrupts the running code while the heap is over the limit, until stop closes.
 func (w *worker) watchMemory(stop chan struct{}) {
@@ -50,5 +50,8 @@ func (w *worker) watchMemory(stop chan struct{}) {
 			_ = w.send(&message{T: frameMemory})
 		}
 		w.interruptAll(memoryMarker)
+		if samples[0].Value.Uint64() > hardLimit(w.memLimit) {
+			os.Exit(3)
+		}
 	}
 }
