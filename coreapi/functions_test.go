@@ -94,7 +94,9 @@ func TestFunctionAnswersAndErrors(t *testing.T) {
 	c.expectError(c.raw(http.MethodPost, "/fn/plain", strings.NewReader("{"), "application/json"), http.StatusBadRequest, "invalid_json")
 
 	waitFor(t, func() bool {
-		var logs struct{ Items []struct{ Level, Message string } }
+		var logs struct {
+			Items []struct{ Level, Message string }
+		}
 		admin.mustStatus(http.StatusOK, admin.get("/admin/functions/boom/logs")).decode(&logs)
 		return len(logs.Items) == 1 && logs.Items[0].Level == "error" && strings.Contains(logs.Items[0].Message, "TypeError")
 	})
