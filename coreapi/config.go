@@ -112,6 +112,7 @@ const (
 	DefaultWSPingInterval      = 25 * time.Second
 	DefaultWSIdleTimeout       = 60 * time.Second
 	DefaultAPIKeyOverlap       = core.DefaultAPIKeyOverlap
+	DefaultFunctionMemoryMB    = 128
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.

@@ -165,8 +165,10 @@ func (s *Server) publicRouter() *echo.Echo {
 
 	e.GET("/ws", s.handleWS)
 
-	e.Any("/fn/:name", s.handleCallFunction)
-	e.Any("/fn/:name/*", s.handleCallFunction)
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		e.Add(method, "/fn/:name", s.handleCallFunction)
+		e.Add(method, "/fn/:name/*", s.handleCallFunction)
+	}
 
 	e.GET("/collections", s.handleListCollections)
 	e.POST("/collections", s.handleCreateCollection)
