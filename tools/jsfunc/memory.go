@@ -18,12 +18,16 @@ const (
 	timeoutMarker interruptMarker = "time limit exceeded"
 )
 
+// addressSpaceBase is the address space a worker may reserve beyond four times its heap limit:
+// an idle Go process already reserves about 1.5 GiB, and each thread its stack.
+const addressSpaceBase = 4 << 30
+
 // limitMemory makes the Go runtime collect hard near limit and caps the address space, so a
 // runaway that the watchdog misses kills its worker rather than the machine.
 func limitMemory(limit int64) {
 	debug.SetMemoryLimit(limit)
 	debug.SetMaxStack(256 << 20)
-	as := uint64(limit)*4 + 1<<30
+	as := uint64(limit)*4 + addressSpaceBase
 	var cur syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &cur); err == nil && cur.Cur < as {
 		return
