@@ -35,7 +35,9 @@ func limitMemory(limit int64) {
 	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as})
 }
 
-// watchMemory interrupts the running code while the heap is over the limit, until stop closes.
+// watchMemory interrupts the running code while the heap is over 90% of the limit, until stop
+// closes: near the limit itself the Go collector runs almost without pause and a runaway would
+// crawl towards it for seconds.
 func (w *worker) watchMemory(stop chan struct{}) {
 	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	t := time.NewTicker(watchdogPeriod)
@@ -47,7 +49,7 @@ func (w *worker) watchMemory(stop chan struct{}) {
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		if samples[0].Value.Kind() != metrics.KindUint64 || samples[0].Value.Uint64() <= uint64(w.memLimit) {
+		if samples[0].Value.Kind() != metrics.KindUint64 || samples[0].Value.Uint64() <= uint64(w.memLimit)*9/10 {
 			continue
 		}
 		if w.memHit.CompareAndSwap(false, true) {
