@@ -94,7 +94,9 @@ func (p *Pool) run(ctx context.Context, m *message, timeout time.Duration, host 
 	return p.exchange(ctx, w, 0, m, timeout, host)
 }
 
-// exchange runs one invocation on w; depth is its nesting depth.
+// exchange runs one invocation on w; depth is its nesting depth. Past its hard deadline (the
+// timeout plus a grace, or ctx's deadline if sooner) or when ctx ends, the worker is killed: the
+// Host sees the invocation's ctx end too.
 func (p *Pool) exchange(ctx context.Context, w *proc, depth int, m *message, timeout time.Duration, host Host) (*message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(ctx)
@@ -104,10 +106,10 @@ func (p *Pool) exchange(ctx context.Context, w *proc, depth int, m *message, tim
 	if w.isDead() {
 		return nil, w.deathError()
 	}
-	hard := time.AfterFunc(timeout+hardDeadlineGrace, func() { w.kill(ErrTimeout) })
-	defer hard.Stop()
-	stopCtx := context.AfterFunc(ctx, func() { w.kill(ctxError(ctx)) })
-	defer stopCtx()
+	ctx, cancel := context.WithTimeout(ctx, timeout+hardDeadlineGrace)
+	defer cancel()
+	stopKill := context.AfterFunc(ctx, func() { w.kill(ctxError(ctx)) })
+	defer stopKill()
 
 	source := m.Source
 	if w.keys[m.Key] {

@@ -31,7 +31,9 @@ func limitMemory(limit int64) {
 // inside one long native call) exits, after telling the pool why.
 func hardLimit(limit int64) uint64 { return uint64(limit)*2 + 64<<20 }
 
-// watchMemory interrupts the running code while the heap is over the limit, until stop closes.
+// watchMemory interrupts the running code while the heap is over 90% of the limit, until stop
+// closes: near the limit itself the Go collector runs almost without pause and a runaway would
+// crawl towards it for seconds.
 func (w *worker) watchMemory(stop chan struct{}) {
 	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	t := time.NewTicker(watchdogPeriod)
@@ -43,7 +45,7 @@ func (w *worker) watchMemory(stop chan struct{}) {
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		if samples[0].Value.Kind() != metrics.KindUint64 || samples[0].Value.Uint64() <= uint64(w.memLimit) {
+		if samples[0].Value.Kind() != metrics.KindUint64 || samples[0].Value.Uint64() <= uint64(w.memLimit)*9/10 {
 			continue
 		}
 		if w.memHit.CompareAndSwap(false, true) {
