@@ -9,6 +9,11 @@
 // writer posting channel messages at a steady rate; each delivery's latency is measured from
 // just before the post to its arrival at a client.
 //
+// The functions scenario measures backend functions on the same API: GET /fn/NAME of a
+// trivial onRequest against GET of a document, a create with a beforeCreate hook against one
+// without, each with -clients for -duration, and the time from a deploy's PUT until both of
+// two replicas answer the new version (10 deploys).
+//
 // The controlplane scenario builds cmd/backpack and measures a real `backpack dev` process
 // instead (it needs none of the servers above): how long a new backend takes from its create
 // request to its first successful API answer, the idle process's resident memory with 0, 10
@@ -16,6 +21,7 @@
 //
 //	go run ./bench [-clients 50] [-duration 10s] [-seed 10000] [-scenarios create,list-20-of-10k]
 //	go run ./bench -scenarios fanout,fanout-2-replicas [-ws-clients 1000] [-fanout-rate 50]
+//	go run ./bench -scenarios functions [-clients 50] [-duration 3s]
 //
 // The peer scenario measures issue 14's targets: Backpack's backend API and PocketBase v0.34.2
 // side by side, each server a process of its own (PocketBase built by
@@ -198,6 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fanoutResults          []fanoutSummary
 		controlPlane           *controlPlaneSummary
 		peer                   *peerSummary
+		functions              *functionsSummary
 	)
 	for _, name := range o.scenarios {
 		if name == scenarioControlPlane {
@@ -213,6 +220,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			r := runPeer(ctx, peerConfig{pocketBase: o.pocketBase, backpackAPI: o.backpackAPI, clients: o.clients, duration: o.peerDuration, seed: o.seed,
 				gomaxprocs: o.peerGOMAXPROCS, idleBackends: o.peerBackends, idle: 5 * time.Second, progress: stderr})
 			peer = &r
+		} else if name == scenarioFunctions {
+			urls, err := env.replicaURLs(ctx, deployReplicas)
+			if err != nil {
+				return err
+			}
+			admin := newAPIClient(env.adminURL, "", 1)
+			admin.token = env.apiConfig.AdminToken
+			fmt.Fprintf(stderr, "running %s: %d clients for %s per workload, then %d deploys followed on %d replicas…\n",
+				name, o.clients, o.duration, deploySamples, deployReplicas)
+			r := runFunctions(ctx, functionsConfig{api: api, admin: admin, replicas: urls, clients: o.clients, duration: o.duration})
+			functions = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {
 			urls, err := env.replicaURLs(ctx, replicas)
 			if err != nil {
@@ -253,6 +271,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout)
 		}
 		if err := printFanoutTable(stdout, fanoutNames, fanoutResults); err != nil {
+			return err
+		}
+		printed = true
+	}
+	if functions != nil {
+		if printed {
+			fmt.Fprintln(stdout)
+		}
+		if err := printFunctions(stdout, *functions); err != nil {
 			return err
 		}
 		printed = true

@@ -34,10 +34,12 @@ const benchDatabase = "bench"
 // in-process and the API on a loopback port (more replicas of it on demand), all under one
 // temporary directory.
 type environment struct {
-	// baseURL is the first API replica's, the one every scenario writes to.
-	baseURL string
-	apiKey  string
-	db      *mongo.Database
+	// baseURL is the first API replica's, the one every scenario writes to; adminURL is its
+	// admin port's, where the functions scenario deploys (with apiConfig.AdminToken).
+	baseURL  string
+	adminURL string
+	apiKey   string
+	db       *mongo.Database
 	// setup describes the database and Redis for the report.
 	setup string
 	// closers stop what was started, in the order it was started.
@@ -48,7 +50,9 @@ type environment struct {
 	apiConfig coreapi.Config
 	redisURL  string
 	// replicas are the base URLs of the API replicas started so far; baseURL is the first.
-	replicas []string
+	// adminURLs are their admin ports', in the same order.
+	replicas  []string
+	adminURLs []string
 }
 
 // startEnvironment starts everything, or nothing: on failure it stops what it had started.
@@ -111,7 +115,7 @@ func (e *environment) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.baseURL = replicas[0]
+	e.baseURL, e.adminURL = replicas[0], e.adminURLs[0]
 
 	e.setup = fmt.Sprintf("FerretDB %s (SQLite, in-process) · redis-server %s (loopback)",
 		moduleVersion("github.com/FerretDB/FerretDB"), redisVersion(redisBin))
@@ -136,42 +140,52 @@ func (e *environment) replicaURLs(ctx context.Context, n int) ([]string, error) 
 			return nil, fmt.Errorf("connect to Redis: %w", err)
 		}
 		e.closers = append(e.closers, func() { _ = eph.Close() })
-		baseURL, stopAPI, err := startAPI(ctx, e.apiConfig, mongostore.New(e.db, docstore.Limits{}), eph)
+		baseURL, adminURL, stopAPI, err := startAPI(ctx, e.apiConfig, mongostore.New(e.db, docstore.Limits{}), eph)
 		if err != nil {
 			return nil, err
 		}
 		e.closers = append(e.closers, stopAPI)
 		e.replicas = append(e.replicas, baseURL)
+		e.adminURLs = append(e.adminURLs, adminURL)
 	}
 	return e.replicas[:n], nil
 }
 
-// startAPI serves the API's public handler on a loopback port and returns its base URL and a
-// function that shuts it down: the HTTP server first, then the API replica (background work
-// and websockets, which the HTTP server's shutdown does not wait for).
-func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph ephemeral.Store) (string, func(), error) {
+// startAPI serves the API's public handler and its admin handler on loopback ports and
+// returns their base URLs and a function that shuts it down: the HTTP servers first, then the
+// API replica (background work and websockets, which the HTTP servers' shutdown does not wait
+// for).
+func startAPI(ctx context.Context, cfg coreapi.Config, store docstore.Store, eph ephemeral.Store) (string, string, func(), error) {
 	api, err := coreapi.New(ctx, cfg, store, eph)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		api.Close()
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			cfg.Logger.Error("serve API", "err", err)
-		}
-	}()
+	var servers []*http.Server
 	stop := func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
+		for _, srv := range servers {
+			_ = srv.Shutdown(shutdownCtx)
+		}
 		api.Close()
 	}
-	return "http://" + ln.Addr().String(), stop, nil
+	var urls []string
+	for _, h := range []http.Handler{api.Handler(), api.AdminHandler()} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return "", "", nil, err
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				cfg.Logger.Error("serve API", "err", err)
+			}
+		}()
+		servers = append(servers, srv)
+		urls = append(urls, "http://"+ln.Addr().String())
+	}
+	return urls[0], urls[1], stop, nil
 }
 
 // moduleVersion is the version of a module built into this binary.
