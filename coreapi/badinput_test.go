@@ -18,7 +18,8 @@ func sweepAPI(t *testing.T) (*testAPI, *client, map[string]string) {
 	d := c.mustStatus(http.StatusCreated, c.post("/notes", map[string]string{"title": "hello"})).doc()
 	c.mustStatus(http.StatusCreated, c.upload(http.MethodPost, "/files", formPart{field: "file", filename: "a.txt", data: []byte("hi")}))
 	api.adminClient().mustStatus(http.StatusCreated, api.adminClient().post("/admin/collections/notes/indexes", map[string]any{"fields": []string{"title"}}))
-	return api, c, map[string]string{"collection": "notes", "id": d["_id"].(string), "userId": userID, "filename": "a.txt", "index": "title_1"}
+	api.adminClient().deploy("echo", `function onRequest(req) { return {method: req.method, body: typeof req.body}; }`, nil)
+	return api, c, map[string]string{"collection": "notes", "id": d["_id"].(string), "userId": userID, "filename": "a.txt", "index": "title_1", "name": "echo", "*": "sub/path"}
 }
 
 // TestPublicPortBadInput sends every route of the public port, as a signed-in user, the bad

@@ -80,8 +80,11 @@ func functionBody(contentType string, raw []byte) (json.RawMessage, error) {
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == echo.MIMEApplicationJSON || strings.HasSuffix(mt, "+json") {
-		if !json.Valid(raw) {
-			return nil, httpapi.BadRequest("invalid_json", "the body says it is JSON but does not parse")
+		// JavaScript reads numbers as doubles: a number beyond them is refused here, as the
+		// document routes refuse it, rather than failing inside the function.
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, httpapi.BadRequest("invalid_json", "the body says it is JSON but is not valid JSON, or has a number beyond a double's range")
 		}
 		return raw, nil
 	}
