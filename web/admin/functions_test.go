@@ -3,7 +3,10 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -98,4 +101,163 @@ func TestFunctionCodeEditor(t *testing.T) {
 	if s := p.readEditor(ctx, "#editor-test"); s.Focused || s.Value != before {
 		t.Fatalf("Escape then Tab: %+v", s)
 	}
+}
+
+// setSource replaces the code in the Functions tab's editor as a paste would.
+func (p *panel) setSource(ctx context.Context, source string) {
+	p.t.Helper()
+	var ok bool
+	p.eval(ctx, fmt.Sprintf(`(() => { const ta = document.querySelector('.fn-editor textarea[name=source]');
+		ta.value = %q; ta.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, source), &ok)
+}
+
+// fnSyntaxError has a syntax error on its third line.
+const fnSyntaxError = `function onRequest(req, ctx) {
+  console.log('greeting', req.body.name);
+  const answer = ;
+  return answer;
+}
+`
+
+// fnGreeter logs, answers, throws, and throws an HttpError whose code would sign the
+// developer out if the panel took it for the control plane's.
+const fnGreeter = `function onRequest(req, ctx) {
+  if (req.path === 'boom') throw new Error('kaboom');
+  if (req.path === 'guarded') throw new ctx.HttpError(401, 'not_signed_in', 'sign in first');
+  console.log('greeting', req.body.name);
+  return { status: 201, body: { hello: req.body.name, user: ctx.user } };
+}
+`
+
+// TestFunctions: in the Functions tab a developer creates a function, deploys a syntax error
+// (marked at its line, the running version untouched), fixes and deploys it, invokes it and
+// sees its answer and its logs follow live (errors in red), and deletes it.
+func TestFunctions(t *testing.T) {
+	p, c := startWithBackend(t, "shop")
+	ctx := p.browser
+	fnPath := "/api/backends/shop/admin/functions/hello"
+
+	p.open(ctx, "/backends/shop/functions")
+	var ok bool
+	// The test counts the page's requests to the logs: keep every one of them.
+	p.eval(ctx, `(performance.setResourceTimingBufferSize(100000), true)`, &ok)
+	p.waitText(ctx, ".fn-list", "No functions yet")
+	p.expectLabelled(ctx, "/backends/shop/functions")
+
+	// A name the server would refuse is explained as it is typed.
+	p.run(ctx, "type a bad name", fill(`input[name=function]`, "1hello"))
+	p.waitText(ctx, `.field:has(input[name=function]) .field-error`, "Start with a letter.")
+	p.run(ctx, "create hello", fill(`input[name=function]`, "hello"), click(`form.create-function button[type=submit]`))
+	p.waitText(ctx, ".fn-name", "hello")
+	p.waitText(ctx, `tr[data-function=hello]`, "onRequest")
+	p.waitText(ctx, ".fn-version", "1")
+	p.eventually(ctx, "the address to name the function", `location.pathname === '/backends/shop/functions/hello'`)
+	p.eventually(ctx, "the starter in the editor", `document.querySelector('.fn-editor textarea[name=source]').value.includes('function onRequest(req, ctx)')`)
+	p.expectLabelled(ctx, "/backends/shop/functions/hello")
+	var fn struct {
+		Version int    `json:"version"`
+		Source  string `json:"source"`
+	}
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &fn)
+	starter := fn.Source
+	if fn.Version != 1 || !strings.Contains(starter, "function onRequest") {
+		t.Fatalf("created function = %+v", fn)
+	}
+
+	// A syntax error: marked at its line, the caret there, and version 1 still runs.
+	p.setSource(ctx, fnSyntaxError)
+	p.waitText(ctx, ".fn-status-line", "not deployed")
+	p.run(ctx, "deploy a syntax error", click(`.fn-editor button.deploy`))
+	p.waitText(ctx, ".fn-editor .code-lines > .error-line", "3")
+	p.waitText(ctx, ".fn-status-line", "Nothing was deployed: version 1 still runs.")
+	s := p.readEditor(ctx, ".fn-editor")
+	if caretLine := strings.Count(s.Value[:s.Start], "\n") + 1; caretLine != 3 || !s.Focused || !strings.Contains(s.Error, "line 3") || !s.Invalid {
+		t.Fatalf("after the syntax error: caret on line %d, %+v", caretLine, s)
+	}
+	p.screenshot(ctx, "functions-syntax-error")
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &fn)
+	if fn.Version != 1 || fn.Source != starter {
+		t.Fatalf("a refused deploy changed the function: %+v", fn)
+	}
+
+	// Fixed and deployed: version 2, the mark gone.
+	p.setSource(ctx, fnGreeter)
+	p.run(ctx, "deploy the fix", click(`.fn-editor button.deploy`))
+	p.waitText(ctx, ".fn-status-line", "Deployed version 2.")
+	p.waitText(ctx, ".fn-version", "2")
+	p.waitText(ctx, `tr[data-function=hello]`, "2")
+	if s := p.readEditor(ctx, ".fn-editor"); s.ErrorLine != "" || s.Invalid {
+		t.Fatalf("the mark stayed after a good deploy: %+v", s)
+	}
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &fn)
+	if fn.Version != 2 || fn.Source != fnGreeter {
+		t.Fatalf("deployed function = %+v", fn)
+	}
+
+	// Invoke: the body is checked as JSON before anything is sent.
+	p.run(ctx, "type a bad body", fill(`textarea[name=body]`, `{"name":`), click(`form.fn-invoke button[type=submit]`))
+	p.waitText(ctx, `.field:has(textarea[name=body]) .field-error`, "not valid JSON")
+	p.run(ctx, "invoke", fill(`textarea[name=body]`, `{"name":"Ann"}`), click(`form.fn-invoke button[type=submit]`))
+	p.waitText(ctx, ".fn-status", "201")
+	p.waitText(ctx, ".fn-answer", `"hello": "Ann"`)
+	p.waitText(ctx, ".fn-answer", `"user": null`)
+	p.waitText(ctx, ".fn-duration", "ms")
+	p.waitText(ctx, ".fn-logs", "greeting Ann")
+	p.screenshot(ctx, "functions")
+
+	// A thrown error is the function's answer, and its log line is red.
+	p.run(ctx, "invoke boom", fill(`input[name=path]`, "boom"), click(`form.fn-invoke button[type=submit]`))
+	p.waitText(ctx, ".fn-status", "500 · function_error")
+	p.waitText(ctx, ".fn-logs .log-error", "kaboom")
+	var red bool
+	p.eval(ctx, `getComputedStyle(document.querySelector('.fn-logs .log-error')).color !== getComputedStyle(document.querySelector('.fn-logs .log-line:not(.log-error)')).color`, &red)
+	if !red {
+		t.Error("error lines look like the others")
+	}
+	// A function's own not_signed_in is its answer: the developer stays signed in.
+	p.run(ctx, "invoke guarded", fill(`input[name=path]`, "guarded"), click(`form.fn-invoke button[type=submit]`))
+	p.waitText(ctx, ".fn-status", "401 · not_signed_in")
+	p.waitText(ctx, ".fn-answer", "sign in first")
+	var stayed bool
+	p.eval(ctx, `location.pathname === '/backends/shop/functions/hello' && !!document.querySelector('.account')`, &stayed)
+	if !stayed {
+		t.Fatal("a function's not_signed_in signed the developer out")
+	}
+
+	// An end user's call shows in the open page's logs.
+	bea := c.endUser("shop", "bea@example.com")
+	c.do(http.MethodPost, "shop-be.localhost", "/fn/hello", bea, map[string]string{"name": "Bea"}, http.StatusCreated, nil)
+	p.waitText(ctx, ".fn-logs", "greeting Bea")
+
+	// Leaving the tab stops following the logs.
+	p.run(ctx, "go to the overview", click(`nav.tabs a[href="/backends/shop"]`))
+	p.waitText(ctx, ".outcome", "Running")
+	logPolls := func() int {
+		var n int
+		p.eval(ctx, `performance.getEntriesByType('resource').filter((e) => e.name.includes('/functions/hello/logs')).length`, &n)
+		return n
+	}
+	pause := func() {
+		if _, err := chromedp.Run(ctx, chromedp.Sleep(2500*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := logPolls()
+	pause()
+	// A poll in flight when the tab closed may still be counted, once.
+	settled := logPolls()
+	pause()
+	if now := logPolls(); settled > left+1 || now != settled {
+		t.Fatalf("the logs were polled after leaving the tab: %d, then %d, then %d requests", left, settled, now)
+	}
+
+	// Delete, after a confirmation.
+	p.open(ctx, "/backends/shop/functions/hello")
+	p.waitText(ctx, ".fn-version", "2")
+	p.run(ctx, "delete", click(`.fn-editor button.delete`))
+	p.run(ctx, "confirm", click(`dialog button[value=ok]`))
+	p.waitText(ctx, ".fn-list", "No functions yet")
+	p.eventually(ctx, "the address to leave the function", `location.pathname === '/backends/shop/functions'`)
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusNotFound, nil)
+	c.do(http.MethodPost, "shop-be.localhost", "/fn/hello", bea, map[string]string{"name": "Bea"}, http.StatusNotFound, nil)
 }

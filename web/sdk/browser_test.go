@@ -18,10 +18,14 @@ import (
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
+	"github.com/backpackhq/backpack/tools/jsfunc"
 	"github.com/chromedp/chromedp"
 )
 
-const browserAPIKey = "browser-test-api-key-0123456789"
+const (
+	browserAPIKey     = "browser-test-api-key-0123456789"
+	browserAdminToken = "browser-admin-token-0123456789"
+)
 
 // page is the test site: it loads the SDK from the backend with a classic <script> tag, as the
 // README tells developers to.
@@ -29,9 +33,17 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><title>sdk test</
 <script src="%[1]s/sdk.js"></script></head><body>
 <script>window.sdk = createSdk(%[1]q, %[2]q); window.received = [];</script></body></html>`
 
+// TestMain lets the test binary serve as a function worker: the API runs functions in
+// processes started from this executable.
+func TestMain(m *testing.M) {
+	jsfunc.RunWorkerIfRequested()
+	os.Exit(m.Run())
+}
+
 // browserEnv is a backend API and a site on different origins, driven by headless Chromium.
 type browserEnv struct {
 	t       *testing.T
+	api     *coreapi.Server
 	apiURL  string
 	siteURL string
 	ctx     context.Context
@@ -60,7 +72,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	}
 	t.Cleanup(func() { _ = eph.Close() })
 	api, err := coreapi.New(context.Background(), coreapi.Config{
-		APIKey: browserAPIKey, AdminToken: "browser-admin-token-0123456789", FilesDir: t.TempDir(), SiteDir: t.TempDir(),
+		APIKey: browserAPIKey, AdminToken: browserAdminToken, FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{siteURL}, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, teststore.New(t), eph)
 	if err != nil {
@@ -77,7 +89,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	siteSrv.Start()
 	t.Cleanup(siteSrv.Close)
 
-	env := &browserEnv{t: t, apiURL: apiURL, siteURL: siteURL, console: &browsertest.Console{}}
+	env := &browserEnv{t: t, api: api, apiURL: apiURL, siteURL: siteURL, console: &browsertest.Console{}}
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	env.ctx = env.listen(ctx, "page1")
