@@ -122,10 +122,10 @@ const fnSyntaxError = `function onRequest(req, ctx) {
 // fnGreeter logs, answers, throws, and throws an HttpError whose code would sign the
 // developer out if the panel took it for the control plane's.
 const fnGreeter = `function onRequest(req, ctx) {
-  if (req.path === 'boom') throw new Error('kaboom');
-  if (req.path === 'guarded') throw new ctx.HttpError(401, 'not_signed_in', 'sign in first');
+  if (req.path === '/boom') throw new Error('kaboom');
+  if (req.path === '/guarded') throw new ctx.HttpError(401, 'not_signed_in', 'sign in first');
   console.log('greeting', req.body.name);
-  return { status: 201, body: { hello: req.body.name, user: ctx.user } };
+  return { status: 201, body: { hello: req.body.name, greeting: ctx.env.GREETING, user: ctx.user } };
 }
 `
 
@@ -164,6 +164,14 @@ func TestFunctions(t *testing.T) {
 		t.Fatalf("created function = %+v", fn)
 	}
 
+	// Settings are checked before anything is sent.
+	p.run(ctx, "enter bad settings", fill(`input[name=timeoutMs]`, "0"), fill(`textarea[name=env]`, "GREETING"),
+		click(`.fn-editor button.deploy`))
+	p.waitText(ctx, `.field:has(input[name=timeoutMs]) .field-error`, "from 10 to 60000")
+	p.waitText(ctx, `.field:has(textarea[name=env]) .field-error`, "Line 1: write NAME=value.")
+	p.run(ctx, "enter settings", fill(`input[name=timeoutMs]`, "3000"), fill(`textarea[name=env]`, "GREETING=Hej"),
+		fill(`input[name=collections]`, "orders"))
+
 	// A syntax error: marked at its line, the caret there, and version 1 still runs.
 	p.setSource(ctx, fnSyntaxError)
 	p.waitText(ctx, ".fn-status-line", "not deployed")
@@ -189,9 +197,17 @@ func TestFunctions(t *testing.T) {
 	if s := p.readEditor(ctx, ".fn-editor"); s.ErrorLine != "" || s.Invalid {
 		t.Fatalf("the mark stayed after a good deploy: %+v", s)
 	}
-	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &fn)
-	if fn.Version != 2 || fn.Source != fnGreeter {
-		t.Fatalf("deployed function = %+v", fn)
+	var deployed struct {
+		Version     int               `json:"version"`
+		Source      string            `json:"source"`
+		Collections []string          `json:"collections"`
+		Env         map[string]string `json:"env"`
+		TimeoutMS   int               `json:"timeoutMs"`
+	}
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &deployed)
+	if deployed.Version != 2 || deployed.Source != fnGreeter || deployed.TimeoutMS != 3000 || deployed.Env["GREETING"] != "Hej" ||
+		len(deployed.Collections) != 1 || deployed.Collections[0] != "orders" {
+		t.Fatalf("deployed function = %+v", deployed)
 	}
 
 	// Invoke: the body is checked as JSON before anything is sent.
@@ -200,6 +216,7 @@ func TestFunctions(t *testing.T) {
 	p.run(ctx, "invoke", fill(`textarea[name=body]`, `{"name":"Ann"}`), click(`form.fn-invoke button[type=submit]`))
 	p.waitText(ctx, ".fn-status", "201")
 	p.waitText(ctx, ".fn-answer", `"hello": "Ann"`)
+	p.waitText(ctx, ".fn-answer", `"greeting": "Hej"`)
 	p.waitText(ctx, ".fn-answer", `"user": null`)
 	p.waitText(ctx, ".fn-duration", "ms")
 	p.waitText(ctx, ".fn-logs", "greeting Ann")

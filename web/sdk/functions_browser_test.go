@@ -25,7 +25,7 @@ func (e *browserEnv) deployFunction(name, source string) {
 // echoFunction answers with what it was sent and who sent it, and throws an HttpError on the
 // path "guarded" or for a body with "guarded".
 const echoFunction = `function onRequest(req, ctx) {
-  if (req.path === 'guarded' || (req.body && req.body.guarded)) throw new ctx.HttpError(402, 'payment_required', 'pay first');
+  if (req.path === '/guarded' || (req.body && req.body.guarded)) throw new ctx.HttpError(402, 'payment_required', 'pay first');
   return { status: 201, body: { method: req.method, got: req.body, query: req.query, user: ctx.user ? ctx.user.email : null } };
 }
 `

@@ -34,11 +34,17 @@ function parseEnv(text) {
   return {value};
 }
 
+// The time limits the server takes, in ms.
+const minTimeout = 10;
+const maxTimeout = 60000;
+
 /** parseTimeout reads the time limit in ms; empty keeps the server's default. */
 function parseTimeout(text) {
   const t = text.trim();
   if (t === '') return {value: undefined};
-  if (!/^\d+$/.test(t) || Number(t) === 0) return {problem: 'Enter a whole number of milliseconds above 0 (5000 is 5 seconds).'};
+  if (!/^\d+$/.test(t) || Number(t) < minTimeout || Number(t) > maxTimeout) {
+    return {problem: `Enter a whole number of milliseconds from ${minTimeout} to ${maxTimeout} (5000 is 5 seconds).`};
+  }
   return {value: Number(t)};
 }
 
@@ -75,7 +81,7 @@ export function functionDetail({backend, name, signal, deployed, deleted, listUr
     const collections = h('input', {type: 'text', name: 'collections', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'orders, items'});
     const collectionsField = field('Collections', collections, 'The collections whose writes run its hooks (beforeCreate, afterUpdate, …), separated by commas.');
     const timeout = h('input', {type: 'text', name: 'timeoutMs', inputmode: 'numeric', autocomplete: 'off', placeholder: '5000'});
-    const timeoutField = field('Time limit (ms)', timeout, 'Longer runs end with 504 function_timeout. Empty: 5000.');
+    const timeoutField = field('Time limit (ms)', timeout, `Longer runs end with 504 function_timeout. Empty: 5000; at most ${maxTimeout}.`);
     const env = h('textarea', {name: 'env', spellcheck: 'false', autocapitalize: 'none', autocomplete: 'off', rows: 3, class: 'fn-env'});
     const envField = field('Settings (ctx.env)', env, 'One NAME=value a line. Anyone who can deploy can read them.');
     const box = errorBox();
