@@ -75,3 +75,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSJSON$$' -fuzztime $(FUZZTIME) ./tools/docstore/ferretimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME) ./functions/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./tools/jsfunc/

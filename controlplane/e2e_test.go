@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/internal/testenv"
@@ -117,6 +118,35 @@ func endToEnd(t *testing.T, opts ...planeOption) {
 	d.mustStatus(http.StatusOK, d.get("/api/backends/shop/admin/users")).decode(&users)
 	if len(users) != 1 || users[0]["email"] != "ann@example.com" {
 		t.Fatalf("users through the proxy = %v", users)
+	}
+
+	// A function deployed through the proxy answers end users at /fn/NAME and fires its hook on
+	// their writes; its logs come back through the proxy too.
+	d.mustStatus(http.StatusOK, d.send(http.MethodPut, "/api/backends/shop/admin/functions/greet", map[string]any{
+		"source":      "function onRequest(req, ctx) { console.log('greeting', ctx.user.email); return {hello: ctx.user.email}; }\nfunction beforeCreate(doc) { doc.stamped = true; return doc; }",
+		"collections": []string{"notes"},
+	}))
+	var greeting map[string]string
+	ann.mustStatus(http.StatusOK, ann.send(http.MethodGet, "/fn/greet", nil)).decode(&greeting)
+	if greeting["hello"] != "ann@example.com" {
+		t.Fatalf("function through the local runtime = %v", greeting)
+	}
+	ann.mustStatus(http.StatusCreated, ann.send(http.MethodPost, "/notes", map[string]any{"title": "hooked"})).decode(&note)
+	if note["stamped"] != true {
+		t.Fatalf("hooked write = %v", note)
+	}
+	ann.mustStatus(http.StatusOK, ann.send(http.MethodDelete, "/notes/"+note["_id"].(string), nil))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var logs struct{ Items []struct{ Message string } }
+		d.mustStatus(http.StatusOK, d.get("/api/backends/shop/admin/functions/greet/logs")).decode(&logs)
+		if len(logs.Items) == 1 && logs.Items[0].Message == "greeting ann@example.com" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("function logs through the proxy = %+v", logs.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// A site release, served at NAME.localhost with the SPA fallback.

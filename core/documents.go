@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,10 @@ func (d Documents) insert(ctx context.Context, data bson.D, action string) (bson
 	if err := checkClientDocument(data, d.s.cfg.DocumentLimits); err != nil {
 		return nil, err
 	}
+	data, err := d.before(ctx, HookCreate, data, nil)
+	if err != nil {
+		return nil, err
+	}
 	now := Timestamp()
 	doc := append(bson.D{{Key: "_id", Value: bson.NewObjectID()}}, data...)
 	if !d.who.Admin {
@@ -146,6 +151,7 @@ func (d Documents) insert(ctx context.Context, data bson.D, action string) (bson
 		return nil, fmt.Errorf("create document: %w", err)
 	}
 	d.s.publishDocument(ctx, action, d.info, doc)
+	d.after(ctx, HookCreate, doc, nil)
 	return doc, nil
 }
 
@@ -160,14 +166,29 @@ func (d Documents) Replace(ctx context.Context, id bson.ObjectID, data bson.D) (
 	if err := checkClientDocument(data, d.s.cfg.DocumentLimits); err != nil {
 		return nil, err
 	}
+	return d.swap(ctx, id, func(bson.D) bson.D { return data }, "update")
+}
+
+// swap replaces a document with what next makes of the stored one, keeping the server's
+// fields, compare-and-swap on _updatedAt: a concurrent write makes it read and try again. A
+// beforeUpdate hook sees next's document and the stored one, and runs again on each try.
+func (d Documents) swap(ctx context.Context, id bson.ObjectID, next func(old bson.D) bson.D, action string) (bson.D, error) {
+	hooked := d.wants(HookUpdate, true) || d.wants(HookUpdate, false)
 	for range replaceAttempts {
-		current, err := d.coll.FindOne(ctx, d.byID(id), docstore.FindOptions{
-			Projection: bson.D{{Key: "_owner", Value: 1}, {Key: "_createdAt", Value: 1}, {Key: "_updatedAt", Value: 1}}})
+		opts := docstore.FindOptions{}
+		if !hooked {
+			opts.Projection = bson.D{{Key: "_owner", Value: 1}, {Key: "_createdAt", Value: 1}, {Key: "_updatedAt", Value: 1}}
+		}
+		current, err := d.coll.FindOne(ctx, d.byID(id), opts)
 		if errors.Is(err, docstore.ErrNotFound) {
 			return nil, ErrDocumentNotFound
 		}
 		if err != nil {
 			return nil, fmt.Errorf("replace document: %w", err)
+		}
+		data, err := d.before(ctx, HookUpdate, next(current), current)
+		if err != nil {
+			return nil, err
 		}
 		doc := append(bson.D{{Key: "_id", Value: id}}, data...)
 		for _, k := range []string{"_owner", "_createdAt"} {
@@ -188,16 +209,21 @@ func (d Documents) Replace(ctx context.Context, id bson.ObjectID, data bson.D) (
 		if err != nil {
 			return nil, fmt.Errorf("replace document: %w", err)
 		}
-		d.s.publishDocument(ctx, "update", d.info, replaced)
+		d.s.publishDocument(ctx, action, d.info, replaced)
+		d.after(ctx, HookUpdate, replaced, current)
 		return replaced, nil
 	}
 	return nil, ErrWriteConflict
 }
 
-// Patch merges the sent top-level fields into the document; fields not sent stay.
+// Patch merges the sent top-level fields into the document; fields not sent stay. With an
+// update hook deployed it is a replace of the merged document, so the hook sees it whole.
 func (d Documents) Patch(ctx context.Context, id bson.ObjectID, data bson.D) (bson.D, error) {
 	if err := checkClientDocument(data, d.s.cfg.DocumentLimits); err != nil {
 		return nil, err
+	}
+	if d.wants(HookUpdate, true) || d.wants(HookUpdate, false) {
+		return d.swap(ctx, id, func(old bson.D) bson.D { return mergeTop(clientFields(old), data) }, "patch")
 	}
 	set := append(data, bson.E{Key: "_updatedAt", Value: Timestamp()})
 	doc, err := d.coll.Update(ctx, d.byID(id), docstore.Change{Set: set})
@@ -211,9 +237,36 @@ func (d Documents) Patch(ctx context.Context, id bson.ObjectID, data bson.D) (bs
 	return doc, nil
 }
 
-// Delete removes one document the caller may see and returns it.
+// mergeTop is doc with patch's top-level fields set: replaced in place, or added at the end.
+func mergeTop(doc, patch bson.D) bson.D {
+	out := append(bson.D{}, doc...)
+	for _, p := range patch {
+		i := slices.IndexFunc(out, func(e bson.E) bool { return e.Key == p.Key })
+		if i >= 0 {
+			out[i] = p
+		} else {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Delete removes one document the caller may see and returns it. A beforeDelete hook sees the
+// stored document first and may refuse.
 func (d Documents) Delete(ctx context.Context, id bson.ObjectID) (bson.D, error) {
-	doc, err := d.coll.Delete(ctx, d.byID(id))
+	filter := d.byID(id)
+	if d.wants(HookDelete, true) {
+		current, err := d.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := d.before(ctx, HookDelete, nil, current); err != nil {
+			return nil, err
+		}
+		updatedAt, _ := lookupField(current, "_updatedAt")
+		filter = and(filter, bson.D{{Key: "_updatedAt", Value: updatedAt}})
+	}
+	doc, err := d.coll.Delete(ctx, filter)
 	if errors.Is(err, docstore.ErrNotFound) {
 		return nil, ErrDocumentNotFound
 	}
@@ -221,6 +274,7 @@ func (d Documents) Delete(ctx context.Context, id bson.ObjectID) (bson.D, error)
 		return nil, fmt.Errorf("delete document: %w", err)
 	}
 	d.s.publishDocument(ctx, "delete", d.info, doc)
+	d.after(ctx, HookDelete, nil, doc)
 	return doc, nil
 }
 

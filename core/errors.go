@@ -34,6 +34,9 @@ type Error struct {
 	Code    string
 	Message string
 	Details map[string]any
+	// Status, when set, is the status to answer with instead of the kind's: a function's
+	// HttpError chooses its own.
+	Status int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -43,6 +46,13 @@ func newError(kind Kind, code, message string) *Error {
 }
 
 func invalid(code, message string) *Error { return newError(Invalid, code, message) }
+
+// FunctionError is a refusal a function made (its HttpError) or caused (a timeout, a crash):
+// the status is the function's choice or the runtime's, the code and message are shown as
+// they are.
+func FunctionError(status int, code, message string) *Error {
+	return &Error{Kind: Invalid, Code: code, Message: message, Status: status}
+}
 
 // Refusals returned by more than one operation.
 var (

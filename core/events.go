@@ -24,6 +24,7 @@ const (
 	KindCollection = "collection" // a collection was created, changed or dropped; admin stream only
 	KindSession    = "session"    // a session ended; its connections are closed
 	KindSettings   = "settings"   // settings changed; every replica reloads them
+	KindFunction   = "function"   // a function was deployed or deleted; every replica reloads it
 )
 
 // Event is what replicas exchange. Message is the exact JSON clients receive, rendered once by

@@ -48,6 +48,7 @@ type Service struct {
 	settings    *Settings
 	locks       dbLocks
 	incarnation string // of the database, binding sessions to it; see loadIncarnation
+	hooks       WriteHooks
 }
 
 // Open prepares the service: the files directory, the indexes the service relies on, the
@@ -80,7 +81,7 @@ func Open(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.S
 }
 
 func (s *Service) prepare(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{s.users.ensureIndexes, s.files.ensureIndexes} {
+	for _, step := range []func(context.Context) error{s.users.ensureIndexes, s.files.ensureIndexes, s.ensureFunctionLogIndex} {
 		if err := step(ctx); err != nil {
 			return fmt.Errorf("prepare database: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ type storedSettings struct {
 
 	// Quotas set at runtime (see quotas.go).
 	Quotas storedQuotas `bson:"quotas"`
+
+	// FunctionFetchHosts are the hosts functions' ctx.fetch may reach (none by default).
+	FunctionFetchHosts []string `bson:"functionFetchHosts"`
 }
 
 // Settings are the settings a replica applies right now.
@@ -138,6 +142,38 @@ func (ls *Settings) Reload(ctx context.Context) error {
 	}
 	ls.stored.Store(&st)
 	return nil
+}
+
+// FetchHosts are the hosts functions may fetch from, as host or host:port in lower case.
+func (ls *Settings) FetchHosts() []string {
+	if st := ls.stored.Load(); st != nil {
+		return st.FunctionFetchHosts
+	}
+	return nil
+}
+
+// MaxFetchHosts bounds the list of hosts functions may fetch from.
+const MaxFetchHosts = 100
+
+// normalizeFetchHost checks one entry of functionFetchHosts: a host name or address, with a
+// port or not, nothing else; it is compared in lower case.
+func normalizeFetchHost(h string) (string, error) {
+	refuse := invalid("invalid_host", fmt.Sprintf("%q is not a host; write it as api.example.com or api.example.com:8443", h))
+	h = strings.ToLower(strings.TrimSpace(h))
+	if h == "" || strings.ContainsAny(h, "/?#@*\\ ") {
+		return "", refuse
+	}
+	host := h
+	if hh, port, err := net.SplitHostPort(h); err == nil {
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return "", refuse
+		}
+		host = hh
+	}
+	if host == "" || strings.ContainsAny(host, ":") && net.ParseIP(host) == nil {
+		return "", refuse
+	}
+	return h, nil
 }
 
 // rotateAPIKey makes a new key, stores its digest and returns it. The new key works on every
@@ -240,12 +276,18 @@ type SettingsView struct {
 	// Quotas in force and the usage they are measured against.
 	Quotas Quotas      `json:"quotas"`
 	Usage  *QuotaUsage `json:"usage,omitempty"`
+
+	// FunctionFetchHosts are the hosts functions' ctx.fetch may reach.
+	FunctionFetchHosts []string `json:"functionFetchHosts"`
 }
 
 // ViewSettings is the settings as the admin API shows them. The usage is measured too; if
 // that fails the view comes without it, with the error.
 func (s *Service) ViewSettings(ctx context.Context) (SettingsView, error) {
-	view := SettingsView{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.Quotas()}
+	view := SettingsView{CORSOrigins: s.settings.origins.Load().list, Quotas: s.settings.Quotas(), FunctionFetchHosts: s.settings.FetchHosts()}
+	if view.FunctionFetchHosts == nil {
+		view.FunctionFetchHosts = []string{}
+	}
 	if st := s.settings.stored.Load(); st.RotatedFrom == hex.EncodeToString(s.settings.configured[:]) {
 		view.APIKeyRotatedAt = st.RotatedAt
 	}
@@ -268,14 +310,33 @@ type SettingsPatch struct {
 
 	// Quotas changes the quotas sent and leaves the others.
 	Quotas *QuotasPatch `json:"quotas"`
+
+	// FunctionFetchHosts replaces the hosts functions may fetch from.
+	FunctionFetchHosts *[]string `json:"functionFetchHosts"`
 }
 
 // UpdateSettings changes the CORS origins and/or the quotas and/or rotates the API key, tells
 // every replica, and returns the settings with the new key, which is in that answer and
 // nowhere else.
 func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (SettingsView, error) {
-	if p.CORSOrigins == nil && !p.RotateAPIKey && !p.RevokePrevious && p.Quotas == nil {
-		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, rotateApiKey, revokePrevious or several of them")
+	if p.CORSOrigins == nil && !p.RotateAPIKey && !p.RevokePrevious && p.Quotas == nil && p.FunctionFetchHosts == nil {
+		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, functionFetchHosts, rotateApiKey, revokePrevious or several of them")
+	}
+	var fetchHosts []string
+	if p.FunctionFetchHosts != nil {
+		if len(*p.FunctionFetchHosts) > MaxFetchHosts {
+			return SettingsView{}, invalid("invalid_request", fmt.Sprintf("at most %d function fetch hosts", MaxFetchHosts))
+		}
+		fetchHosts = []string{}
+		for _, h := range *p.FunctionFetchHosts {
+			n, err := normalizeFetchHost(h)
+			if err != nil {
+				return SettingsView{}, err
+			}
+			if !slices.Contains(fetchHosts, n) {
+				fetchHosts = append(fetchHosts, n)
+			}
+		}
 	}
 	if p.Quotas != nil {
 		if err := p.Quotas.validate(); err != nil {
@@ -289,6 +350,11 @@ func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (Settings
 			}
 		}
 		if err := s.settings.setOrigins(ctx, *p.CORSOrigins); err != nil {
+			return SettingsView{}, err
+		}
+	}
+	if fetchHosts != nil {
+		if err := s.settings.update(ctx, bson.D{{Key: "functionFetchHosts", Value: fetchHosts}}); err != nil {
 			return SettingsView{}, err
 		}
 	}

@@ -51,6 +51,12 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.POST("/site/rollback", s.handleRollbackSite)
 	a.GET("/settings", s.handleGetSettings)
 	a.PATCH("/settings", s.handlePatchSettings)
+	a.GET("/functions", s.handleListFunctions)
+	a.GET("/functions/:name", s.handleGetFunction)
+	a.PUT("/functions/:name", s.handleDeployFunction)
+	a.DELETE("/functions/:name", s.handleDeleteFunction)
+	a.GET("/functions/:name/logs", s.handleFunctionLogs)
+	a.POST("/functions/:name/invoke", s.handleInvokeFunction)
 	a.GET("/ws", s.handleWS)
 	return e
 }

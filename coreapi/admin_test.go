@@ -138,7 +138,7 @@ const (
 // route added later is covered by the access tests without editing them.
 func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 	t.Helper()
-	fill := strings.NewReplacer(":collection", "cars", ":userId", someUserID, ":id", someDocID, ":filename", "a.txt")
+	fill := strings.NewReplacer(":collection", "cars", ":userId", someUserID, ":id", someDocID, ":filename", "a.txt", ":name", "hello")
 	var out []struct{ method, path string }
 	seen := map[string]bool{}
 	for _, r := range api.srv.AdminHandler().(*echo.Echo).Routes() {
@@ -158,7 +158,8 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 		"DELETE /admin/collections/:collection/docs/:id", "GET /admin/collections/:collection/indexes",
 		"POST /admin/collections/:collection/indexes", "DELETE /admin/collections/:collection/indexes/:index", "GET /admin/files", "GET /admin/files/:userId/:filename",
 		"DELETE /admin/files/:userId/:filename", "GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
-		"PATCH /admin/settings", "GET /admin/ws",
+		"PATCH /admin/settings", "GET /admin/ws", "GET /admin/functions", "GET /admin/functions/:name", "PUT /admin/functions/:name",
+		"DELETE /admin/functions/:name", "GET /admin/functions/:name/logs", "POST /admin/functions/:name/invoke",
 	} {
 		if !seen[want] {
 			t.Fatalf("admin router has no route %s (routes: %v)", want, seen)

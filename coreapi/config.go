@@ -88,6 +88,11 @@ type Config struct {
 	// QueryTimeout bounds the database work of one request or websocket action (default
 	// 10 s); past it the client gets 503 query_timeout and the database call is cancelled.
 	QueryTimeout time.Duration
+	// Functions: how many worker processes run the backend's functions at once (default
+	// 2×GOMAXPROCS, at least 2) and how much JavaScript heap each may use (default 128 MiB);
+	// see docs/functions.md. Workers start when a function is first called and stop when idle.
+	FunctionWorkers     int
+	FunctionMemoryBytes int64
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -107,6 +112,7 @@ const (
 	DefaultWSPingInterval      = 25 * time.Second
 	DefaultWSIdleTimeout       = 60 * time.Second
 	DefaultAPIKeyOverlap       = core.DefaultAPIKeyOverlap
+	DefaultFunctionMemoryMB    = 128
 )
 
 // withDefaults fills zero fields and checks the ones that have no sensible default.

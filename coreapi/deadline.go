@@ -4,6 +4,7 @@ import (
 	"context"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -20,11 +21,13 @@ func (s *Server) queryContext(ctx context.Context) (context.Context, context.Can
 // boundQueries gives each request's handler the query deadline. It leaves out websocket
 // handshakes, whose connection outlives any deadline (each message gets its own), and requests
 // streaming a body other than JSON (file uploads, site archives), which may take longer than
-// that to arrive: their handlers bound the database work once the body is in.
+// that to arrive: their handlers bound the database work once the body is in. A function's
+// call is bounded by the function's own time limit instead (each of its database calls by the
+// store's), so a function may run longer than one query may.
 func (s *Server) boundQueries(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) {
+		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) || callsFunction(c.Path()) {
 			return next(c)
 		}
 		ctx, cancel := s.queryContext(r.Context())
@@ -32,6 +35,11 @@ func (s *Server) boundQueries(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}
+}
+
+// callsFunction reports whether a route runs a function's onRequest.
+func callsFunction(route string) bool {
+	return strings.HasPrefix(route, "/fn/") || route == "/admin/functions/:name/invoke"
 }
 
 // streamsBody reports whether a request carries a body that is not JSON.

@@ -53,7 +53,11 @@ func toAPIError(err error) *httpapi.Error {
 	)
 	switch {
 	case errors.As(err, &de):
-		return &httpapi.Error{Status: statusOf[de.Kind], Code: de.Code, Message: de.Message, Details: de.Details}
+		status := statusOf[de.Kind]
+		if de.Status != 0 {
+			status = de.Status
+		}
+		return &httpapi.Error{Status: status, Code: de.Code, Message: de.Message, Details: de.Details}
 	case errors.As(err, &dup):
 		return duplicateValue(dup)
 	case errors.As(err, &fe):

@@ -21,6 +21,16 @@ func (s *Server) receiveEvents(sub *ephemeral.Subscription) {
 			// handshake that misses the closing finds the user gone (see handleWS).
 			s.data.ForgetUser(ev.Owner)
 		}
+		if ev.Kind == core.KindFunction {
+			// Read off this loop, so a slow database does not hold up the broadcasts; each
+			// read takes what is stored then, and an older version never replaces a newer.
+			go func(name string) {
+				if err := s.functions.Reload(s.lifetime, name); err != nil && s.lifetime.Err() == nil {
+					s.log.Warn("reload function", "function", name, "err", err)
+				}
+			}(ev.Collection)
+			continue
+		}
 		if ev.Kind == core.KindSettings {
 			select {
 			case s.settingsKick <- struct{}{}:

@@ -1,6 +1,8 @@
 package coreapi
 
 import (
+	"time"
+
 	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
@@ -15,6 +17,10 @@ type metrics struct {
 	registry  *prometheus.Registry
 	requests  *httpapi.RequestMetrics
 	wsDropped prometheus.Counter
+	// Function invocations by function and outcome ("ok", "error", "http_error", "timeout",
+	// "memory", "crashed", "recursion", "canceled"), and their durations.
+	fnCalls    *prometheus.CounterVec
+	fnDuration *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -24,7 +30,16 @@ func newMetrics() *metrics {
 		Name: "backpack_api_ws_slow_clients_dropped_total",
 		Help: "Websocket connections closed because they did not read their messages in time.",
 	})
-	m.registry.MustRegister(m.wsDropped,
+	m.fnCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "backpack_api_function_invocations_total",
+		Help: "Function invocations (requests, websocket calls and hooks) by function and outcome.",
+	}, []string{"function", "outcome"})
+	m.fnDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "backpack_api_function_duration_seconds",
+		Help:    "How long function invocations took, by function.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+	}, []string{"function"})
+	m.registry.MustRegister(m.wsDropped, m.fnCalls, m.fnDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -44,6 +59,12 @@ func (m *metrics) watchKeyReloads(settings *core.Settings) {
 		Name: "backpack_api_unknown_key_reloads_total",
 		Help: "Reloads of the settings caused by API keys this replica did not know (a key rotated on another replica, or a wrong key).",
 	}, func() float64 { return float64(settings.UnknownKeyReloads()) }))
+}
+
+// observeFunction counts one function invocation.
+func (m *metrics) observeFunction(function, outcome string, took time.Duration) {
+	m.fnCalls.WithLabelValues(function, outcome).Inc()
+	m.fnDuration.WithLabelValues(function).Observe(took.Seconds())
 }
 
 func (m *metrics) handler() echo.HandlerFunc {

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/functions"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
+	"github.com/backpackhq/backpack/tools/jsfunc"
 	"github.com/backpackhq/backpack/tools/jsondoc"
 	"github.com/backpackhq/backpack/tools/siterelease"
 	"github.com/backpackhq/backpack/web/sdk"
@@ -32,6 +34,7 @@ type Server struct {
 	metrics      *metrics
 	adminToken   *core.Secret
 	hub          *hub
+	functions    *functions.Runtime
 	public       *echo.Echo
 	admin        *echo.Echo
 	started      time.Time
@@ -78,10 +81,23 @@ func New(ctx context.Context, cfg Config, store docstore.Store, eph ephemeral.St
 		started:      time.Now(),
 		settingsKick: make(chan struct{}, 1),
 	}
+	s.functions, err = functions.New(ctx, svc, functions.Config{
+		Pool:       jsfunc.NewPool(jsfunc.PoolConfig{Workers: cfg.FunctionWorkers, MemoryLimit: cfg.FunctionMemoryBytes, Logger: cfg.Logger}),
+		ErrorOf:    functionSees,
+		Observe:    s.metrics.observeFunction,
+		FetchHosts: svc.Settings().FetchHosts,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		_ = svc.Close()
+		return nil, fmt.Errorf("load functions: %w", err)
+	}
+	svc.SetHooks(s.functions)
 	s.metrics.watchConnections(s.hub)
 	s.metrics.watchKeyReloads(s.data.Settings())
 	sub, err := svc.Subscribe(context.WithoutCancel(ctx))
 	if err != nil {
+		s.functions.Close()
 		_ = svc.Close()
 		return nil, fmt.Errorf("subscribe to events: %w", err)
 	}
@@ -107,6 +123,7 @@ func (s *Server) Close() {
 	s.stop()
 	s.hub.closeAll()
 	s.stopped.Wait()
+	s.functions.Close()
 	_ = s.data.Close()
 }
 
@@ -147,6 +164,11 @@ func (s *Server) publicRouter() *echo.Echo {
 	e.GET("/auth/me", s.me)
 
 	e.GET("/ws", s.handleWS)
+
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		e.Add(method, "/fn/:name", s.handleCallFunction)
+		e.Add(method, "/fn/:name/*", s.handleCallFunction)
+	}
 
 	e.GET("/collections", s.handleListCollections)
 	e.POST("/collections", s.handleCreateCollection)

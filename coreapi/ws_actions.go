@@ -2,10 +2,12 @@ package coreapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/backpackhq/backpack/core"
+	"github.com/backpackhq/backpack/functions"
 	"github.com/backpackhq/backpack/tools/filter"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/jsondoc"
@@ -207,8 +209,40 @@ func (c *wsConn) dispatch(ctx context.Context, req wsRequest) (any, bson.D, erro
 	case "joinUsersChannels", "createChannel", "joinChannel", "leaveChannel", "changeChannel", "deleteChannel":
 		resp, err := c.channelAction(ctx, req.action, p)
 		return resp, nil, err
+	case "call":
+		return c.callFunction(ctx, p)
 	}
 	return c.relay(ctx, req)
+}
+
+// callFunction runs a function's onRequest for {function, payload}: a POST whose body is the
+// payload. The reply's response is the answer's body, and its status is beside it.
+func (c *wsConn) callFunction(ctx context.Context, p wsParams) (any, bson.D, error) {
+	name, err := p.str("function")
+	if err != nil {
+		return nil, nil, err
+	}
+	body := json.RawMessage("null")
+	if v, ok := p.get("payload"); ok && v != nil {
+		if body, err = jsondoc.Marshal(v); err != nil {
+			return nil, nil, err
+		}
+	}
+	req := functions.Request{Method: http.MethodPost, Query: map[string]string{},
+		Headers: map[string]string{"content-type": "application/json"}, Body: body}
+	out, err := c.s.functions.Call(ctx, name, req, c.who)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := functions.Answer(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	var response any
+	if a.Body != nil {
+		response = json.RawMessage(a.Body)
+	}
+	return response, bson.D{{Key: "status", Value: a.Status}}, nil
 }
 
 func (c *wsConn) documentAction(ctx context.Context, action string, p wsParams) (any, bson.D, error) {

@@ -174,6 +174,17 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 		t.Fatalf("users through the admin proxy = %v", users)
 	}
 
+	// A function deployed through the admin proxy runs in the API's container (its worker
+	// processes re-execute the FROM-scratch binary) and answers through Traefik over HTTPS.
+	p.MustStatus(http.StatusOK, p.Send(http.MethodPut, "/api/backends/"+name+"/admin/functions/whoami", map[string]any{
+		"source": "function onRequest(req, ctx) { return {email: ctx.user && ctx.user.email, path: req.path}; }",
+	}))
+	var who map[string]any
+	ann.MustStatus(http.StatusOK, ann.Send(http.MethodGet, "/fn/whoami/x", nil)).Decode(&who)
+	if who["email"] != "ann@example.com" || who["path"] != "/x" {
+		t.Fatalf("function through Traefik = %v", who)
+	}
+
 	// A site release, served over HTTPS with the SPA fallback.
 	zipBody := platformtest.SiteZip(t, map[string]string{"index.html": "<h1>home of " + name + "</h1>", "app.js": "console.log(1)"})
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site", bytes.NewReader(zipBody), "application/zip"))

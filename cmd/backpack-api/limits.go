@@ -21,6 +21,8 @@ type limitSettings struct {
 	wsRelayBurst            int
 	wsMaxConnectionsPerUser int
 	maxConcurrentScans      int
+	functionWorkers         int
+	functionMemoryMB        int
 }
 
 // register adds the limits' flags, whose defaults come from the environment, else coreapi's.
@@ -42,6 +44,10 @@ func (l *limitSettings) register(fs *flag.FlagSet, env flagenv.Env) {
 		"open websockets one end user may have on one API replica (BACKPACK_WS_MAX_CONNECTIONS_PER_USER)")
 	fs.IntVar(&l.maxConcurrentScans, "max-concurrent-scans", env.Int("BACKPACK_MAX_CONCURRENT_SCANS", docstore.DefaultMaxConcurrentScans),
 		"sqlite engine: queries no index serves (they read a whole collection) that may run at once; others wait until the query timeout (BACKPACK_MAX_CONCURRENT_SCANS)")
+	fs.IntVar(&l.functionWorkers, "function-workers", env.Int("BACKPACK_FUNCTION_WORKERS", 0),
+		"worker processes running functions at once; 0 is twice the CPUs, at least 2 (BACKPACK_FUNCTION_WORKERS)")
+	fs.IntVar(&l.functionMemoryMB, "function-memory-mb", env.Int("BACKPACK_FUNCTION_MEMORY_MB", coreapi.DefaultFunctionMemoryMB),
+		"JavaScript heap one function worker may use, in MiB; an invocation going over gets 500 function_out_of_memory (BACKPACK_FUNCTION_MEMORY_MB)")
 }
 
 // validate refuses limits that are not positive: each must leave the API usable.
@@ -50,6 +56,9 @@ func (l limitSettings) validate() error {
 		l.wsRelaysPerSecond <= 0 || l.wsRelayBurst <= 0 || l.wsMaxConnectionsPerUser <= 0 || l.maxConcurrentScans <= 0 {
 		return errors.New("the query timeout, document limits, websocket relay and connection limits and concurrent scans must be positive " +
 			"(BACKPACK_QUERY_TIMEOUT, BACKPACK_MAX_DOCUMENT_*, BACKPACK_WS_RELAY*, BACKPACK_WS_MAX_CONNECTIONS_PER_USER, BACKPACK_MAX_CONCURRENT_SCANS)")
+	}
+	if l.functionWorkers < 0 || l.functionMemoryMB < 16 {
+		return errors.New("function workers must not be negative and their memory must be at least 16 MiB (BACKPACK_FUNCTION_WORKERS, BACKPACK_FUNCTION_MEMORY_MB)")
 	}
 	return nil
 }
@@ -68,4 +77,6 @@ func (l limitSettings) apply(cfg *coreapi.Config) {
 	cfg.WSRelaysPerSecond = l.wsRelaysPerSecond
 	cfg.WSRelayBurst = l.wsRelayBurst
 	cfg.WSMaxConnectionsPerUser = l.wsMaxConnectionsPerUser
+	cfg.FunctionWorkers = l.functionWorkers
+	cfg.FunctionMemoryBytes = int64(l.functionMemoryMB) << 20
 }

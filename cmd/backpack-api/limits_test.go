@@ -16,7 +16,7 @@ func TestLimitSettings(t *testing.T) {
 	}
 	want := limitSettings{coreapi.DefaultQueryTimeout, coreapi.DefaultMaxDocumentKeys, coreapi.DefaultMaxDocumentNodes,
 		coreapi.DefaultWSRelayMaxBytes, coreapi.DefaultWSRelaysPerSecond, coreapi.DefaultWSRelayBurst, coreapi.DefaultWSMaxConnectionsPerUser,
-		docstore.DefaultMaxConcurrentScans}
+		docstore.DefaultMaxConcurrentScans, 0, coreapi.DefaultFunctionMemoryMB}
 	if s.limits != want {
 		t.Fatalf("defaults = %+v, want %+v", s.limits, want)
 	}
@@ -24,18 +24,19 @@ func TestLimitSettings(t *testing.T) {
 	s, err = parseSettings([]string{"--embedded", "--max-document-keys", "50", "--ws-relays-per-second", "0.5"}, envOf(map[string]string{
 		"BACKPACK_QUERY_TIMEOUT": "2s", "BACKPACK_MAX_DOCUMENT_KEYS": "70", "BACKPACK_MAX_DOCUMENT_NODES": "500",
 		"BACKPACK_WS_RELAY_MAX_BYTES": "4096", "BACKPACK_WS_RELAY_BURST": "3", "BACKPACK_WS_MAX_CONNECTIONS_PER_USER": "4",
-		"BACKPACK_MAX_CONCURRENT_SCANS": "2",
+		"BACKPACK_MAX_CONCURRENT_SCANS": "2", "BACKPACK_FUNCTION_WORKERS": "3", "BACKPACK_FUNCTION_MEMORY_MB": "64",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = limitSettings{2 * time.Second, 50, 500, 4096, 0.5, 3, 4, 2}
+	want = limitSettings{2 * time.Second, 50, 500, 4096, 0.5, 3, 4, 2, 3, 64}
 	if s.limits != want {
 		t.Fatalf("limits = %+v, want %+v (flags win over the environment)", s.limits, want)
 	}
 	var cfg coreapi.Config
 	s.limits.apply(&cfg)
-	if cfg.QueryTimeout != 2*time.Second || cfg.MaxDocumentKeys != 50 || cfg.WSMaxConnectionsPerUser != 4 || cfg.WSRelaysPerSecond != 0.5 {
+	if cfg.QueryTimeout != 2*time.Second || cfg.MaxDocumentKeys != 50 || cfg.WSMaxConnectionsPerUser != 4 || cfg.WSRelaysPerSecond != 0.5 ||
+		cfg.FunctionWorkers != 3 || cfg.FunctionMemoryBytes != 64<<20 {
 		t.Fatalf("config = %+v", cfg)
 	}
 	if l := s.limits.storeLimits(); l.CallTimeout != 2*time.Second || l.MaxConcurrentScans != 2 {
@@ -58,6 +59,11 @@ func TestLimitSettings(t *testing.T) {
 		_, err := parseSettings(append([]string{"--embedded"}, tc.args...), envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), "must be positive") {
 			t.Errorf("%v %v: %v, want a refusal", tc.args, tc.env, err)
+		}
+	}
+	for _, tc := range [][]string{{"--function-workers", "-1"}, {"--function-memory-mb", "8"}} {
+		if _, err := parseSettings(append([]string{"--embedded"}, tc...), envOf(nil)); err == nil || !strings.Contains(err.Error(), "BACKPACK_FUNCTION_") {
+			t.Errorf("%v: %v, want a refusal", tc, err)
 		}
 	}
 }

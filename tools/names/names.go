@@ -30,7 +30,7 @@ var (
 // in a client that lower-cases paths.
 var reservedCollections = map[string]bool{
 	"auth": true, "files": true, "collections": true, "ws": true, "healthz": true,
-	"readyz": true, "metrics": true, "admin": true, "openapi": true, "sdk": true,
+	"readyz": true, "metrics": true, "admin": true, "openapi": true, "sdk": true, "fn": true,
 }
 
 // reservedBackends are subdomains the platform itself uses.
