@@ -179,7 +179,8 @@ func TestFunctions(t *testing.T) {
 	p.waitText(ctx, ".fn-editor .code-lines > .error-line", "3")
 	p.waitText(ctx, ".fn-status-line", "Nothing was deployed: version 1 still runs.")
 	s := p.readEditor(ctx, ".fn-editor")
-	if caretLine := strings.Count(s.Value[:s.Start], "\n") + 1; caretLine != 3 || !s.Focused || !strings.Contains(s.Error, "line 3") || !s.Invalid {
+	if caretLine := strings.Count(s.Value[:s.Start], "\n") + 1; caretLine != 3 || !s.Focused || !strings.HasPrefix(s.Error, "Syntax error at line 3, column ") ||
+		strings.Count(s.Error, "line 3") != 1 || !s.Invalid {
 		t.Fatalf("after the syntax error: caret on line %d, %+v", caretLine, s)
 	}
 	p.screenshot(ctx, "functions-syntax-error")
@@ -268,9 +269,17 @@ func TestFunctions(t *testing.T) {
 		t.Fatalf("the logs were polled after leaving the tab: %d, then %d, then %d requests", left, settled, now)
 	}
 
-	// Delete, after a confirmation.
+	// On a phone the page fits the width (the code scrolls inside its field); then delete,
+	// after a confirmation.
+	p.run(ctx, "narrow viewport", chromedp.EmulateViewport(375, 812))
 	p.open(ctx, "/backends/shop/functions/hello")
 	p.waitText(ctx, ".fn-version", "2")
+	var width int
+	p.eval(ctx, `document.documentElement.scrollWidth`, &width)
+	if width > 375 {
+		t.Errorf("the Functions tab is %d px wide at 375 px", width)
+	}
+	p.screenshot(ctx, "functions-375")
 	p.run(ctx, "delete", click(`.fn-editor button.delete`))
 	p.run(ctx, "confirm", click(`dialog button[value=ok]`))
 	p.waitText(ctx, ".fn-list", "No functions yet")

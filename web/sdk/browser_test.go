@@ -18,7 +18,6 @@ import (
 	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/internal/teststore"
 	"github.com/backpackhq/backpack/tools/ephemeral"
-	"github.com/backpackhq/backpack/tools/jsfunc"
 	"github.com/chromedp/chromedp"
 )
 
@@ -32,13 +31,6 @@ const (
 const page = `<!doctype html><html><head><meta charset="utf-8"><title>sdk test</title>
 <script src="%[1]s/sdk.js"></script></head><body>
 <script>window.sdk = createSdk(%[1]q, %[2]q); window.received = [];</script></body></html>`
-
-// TestMain lets the test binary serve as a function worker: the API runs functions in
-// processes started from this executable.
-func TestMain(m *testing.M) {
-	jsfunc.RunWorkerIfRequested()
-	os.Exit(m.Run())
-}
 
 // browserEnv is a backend API and a site on different origins, driven by headless Chromium.
 type browserEnv struct {

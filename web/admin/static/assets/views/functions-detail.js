@@ -144,7 +144,9 @@ export function functionDetail({backend, name, signal, deployed, deleted, listUr
         status.textContent = '';
         if (err instanceof api.ApiError && err.code === 'syntax_error') {
           const {line, column} = err.details;
-          editor.markError(line, column, `Syntax error at line ${line}, column ${column}: ${err.message}`);
+          // The server's message may start with the position the page gives anyway.
+          const why = err.message.replace(/^line \d+(, column \d+)?:\s*/i, '');
+          editor.markError(line, column, `Syntax error at line ${line}, column ${column}: ${why}`);
           status.textContent = `Nothing was deployed: version ${version} still runs.`;
         } else {
           box.show(api.describe(err));
