@@ -131,7 +131,8 @@ const fnGreeter = `function onRequest(req, ctx) {
 
 // TestFunctions: in the Functions tab a developer creates a function, deploys a syntax error
 // (marked at its line, the running version untouched), fixes and deploys it, invokes it and
-// sees its answer and its logs follow live (errors in red), and deletes it.
+// sees its answer and its logs follow live (errors in red), moves to another function without
+// losing changes unasked, and deletes it.
 func TestFunctions(t *testing.T) {
 	p, c := startWithBackend(t, "shop")
 	ctx := p.browser
@@ -247,12 +248,33 @@ func TestFunctions(t *testing.T) {
 	c.do(http.MethodPost, "shop-be.localhost", "/fn/hello", bea, map[string]string{"name": "Bea"}, http.StatusCreated, nil)
 	p.waitText(ctx, ".fn-logs", "greeting Bea")
 
+	// Another function is a click away; changes not deployed are dropped only when confirmed.
+	p.run(ctx, "create other", fill(`input[name=function]`, "other"), click(`form.create-function button[type=submit]`))
+	p.waitText(ctx, ".fn-name", "other")
+	p.waitText(ctx, ".fn-list", "other")
+	p.run(ctx, "back to hello", click(`tr[data-function=hello] a`))
+	p.waitText(ctx, ".fn-name", "hello")
+	p.eventually(ctx, "hello's code", `document.querySelector('.fn-editor textarea[name=source]').value.includes('kaboom')`)
+	p.setSource(ctx, fnGreeter+"// not deployed\n")
+	p.run(ctx, "pick other with changes", click(`tr[data-function=other] a`))
+	p.run(ctx, "keep the changes", click(`dialog button[value=cancel]`))
+	p.eventually(ctx, "hello to stay with its changes", `location.pathname === '/backends/shop/functions/hello' &&
+		document.querySelector('.fn-editor textarea[name=source]').value.includes('not deployed')`)
+	p.run(ctx, "pick other again", click(`tr[data-function=other] a`))
+	p.run(ctx, "discard the changes", click(`dialog button[value=ok]`))
+	p.waitText(ctx, ".fn-name", "other")
+	p.eventually(ctx, "the address to name other", `location.pathname === '/backends/shop/functions/other'`)
+	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusOK, &deployed)
+	if deployed.Version != 2 || deployed.Source != fnGreeter {
+		t.Fatalf("discarded changes reached the server: %+v", deployed)
+	}
+
 	// Leaving the tab stops following the logs.
 	p.run(ctx, "go to the overview", click(`nav.tabs a[href="/backends/shop"]`))
 	p.waitText(ctx, ".outcome", "Running")
 	logPolls := func() int {
 		var n int
-		p.eval(ctx, `performance.getEntriesByType('resource').filter((e) => e.name.includes('/functions/hello/logs')).length`, &n)
+		p.eval(ctx, `performance.getEntriesByType('resource').filter((e) => e.name.includes('/logs?')).length`, &n)
 		return n
 	}
 	pause := func() {
@@ -282,7 +304,7 @@ func TestFunctions(t *testing.T) {
 	p.screenshot(ctx, "functions-375")
 	p.run(ctx, "delete", click(`.fn-editor button.delete`))
 	p.run(ctx, "confirm", click(`dialog button[value=ok]`))
-	p.waitText(ctx, ".fn-list", "No functions yet")
+	p.eventually(ctx, "hello to leave the list", `!document.querySelector('tr[data-function=hello]') && !!document.querySelector('tr[data-function=other]')`)
 	p.eventually(ctx, "the address to leave the function", `location.pathname === '/backends/shop/functions'`)
 	c.do(http.MethodGet, "", fnPath, nil, nil, http.StatusNotFound, nil)
 	c.do(http.MethodPost, "shop-be.localhost", "/fn/hello", bea, map[string]string{"name": "Bea"}, http.StatusNotFound, nil)
