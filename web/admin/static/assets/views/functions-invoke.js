@@ -43,7 +43,11 @@ export function functionInvoke({backend, name, signal}) {
     return problem === '';
   };
   body.addEventListener('input', check);
-  method.addEventListener('change', check);
+  method.addEventListener('change', () => {
+    // An empty object is only the form's default: a GET simply has no body.
+    if (method.value === 'GET' && body.value.trim() === '{}') body.value = '';
+    check();
+  });
 
   const showAnswer = ({status, durationMs, headers, body: answer, code, message}) => {
     const failed = code !== undefined;
