@@ -23,7 +23,7 @@ func TestNameRulesMatchTheServer(t *testing.T) {
 		"traefik", "api", "apis", "Shop", "1shop", "-shop", "shop_1", "shop.1", "a" + strings.Repeat("b", 31), "a" + strings.Repeat("b", 32),
 		"sh op", "shöp", "", "a1", "a12", "z-9", "shop\n", "ѕhop", "shop`", "shop)"}
 	collections := []string{"cars", "Cars", "c", "_c", "1c", "c-1", "c_1", "c.1", "c/1", "auth", "AUTH", "files", "ws", "admin", "sdk",
-		"openapi", "system.x", "c" + strings.Repeat("x", 63), "c" + strings.Repeat("x", 64), "", "c$", "cär"}
+		"openapi", "fn", "FN", "fns", "system.x", "c" + strings.Repeat("x", 63), "c" + strings.Repeat("x", 64), "", "c$", "cär"}
 	var got struct{ Backends, Collections []string }
 	p.eval(ctx, fmt.Sprintf(`import('/assets/names.js').then((m) => ({
 		backends: %s.map((n) => m.backendNameProblem(n)),

@@ -21,7 +21,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-const browserAPIKey = "browser-test-api-key-0123456789"
+const (
+	browserAPIKey     = "browser-test-api-key-0123456789"
+	browserAdminToken = "browser-admin-token-0123456789"
+)
 
 // page is the test site: it loads the SDK from the backend with a classic <script> tag, as the
 // README tells developers to.
@@ -32,6 +35,7 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><title>sdk test</
 // browserEnv is a backend API and a site on different origins, driven by headless Chromium.
 type browserEnv struct {
 	t       *testing.T
+	api     *coreapi.Server
 	apiURL  string
 	siteURL string
 	ctx     context.Context
@@ -60,7 +64,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	}
 	t.Cleanup(func() { _ = eph.Close() })
 	api, err := coreapi.New(context.Background(), coreapi.Config{
-		APIKey: browserAPIKey, AdminToken: "browser-admin-token-0123456789", FilesDir: t.TempDir(), SiteDir: t.TempDir(),
+		APIKey: browserAPIKey, AdminToken: browserAdminToken, FilesDir: t.TempDir(), SiteDir: t.TempDir(),
 		CORSOrigins: []string{siteURL}, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, teststore.New(t), eph)
 	if err != nil {
@@ -77,7 +81,7 @@ func newBrowserEnv(t *testing.T, apiHost string) *browserEnv {
 	siteSrv.Start()
 	t.Cleanup(siteSrv.Close)
 
-	env := &browserEnv{t: t, apiURL: apiURL, siteURL: siteURL, console: &browsertest.Console{}}
+	env := &browserEnv{t: t, api: api, apiURL: apiURL, siteURL: siteURL, console: &browsertest.Console{}}
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	env.ctx = env.listen(ctx, "page1")

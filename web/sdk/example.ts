@@ -109,11 +109,36 @@ async function realtime(): Promise<void> {
   console.log(conn.closed);
 }
 
+interface Quote {
+  total: number;
+  currency: string;
+}
+
+async function functions(): Promise<void> {
+  // POST /fn/quote with a JSON body; the answer's JSON is typed by the caller.
+  const quote = await sdk.functions.call<Quote>('quote', { items: [{ sku: 'A1', qty: 2 }] });
+  console.log(quote.total, quote.currency);
+  // GET /fn/orders/42?expand=true, with the usual call options.
+  const order = await sdk.functions.call('orders', undefined, { path: '42', query: { expand: true }, timeout: 5000 });
+  console.log(order);
+  try {
+    await sdk.functions.call('checkout', { cart: 'c1' }, { method: 'PUT' });
+  } catch (err) {
+    // An HttpError thrown by the function arrives with its status and code.
+    if (err instanceof BackpackError && err.code === 'payment_required') console.log(err.status, err.message);
+    else throw err;
+  }
+  // The same function over the websocket: the reply's response.
+  const viaSocket = await sdk.ws().actions.call<Quote>('quote', { items: [] });
+  console.log(viaSocket.total);
+}
+
 async function main(): Promise<void> {
   try {
     await accounts();
     console.log((await todos()).length);
     await files(new File(['png bytes'], 'avatar.png', { type: 'image/png' }));
+    await functions();
     await realtime();
   } catch (err) {
     if (err instanceof BackpackError) console.error(err.status, err.code, err.message, err.details);

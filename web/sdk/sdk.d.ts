@@ -193,6 +193,36 @@ export interface StorageModule {
   deleteFile(filename: string, opts?: CallOptions): Promise<FileMeta>;
 }
 
+/** Options of `functions.call`: the HTTP request the function receives, and the usual call options. */
+export interface FunctionCallOptions extends CallOptions {
+  /** The request's method (`req.method`); default POST when a body is given, else GET. GET and HEAD cannot carry a body. */
+  method?: string;
+  /**
+   * Appended to `/fn/NAME` (`req.path`): `'orders/42'` calls `/fn/NAME/orders/42`. Each segment
+   * is URL-encoded as one segment (`?`, `#` and spaces included); `.` and `..` segments are
+   * refused with `invalid_argument`.
+   */
+  path?: string;
+  /** Query parameters (`req.query`); objects are sent as JSON, undefined and null ones are left out. */
+  query?: Record<string, unknown>;
+}
+
+/**
+ * Server-side functions of the backend (JavaScript deployed through the admin panel), reached at
+ * `/fn/NAME` with the API key and the session, if any (the function sees it as `ctx.user`).
+ */
+export interface FunctionsModule {
+  /**
+   * Calls a function's `onRequest` handler and resolves with what it answered: the body parsed
+   * when it is JSON, else as text (null for an empty answer). `body` is sent as JSON (`req.body`).
+   * Rejects with a BackpackError: 404 `function_not_found`, 504 `function_timeout`, 500
+   * `function_error` (the cause is in the function's logs), or the status and code of an
+   * `HttpError` the function threw; `invalid_argument` (status 0, nothing sent) for a missing
+   * name, a `.`/`..` path segment or a body on GET.
+   */
+  call<R = unknown>(name: string, body?: unknown, options?: FunctionCallOptions): Promise<R>;
+}
+
 /** The websocket's state. */
 export type ConnectionStatus = 'connecting' | 'open' | 'closed';
 
@@ -279,6 +309,13 @@ export interface ConnectionActions {
   /** Deletes a channel you created and its messages; returns the deleted channel. */
   deleteChannel(usersInformationCollection: string, channelMessagesCollection: string, channelType: string, channelId: string): Promise<Channel>;
   /**
+   * Calls a server-side function's `onRequest` over the websocket (action `call`): the function
+   * gets `payload` as `req.body` and the connection's user as `ctx.user`; resolves with the
+   * body it answered. Errors reject with the function's code (`function_not_found`,
+   * `function_timeout`, `function_error`, or a thrown `HttpError`'s).
+   */
+  call<R = unknown>(functionName: string, payload?: unknown): Promise<R>;
+  /**
    * Sends any action and resolves with the whole reply message. A custom action (not one of the
    * above) is relayed to other signed-in connections, or the channel's members when the payload
    * has `channelType` and `channelId`, with `sender` set by the server; its reply's `response` is
@@ -317,6 +354,7 @@ export interface BackpackSdk {
   db: DbModule;
   auth: AuthModule;
   storage: StorageModule;
+  functions: FunctionsModule;
   /** The realtime connection, opened on the first call and shared until it is closed; a later call after close opens a new one. */
   ws(options?: ReconnectOptions): Connection;
 }
@@ -332,9 +370,9 @@ export function createSdk(url: string, apiKey: string, options?: SdkOptions): Ba
 export class BackpackError extends Error {
   constructor(status: number, code: string, message: string, details?: JsonObject);
   name: 'BackpackError';
-  /** HTTP status; 0 for client-side failures (network_error, timeout, aborted, connection_lost, closed) and websocket errors. */
+  /** HTTP status; 0 for client-side failures (network_error, timeout, aborted, connection_lost, closed, invalid_argument) and websocket errors. */
   status: number;
-  /** Machine-readable code: the server's (`not_signed_in`, `document_not_found`, `collection_not_found`, `invalid_query`, …) or `http_<status>` for non-contract answers. */
+  /** Machine-readable code: the server's (`not_signed_in`, `document_not_found`, `collection_not_found`, `invalid_query`, `function_error`, …), `http_<status>` for non-contract answers, or a client-side one (`invalid_argument`, `invalid_json`, `timeout`, …). */
   code: string;
   /** Extra information from the server, when it sent some. */
   details?: JsonObject;

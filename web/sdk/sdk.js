@@ -1,4 +1,4 @@
-// Backpack JavaScript SDK: createSdk(url, apiKey, options) → { db, auth, storage, ws }.
+// Backpack JavaScript SDK: createSdk(url, apiKey, options) → { db, auth, storage, functions, ws }.
 // Hand-written, no build step. Served by every backend as /sdk.js (classic script, global
 // createSdk) and /sdk.mjs (ES module); types in /sdk.d.ts. Works in browsers and Node 20+.
 
@@ -29,6 +29,37 @@ async function errorFromResponse(res) {
     return new BackpackError(res.status, e.code, e.message || e.code, e.details);
   }
   return new BackpackError(res.status, 'http_' + res.status, res.statusText || 'request failed');
+}
+
+// jsonOrText reads an answer as its Content-Type says: parsed JSON for application/json (and
+// +json types; null when empty), else text. Functions answer with whatever they return.
+async function jsonOrText(res) {
+  const text = await res.text();
+  const type = (res.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+  if (!/^application\/(?:[\w.-]+\+)?json$/.test(type)) return text;
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BackpackError(res.status, 'invalid_json', `the answer says it is JSON but is not: ${text.slice(0, 100)}`);
+  }
+}
+
+// functionPath builds /fn/NAME[/PATH] with every segment encoded as one segment, so a name or a
+// path part cannot reach another route. '.' and '..' are refused: URLs resolve them (even
+// escaped as %2e), which would leave the function's prefix.
+function functionPath(name, path) {
+  if (typeof name !== 'string' || name === '' || name === '.' || name === '..') {
+    throw new BackpackError(0, 'invalid_argument', `functions.call: a function name is required, not ${JSON.stringify(name)}`);
+  }
+  if (path !== undefined && typeof path !== 'string') throw new BackpackError(0, 'invalid_argument', 'functions.call: path must be a string');
+  const rest = (path || '').replace(/^\/+/, '');
+  if (rest === '') return '/fn/' + encodeURIComponent(name);
+  const segments = rest.split('/');
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw new BackpackError(0, 'invalid_argument', `functions.call: the path may not contain "." or ".." segments: ${path}`);
+  }
+  return '/fn/' + encodeURIComponent(name) + '/' + segments.map(encodeURIComponent).join('/');
 }
 
 // siteOf approximates a host's registrable domain: the host itself for localhost names and IP
@@ -143,6 +174,7 @@ function createSdk(url, apiKey, options = {}) {
       if (res.status === 204) return null;
       if (as === 'blob') return await res.blob();
       if (as === 'response') return res;
+      if (as === 'auto') return await jsonOrText(res);
       return await res.json();
     } catch (err) {
       if (s.aborted) throw abortError(s);
@@ -246,6 +278,16 @@ function createSdk(url, apiKey, options = {}) {
     deleteFile: (filename, o) => request('DELETE', '/files/' + enc(filename), o),
   };
 
+  const functions = {
+    async call(name, body, { method, path, query, signal, timeout: callTimeout } = {}) {
+      const m = (method || (body === undefined ? 'GET' : 'POST')).toUpperCase();
+      if (body !== undefined && (m === 'GET' || m === 'HEAD')) {
+        throw new BackpackError(0, 'invalid_argument', `functions.call: a ${m} request cannot have a body`);
+      }
+      return request(m, functionPath(name, path), { json: body, query, as: 'auto', signal, timeout: callTimeout });
+    },
+  };
+
   let connection = null;
   function ws(wsOptions = {}) {
     if (connection && !connection.closed) return connection;
@@ -256,7 +298,7 @@ function createSdk(url, apiKey, options = {}) {
     return connection;
   }
 
-  return { db, auth, storage, ws };
+  return { db, auth, storage, functions, ws };
 }
 
 // reconnectDelay is exponential backoff with full jitter: a random delay up to
@@ -403,6 +445,7 @@ function createConnection({ url, apiKey, token, WebSocketImpl, timeout = DEFAULT
     changeChannel: (uic, channelType, channelId) => call('changeChannel', { usersInformationCollection: uic, channelType, channelId }),
     deleteChannel: (uic, channelMessagesCollection, channelType, channelId) =>
       call('deleteChannel', { usersInformationCollection: uic, channelMessagesCollection, channelType, channelId }),
+    call: (functionName, payload) => call('call', { function: functionName, payload }),
     send: (action, payload) => send(action, payload),
   };
 

@@ -158,9 +158,9 @@ describe('createSdk', () => {
     assert.throws(() => createSdk(API, undefined, { fetch }), TypeError);
   });
 
-  test('returns the four modules', () => {
+  test('returns the five modules', () => {
     const { sdk } = sdkWith();
-    assert.deepEqual(Object.keys(sdk).sort(), ['auth', 'db', 'storage', 'ws']);
+    assert.deepEqual(Object.keys(sdk).sort(), ['auth', 'db', 'functions', 'storage', 'ws']);
     assert.equal(typeof sdk.ws, 'function');
   });
 });
@@ -708,6 +708,164 @@ describe('errors', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Functions
+
+describe('functions.call', () => {
+  const text = (status, body, type = 'text/plain; charset=utf-8') => new Response(body, { status, headers: { 'Content-Type': type } });
+
+  test('GET without a body, POST with one (as JSON), or the method asked for', async () => {
+    const { sdk, fetch } = sdkWith();
+    await sdk.functions.call('hello');
+    let { url, init } = fetch.last();
+    assert.equal(init.method, 'GET');
+    assert.equal(url.pathname, '/fn/hello');
+    assert.equal(init.body, undefined);
+    assert.equal(init.headers['Content-Type'], undefined);
+
+    await sdk.functions.call('hello', { name: 'Ann', n: [1, 2] });
+    ({ url, init } = fetch.last());
+    assert.equal(init.method, 'POST');
+    assert.deepEqual(JSON.parse(init.body), { name: 'Ann', n: [1, 2] });
+    assert.equal(init.headers['Content-Type'], 'application/json');
+
+    await sdk.functions.call('hello', null);
+    assert.equal(fetch.last().init.method, 'POST', 'null is a body');
+    assert.equal(fetch.last().init.body, 'null');
+
+    await sdk.functions.call('hello', { done: true }, { method: 'patch' });
+    assert.equal(fetch.last().init.method, 'PATCH');
+    await sdk.functions.call('hello', undefined, { method: 'DELETE' });
+    assert.equal(fetch.last().init.method, 'DELETE');
+    assert.equal(fetch.last().init.body, undefined);
+  });
+
+  test('sends the API key and the token like every call', async () => {
+    const { sdk, fetch } = sdkWith(undefined, { storage: memoryStore({ [TOKEN_KEY]: 'tok-1' }) });
+    await sdk.functions.call('hello');
+    assert.equal(fetch.last().headers['X-API-Key'], 'key-123');
+    assert.equal(fetch.last().headers.Authorization, 'Bearer tok-1');
+    assert.equal(fetch.last().init.credentials, 'omit');
+  });
+
+  test('the path goes after the name, each segment encoded; query parameters are added', async () => {
+    const { sdk, fetch } = sdkWith();
+    const cases = [
+      ['hello', 'orders/42', '/fn/hello/orders/42'],
+      ['hello', '/orders/42', '/fn/hello/orders/42'],
+      ['hello', '/', '/fn/hello'],
+      ['hello', '', '/fn/hello'],
+      ['hello', 'a b/c?d#e/ü', '/fn/hello/a%20b/c%3Fd%23e/%C3%BC'],
+      ['hello', '%2e%2e/x', '/fn/hello/%252e%252e/x'],
+      ['hello', 'a//b/', '/fn/hello/a//b/'],
+      ['a/b?c', undefined, '/fn/a%2Fb%3Fc'],
+    ];
+    for (const [name, path, want] of cases) {
+      await sdk.functions.call(name, undefined, { path });
+      assert.equal(fetch.last().url.pathname, want, `${name} ${path}`);
+      assert.equal(fetch.last().url.search, '');
+    }
+    await sdk.functions.call('search', undefined, { path: 'items', query: { q: 'a&b', page: 2, filter: { x: 1 }, skip: undefined } });
+    const u = fetch.last().url;
+    assert.equal(u.pathname, '/fn/search/items');
+    assert.deepEqual(Object.fromEntries(u.searchParams), { q: 'a&b', page: '2', filter: '{"x":1}' });
+  });
+
+  test('refuses "." and ".." segments, a missing name and a body on GET, sending nothing', async () => {
+    const { sdk, fetch } = sdkWith();
+    for (const path of ['..', '../admin', 'a/../../b', '.', 'a/./b', '/..']) {
+      await assert.rejects(sdk.functions.call('hello', undefined, { path }), { name: 'BackpackError', status: 0, code: 'invalid_argument', message: /"\." or "\.\."/ }, path);
+    }
+    for (const name of ['', '.', '..', undefined, 42]) {
+      await assert.rejects(sdk.functions.call(name), { code: 'invalid_argument', message: /function name/ }, String(name));
+    }
+    await assert.rejects(sdk.functions.call('hello', undefined, { path: 42 }), { code: 'invalid_argument', message: /path must be a string/ });
+    await assert.rejects(sdk.functions.call('hello', { a: 1 }, { method: 'GET' }), { code: 'invalid_argument', message: /GET request cannot have a body/ });
+    await assert.rejects(sdk.functions.call('hello', '', { method: 'head' }), { code: 'invalid_argument', message: /HEAD/ });
+    assert.equal(fetch.calls.length, 0);
+  });
+
+  test('resolves with parsed JSON for JSON answers and with text for others', async () => {
+    const answers = [
+      [json(200, { hello: 'Ann' }), { hello: 'Ann' }],
+      [json(201, [1, 'two']), [1, 'two']],
+      [text(200, '42', 'application/json'), 42],
+      [text(200, '"quoted"', 'application/json; charset=utf-8'), 'quoted'],
+      [text(200, '{"a":1}', 'application/problem+json'), { a: 1 }],
+      [text(200, 'null', 'application/json'), null],
+      [text(200, '', 'application/json'), null],
+      [text(200, '<p>hi</p>', 'text/html'), '<p>hi</p>'],
+      [text(200, '{"looks":"like json"}'), '{"looks":"like json"}'],
+      [new Response('no type'), 'no type'],
+      [new Response(null, { status: 204 }), null],
+    ];
+    for (const [res, want] of answers) {
+      const { sdk } = sdkWith(() => res);
+      assert.deepEqual(await sdk.functions.call('hello'), want, res.headers.get('Content-Type'));
+    }
+  });
+
+  test('an answer that says JSON but is not rejects with invalid_json', async () => {
+    const { sdk } = sdkWith(() => text(200, '{oops', 'application/json'));
+    await assert.rejects(sdk.functions.call('hello'), { name: 'BackpackError', status: 200, code: 'invalid_json', message: /\{oops/ });
+  });
+
+  test("errors reject with the answer's status and code, HttpError's included", async () => {
+    const cases = [
+      [404, 'function_not_found', 'no function named nope'],
+      [504, 'function_timeout', 'the function ran longer than 5000 ms'],
+      [500, 'function_error', 'the function failed'],
+      [402, 'payment_required', 'pay first'],
+    ];
+    for (const [status, code, message] of cases) {
+      const { sdk } = sdkWith(() => json(status, { error: { code, message, details: { function: 'nope' } } }));
+      const err = await sdk.functions.call('nope', { a: 1 }).catch((e) => e);
+      assert.ok(err instanceof BackpackError, code);
+      assert.equal(err.status, status);
+      assert.equal(err.code, code);
+      assert.equal(err.message, message);
+      assert.deepEqual(err.details, { function: 'nope' });
+    }
+    const { sdk } = sdkWith(() => text(502, 'Bad Gateway', 'text/html'));
+    await assert.rejects(sdk.functions.call('hello'), { status: 502, code: 'http_502' });
+  });
+
+  test('takes a signal and a timeout like other calls', async (t) => {
+    const fetch = hangingFetch();
+    const sdk = createSdk(API, 'k', { fetch });
+    await assert.rejects(sdk.functions.call('hello', undefined, { signal: AbortSignal.abort() }), { code: 'aborted' });
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const p = sdk.functions.call('slow', { a: 1 }, { timeout: 30 });
+    t.mock.timers.tick(30);
+    await assert.rejects(p, { code: 'timeout', message: /30 ms/ });
+  });
+});
+
+describe('websocket call', () => {
+  test('actions.call sends the function and payload and resolves with the response', async () => {
+    const { conn, socket } = connect();
+    socket().serverOpen();
+    const p = conn.actions.call('hello', { name: 'Ann' });
+    const q = conn.actions.call('ping');
+    assert.deepEqual(socket().sent.map(({ requestId, ...m }) => m), [
+      { action: 'call', function: 'hello', payload: { name: 'Ann' } },
+      { action: 'call', function: 'ping' },
+    ]);
+    socket().serverSend({ action: 'call', requestId: socket().sent[0].requestId, response: { hello: 'Ann' } });
+    socket().serverSend({ action: 'call', requestId: socket().sent[1].requestId, response: 'pong' });
+    assert.deepEqual(await p, { hello: 'Ann' });
+    assert.equal(await q, 'pong');
+  });
+
+  test("a function's error reply rejects with its code", async () => {
+    const { conn, socket } = connect();
+    socket().serverOpen();
+    const p = conn.actions.call('guarded', {});
+    socket().serverSend({ action: 'error', requestId: 'r1', error: { code: 'payment_required', message: 'pay first' } });
+    await assert.rejects(p, { name: 'BackpackError', status: 0, code: 'payment_required', message: 'pay first' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Websocket
 
 describe('websocket', () => {
@@ -797,6 +955,7 @@ describe('websocket', () => {
     a.leaveChannel('info', 'rooms', 'ch1');
     a.changeChannel('info', 'rooms', 'ch1');
     a.deleteChannel('info', 'messages', 'rooms', 'ch1');
+    a.call('hello', { n: 1 });
     a.send('typing', { channelType: 'rooms', channelId: 'ch1' });
     const sent = socket().sent.map(({ requestId, ...m }) => m);
     assert.deepEqual(sent, [
@@ -813,9 +972,10 @@ describe('websocket', () => {
       { action: 'leaveChannel', usersInformationCollection: 'info', channelType: 'rooms', channelId: 'ch1' },
       { action: 'changeChannel', usersInformationCollection: 'info', channelType: 'rooms', channelId: 'ch1' },
       { action: 'deleteChannel', usersInformationCollection: 'info', channelMessagesCollection: 'messages', channelType: 'rooms', channelId: 'ch1' },
+      { action: 'call', function: 'hello', payload: { n: 1 } },
       { action: 'typing', channelType: 'rooms', channelId: 'ch1' },
     ]);
-    assert.equal(new Set(socket().sent.map((m) => m.requestId)).size, 14, 'request ids are unique');
+    assert.equal(new Set(socket().sent.map((m) => m.requestId)).size, 15, 'request ids are unique');
   });
 
   test('send cannot override the action or requestId with its payload', () => {

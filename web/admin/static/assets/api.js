@@ -41,15 +41,14 @@ function headersFor(method, json) {
 }
 
 /**
- * request sends one API call. body is sent as JSON unless it is a Blob or FormData. It
- * resolves with {status, headers, data} (data is the parsed JSON, or null) and rejects with
- * ApiError.
+ * send sends one API call and resolves with the Response, whatever its status, for the callers
+ * that read an answer themselves. body is sent as JSON unless it is a Blob or FormData. A
+ * network failure rejects with ApiError network_error.
  */
-export async function request(method, path, body, {signal} = {}) {
+export async function send(method, path, body, {signal} = {}) {
   const raw = body instanceof Blob || body instanceof FormData;
-  let res;
   try {
-    res = await fetch(path, {
+    return await fetch(path, {
       method,
       headers: headersFor(method, body !== undefined && !raw),
       body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
@@ -60,7 +59,23 @@ export async function request(method, path, body, {signal} = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network_error', 'Could not reach the Backpack server. Check your connection and try again.');
   }
-  return parse(res);
+}
+
+/**
+ * request sends one API call. It resolves with {status, headers, data} (data is the parsed
+ * JSON, or null) and rejects with ApiError.
+ */
+export async function request(method, path, body, opts) {
+  return parse(await send(method, path, body, opts));
+}
+
+/**
+ * fromBackend says whether an answer came from a backend's admin port through the proxy (which
+ * sandboxes every answer it relays) rather than from the control plane itself. A function's
+ * own error can carry any code, not_signed_in included, and must not sign the developer out.
+ */
+export function fromBackend(res) {
+  return (res.headers.get('Content-Security-Policy') || '').includes('sandbox');
 }
 
 /**
@@ -161,6 +176,7 @@ const plain = {
   user_not_found: 'That user no longer exists.',
   file_not_found: 'That file no longer exists.',
   no_earlier_release: 'There is no earlier release to roll back to.',
+  function_not_found: 'That function no longer exists.',
   timeout: 'The server took too long to answer. Try again.',
 };
 

@@ -22,7 +22,7 @@ export function backendNameProblem(name) {
   return '';
 }
 
-const reservedCollections = new Set(['auth', 'files', 'collections', 'ws', 'healthz', 'readyz', 'metrics', 'admin', 'openapi', 'sdk']);
+const reservedCollections = new Set(['auth', 'files', 'collections', 'ws', 'healthz', 'readyz', 'metrics', 'admin', 'openapi', 'sdk', 'fn']);
 
 /** collectionNameProblem explains what is wrong with a collection name, or returns ''. */
 export function collectionNameProblem(name) {

@@ -11,6 +11,7 @@ import {usersTab} from './users.js';
 import {filesTab} from './files.js';
 import {siteTab} from './site.js';
 import {quotasTab} from './quotas.js';
+import {functionsTab} from './functions.js';
 import {logsTab} from './logs.js';
 import {deleteTab} from './delete.js';
 
@@ -21,6 +22,7 @@ const tabs = [
   {id: 'users', label: 'Users', draw: usersTab, needsAdmin: true},
   {id: 'files', label: 'Files', draw: filesTab, needsAdmin: true},
   {id: 'site', label: 'Site', draw: siteTab, needsAdmin: true},
+  {id: 'functions', label: 'Functions', draw: functionsTab, needsAdmin: true},
   {id: 'quotas', label: 'Quotas', draw: quotasTab, needsAdmin: true},
   {id: 'logs', label: 'Logs', draw: logsTab},
   {id: 'delete', label: 'Delete', draw: deleteTab},
