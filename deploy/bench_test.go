@@ -126,7 +126,7 @@ func benchCreateToHTTPS(b *testing.B, p *platformtest.Platform, n int) string {
 		start := time.Now()
 		p.Create(name)
 		running := time.Since(start)
-		p.FirstHTTPS(p.APIURL(name)+"/healthz", 3*time.Minute)
+		p.FirstAnswer(p.APIURL(name)+"/healthz", 3*time.Minute)
 		totals = append(totals, time.Since(start))
 		afterRunning = append(afterRunning, time.Since(start)-running)
 	}

@@ -47,6 +47,7 @@ func TestPlatformWithoutTLS(t *testing.T) {
 	p := platformtest.Deploy(t, platformtest.Options{Traefik: true})
 	name := platformtest.UniqueName("local")
 	b := p.Create(name)
+	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
 	ann := p.EndUser(name, b.APIKey)
 	ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
 	ann.Login("ann@example.com", "password123")
@@ -82,7 +83,7 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 	}
 	// Certificates are asked for once Traefik sees the routers, which is when the tasks run.
 	t.Logf("first HTTPS answer after running: api %s, site %s",
-		p.FirstHTTPS(p.APIURL(name)+"/healthz", 2*time.Minute), p.FirstHTTPS(p.SiteURL(name)+"/", 2*time.Minute))
+		p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute), p.FirstAnswer(p.SiteURL(name)+"/", 2*time.Minute))
 
 	ann := p.EndUser(name, b.APIKey)
 	reg := ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
@@ -240,7 +241,7 @@ func testJourney(t *testing.T, p *platformtest.Platform) {
 		}
 	}
 	b = p.Create(name)
-	p.FirstHTTPS(p.APIURL(name)+"/healthz", 2*time.Minute)
+	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
 	ann = p.EndUser(name, b.APIKey)
 	ann.Login("ann@example.com", "password123")
 	var notes []map[string]any

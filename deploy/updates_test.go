@@ -37,10 +37,10 @@ func TestUpdatesUnderLoad(t *testing.T) {
 	p := platformtest.Deploy(t, platformtest.Options{Traefik: true, TLS: true})
 	name := platformtest.UniqueName("upd")
 	b := p.Create(name)
-	p.FirstHTTPS(p.APIURL(name)+"/healthz", 2*time.Minute)
+	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
 		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))
-	p.FirstHTTPS(p.SiteURL(name)+"/", 2*time.Minute)
+	p.FirstAnswer(p.SiteURL(name)+"/", 2*time.Minute)
 
 	var users []*platformtest.EndUser
 	for _, email := range []string{"ann@example.com", "bob@example.com"} {

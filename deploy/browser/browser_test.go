@@ -56,7 +56,7 @@ func TestBrowserOverHTTPS(t *testing.T) {
 	b := p.Create(e.name)
 	e.key = b.APIKey
 	t.Logf("first HTTPS answer after running: api %s, site %s",
-		p.FirstHTTPS(p.APIURL(e.name)+"/healthz", 2*time.Minute), p.FirstHTTPS(p.SiteURL(e.name)+"/", 2*time.Minute))
+		p.FirstAnswer(p.APIURL(e.name)+"/healthz", 2*time.Minute), p.FirstAnswer(p.SiteURL(e.name)+"/", 2*time.Minute))
 	page := fmt.Sprintf(sitePage, p.APIURL(e.name), e.key, e.name)
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+e.name+"/site",
 		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": page})), "application/zip"))

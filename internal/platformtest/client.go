@@ -162,27 +162,39 @@ func (p *Platform) pebbleTestRoot(ctx context.Context) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// FirstHTTPS polls url until it answers below 500 over HTTPS verified against Pebble's root
-// (a new backend's names get their certificates once Traefik routes them), and returns how
-// long that took.
-func (p *Platform) FirstHTTPS(url string, within time.Duration) time.Duration {
+// FirstAnswer polls url until the backend itself answers it through Traefik, and returns how
+// long that took. Over HTTPS the certificate must verify against Pebble's root (a new backend's
+// names get theirs once Traefik routes them). Only the backend's answer counts: below 500, not
+// a redirect (until a backend's routers exist, Traefik's catch-all sends plain http to https),
+// and not Traefik's own 404 (a name re-created after a delete already has its certificate, but
+// no router yet).
+func (p *Platform) FirstAnswer(url string, within time.Duration) time.Duration {
 	p.T.Helper()
 	c := p.Client(nil)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	start := time.Now()
 	var last error
 	for time.Since(start) < within {
 		resp, err := c.Get(url)
 		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 			resp.Body.Close()
-			if resp.StatusCode < 500 {
+			switch {
+			case resp.StatusCode >= 500, resp.StatusCode >= 300 && resp.StatusCode < 400:
+				last = fmt.Errorf("%s", resp.Status)
+			case resp.StatusCode == http.StatusNotFound && string(body) == traefikNotFound:
+				last = fmt.Errorf("Traefik has no router for it yet")
+			default:
 				return time.Since(start)
 			}
-			last = fmt.Errorf("%s", resp.Status)
 		} else {
 			last = err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.T.Fatalf("%s: no HTTPS answer after %s: %v", url, within, last)
+	p.T.Fatalf("%s: no answer from the backend after %s: %v", url, within, last)
 	return 0
 }
+
+// traefikNotFound is the body of Traefik's own 404, for a host no router matches.
+const traefikNotFound = "404 page not found\n"
