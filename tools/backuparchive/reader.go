@@ -27,7 +27,8 @@ func Open(r io.Reader, m Manifest) *Reader {
 // Next returns the next entry and a reader of its content. The content reader ends with io.EOF
 // only if the content has the manifest's size and sha256; otherwise it ends with an *Error, and
 // the caller must not keep what it read. Content left unread is read and checked by the next
-// call. After the last entry Next checks that the manifest follows and returns io.EOF.
+// call. After the last entry Next checks that the manifest's header follows and returns io.EOF;
+// it reads no further.
 func (r *Reader) Next() (Entry, io.Reader, error) {
 	if r.err != nil {
 		return Entry{}, nil, r.err
@@ -68,6 +69,8 @@ func (r *Reader) advance() (Entry, io.Reader, error) {
 		return Entry{}, nil, refuse(want.Name, "the archive ends before this entry")
 	case err != nil:
 		return Entry{}, nil, err
+	case hdr.Name == ManifestName:
+		return Entry{}, nil, refuse(want.Name, "the archive lacks this entry")
 	}
 	if err := checkHeader(hdr); err != nil {
 		return Entry{}, nil, err
