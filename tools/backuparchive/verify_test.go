@@ -141,16 +141,16 @@ func TestVerifyStructure(t *testing.T) {
 // TestVerifyBadNames checks every kind of name the format forbids.
 func TestVerifyBadNames(t *testing.T) {
 	for name, want := range map[string]string{
-		"../x":                    `".." path element`,
-		"a/../../x":               `".." path element`,
-		"/abs":                    "absolute",
-		"a//b":                    "empty path element",
-		"./a":                     `"." path element`,
-		"line\nbreak":             "control character",
-		"del\x7f":                 "control character",
-		`back\slash`:              "backslash",
-		"bad\xffutf8":             "not valid UTF-8",
-		strings.Repeat("n", 256):  "longer than 255",
+		"../x":                           `".." path element`,
+		"a/../../x":                      `".." path element`,
+		"/abs":                           "absolute",
+		"a//b":                           "empty path element",
+		"./a":                            `"." path element`,
+		"line\nbreak":                    "control character",
+		"del\x7f":                        "control character",
+		`back\slash`:                     "backslash",
+		"bad\xffutf8":                    "not valid UTF-8",
+		strings.Repeat("n", 256):         "longer than 255",
 		strings.Repeat("n/", 512) + "nn": "longer than 1024",
 	} {
 		x := member{name: name, body: "x"}
