@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -251,4 +253,26 @@ func TestErrorMessage(t *testing.T) {
 	if _, err := json.Marshal(refuse("x", "y")); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestVerifySparse checks that a sparse file, which archive/tar reports as a regular file and
+// expands with zeros, is refused. archive/tar cannot write one, so its PAX header is made by
+// writing the records as a file and patching that header's type and checksum.
+func TestVerifySparse(t *testing.T) {
+	var records string
+	for _, kv := range [][2]string{{"GNU.sparse.major", "0"}, {"GNU.sparse.minor", "1"}, {"GNU.sparse.name", "x"},
+		{"GNU.sparse.realsize", "10"}, {"GNU.sparse.numblocks", "1"}, {"GNU.sparse.map", "0,3"}} {
+		rec := " " + kv[0] + "=" + kv[1] + "\n"
+		records += strconv.Itoa(len(rec)+2) + rec // every record here is 10 to 99 bytes long
+	}
+	x := member{name: "x", body: "abc"}
+	data := rawTar(t, member{name: "pax", body: records}, x, manifestMember(t, manifestOf(x)))
+	data[156] = tar.TypeXHeader
+	copy(data[148:156], "        ")
+	sum := 0
+	for _, c := range data[:blockSize] {
+		sum += int(c)
+	}
+	copy(data[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	refusal(t, data, Limits{}, "x", "sparse")
 }
