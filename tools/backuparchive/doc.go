@@ -26,5 +26,6 @@
 // Writer produces archives; entries whose size is known are streamed straight through (Add),
 // others are spooled first (Create). Verify checks a whole untrusted archive and returns its
 // manifest; Open then reads an archive that passed Verify, checking each entry again as it goes.
-// Both refuse bad archives with *Error, whose message is fit for an API answer.
+// Both refuse bad archives with *Error, whose message is fit for an API answer. Lines reads an
+// entry of JSON lines with a bound on each line.
 package backuparchive
