@@ -1,6 +1,8 @@
 package backuparchive
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -45,6 +47,55 @@ func checkName(name string) error {
 	return nil
 }
 
+// reserved refuses the manifest's name, and names under it, for any other entry.
+func reserved(name string) error {
+	if name == ManifestName || strings.HasPrefix(name, ManifestName+"/") {
+		return refuse(name, "the name is reserved for the manifest")
+	}
+	return nil
+}
+
+// checkClashes refuses entries whose names repeat, or where one entry is the directory of
+// another, from the whole list at once: sorting the names element by element puts "a/..."
+// right after "a", so comparing neighbours is enough, and the memory is only the list's.
+// (nameSet checks the same one name at a time, which a writer needs, but keeps every directory
+// of every name, which an untrusted archive of deep names could inflate.)
+func checkClashes(entries []Entry) error {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	slices.SortFunc(names, compareElements)
+	for i := 1; i < len(names); i++ {
+		prev, name := names[i-1], names[i]
+		switch {
+		case name == prev:
+			return refuse(name, "the name appears twice")
+		case strings.HasPrefix(name, prev+"/"):
+			return refuse(name, "the name is inside %q, which is an entry", prev)
+		}
+	}
+	return nil
+}
+
+// compareElements orders names as if "/" came before every other byte, that is by path
+// element; no name holds a NUL, so mapping "/" to it is unambiguous.
+func compareElements(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		x, y := a[i], b[i]
+		if x == '/' {
+			x = 0
+		}
+		if y == '/' {
+			y = 0
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
 // nameSet remembers the entries seen so far and refuses a name that repeats one, or that is a
 // file where another entry needs a directory or the other way round.
 type nameSet struct {
@@ -58,8 +109,8 @@ func newNameSet() *nameSet {
 
 // add checks a name that passed checkName, other than the manifest's, and records it.
 func (s *nameSet) add(name string) error {
-	if name == ManifestName || strings.HasPrefix(name, ManifestName+"/") {
-		return refuse(name, "the name is reserved for the manifest")
+	if err := reserved(name); err != nil {
+		return err
 	}
 	if s.files[name] {
 		return refuse(name, "the name appears twice")

@@ -58,7 +58,11 @@ func (r *Reader) advance() (Entry, io.Reader, error) {
 			return Entry{}, nil, refuse("", "the archive has no manifest")
 		case err != nil:
 			return Entry{}, nil, err
-		case hdr.Name != ManifestName:
+		}
+		if err := checkName(hdr.Name); err != nil {
+			return Entry{}, nil, err
+		}
+		if hdr.Name != ManifestName {
 			return Entry{}, nil, refuse(hdr.Name, "the entry is not listed in the manifest")
 		}
 		return Entry{}, nil, io.EOF

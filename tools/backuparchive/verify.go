@@ -21,7 +21,7 @@ const (
 // itself (other than ending early, which is a truncated archive) is returned wrapped as it is,
 // so the caller can tell a bad upload from a broken disk or connection.
 func Verify(r io.Reader, lim Limits) (Manifest, error) {
-	v := verifier{src: &source{r: r}, lim: lim.withDefaults(), names: newNameSet()}
+	v := verifier{src: &source{r: r}, lim: lim.withDefaults()}
 	m, err := v.run()
 	if err != nil {
 		return Manifest{}, blame(err)
@@ -33,7 +33,6 @@ func Verify(r io.Reader, lim Limits) (Manifest, error) {
 type verifier struct {
 	src      *source
 	lim      Limits
-	names    *nameSet
 	seen     []Entry
 	total    int64
 	manifest []byte
@@ -51,11 +50,11 @@ func (v *verifier) run() (Manifest, error) {
 		if err != nil {
 			return Manifest{}, err
 		}
-		if v.manifest != nil {
-			return Manifest{}, refuse(hdr.Name, "the entry comes after the manifest, which must be last")
-		}
 		if err := checkHeader(hdr); err != nil {
 			return Manifest{}, err
+		}
+		if v.manifest != nil {
+			return Manifest{}, refuse(hdr.Name, "the entry comes after the manifest, which must be last")
 		}
 		if hdr.Name == ManifestName {
 			err = v.readManifest(tr, hdr)
@@ -71,6 +70,9 @@ func (v *verifier) run() (Manifest, error) {
 			return Manifest{}, refuse("", "the archive is empty")
 		}
 		return Manifest{}, refuse("", "the archive has no manifest (%s must be its last entry)", ManifestName)
+	}
+	if err := checkClashes(v.seen); err != nil {
+		return Manifest{}, err
 	}
 	if err := v.checkEnd(); err != nil {
 		return Manifest{}, err
@@ -94,7 +96,7 @@ func (v *verifier) readEntry(tr *tar.Reader, hdr *tar.Header) error {
 	if len(v.seen) >= v.lim.MaxEntries {
 		return refuse("", "the archive holds more than %d entries", v.lim.MaxEntries)
 	}
-	if err := v.names.add(hdr.Name); err != nil {
+	if err := reserved(hdr.Name); err != nil {
 		return err
 	}
 	switch {

@@ -135,7 +135,8 @@ func TestVerifyStructure(t *testing.T) {
 	refusal(t, rawTar(t, a, b), Limits{}, "", "no manifest")
 	refusal(t, rawTar(t, a, a, m), Limits{}, "a", "appears twice")
 	refusal(t, rawTar(t, a, member{name: "a/b", body: "x"}, m), Limits{}, "a/b", `inside "a"`)
-	refusal(t, rawTar(t, member{name: "b/c", body: "x"}, b, m), Limits{}, "b", "directory of another")
+	refusal(t, rawTar(t, member{name: "b/c", body: "x"}, b, m), Limits{}, "b/c", `inside "b"`)
+	refusal(t, rawTar(t, a, member{name: "a!", body: "x"}, member{name: "a/b/c", body: "x"}, m), Limits{}, "a/b/c", `inside "a"`)
 	refusal(t, rawTar(t, member{name: ManifestName + "/x", body: "x"}, m), Limits{}, ManifestName+"/x", "reserved")
 	refusal(t, rawTar(t), Limits{}, "", "empty")
 }
