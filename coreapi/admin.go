@@ -58,6 +58,7 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.GET("/functions/:name/logs", s.handleFunctionLogs)
 	a.POST("/functions/:name/invoke", s.handleInvokeFunction)
 	a.GET("/ws", s.handleWS)
+	a.GET("/backup", s.handleBackup)
 	return e
 }
 

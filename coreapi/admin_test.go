@@ -159,7 +159,7 @@ func adminRoutes(t *testing.T, api *testAPI) []struct{ method, path string } {
 		"POST /admin/collections/:collection/indexes", "DELETE /admin/collections/:collection/indexes/:index", "GET /admin/files", "GET /admin/files/:userId/:filename",
 		"DELETE /admin/files/:userId/:filename", "GET /admin/site", "PUT /admin/site", "POST /admin/site/rollback", "GET /admin/settings",
 		"PATCH /admin/settings", "GET /admin/ws", "GET /admin/functions", "GET /admin/functions/:name", "PUT /admin/functions/:name",
-		"DELETE /admin/functions/:name", "GET /admin/functions/:name/logs", "POST /admin/functions/:name/invoke",
+		"DELETE /admin/functions/:name", "GET /admin/functions/:name/logs", "POST /admin/functions/:name/invoke", "GET /admin/backup",
 	} {
 		if !seen[want] {
 			t.Fatalf("admin router has no route %s (routes: %v)", want, seen)

@@ -23,11 +23,12 @@ func (s *Server) queryContext(ctx context.Context) (context.Context, context.Can
 // streaming a body other than JSON (file uploads, site archives), which may take longer than
 // that to arrive: their handlers bound the database work once the body is in. A function's
 // call is bounded by the function's own time limit instead (each of its database calls by the
-// store's), so a function may run longer than one query may.
+// store's), so a function may run longer than one query may. A backup, which reads the whole
+// backend, is not bounded as a whole either; each of its database calls is, by the store.
 func (s *Server) boundQueries(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) || callsFunction(c.Path()) {
+		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) || callsFunction(c.Path()) || c.Path() == backupRoute {
 			return next(c)
 		}
 		ctx, cancel := s.queryContext(r.Context())

@@ -77,6 +77,27 @@ func (s *Store) Current() (rel Release, ok bool, err error) {
 	return rel, true, nil
 }
 
+// OpenCurrent opens the live release's files for reading (a backup walks them), through an
+// os.Root so nothing read can lead outside the release; ok is false while nothing has been
+// installed. The caller closes the root. A release made live later does not change what the
+// root shows.
+func (s *Store) OpenCurrent() (rel Release, root *os.Root, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := s.currentID()
+	if err != nil || id == "" {
+		return Release{}, nil, false, err
+	}
+	if rel, err = s.readMeta(id); err != nil {
+		return Release{}, nil, false, err
+	}
+	if root, err = os.OpenRoot(s.releasePath(id)); err != nil {
+		return Release{}, nil, false, fmt.Errorf("opening release %s: %w", id, err)
+	}
+	rel.Current = true
+	return rel, root, true, nil
+}
+
 // Rollback makes the release just older than the live one live again, undoing a bad upload.
 // The newer releases stay on disk and in List until a later install prunes them.
 func (s *Store) Rollback() (Release, error) {
