@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/tools/backuparchive"
+	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/labstack/echo/v4"
 )
 
@@ -23,11 +24,18 @@ const BackupSiteDir = "site/"
 const backupRoute = "/admin/backup"
 
 func (s *Server) handleBackup(c echo.Context) error {
+	if len(c.QueryParams()) > 0 {
+		return httpapi.BadRequest("invalid_query", "GET /admin/backup takes no query parameters")
+	}
 	res := c.Response()
 	incarnation := s.data.Incarnation()
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	res.Header().Set(echo.HeaderContentType, "application/x-tar")
 	res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="backup-%s-%s.tar"`, incarnation[:min(8, len(incarnation))], stamp))
+	if c.Request().Method == http.MethodHead {
+		// The headers are all a HEAD gets: no reason to read the whole backend for it.
+		return c.NoContent(http.StatusOK)
+	}
 	w := backuparchive.NewWriter(res, map[string]string{"engine": s.data.Engine(), "incarnation": incarnation, "version": Version}, backuparchive.Options{})
 	err := s.data.Backup(c.Request().Context(), w)
 	if err == nil {
@@ -49,7 +57,11 @@ func (s *Server) handleBackup(c echo.Context) error {
 	// The archive is half sent with a 200: the only honest signal left is to cut the
 	// connection, so the client sees a truncated stream (which Verify refuses) rather than an
 	// archive that merely looks short.
-	s.log.Error("backup failed while streaming", "err", err)
+	if c.Request().Context().Err() != nil {
+		s.log.Warn("backup abandoned by its client", "err", err)
+	} else {
+		s.log.Error("backup failed while streaming", "err", err)
+	}
 	panic(http.ErrAbortHandler)
 }
 

@@ -136,7 +136,7 @@ func TestBackupHoldsEverything(t *testing.T) {
 	_, _ = api.signedIn()
 	mixed := []string{
 		`{"title": "héllo 世界 🎒", "n": 42, "f": 3.25, "b": true, "none": null, "big": 9007199254740993,
-		  "obj": {"a": [1, "x", {"y": false}], "deep": {"deeper": {"deepest": "ok"}}}, "arr": [1.5, "two", null, []], "neg": -7}`,
+		  "obj": {"a": [1, "x", {"y": false}], "deep": {"deeper": {"deepest": "ok"}}}, "arr": [1.5, "two", null, {"in": []}], "neg": -7}`,
 		`{"title": "second", "n": 0, "f": -0.5, "b": false, "empty": {}, "quote": "a \"quoted\" \\ line\nnext"}`,
 		`{"title": "third", "n": 1e3, "tiny": 1e-300, "s": ""}`,
 	}
@@ -288,6 +288,8 @@ func TestBackupHoldsEverything(t *testing.T) {
 
 func TestBackupOfAnEmptyBackend(t *testing.T) {
 	api := newTestAPI(t)
+	adm := api.adminClient()
+	adm.expectError(adm.get("/admin/backup?collections=posts"), http.StatusBadRequest, "invalid_query")
 	b := downloadBackup(t, api)
 	want := map[string]int{"collections": 0, "users": 0, "files": 0, "functions": 0, "siteFiles": 0}
 	if fmt.Sprint(b.manifest.Counts) != fmt.Sprint(want) {
