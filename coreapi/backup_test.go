@@ -12,6 +12,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -179,16 +181,15 @@ func TestBackupHoldsEverything(t *testing.T) {
 
 	// Settings.
 	var settings struct {
-		CORSOrigins        []string         `json:"corsOrigins"`
-		Quotas             map[string]any   `json:"quotas"`
-		FunctionFetchHosts []string         `json:"functionFetchHosts"`
-		Other              *json.RawMessage `json:"apiKeyDigest"`
+		CORSOrigins        []string       `json:"corsOrigins"`
+		Quotas             map[string]any `json:"quotas"`
+		FunctionFetchHosts []string       `json:"functionFetchHosts"`
 	}
 	if err := json.Unmarshal(b.entries[core.BackupSettingsEntry], &settings); err != nil {
 		t.Fatalf("settings.json: %v", err)
 	}
 	if !slices.Equal(settings.CORSOrigins, []string{"https://app.example.org"}) || settings.Quotas["collections"] != float64(50) ||
-		settings.Quotas["fileBytes"] != nil || !slices.Equal(settings.FunctionFetchHosts, []string{"api.example.org"}) || settings.Other != nil {
+		settings.Quotas["fileBytes"] != nil || !slices.Equal(settings.FunctionFetchHosts, []string{"api.example.org"}) {
 		t.Fatalf("settings.json = %s", b.entries[core.BackupSettingsEntry])
 	}
 
@@ -196,8 +197,9 @@ func TestBackupHoldsEverything(t *testing.T) {
 	var colls []core.BackupCollection
 	if err := backuparchive.Lines(bytes.NewReader(b.entries[core.BackupCollectionsEntry]), "", 1<<20, func(line []byte) error {
 		var bc core.BackupCollection
+		err := json.Unmarshal(line, &bc)
 		colls = append(colls, bc)
-		return json.Unmarshal(line, &colls[len(colls)-1])
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -373,5 +375,29 @@ func TestBackupDuringWrites(t *testing.T) {
 		if m["a"] != m["b"] || len(m["payload"].(string)) != 2000 {
 			t.Fatalf("document not whole: %v", d)
 		}
+	}
+}
+
+// TestBackupLeavesOutVanishedFiles: a file whose bytes are gone when the backup opens it (it
+// was deleted between the listing and the reading) is left out whole, metadata included.
+func TestBackupLeavesOutVanishedFiles(t *testing.T) {
+	api := newTestAPI(t)
+	c, uid := api.signedIn()
+	for _, name := range []string{"kept.txt", "gone.txt"} {
+		c.mustStatus(http.StatusCreated, c.upload(http.MethodPost, "/files", filePart("x", "bytes of "+name), field("filename", name)))
+	}
+	if err := os.Remove(filepath.Join(api.cfg.FilesDir, uid, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
+	b := downloadBackup(t, api)
+	metas := b.docs(t, core.BackupFilesEntry)
+	if len(metas) != 1 || fieldsOf(metas[0])["filename"] != "kept.txt" || b.manifest.Counts["files"] != 1 {
+		t.Fatalf("files.jsonl = %v, counted %d", metas, b.manifest.Counts["files"])
+	}
+	if _, ok := b.entries[core.BackupFileBytesDir+uid+"/gone.txt"]; ok {
+		t.Fatal("the vanished file has an entry")
+	}
+	if got := string(b.entries[core.BackupFileBytesDir+uid+"/kept.txt"]); got != "bytes of kept.txt" {
+		t.Fatalf("kept.txt = %q", got)
 	}
 }
