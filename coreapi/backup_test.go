@@ -401,3 +401,31 @@ func TestBackupLeavesOutVanishedFiles(t *testing.T) {
 		t.Fatalf("kept.txt = %q", got)
 	}
 }
+
+// TestBackupFailingMidStreamIsNeverWhole: when the backup fails after the archive has started
+// (here a site file whose name no archive may hold), the connection is cut and what arrived
+// does not pass Verify.
+func TestBackupFailingMidStreamIsNeverWhole(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "notes"}))
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections/notes/docs", map[string]any{"text": strings.Repeat("n", 64<<10)}))
+	adm.mustStatus(http.StatusCreated, adm.raw(http.MethodPut, "/admin/site", bytes.NewReader(siteZip(t, map[string]string{"index.html": "x"})), "application/zip"))
+	if err := os.WriteFile(filepath.Join(api.cfg.SiteDir, "current", `back\slash.txt`), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := mustRequest(t, http.MethodGet, api.admin+"/admin/backup")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || len(body) == 0 || err == nil {
+		t.Fatalf("status %d with %d bytes, read error %v; want the archive started, then cut", res.StatusCode, len(body), err)
+	}
+	if _, err := backuparchive.Verify(bytes.NewReader(body), backuparchive.Limits{}); err == nil {
+		t.Fatal("a backup cut short verifies")
+	}
+}
