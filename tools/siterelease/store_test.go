@@ -238,3 +238,26 @@ func TestOpenRemovesCrashLeftovers(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenCurrent(t *testing.T) {
+	s, _ := newStore(t, Limits{})
+	if _, _, ok, err := s.OpenCurrent(); ok || err != nil {
+		t.Fatalf("OpenCurrent before any install = ok %v, err %v", ok, err)
+	}
+	mustInstall(t, s, buildZip(t, siteFiles("index.html", "one")...))
+	rel := mustInstall(t, s, buildZip(t, siteFiles("index.html", "two", "a/b.js", "x")...))
+	cur, root, ok, err := s.OpenCurrent()
+	if err != nil || !ok || cur.ID != rel.ID || !cur.Current {
+		t.Fatalf("OpenCurrent = %+v, %v, %v; want %+v", cur, ok, err, rel)
+	}
+	defer root.Close()
+	for name, want := range map[string]string{"index.html": "two", "a/b.js": "x"} {
+		b, err := root.ReadFile(name)
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if _, err := root.Open("../index.html"); err == nil {
+		t.Error("the release's root lets a path out of it")
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	maxNameBytes    = 1024 // longest entry name accepted
+	maxNameBytes    = 1000 // longest entry name accepted: a backup stores it under "site/" in a name of at most 1024
 	maxElementBytes = 255  // longest path element most file systems can store
 	flagEncrypted   = 0x1  // general purpose bit 0 of a zip entry
 )
