@@ -183,7 +183,7 @@ func (p *Platform) FirstAnswer(url string, within time.Duration) time.Duration {
 			case resp.StatusCode >= 500, resp.StatusCode >= 300 && resp.StatusCode < 400:
 				last = fmt.Errorf("%s", resp.Status)
 			case resp.StatusCode == http.StatusNotFound && string(body) == traefikNotFound:
-				last = fmt.Errorf("Traefik has no router for it yet")
+				last = fmt.Errorf("no router in Traefik for it yet")
 			default:
 				return time.Since(start)
 			}
