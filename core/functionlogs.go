@@ -23,10 +23,13 @@ const (
 type FunctionLog struct {
 	ID       bson.ObjectID `bson:"_id" json:"id"`
 	Function string        `bson:"function" json:"-"`
-	Version  int64         `bson:"version" json:"version"`
-	Time     string        `bson:"time" json:"time"`
-	Level    string        `bson:"level" json:"level"`
-	Message  string        `bson:"message" json:"message"`
+	// Lineage is the CreatedAt of the function that logged it: a line stored after its function
+	// was deleted (by a replica still flushing) is never shown for a new function of that name.
+	Lineage string `bson:"lineage" json:"-"`
+	Version int64  `bson:"version" json:"version"`
+	Time    string `bson:"time" json:"time"`
+	Level   string `bson:"level" json:"level"`
+	Message string `bson:"message" json:"message"`
 }
 
 func (s *Service) ensureFunctionLogIndex(ctx context.Context) error {
@@ -62,12 +65,13 @@ func (s *Service) AppendFunctionLogs(ctx context.Context, function string, lines
 
 // FunctionLogs returns a function's last tail lines, oldest first; with after set, only lines
 // stored after that one.
-func (s *Service) FunctionLogs(ctx context.Context, function string, tail int64, after bson.ObjectID) ([]FunctionLog, error) {
+func (s *Service) FunctionLogs(ctx context.Context, fn Function, tail int64, after bson.ObjectID) ([]FunctionLog, error) {
+	function := fn.Name
 	if tail <= 0 {
 		tail = DefaultFunctionTail
 	}
 	tail = min(tail, MaxFunctionLogs)
-	filter := bson.D{{Key: "function", Value: function}}
+	filter := bson.D{{Key: "function", Value: function}, {Key: "lineage", Value: fn.CreatedAt}}
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 
 	"github.com/backpackhq/backpack/tools/docstore"
@@ -31,9 +32,12 @@ const (
 // Function is one deployed function: its source and what it applies to, at one version.
 // Handlers are the contract's handlers the source defines, as found when it was deployed.
 type Function struct {
-	Name        string            `bson:"_id" json:"name"`
-	Version     int64             `bson:"version" json:"version"`
-	UpdatedAt   string            `bson:"updatedAt" json:"updatedAt"`
+	Name      string `bson:"_id" json:"name"`
+	Version   int64  `bson:"version" json:"version"`
+	UpdatedAt string `bson:"updatedAt" json:"updatedAt"`
+	// CreatedAt is when the first version was deployed: every later version keeps it, and a
+	// function deleted and deployed again under its name gets a new one.
+	CreatedAt   string            `bson:"createdAt" json:"createdAt"`
 	Source      string            `bson:"source" json:"source,omitempty"`
 	Collections []string          `bson:"collections" json:"collections"`
 	Env         map[string]string `bson:"env" json:"env,omitempty"`
@@ -76,8 +80,8 @@ func (d *FunctionDeploy) Validate() error {
 	}
 	size := 0
 	for k, v := range d.Env {
-		if k == "" {
-			return invalid("invalid_request", "env names must not be empty")
+		if !envName.MatchString(k) {
+			return invalid("invalid_env", fmt.Sprintf("env name %q must be letters, digits and '_', not starting with a digit (at most 128)", k))
 		}
 		size += len(k) + len(v)
 	}
@@ -92,6 +96,10 @@ func (d *FunctionDeploy) Validate() error {
 	}
 	return nil
 }
+
+// envName is what an env entry may be called: a name every shell and language accepts, and a
+// safe field name in the stored document (no "$" or ".").
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
 // ErrFunctionNotFound is the answer for a function that is not deployed.
 var ErrFunctionNotFound = newError(NotFound, "function_not_found", "no such function")
@@ -109,7 +117,8 @@ func CheckFunctionName(name string) error {
 func (s *Service) StoreFunction(ctx context.Context, name string, d FunctionDeploy, handlers []string) (Function, error) {
 	coll := s.store.Collection(metaFunctions)
 	for range replaceAttempts {
-		fn := Function{Name: name, Version: 1, UpdatedAt: Timestamp(), Source: d.Source,
+		now := Timestamp()
+		fn := Function{Name: name, Version: 1, UpdatedAt: now, CreatedAt: now, Source: d.Source,
 			Collections: d.Collections, Env: maps.Clone(d.Env), TimeoutMS: d.TimeoutMS, Handlers: handlers}
 		if fn.Env == nil {
 			fn.Env = map[string]string{}
@@ -124,7 +133,7 @@ func (s *Service) StoreFunction(ctx context.Context, name string, d FunctionDepl
 		case err != nil:
 			return Function{}, err
 		default:
-			fn.Version = current.Version + 1
+			fn.Version, fn.CreatedAt = current.Version+1, current.CreatedAt
 			var doc bson.D
 			if doc, err = docstore.Encode(fn); err == nil {
 				_, err = coll.Replace(ctx, bson.D{{Key: "_id", Value: name}, {Key: "version", Value: current.Version}}, doc)

@@ -185,10 +185,11 @@ func (s *Server) handleFunctionLogs(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	if _, err := s.data.Function(ctx, c.Param("name")); err != nil {
+	fn, err := s.data.Function(ctx, c.Param("name"))
+	if err != nil {
 		return err
 	}
-	lines, err := s.data.FunctionLogs(ctx, c.Param("name"), tail, after)
+	lines, err := s.data.FunctionLogs(ctx, fn, tail, after)
 	if err != nil {
 		return err
 	}

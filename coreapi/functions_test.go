@@ -141,6 +141,9 @@ func TestFunctionDeployRefusals(t *testing.T) {
 		{"ok", map[string]any{"source": "x", "timeoutMs": 1}, "invalid_request"},
 		{"ok", map[string]any{"source": "x", "timeoutMs": 600000}, "invalid_request"},
 		{"ok", map[string]any{"source": "x", "collections": []string{"$bad"}}, "invalid_name"},
+		{"ok", map[string]any{"source": "x", "env": map[string]string{"$where": "1"}}, "invalid_env"},
+		{"ok", map[string]any{"source": "x", "env": map[string]string{"a.b": "1"}}, "invalid_env"},
+		{"ok", map[string]any{"source": "x", "env": map[string]string{"": "1"}}, "invalid_env"},
 		{"ok", map[string]any{"source": "x", "surprise": 1}, "invalid_json"},
 	} {
 		r := admin.put("/admin/functions/"+bad.name, bad.body)
@@ -388,6 +391,23 @@ func TestFunctionAdminAPI(t *testing.T) {
 	admin.expectError(admin.del("/admin/functions/b"), http.StatusNotFound, "function_not_found")
 	c := api.client()
 	c.expectError(c.get("/fn/b"), http.StatusNotFound, "function_not_found")
+
+	// A line logged just before a delete, still buffered, never reaches a new function of the
+	// same name.
+	admin.deploy("c", `function onRequest() { console.log("old c"); return 1; }`, nil)
+	c.mustStatus(http.StatusOK, c.get("/fn/c"))
+	admin.mustStatus(http.StatusNoContent, admin.del("/admin/functions/c"))
+	admin.deploy("c", `function onRequest() { console.log("new c"); return 2; }`, nil)
+	c.mustStatus(http.StatusOK, c.get("/fn/c"))
+	waitFor(t, func() bool {
+		admin.mustStatus(http.StatusOK, admin.get("/admin/functions/c/logs")).decode(&logs)
+		return len(logs.Items) > 0
+	})
+	time.Sleep(600 * time.Millisecond) // two more flushes of the log buffer
+	admin.mustStatus(http.StatusOK, admin.get("/admin/functions/c/logs")).decode(&logs)
+	if len(logs.Items) != 1 || logs.Items[0].Message != "new c" {
+		t.Fatalf("the new c's logs: %+v", logs.Items)
+	}
 }
 
 func TestFunctionWebsocketCall(t *testing.T) {

@@ -62,7 +62,7 @@ func (r *Runtime) invoke(ctx context.Context, fn core.Function, handler string, 
 	timeout := time.Duration(fn.TimeoutMS) * time.Millisecond
 	start := time.Now()
 	res, err := r.cfg.Pool.Invoke(ctx, jsfunc.Invocation{
-		Key: fmt.Sprintf("%s/%s@%d", r.data.Incarnation(), fn.Name, fn.Version), Source: fn.Source,
+		Key: codeKey(r.data.Incarnation(), fn), Source: fn.Source,
 		Handler: handler, Args: args, User: user, Env: fn.Env, Timeout: timeout, FetchHosts: hosts, Host: h,
 	})
 	outcome, err := r.outcome(fn, timeout, err)
@@ -73,6 +73,13 @@ func (r *Runtime) invoke(ctx context.Context, fn core.Function, handler string, 
 		return nil, err
 	}
 	return res.Value, nil
+}
+
+// codeKey names one version's code in the workers' caches. A function deleted and deployed
+// again starts at version 1 again: its creation tells the two apart, so no worker runs the old
+// code under the new function.
+func codeKey(incarnation string, fn core.Function) string {
+	return fmt.Sprintf("%s/%s/%s@%d", incarnation, fn.Name, fn.CreatedAt, fn.Version)
 }
 
 // user is ctx.user for a caller: null for the operator and anonymous callers.

@@ -20,16 +20,24 @@ const (
 
 // logBuffer gathers the functions' log lines on this replica and stores them per function.
 type logBuffer struct {
-	data    *core.Service
+	data *core.Service
+	// runs says whether this very function (by name and creation) is still deployed: lines of
+	// a deleted one are dropped, so they never reach a new function of the same name.
+	runs    func(lineage) bool
 	log     *slog.Logger
 	mu      sync.Mutex
-	pending map[string][]core.FunctionLog
+	pending map[lineage][]core.FunctionLog
 	count   int
 	dropped int
 }
 
-func newLogBuffer(data *core.Service, log *slog.Logger) *logBuffer {
-	return &logBuffer{data: data, log: log, pending: map[string][]core.FunctionLog{}}
+// lineage is one function from its first deploy to its deletion: every version of it.
+type lineage struct{ name, createdAt string }
+
+func lineageOf(fn core.Function) lineage { return lineage{fn.Name, fn.CreatedAt} }
+
+func newLogBuffer(data *core.Service, log *slog.Logger, runs func(lineage) bool) *logBuffer {
+	return &logBuffer{data: data, log: log, runs: runs, pending: map[lineage][]core.FunctionLog{}}
 }
 
 func (b *logBuffer) add(fn core.Function, level, msg string) { b.addAt(fn, level, msg, time.Now()) }
@@ -45,7 +53,7 @@ func (b *logBuffer) addAt(fn core.Function, level, msg string, at time.Time) {
 		return
 	}
 	b.count++
-	b.pending[fn.Name] = append(b.pending[fn.Name], core.FunctionLog{ID: bson.NewObjectID(), Version: fn.Version,
+	b.pending[lineageOf(fn)] = append(b.pending[lineageOf(fn)], core.FunctionLog{ID: bson.NewObjectID(), Lineage: fn.CreatedAt, Version: fn.Version,
 		Time: at.UTC().Format(core.TimestampLayout), Level: level, Message: msg})
 }
 
@@ -69,14 +77,17 @@ func (b *logBuffer) run(ctx context.Context) {
 func (b *logBuffer) flush(ctx context.Context) {
 	b.mu.Lock()
 	pending, dropped := b.pending, b.dropped
-	b.pending, b.count, b.dropped = map[string][]core.FunctionLog{}, 0, 0
+	b.pending, b.count, b.dropped = map[lineage][]core.FunctionLog{}, 0, 0
 	b.mu.Unlock()
 	if dropped > 0 {
 		b.log.Warn("function log lines dropped: functions logged faster than they could be stored", "dropped", dropped)
 	}
-	for name, lines := range pending {
-		if err := b.data.AppendFunctionLogs(ctx, name, lines); err != nil {
-			b.log.Warn("store function logs", "function", name, "lines", len(lines), "err", err)
+	for l, lines := range pending {
+		if !b.runs(l) {
+			continue
+		}
+		if err := b.data.AppendFunctionLogs(ctx, l.name, lines); err != nil {
+			b.log.Warn("store function logs", "function", l.name, "lines", len(lines), "err", err)
 		}
 	}
 }

@@ -67,7 +67,10 @@ func New(ctx context.Context, data *core.Service, cfg Config) (*Runtime, error) 
 	if err := r.ReloadAll(ctx); err != nil {
 		return nil, err
 	}
-	r.logs = newLogBuffer(data, cfg.Logger)
+	r.logs = newLogBuffer(data, cfg.Logger, func(l lineage) bool {
+		fn, ok := r.lookup(l.name)
+		return ok && lineageOf(fn) == l
+	})
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.stop = stop
 	r.stopped.Add(2)

@@ -28,6 +28,7 @@ function parseEnv(text) {
     const eq = line.indexOf('=');
     const key = eq === -1 ? '' : line.slice(0, eq).trim();
     if (key === '') return {problem: `Line ${i + 1}: write NAME=value.`};
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(key)) return {problem: `Line ${i + 1}: ${key} must be letters, digits and _, not starting with a digit.`};
     if (Object.hasOwn(value, key)) return {problem: `Line ${i + 1}: ${key} is set twice.`};
     value[key] = line.slice(eq + 1);
   }
