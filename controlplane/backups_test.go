@@ -39,6 +39,13 @@ func (d *dev) backup(name string) backupJSON {
 	return d.waitBackup(name, started.ID)
 }
 
+// waitAdmin waits until the backend's admin port answers (after a restart the store says
+// running before the runtime has started the backend again).
+func (d *dev) waitAdmin(name string) {
+	d.p.t.Helper()
+	waitFor(d.p.t, name+"'s admin port", func() bool { return d.get("/api/backends/"+name+"/admin/info").status == http.StatusOK })
+}
+
 // waitBackup waits until the backup is no longer running.
 func (d *dev) waitBackup(name, id string) backupJSON {
 	d.p.t.Helper()
@@ -303,7 +310,7 @@ func TestBackupQuota(t *testing.T) {
 	p.cfg.BackupQuotaBytes = first.Bytes + first.Bytes/2
 	p.restart()
 	d.p, op.p = p, p
-	d.waitState("shop", "running")
+	d.waitAdmin("shop")
 	failed := d.backup("shop")
 	if failed.State != "failed" || failed.Error != "backup quota exceeded" {
 		t.Fatalf("backup past the quota = %+v", failed)
@@ -322,12 +329,12 @@ func TestBackupQuota(t *testing.T) {
 	p.cfg.BackupQuotaBytes = first.Bytes
 	p.restart()
 	d.p, op.p = p, p
-	d.waitState("shop", "running")
+	d.waitAdmin("shop")
 	e := d.post("/api/backends/shop/backups", nil).expectError(http.StatusForbidden, "quota_exceeded")
 	if e.Details["limit"] != float64(first.Bytes) || e.Details["used"] != float64(first.Bytes) {
 		t.Fatalf("quota details = %v", e.Details)
 	}
-	op.waitState("ops", "running")
+	op.waitAdmin("ops")
 	if bk := op.backup("ops"); bk.State != "ready" {
 		t.Fatalf("the operator's backup = %+v", bk)
 	}
