@@ -130,7 +130,12 @@ func sha256Hex(b []byte) string {
 // TestBackupListDownloadDelete: a backup is listed with the size and sha256 of the bytes it
 // downloads as, verifies as an archive of the backend, and is gone with its file once deleted.
 func TestBackupListDownloadDelete(t *testing.T) {
-	p := newTestPlane(t)
+	t.Run("sqlite", func(t *testing.T) { backupListDownloadDelete(t) })
+	t.Run("postgres", func(t *testing.T) { backupListDownloadDelete(t, onPostgres(t)) })
+}
+
+func backupListDownloadDelete(t *testing.T, opts ...planeOption) {
+	p := newTestPlane(t, opts...)
 	p.developer() // the operator
 	d := p.developer()
 	b := d.createBackend("shop")
@@ -187,7 +192,12 @@ func TestBackupListDownloadDelete(t *testing.T) {
 // missing one; backups outlive their backend, and whoever takes the name later sees none of
 // them. The operator sees all.
 func TestBackupOwnership(t *testing.T) {
-	p := newTestPlane(t)
+	t.Run("sqlite", func(t *testing.T) { backupOwnership(t) })
+	t.Run("postgres", func(t *testing.T) { backupOwnership(t, onPostgres(t)) })
+}
+
+func backupOwnership(t *testing.T, opts ...planeOption) {
+	p := newTestPlane(t, opts...)
 	op := p.developer()
 	ann, bob := p.developer(), p.developer()
 	fillBackend(t, ann, ann.createBackend("shop"))
@@ -237,8 +247,13 @@ func TestBackupOwnership(t *testing.T) {
 // newest keep of them and never deletes manual ones; off stops it. GET shows the settings, the
 // operator's defaults where the backend has none.
 func TestBackupSchedule(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { backupSchedule(t) })
+	t.Run("postgres", func(t *testing.T) { backupSchedule(t, onPostgres(t)) })
+}
+
+func backupSchedule(t *testing.T, opts ...planeOption) {
 	const hour = 300 * time.Millisecond
-	p := newTestPlane(t, withConfig(func(c *Config) { c.BackupTick, c.BackupHour = 50*time.Millisecond, hour }))
+	p := newTestPlane(t, append(opts, withConfig(func(c *Config) { c.BackupTick, c.BackupHour = 50*time.Millisecond, hour }))...)
 	p.developer()
 	d := p.developer()
 	b := d.createBackend("shop")

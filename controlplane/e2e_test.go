@@ -3,16 +3,12 @@ package controlplane
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/backpackhq/backpack/controlplane/store"
-	"github.com/backpackhq/backpack/internal/testenv"
 )
 
 // siteZip builds a site archive in memory.
@@ -39,16 +35,7 @@ func siteZip(t *testing.T, files map[string]string) []byte {
 // purge.
 func TestEndToEnd(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { endToEnd(t) })
-	t.Run("postgres", func(t *testing.T) {
-		url := testenv.Postgres(t)
-		endToEnd(t, withStore(func() store.Store {
-			st, err := store.OpenPostgres(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}))
-	})
+	t.Run("postgres", func(t *testing.T) { endToEnd(t, onPostgres(t)) })
 }
 
 func endToEnd(t *testing.T, opts ...planeOption) {

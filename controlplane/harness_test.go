@@ -22,6 +22,7 @@ import (
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/runtime/local"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/secretbox"
@@ -66,6 +67,19 @@ func withConfig(modify func(*Config)) planeOption {
 
 func withStore(open func() store.Store) planeOption {
 	return func(p *testPlane) { p.openDB = open }
+}
+
+// onPostgres is a store on a fresh PostgreSQL database (skipping the test without one); planes
+// given the same option share the database.
+func onPostgres(t *testing.T) planeOption {
+	url := testenv.Postgres(t)
+	return withStore(func() store.Store {
+		st, err := store.OpenPostgres(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
 }
 
 func newTestPlane(t *testing.T, opts ...planeOption) *testPlane {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
-	"github.com/backpackhq/backpack/controlplane/store"
-	"github.com/backpackhq/backpack/internal/testenv"
 )
 
 // TestTwoControlPlanes runs two control planes on one PostgreSQL database, as during a
@@ -18,14 +16,7 @@ import (
 // through the other is deployed by the leader, a panel stream on one follows changes made
 // through the other, and when the leader stops the other takes over and resumes its backends.
 func TestTwoControlPlanes(t *testing.T) {
-	url := testenv.Postgres(t)
-	onPostgres := withStore(func() store.Store {
-		st, err := store.OpenPostgres(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	})
+	onPostgres := onPostgres(t)
 	// Streams and the leader's reconciler rely on the notices to hear the other plane, not on
 	// their keep-alive or periodic pass.
 	noPolling := withConfig(func(c *Config) { c.KeepAlive, c.ReconcileInterval = time.Minute, time.Minute })
