@@ -188,13 +188,25 @@ func (s *Server) runBackup(ctx context.Context, r *backupRun) store.Backup {
 		if ferr := s.store.FinishBackup(done, r.row.ID, store.BackupResult{State: store.BackupFailed, Bytes: size, Error: msg, Now: time.Now()}); ferr != nil && !errors.Is(ferr, store.ErrStale) && !errors.Is(ferr, store.ErrNotFound) {
 			s.log.Error("mark backup failed", "backup", r.row.ID, "err", ferr)
 		}
-		s.record(done, r.backend, "backup", fmt.Sprintf("backup %s failed: %s", r.row.ID, msg))
+		s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s failed: %s", r.row.ID, msg))
 		r.row.State, r.row.Error = store.BackupFailed, msg
 		return r.row
 	}
-	s.record(done, r.backend, "backup", fmt.Sprintf("backup %s ready (%s, sha256 %s)", r.row.ID, megabytes(size), sum))
+	s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s ready (%s, sha256 %s)", r.row.ID, megabytes(size), sum))
 	r.row.State, r.row.Bytes, r.row.SHA256 = store.BackupReady, size, sum
 	return r.row
+}
+
+// recordJob records what a backup or restore came to, on the backend as it is now, so the
+// event joins its current operation; once the name is gone or belongs to another developer,
+// nothing is recorded (their events must not tell of the earlier owner's backups).
+func (s *Server) recordJob(ctx context.Context, b store.Backend, kind, message string) {
+	cur, err := s.store.Backend(ctx, b.Name)
+	if err != nil || cur.OwnerID != b.OwnerID {
+		s.log.Info("backend event", "backend", b.Name, "kind", kind, "message", message, "recorded", false)
+		return
+	}
+	s.record(ctx, cur, kind, message)
 }
 
 // backupFailure says why a backup failed, in words for the backend's events and the listing.

@@ -167,6 +167,8 @@ type restoreBody struct {
 const (
 	mediaTar  = "application/x-tar"
 	mediaGzip = "application/gzip"
+	// mediaXGzip is what some browsers and tools call a .gz file.
+	mediaXGzip = "application/x-gzip"
 )
 
 // restoreBackend restores a stored backup ({"backupId"}) or an uploaded archive into the
@@ -194,7 +196,7 @@ func (s *Server) restoreBackend(c echo.Context) error {
 			return err
 		}
 		src = restoreSource{path: s.backupPath(bk.ID), contentType: mediaTar, label: "backup " + bk.ID}
-	case mediaTar, mediaGzip, "application/x-gzip":
+	case mediaTar, mediaGzip, mediaXGzip:
 		if src, err = s.spoolUpload(c, mt != mediaTar); err != nil {
 			return err
 		}

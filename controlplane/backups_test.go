@@ -8,14 +8,17 @@ import (
 	"encoding/hex"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/tools/backuparchive"
 )
@@ -596,4 +599,81 @@ func TestBackupBadInput(t *testing.T) {
 		t.Fatalf("settings after refused patches = %s", b.body)
 	}
 	d.get("/api/backends/copy").expectError(http.StatusNotFound, "backend_not_found")
+}
+
+// TestBackupFailures: a backup whose stream fails, is cut short, does not verify or cannot be
+// fetched is failed with the reason, and leaves no file.
+func TestBackupFailures(t *testing.T) {
+	var archive bytes.Buffer
+	w := backuparchive.NewWriter(&archive, map[string]string{"backend": "spy"}, backuparchive.Options{})
+	payload := bytes.Repeat([]byte("data "), 20000)
+	if err := w.Add("settings.json", int64(len(payload)), bytes.NewReader(payload)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Clone(archive.Bytes())
+	tampered[1000] ^= 1
+	var mode atomic.Value
+	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/admin/backup" {
+			http.NotFound(w, r)
+			return
+		}
+		switch mode.Load() {
+		case "good":
+			_, _ = w.Write(archive.Bytes())
+		case "tampered":
+			_, _ = w.Write(tampered)
+		case "truncated":
+			_, _ = w.Write(archive.Bytes()[:archive.Len()/2])
+		case "cut":
+			w.Header().Set("Content-Length", strconv.Itoa(archive.Len()))
+			_, _ = w.Write(archive.Bytes()[:archive.Len()/2])
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			_ = conn.Close()
+		case "error":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":{"code":"internal_error","message":"something went wrong on our side"}}`))
+		}
+	}))
+	defer spy.Close()
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { return &spyRuntime{Runtime: rt, spyURL: spy.URL} }))
+	d := p.developer()
+	d.createBackend("spy")
+
+	mode.Store("good")
+	good := d.backup("spy")
+	if good.State != "ready" || good.Bytes != int64(archive.Len()) || good.SHA256 != sha256Hex(archive.Bytes()) {
+		t.Fatalf("good backup = %+v", good)
+	}
+	for m, want := range map[string]string{
+		"tampered":  "the archive does not verify",
+		"truncated": "the archive does not verify",
+		"cut":       "the archive stream broke off",
+		"error":     "500 internal_error",
+	} {
+		mode.Store(m)
+		bk := d.backup("spy")
+		if bk.State != "failed" || !strings.Contains(bk.Error, want) || bk.SHA256 != "" {
+			t.Errorf("%s: backup = %+v, want failed with %q", m, bk, want)
+		}
+		d.waitEvent("spy", "backup "+bk.ID+" failed: ")
+	}
+	spy.Close()
+	if bk := d.backup("spy"); bk.State != "failed" || !strings.Contains(bk.Error, "did not answer") {
+		t.Errorf("unreachable: backup = %+v", bk)
+	}
+	entries, _ := os.ReadDir(p.cfg.BackupDir)
+	if len(entries) != 1 || entries[0].Name() != good.ID+".tar" {
+		t.Fatalf("backup directory holds %v", entries)
+	}
+
+	// A deleted backend (its data kept) is not running: no backup, no restore.
+	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/spy"))
+	d.waitState("spy", "deleted")
+	d.post("/api/backends/spy/backups", nil).expectError(http.StatusConflict, "backend_not_ready")
+	d.post("/api/backends/spy/restore", map[string]any{"backupId": good.ID}).expectError(http.StatusConflict, "backend_not_ready")
 }

@@ -82,7 +82,7 @@ func (s *Server) startRestore(ctx context.Context, b store.Backend, src restoreS
 	go func() {
 		defer release()
 		if _, err := s.restore(s.lifetime, b, src); err != nil {
-			s.record(context.WithoutCancel(s.lifetime), b, "restore", "restore failed: "+err.Error())
+			s.recordJob(context.WithoutCancel(s.lifetime), b, "restore", "restore failed: "+err.Error())
 			return
 		}
 	}()
@@ -138,7 +138,7 @@ func (s *Server) restore(ctx context.Context, b store.Backend, src restoreSource
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
 		return nil, fmt.Errorf("read the backend's answer: %w", err)
 	}
-	s.record(context.WithoutCancel(ctx), b, "restore", "restored: "+describeCounts(out.Restored)+fmt.Sprintf(" in %s", time.Duration(out.DurationMs)*time.Millisecond))
+	s.recordJob(context.WithoutCancel(ctx), b, "restore", "restored: "+describeCounts(out.Restored)+fmt.Sprintf(" in %s", time.Duration(out.DurationMs)*time.Millisecond))
 	return out.Restored, nil
 }
 
