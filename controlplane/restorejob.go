@@ -81,9 +81,8 @@ func (s *Server) startRestore(ctx context.Context, b store.Backend, src restoreS
 	s.record(ctx, b, "restore", "restore from "+src.label+" started")
 	go func() {
 		defer release()
-		if _, err := s.restore(s.lifetime, b, src); err != nil {
+		if err := s.restore(s.lifetime, b, src); err != nil {
 			s.recordJob(context.WithoutCancel(s.lifetime), b, "restore", "restore failed: "+err.Error())
-			return
 		}
 	}()
 	return nil
@@ -110,36 +109,36 @@ type restoreAnswer struct {
 }
 
 // restore sends the archive and records the counts restored; the caller records a failure.
-func (s *Server) restore(ctx context.Context, b store.Backend, src restoreSource) (map[string]int, error) {
+func (s *Server) restore(ctx context.Context, b store.Backend, src restoreSource) error {
 	if src.temporary {
 		defer os.Remove(src.path)
 	}
 	f, err := os.Open(src.path)
 	if err != nil {
-		return nil, fmt.Errorf("open the archive: %w", err)
+		return fmt.Errorf("open the archive: %w", err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("open the archive: %w", err)
+		return fmt.Errorf("open the archive: %w", err)
 	}
 	resp, err := s.callAdmin(ctx, b, http.MethodPost, "/admin/restore", src.contentType, f, info.Size())
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, errors.New("the control plane stopped during the restore")
+			return errors.New("the control plane stopped during the restore")
 		}
-		return nil, fmt.Errorf("send the archive: %w", err)
+		return fmt.Errorf("send the archive: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the backend answered %s", adminFailure(resp))
+		return fmt.Errorf("the backend answered %s", adminFailure(resp))
 	}
 	var out restoreAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("read the backend's answer: %w", err)
+		return fmt.Errorf("read the backend's answer: %w", err)
 	}
 	s.recordJob(context.WithoutCancel(ctx), b, "restore", "restored: "+describeCounts(out.Restored)+fmt.Sprintf(" in %s", time.Duration(out.DurationMs)*time.Millisecond))
-	return out.Restored, nil
+	return nil
 }
 
 // describeCounts turns a manifest's counts into "N documents, M users, K files" (documents
@@ -195,6 +194,5 @@ func (s *Server) copyBackup(ctx context.Context, b store.Backend) error {
 	}
 	defer release()
 	s.record(ctx, b, "restore", fmt.Sprintf("copy of backup %s of %s: restore from backup %s started", bk.ID, bk.Backend, bk.ID))
-	_, err = s.restore(ctx, b, restoreSource{path: s.backupPath(bk.ID), contentType: "application/x-tar", label: "backup " + bk.ID})
-	return err
+	return s.restore(ctx, b, restoreSource{path: s.backupPath(bk.ID), contentType: "application/x-tar", label: "backup " + bk.ID})
 }
