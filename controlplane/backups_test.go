@@ -344,7 +344,7 @@ func TestBackupQuota(t *testing.T) {
 	d.post("/api/backends/shop/restore", map[string]any{"backupId": failed.ID}).expectError(http.StatusConflict, "backup_not_ready")
 
 	// At the quota: refused before anything starts.
-	p.cfg.BackupQuotaBytes = first.Bytes
+	p.cfg.BackupQuotaBytes, p.cfg.BackupTick = first.Bytes, 50*time.Millisecond
 	p.restart()
 	d.p, op.p = p, p
 	d.waitAdmin("shop")
@@ -352,6 +352,22 @@ func TestBackupQuota(t *testing.T) {
 	if e.Details["limit"] != float64(first.Bytes) || e.Details["used"] != float64(first.Bytes) {
 		t.Fatalf("quota details = %v", e.Details)
 	}
+	// A scheduled backup the quota refuses is listed as failed, and waits for the next period.
+	d.mustStatus(http.StatusOK, d.patch("/api/backends/shop", map[string]any{"backups": map[string]any{"schedule": "hourly"}}))
+	var refused backupJSON
+	waitFor(t, "the scheduled backup refused", func() bool {
+		for _, bk := range d.listBackups("shop") {
+			if bk.Kind == "scheduled" {
+				refused = bk
+				return true
+			}
+		}
+		return false
+	})
+	if refused.State != "failed" || refused.Error != "backup quota exceeded" || refused.Bytes != 0 {
+		t.Fatalf("scheduled backup over the quota = %+v", refused)
+	}
+	d.waitEvent("shop", "backup "+refused.ID+" failed: backup quota exceeded")
 	op.waitAdmin("ops")
 	if bk := op.backup("ops"); bk.State != "ready" {
 		t.Fatalf("the operator's backup = %+v", bk)
@@ -359,6 +375,7 @@ func TestBackupQuota(t *testing.T) {
 	// Deleting a backup frees its bytes.
 	d.mustStatus(http.StatusNoContent, d.delete("/api/backends/shop/backups/"+first.ID))
 	d.mustStatus(http.StatusNoContent, d.delete("/api/backends/shop/backups/"+failed.ID))
+	d.mustStatus(http.StatusOK, d.patch("/api/backends/shop", map[string]any{"backups": map[string]any{"schedule": "off"}}))
 	if bk := d.backup("shop"); bk.State != "ready" {
 		t.Fatalf("backup after freeing the quota = %+v", bk)
 	}
