@@ -65,8 +65,8 @@ type jobs struct {
 
 func newJobs() *jobs { return &jobs{busy: map[string]string{}} }
 
-// claim reserves the backend for a job of kind; release ends it.
-func (j *jobs) claim(backend, kind string) (release func(), err error) {
+// claim reserves the backend for a job of kind.
+func (j *jobs) claim(backend, kind string) (*job, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
@@ -79,12 +79,30 @@ func (j *jobs) claim(backend, kind string) (release func(), err error) {
 	}
 	j.busy[backend] = kind
 	j.wg.Add(1)
-	return func() {
-		j.mu.Lock()
-		delete(j.busy, backend)
-		j.mu.Unlock()
-		j.wg.Done()
-	}, nil
+	return &job{jobs: j, backend: backend}, nil
+}
+
+// job is one claimed backup or restore.
+type job struct {
+	jobs    *jobs
+	backend string
+	once    sync.Once
+}
+
+// free lets the backend take another job: called before the job's outcome is stored or
+// recorded, so a client that sees the outcome can start the next one at once.
+func (j *job) free() {
+	j.once.Do(func() {
+		j.jobs.mu.Lock()
+		delete(j.jobs.busy, j.backend)
+		j.jobs.mu.Unlock()
+	})
+}
+
+// end frees the backend if not yet done and tells close the job is over.
+func (j *job) end() {
+	j.free()
+	j.jobs.wg.Done()
 }
 
 // close refuses new jobs and waits for the running ones (their context has ended).
@@ -130,7 +148,7 @@ type backupRun struct {
 	backend   store.Backend
 	row       store.Backup
 	allowance int64 // bytes it may take, -1 for no limit
-	release   func()
+	job       *job
 }
 
 // startBackup checks the quota, reserves the backend and inserts the running row; the caller
@@ -146,14 +164,14 @@ func (s *Server) startBackup(ctx context.Context, b store.Backend, kind store.Ba
 	if allowance == 0 {
 		return nil, quotaError(limit, used)
 	}
-	release, err := s.jobs.claim(b.Name, "backup")
+	job, err := s.jobs.claim(b.Name, "backup")
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	row := store.Backup{ID: newID(), Backend: b.Name, OwnerID: b.OwnerID, Kind: kind, State: store.BackupRunning, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateBackup(ctx, row); err != nil {
-		release()
+		job.end()
 		if errors.Is(err, store.ErrConflict) {
 			return nil, errBackupInProgress
 		}
@@ -161,18 +179,20 @@ func (s *Server) startBackup(ctx context.Context, b store.Backend, kind store.Ba
 	}
 	row, err = s.store.Backup(ctx, row.ID) // as stored (millisecond times)
 	if err != nil {
-		release()
+		job.end()
 		return nil, err
 	}
 	s.record(ctx, b, "backup", fmt.Sprintf("backup %s started (%s)", row.ID, kind))
-	return &backupRun{backend: b, row: row, allowance: allowance, release: release}, nil
+	return &backupRun{backend: b, row: row, allowance: allowance, job: job}, nil
 }
 
-// run streams, verifies and stores the backup, recording the outcome in the row and the
+// runBackup streams, verifies and stores the backup, recording the outcome in the row and the
 // backend's events.
-func (s *Server) runBackup(ctx context.Context, r *backupRun) store.Backup {
-	defer r.release()
+func (s *Server) runBackup(ctx context.Context, r *backupRun) {
+	defer r.job.end()
 	size, sum, err := s.streamBackup(ctx, r)
+	// The running row keeps another backup out until the outcome is stored.
+	r.job.free()
 	done := context.WithoutCancel(ctx)
 	if err == nil {
 		err = s.store.FinishBackup(done, r.row.ID, store.BackupResult{State: store.BackupReady, Bytes: size, SHA256: sum, Now: time.Now()})
@@ -189,12 +209,9 @@ func (s *Server) runBackup(ctx context.Context, r *backupRun) store.Backup {
 			s.log.Error("mark backup failed", "backup", r.row.ID, "err", ferr)
 		}
 		s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s failed: %s", r.row.ID, msg))
-		r.row.State, r.row.Error = store.BackupFailed, msg
-		return r.row
+		return
 	}
 	s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s ready (%s, sha256 %s)", r.row.ID, megabytes(size), sum))
-	r.row.State, r.row.Bytes, r.row.SHA256 = store.BackupReady, size, sum
-	return r.row
 }
 
 // recordJob records what a backup or restore came to, on the backend as it is now, so the

@@ -88,7 +88,7 @@ func (s *Server) createBackup(c echo.Context) error {
 		return err
 	}
 	go s.runBackup(s.lifetime, run)
-	return c.JSON(http.StatusAccepted, map[string]string{"id": run.row.ID, "state": string(run.row.State)})
+	return c.JSON(http.StatusAccepted, map[string]string{"id": run.row.ID, "state": string(store.BackupRunning)})
 }
 
 // listBackups lists the caller's backups of the name, newest first, whether or not the

@@ -435,8 +435,11 @@ func TestRestoreFromBackupAndUpload(t *testing.T) {
 		t.Fatalf("backup directory holds %v", entries)
 	}
 
-	// The archive uploaded as it was downloaded, then gzipped: the data of the backup again.
-	d.mustStatus(http.StatusAccepted, d.raw(http.MethodPost, "/api/backends/shop/restore", bytes.NewReader(archive), "application/x-tar"))
+	// The archive uploaded as it was downloaded, then gzipped: the data of the backup again
+	// (each once the previous restore's job has ended, just after its last event).
+	waitFor(t, "the restore's job to end", func() bool {
+		return d.raw(http.MethodPost, "/api/backends/shop/restore", bytes.NewReader(archive), "application/x-tar").status == http.StatusAccepted
+	})
 	d.waitEvent("shop", "restore from an uploaded archive started")
 	waitFor(t, "the uploaded archive restored", func() bool { return equalContents(contents(d, "shop"), want) })
 	u.mustStatus(http.StatusOK, u.send(http.MethodPost, "/auth/login", map[string]any{"email": "ann@example.com", "password": "password123"}))
@@ -534,27 +537,31 @@ func TestStaleBackupFailed(t *testing.T) {
 // TestBackupJobsExclusive: one backup or restore per backend at a time in a process.
 func TestBackupJobsExclusive(t *testing.T) {
 	j := newJobs()
-	release, err := j.claim("shop", "backup")
+	backup, err := j.claim("shop", "backup")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := j.claim("shop", "restore"); err != errBackupInProgress {
 		t.Fatalf("restore during a backup: %v", err)
 	}
-	other, err := j.claim("other", "restore")
+	restore, err := j.claim("other", "restore")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := j.claim("other", "backup"); err != errRestoreInProgress {
 		t.Fatalf("backup during a restore: %v", err)
 	}
-	release()
-	other()
-	if again, err := j.claim("shop", "restore"); err != nil {
-		t.Fatalf("after release: %v", err)
-	} else {
-		again()
+	backup.free()
+	next, err := j.claim("shop", "restore")
+	if err != nil {
+		t.Fatalf("after free: %v", err)
 	}
+	backup.end() // after free: frees nothing more
+	if _, err := j.claim("shop", "backup"); err != errRestoreInProgress {
+		t.Fatalf("the ended job freed the next one's claim: %v", err)
+	}
+	next.end()
+	restore.end()
 	j.close()
 	if _, err := j.claim("shop", "backup"); err != errJobsClosed {
 		t.Fatalf("after close: %v", err)
@@ -693,4 +700,70 @@ func TestBackupFailures(t *testing.T) {
 	d.waitState("spy", "deleted")
 	d.post("/api/backends/spy/backups", nil).expectError(http.StatusConflict, "backend_not_ready")
 	d.post("/api/backends/spy/restore", map[string]any{"backupId": good.ID}).expectError(http.StatusConflict, "backend_not_ready")
+}
+
+// TestBackupOneJobAtATime: while a backup or a restore of a backend runs, another backup or
+// restore of it is refused, a running backup can be neither downloaded nor deleted, and the
+// restore that was held up is then reported in the events.
+func TestBackupOneJobAtATime(t *testing.T) {
+	var archive bytes.Buffer
+	w := backuparchive.NewWriter(&archive, nil, backuparchive.Options{})
+	if err := w.Add("settings.json", 2, strings.NewReader("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+		switch r.URL.Path {
+		case "/admin/backup":
+			_, _ = w.Write(archive.Bytes())
+		case "/admin/restore":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"restored":{"documents:notes":3,"users":2,"files":1},"durationMs":5}`))
+		}
+	}))
+	defer spy.Close()
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { return &spyRuntime{Runtime: rt, spyURL: spy.URL} }))
+	d := p.developer()
+	d.createBackend("spy")
+
+	var running struct{ ID string }
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends/spy/backups", nil)).decode(&running)
+	d.post("/api/backends/spy/backups", nil).expectError(http.StatusConflict, "backup_in_progress")
+	d.raw(http.MethodPost, "/api/backends/spy/restore", bytes.NewReader(archive.Bytes()), "application/x-tar").expectError(http.StatusConflict, "backup_in_progress")
+	d.get("/api/backends/spy/backups/"+running.ID).expectError(http.StatusConflict, "backup_not_ready")
+	d.delete("/api/backends/spy/backups/"+running.ID).expectError(http.StatusConflict, "backup_in_progress")
+	hold <- struct{}{}
+	done := d.waitBackup("spy", running.ID)
+	if done.State != "ready" {
+		t.Fatalf("backup = %+v", done)
+	}
+
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends/spy/restore", map[string]any{"backupId": done.ID}))
+	d.post("/api/backends/spy/restore", map[string]any{"backupId": done.ID}).expectError(http.StatusConflict, "restore_in_progress")
+	d.post("/api/backends/spy/backups", nil).expectError(http.StatusConflict, "restore_in_progress")
+	hold <- struct{}{}
+	d.waitEvent("spy", "restored: 3 documents, 2 users, 1 files")
+	// Over (the job ends just after its last event), the backend takes backups again.
+	close(hold)
+	var next struct{ ID string }
+	waitFor(t, "the restore's job to end", func() bool {
+		r := d.post("/api/backends/spy/backups", nil)
+		if r.status != http.StatusAccepted {
+			r.expectError(http.StatusConflict, "restore_in_progress")
+			return false
+		}
+		r.decode(&next)
+		return true
+	})
+	if bk := d.waitBackup("spy", next.ID); bk.State != "ready" {
+		t.Fatalf("backup after the restore = %+v", bk)
+	}
 }

@@ -70,20 +70,25 @@ func verifyArchive(r io.Reader, gzipped bool) error {
 
 // startRestore reserves the backend, then restores src into it in the background.
 func (s *Server) startRestore(ctx context.Context, b store.Backend, src restoreSource) error {
-	release, err := s.jobs.claim(b.Name, "restore")
+	job, err := s.jobs.claim(b.Name, "restore")
 	if err != nil {
 		return err
 	}
 	if err := s.checkNoBackupRunning(ctx, b.Name); err != nil {
-		release()
+		job.end()
 		return err
 	}
 	s.record(ctx, b, "restore", "restore from "+src.label+" started")
 	go func() {
-		defer release()
-		if err := s.restore(s.lifetime, b, src); err != nil {
-			s.recordJob(context.WithoutCancel(s.lifetime), b, "restore", "restore failed: "+err.Error())
+		defer job.end()
+		restored, err := s.restore(s.lifetime, b, src)
+		job.free()
+		done := context.WithoutCancel(s.lifetime)
+		if err != nil {
+			s.recordJob(done, b, "restore", "restore failed: "+err.Error())
+			return
 		}
+		s.recordJob(done, b, "restore", restored)
 	}()
 	return nil
 }
@@ -108,37 +113,36 @@ type restoreAnswer struct {
 	DurationMs int64          `json:"durationMs"`
 }
 
-// restore sends the archive and records the counts restored; the caller records a failure.
-func (s *Server) restore(ctx context.Context, b store.Backend, src restoreSource) error {
+// restore sends the archive and says what was restored, for the events.
+func (s *Server) restore(ctx context.Context, b store.Backend, src restoreSource) (string, error) {
 	if src.temporary {
 		defer os.Remove(src.path)
 	}
 	f, err := os.Open(src.path)
 	if err != nil {
-		return fmt.Errorf("open the archive: %w", err)
+		return "", fmt.Errorf("open the archive: %w", err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("open the archive: %w", err)
+		return "", fmt.Errorf("open the archive: %w", err)
 	}
 	resp, err := s.callAdmin(ctx, b, http.MethodPost, "/admin/restore", src.contentType, f, info.Size())
 	if err != nil {
 		if ctx.Err() != nil {
-			return errors.New("the control plane stopped during the restore")
+			return "", errors.New("the control plane stopped during the restore")
 		}
-		return fmt.Errorf("send the archive: %w", err)
+		return "", fmt.Errorf("send the archive: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the backend answered %s", adminFailure(resp))
+		return "", fmt.Errorf("the backend answered %s", adminFailure(resp))
 	}
 	var out restoreAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		return fmt.Errorf("read the backend's answer: %w", err)
+		return "", fmt.Errorf("read the backend's answer: %w", err)
 	}
-	s.recordJob(context.WithoutCancel(ctx), b, "restore", "restored: "+describeCounts(out.Restored)+fmt.Sprintf(" in %s", time.Duration(out.DurationMs)*time.Millisecond))
-	return nil
+	return fmt.Sprintf("restored: %s in %s", describeCounts(out.Restored), time.Duration(out.DurationMs)*time.Millisecond), nil
 }
 
 // describeCounts turns a manifest's counts into "N documents, M users, K files" (documents
@@ -188,11 +192,17 @@ func (s *Server) copyBackup(ctx context.Context, b store.Backend) error {
 	if err != nil {
 		return err
 	}
-	release, err := s.jobs.claim(b.Name, "restore")
+	job, err := s.jobs.claim(b.Name, "restore")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer job.end()
 	s.record(ctx, b, "restore", fmt.Sprintf("copy of backup %s of %s: restore from backup %s started", bk.ID, bk.Backend, bk.ID))
-	return s.restore(ctx, b, restoreSource{path: s.backupPath(bk.ID), contentType: "application/x-tar", label: "backup " + bk.ID})
+	restored, err := s.restore(ctx, b, restoreSource{path: s.backupPath(bk.ID), contentType: mediaTar, label: "backup " + bk.ID})
+	job.free()
+	if err != nil {
+		return err
+	}
+	s.record(ctx, b, "restore", restored)
+	return nil
 }
