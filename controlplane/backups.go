@@ -288,7 +288,8 @@ func (s *Server) patchBackend(c echo.Context) error {
 	if req.Backups == nil {
 		return invalidField("backups", "send the settings to change, such as {\"backups\": {\"schedule\": \"daily\", \"keep\": 7}}")
 	}
-	schedule, keep := s.backupSettings(b)
+	// What is left out stays as it was, the operator's default included.
+	schedule, keep := b.BackupSchedule, b.BackupKeep
 	if v := req.Backups.Schedule; v != nil {
 		if _, ok := schedulePeriods[store.BackupSchedule(*v)]; !ok {
 			return invalidField("backups.schedule", "schedule must be hourly, daily or off")

@@ -264,6 +264,11 @@ func backupSchedule(t *testing.T, opts ...planeOption) {
 		t.Fatalf("defaults = %s", b.body)
 	}
 	manual := d.backup("shop")
+	// Only keep: the schedule still follows the operator's default.
+	d.mustStatus(http.StatusOK, d.patch("/api/backends/shop", map[string]any{"backups": map[string]any{"keep": 5}}))
+	if own, err := p.store.Backend(context.Background(), "shop"); err != nil || own.BackupSchedule != "" || own.BackupKeep != 5 {
+		t.Fatalf("own settings = %q %d, %v", own.BackupSchedule, own.BackupKeep, err)
+	}
 
 	var got struct {
 		Backups backupSettingsJSON `json:"backups"`
