@@ -1,7 +1,7 @@
 // Package store keeps the control plane's state — developer accounts and sessions, invites,
-// settings, the backends registry with its desired state, and each operation's events — in
-// PostgreSQL (production) or SQLite (the embedded default), behind one interface so the rest of
-// the control plane never knows which.
+// settings, the backends registry with its desired state, each operation's events, and the
+// backups kept of backends — in PostgreSQL (production) or SQLite (the embedded default),
+// behind one interface so the rest of the control plane never knows which.
 package store
 
 import (
