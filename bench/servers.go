@@ -40,6 +40,10 @@ type environment struct {
 	adminURL string
 	apiKey   string
 	db       *mongo.Database
+	// client is db's connection to FerretDB, on which startBackend opens other databases;
+	// dir is the temporary directory everything lives under.
+	client *mongo.Client
+	dir    string
 	// setup describes the database and Redis for the report.
 	setup string
 	// closers stop what was started, in the order it was started.
@@ -98,6 +102,7 @@ func (e *environment) start(ctx context.Context) error {
 		return fmt.Errorf("connect to FerretDB: %w", err)
 	}
 	e.closers = append(e.closers, func() { _ = client.Disconnect(context.Background()) })
+	e.client, e.dir = client, dir
 	e.db = client.Database(benchDatabase)
 
 	e.redisURL = redisURL
@@ -128,6 +133,36 @@ func (e *environment) close() {
 		stop()
 	}
 	e.closers = nil
+}
+
+// backend is one more backend startBackend started beside the shared one.
+type backend struct {
+	baseURL  string
+	adminURL string
+	db       *mongo.Database
+}
+
+// startBackend starts a backend of its own beside the one every scenario shares: its own
+// database on the same FerretDB, its own files and site directories and its own Redis prefix,
+// with the shared API key and admin token and the quotas given. name tells them apart; close
+// stops it.
+func (e *environment) startBackend(ctx context.Context, name string, quotas coreapi.Quotas) (backend, error) {
+	cfg := e.apiConfig
+	cfg.FilesDir = filepath.Join(e.dir, name, "files")
+	cfg.SiteDir = filepath.Join(e.dir, name, "site")
+	cfg.Quotas = &quotas
+	eph, err := ephemeral.NewRedis(ctx, e.redisURL, "bench-"+name+":")
+	if err != nil {
+		return backend{}, fmt.Errorf("connect to Redis: %w", err)
+	}
+	e.closers = append(e.closers, func() { _ = eph.Close() })
+	db := e.client.Database(benchDatabase + "-" + name)
+	baseURL, adminURL, stopAPI, err := startAPI(ctx, cfg, mongostore.New(db, docstore.Limits{}), eph)
+	if err != nil {
+		return backend{}, fmt.Errorf("start backend %s: %w", name, err)
+	}
+	e.closers = append(e.closers, stopAPI)
+	return backend{baseURL: baseURL, adminURL: adminURL, db: db}, nil
 }
 
 // replicaURLs returns the base URLs of n API replicas, starting those not running yet. Like
