@@ -18,8 +18,8 @@ import (
 	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/coreapi"
 	"github.com/backpackhq/backpack/tools/backuparchive"
+	"github.com/backpackhq/backpack/tools/docstore"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // The backup scenario measures issue 17's backups (CONTRACT §7) on a backend of its own,
@@ -30,7 +30,7 @@ import (
 // backend, whose counts must then equal the first's.
 const (
 	// backupSourceName and backupTargetName name the two backends (their databases,
-	// directories and Redis prefixes).
+	// directories and Redis prefixes), followed by their engine.
 	backupSourceName = "backup-source"
 	backupTargetName = "backup-target"
 	// backupWritesCollection is the collection the load's writers post to.
@@ -38,6 +38,11 @@ const (
 	// backupWarmUp is how long the load runs unmeasured before the backup it is measured
 	// against, so connections are open and caches warm as in the baseline after it.
 	backupWarmUp = 300 * time.Millisecond
+	// metaCollections, metaUsers and metaFiles are where core keeps registered collections,
+	// users and file metadata, which countBackend counts.
+	metaCollections = "_collections"
+	metaUsers       = "_users"
+	metaFiles       = "_files"
 	// untilStopped is the duration given to a load that runs until its context ends.
 	untilStopped = 24 * time.Hour
 	// transferTimeout bounds a whole backup download or restore upload, which can take far
@@ -54,7 +59,9 @@ var backupQuotas = coreapi.Quotas{Collections: core.DefaultQuotaCollections}
 // the signed-in one, files, the site's files, and clients per load workload (readers and as
 // many writers).
 type backupConfig struct {
-	env       *environment
+	env *environment
+	// engine is the backends' document store engine (docstore.EngineSQLite or EngineMongo).
+	engine    string
 	docs      int
 	users     int
 	files     []fileBatch
@@ -82,10 +89,8 @@ func (t transfer) mbPerSecond() float64 {
 type backupSummary struct {
 	docs, users, files, siteFiles, clients int
 	fileBytes                              int64
-	// engine is the document store engine the backend names in the archive's manifest, and
-	// store what serves it (the environment's setup).
+	// engine is the backends' document store engine, as the archive's manifest names it.
 	engine  string
-	store   string
 	seeding time.Duration
 	// backup is the archive taken alone; verify how long backuparchive.Verify took on it and
 	// entries how many entries it holds.
@@ -106,7 +111,7 @@ type backupSummary struct {
 
 // runBackup runs the whole scenario; archives go to a temporary directory it removes.
 func runBackup(ctx context.Context, cfg backupConfig) backupSummary {
-	s := backupSummary{docs: cfg.docs, users: cfg.users, siteFiles: cfg.siteFiles, clients: cfg.clients, store: cfg.env.setup}
+	s := backupSummary{docs: cfg.docs, users: cfg.users, siteFiles: cfg.siteFiles, clients: cfg.clients, engine: cfg.engine}
 	dir, err := os.MkdirTemp("", "backpack-bench-backup-")
 	if err != nil {
 		s.failed = err
@@ -118,7 +123,7 @@ func runBackup(ctx context.Context, cfg backupConfig) backupSummary {
 }
 
 func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) error {
-	source, err := cfg.env.startBackend(ctx, backupSourceName, backupQuotas)
+	source, err := cfg.env.startBackend(ctx, backupSourceName+"-"+cfg.engine, cfg.engine, backupQuotas)
 	if err != nil {
 		return err
 	}
@@ -133,7 +138,7 @@ func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) e
 	if err != nil {
 		return err
 	}
-	if err := seedBackupDocuments(ctx, api, source.db, owner, cfg.docs); err != nil {
+	if err := seedBackupDocuments(ctx, api, source.store, owner, cfg.docs); err != nil {
 		return err
 	}
 	if err := api.call(ctx, http.MethodPost, "/collections", map[string]string{"name": backupWritesCollection}, http.StatusCreated, nil); err != nil {
@@ -151,7 +156,7 @@ func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) e
 		}
 	}
 	s.seeding = time.Since(start)
-	if s.before, err = countBackend(ctx, source.db); err != nil {
+	if s.before, err = countBackend(ctx, source.store); err != nil {
 		return err
 	}
 
@@ -165,7 +170,10 @@ func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) e
 	if err != nil {
 		return err
 	}
-	s.verify, s.entries, s.engine = time.Since(start), len(m.Entries), m.Source["engine"]
+	s.verify, s.entries = time.Since(start), len(m.Entries)
+	if m.Source["engine"] != cfg.engine {
+		return fmt.Errorf("the archive names engine %q, want %q", m.Source["engine"], cfg.engine)
+	}
 	if diff := countDiff(s.before, m.Counts); diff != "" {
 		return fmt.Errorf("the archive's manifest counts differ from the backend's: %s", diff)
 	}
@@ -250,38 +258,38 @@ func verifyArchive(path string) (backuparchive.Manifest, error) {
 	return m, nil
 }
 
-// countBackend counts what a backend holds straight from its database, under the manifest's
+// countBackend counts what a backend holds straight from its store, under the manifest's
 // names: documents:NAME per registered collection, collections, users and files.
-func countBackend(ctx context.Context, db *mongo.Database) (map[string]int, error) {
+func countBackend(ctx context.Context, store docstore.Store) (map[string]int, error) {
 	counts := map[string]int{}
 	count := func(coll, key string) error {
-		n, err := db.Collection(coll).CountDocuments(ctx, bson.D{})
+		n, err := store.Collection(coll).Count(ctx, bson.D{})
 		if err != nil {
 			return fmt.Errorf("count %s: %w", coll, err)
 		}
 		counts[key] = int(n)
 		return nil
 	}
-	cur, err := db.Collection("_collections").Find(ctx, bson.D{})
+	registered, err := store.Collection(metaCollections).Find(ctx, bson.D{}, docstore.FindOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list collections: %w", err)
 	}
-	var registered []struct {
-		Name string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &registered); err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
-	}
 	counts["collections"] = len(registered)
-	for _, c := range registered {
+	for _, doc := range registered {
+		var c struct {
+			Name string `bson:"_id"`
+		}
+		if err := docstore.Decode(doc, &c); err != nil {
+			return nil, fmt.Errorf("decode a registered collection: %w", err)
+		}
 		if err := count(c.Name, "documents:"+c.Name); err != nil {
 			return nil, err
 		}
 	}
-	if err := count("_users", "users"); err != nil {
+	if err := count(metaUsers, "users"); err != nil {
 		return nil, err
 	}
-	if err := count("_files", "files"); err != nil {
+	if err := count(metaFiles, "files"); err != nil {
 		return nil, err
 	}
 	return counts, nil
@@ -314,8 +322,8 @@ func megabytes(n int64) string {
 
 // printBackup writes the backup scenario's figures, each with a line saying what it is.
 func printBackup(w io.Writer, s backupSummary) error {
-	fmt.Fprintf(w, "backup (a backend of its own, %s engine on %s: %d documents of ~1 KB, mixed types, in %d collections; %d users; %d files, %s; a site of %d files; seeded in %s)\n",
-		orUnknown(s.engine), orUnknown(s.store), s.docs, len(backupCollections), s.users+1, s.files, megabytes(s.fileBytes), s.siteFiles, s.seeding.Round(time.Millisecond))
+	fmt.Fprintf(w, "backup (a backend of its own on %s: %d documents of ~1 KB, mixed types, in %d collections; %d users; %d files, %s; a site of %d files; seeded in %s)\n",
+		engineDescription(s.engine), s.docs, len(backupCollections), s.users+1, s.files, megabytes(s.fileBytes), s.siteFiles, s.seeding.Round(time.Millisecond))
 	if s.backup.bytes > 0 {
 		fmt.Fprintf(w, "backup: %.2f s, archive %s, %.1f MB/s — GET /admin/backup streamed to a file, no other load\n",
 			s.backup.elapsed.Seconds(), megabytes(s.backup.bytes), s.backup.mbPerSecond())
@@ -363,10 +371,13 @@ func printBackup(w io.Writer, s backupSummary) error {
 	return nil
 }
 
-// orUnknown is s, or "unknown" when it is empty.
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
+// engineDescription says what an engine the backup scenario runs on is.
+func engineDescription(engine string) string {
+	switch engine {
+	case docstore.EngineSQLite:
+		return "the sqlite engine (a database file, as the local runtime and --embedded run)"
+	case docstore.EngineMongo:
+		return "the mongo engine against FerretDB in-process (the other in-process scenarios' store)"
 	}
-	return s
+	return "engine " + engine
 }

@@ -63,6 +63,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 func main() {
@@ -100,6 +102,7 @@ type settings struct {
 	peerBackends   int
 	// backupDocs, backupUsers, backupFiles, backupSiteFiles and backupClients size the
 	// backup scenario (see backupConfig).
+	backupEngine    string
 	backupDocs      int
 	backupUsers     int
 	backupFiles     []fileBatch
@@ -126,6 +129,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
 	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
 	fs.IntVar(&o.peerBackends, "peer-backends", 20, "backends the "+scenarioPeer+" scenario runs in `backpack dev` to measure idle memory per backend; 0 skips it")
+	fs.StringVar(&o.backupEngine, "backup-engine", docstore.EngineSQLite, "document store engine of the "+scenarioBackup+" scenario's backends: sqlite, or mongo (FerretDB in-process, whose paging makes a backup of 100,000 documents take many minutes)")
 	fs.IntVar(&o.backupDocs, "backup-docs", 100_000, "documents (~1 KB, mixed types) the "+scenarioBackup+" scenario backs up, spread over a few collections")
 	fs.IntVar(&o.backupUsers, "backup-users", 20, "users the "+scenarioBackup+" scenario registers besides the one it signs in as")
 	fs.StringVar(&backupFiles, "backup-files", "150x1MiB,5x10MiB", "files the "+scenarioBackup+" scenario uploads: comma-separated COUNTxSIZE, SIZE in bytes, KiB or MiB")
@@ -174,6 +178,8 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		return o, errors.New("-ws-clients must be at least 1")
 	case !(o.fanoutRate > 0):
 		return o, errors.New("-fanout-rate must be positive")
+	case o.backupEngine != docstore.EngineSQLite && o.backupEngine != docstore.EngineMongo:
+		return o, fmt.Errorf("-backup-engine must be %s or %s", docstore.EngineSQLite, docstore.EngineMongo)
 	case o.backupDocs < 3 || o.backupUsers < 0 || o.backupSiteFiles < 0 || o.backupClients < 1:
 		return o, errors.New("-backup-docs must be at least 3 (the load reads the first collection), -backup-users and -backup-site-files not negative, -backup-clients at least 1")
 	case o.cpCreate < 0 || o.cpListBackends < 0:
@@ -260,7 +266,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			functions = &r
 		} else if name == scenarioBackup {
 			fmt.Fprintf(stderr, "running %s: %d documents, %d users, %s of files…\n", name, o.backupDocs, o.backupUsers+1, megabytes(totalBytes(o.backupFiles)))
-			r := runBackup(ctx, backupConfig{env: env, docs: o.backupDocs, users: o.backupUsers, files: o.backupFiles,
+			r := runBackup(ctx, backupConfig{env: env, engine: o.backupEngine, docs: o.backupDocs, users: o.backupUsers, files: o.backupFiles,
 				siteFiles: o.backupSiteFiles, clients: o.backupClients, progress: stderr})
 			backup = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {
