@@ -106,7 +106,14 @@ type backupSummary struct {
 	// before are the source backend's counts when the first backup was taken (documents:NAME
 	// per collection, collections, users, files, as the manifest counts them).
 	before map[string]int
-	failed error
+	// restore is POST /admin/restore of the first archive onto an empty backend, and
+	// restoreReported the duration that backend answered with; after are its counts then,
+	// and signedIn whether a user signed in there with the password from before.
+	restore         transfer
+	restoreReported time.Duration
+	after           map[string]int
+	signedIn        bool
+	failed          error
 }
 
 // runBackup runs the whole scenario; archives go to a temporary directory it removes.
@@ -122,15 +129,15 @@ func runBackup(ctx context.Context, cfg backupConfig) backupSummary {
 	return s
 }
 
+// run seeds the source backend, takes both backups into dir and restores the first; it stops
+// at the first step that fails.
 func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) error {
 	source, err := cfg.env.startBackend(ctx, backupSourceName+"-"+cfg.engine, cfg.engine, backupQuotas)
 	if err != nil {
 		return err
 	}
 	api := newAPIClient(source.baseURL, cfg.env.apiKey, 2*cfg.clients)
-	admin := newAPIClient(source.adminURL, "", 1)
-	admin.token = cfg.env.apiConfig.AdminToken
-	admin.http.Timeout = transferTimeout
+	admin := newTransferAdmin(cfg.env, source.adminURL)
 
 	fmt.Fprintf(cfg.progress, "  seeding %d documents, %d users, %s of files, a site of %d files…\n", cfg.docs, cfg.users+1, megabytes(totalBytes(cfg.files)), cfg.siteFiles)
 	start := time.Now()
@@ -144,7 +151,8 @@ func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) e
 	if err := api.call(ctx, http.MethodPost, "/collections", map[string]string{"name": backupWritesCollection}, http.StatusCreated, nil); err != nil {
 		return err
 	}
-	if err := registerUsers(ctx, api, cfg.users); err != nil {
+	user, err := registerUsers(ctx, api, cfg.users)
+	if err != nil {
 		return err
 	}
 	if s.files, s.fileBytes, err = uploadFiles(ctx, api, cfg.files); err != nil {
@@ -182,7 +190,9 @@ func (s *backupSummary) run(ctx context.Context, cfg backupConfig, dir string) e
 	if err := s.measureLoad(ctx, cfg, api, admin, filepath.Join(dir, "loaded.tar")); err != nil {
 		return err
 	}
-	return nil
+
+	fmt.Fprintln(cfg.progress, "  restore of the first archive onto an empty backend…")
+	return s.restoreOnto(ctx, cfg, archive, user)
 }
 
 // measureLoad takes a backup while the load runs, then runs the load alone for as long.
@@ -218,6 +228,15 @@ func (s *backupSummary) measureLoad(ctx context.Context, cfg backupConfig, api, 
 	s.loadedVerified = true
 	s.withoutRead, s.withoutWrite = both(ctx, s.loaded.elapsed)
 	return ctx.Err()
+}
+
+// newTransferAdmin is a client of a backend's admin port whose requests may take as long as a
+// whole archive takes to send.
+func newTransferAdmin(env *environment, adminURL string) *apiClient {
+	admin := newAPIClient(adminURL, "", 1)
+	admin.token = env.apiConfig.AdminToken
+	admin.http.Timeout = transferTimeout
+	return admin
 }
 
 // downloadBackup streams GET /admin/backup into a new file at path.
@@ -306,6 +325,46 @@ func countDiff(want, got map[string]int) string {
 	return strings.Join(diffs, "; ")
 }
 
+// countsDiffer lists the counts before and after disagree on, a count missing on one side
+// included, "" when they agree.
+func countsDiffer(before, after map[string]int) string {
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		b, inBefore := before[k]
+		a, inAfter := after[k]
+		if a != b || inBefore != inAfter {
+			diffs = append(diffs, fmt.Sprintf("%s %s before, %s after", k, countOrNone(b, inBefore), countOrNone(a, inAfter)))
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// countOrNone writes a count, or "none" when there was none.
+func countOrNone(n int, ok bool) string {
+	if !ok {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
+// describeCounts says what counts hold: documents per collection, users and files.
+func describeCounts(counts map[string]int) string {
+	var docs []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if name, ok := strings.CutPrefix(k, "documents:"); ok {
+			docs = append(docs, fmt.Sprintf("%s %d", name, counts[k]))
+		}
+	}
+	return fmt.Sprintf("documents: %s; %d users; %d files", strings.Join(docs, ", "), counts["users"], counts["files"])
+}
+
 // totalBytes is the size of every file of batches together.
 func totalBytes(batches []fileBatch) int64 {
 	var n int64
@@ -364,6 +423,20 @@ func printBackup(w io.Writer, s backupSummary) error {
 		fmt.Fprintf(w, "during / without a backup: reads %s; writes %s; errors %d (must be 0)\n",
 			ratios(s.duringRead, s.withoutRead), ratios(s.duringWrite, s.withoutWrite),
 			s.duringRead.errors+s.withoutRead.errors+s.duringWrite.errors+s.withoutWrite.errors)
+	}
+	if s.restore.bytes > 0 {
+		fmt.Fprintf(w, "restore: %.2f s, %.1f MB/s — POST /admin/restore of the first archive (%s) onto a second, empty backend, from the first byte sent to the answer (the backend reported %.2f s)\n",
+			s.restore.elapsed.Seconds(), s.restore.mbPerSecond(), megabytes(s.restore.bytes), s.restoreReported.Seconds())
+	}
+	if s.after != nil {
+		if diff := countsDiffer(s.before, s.after); diff != "" {
+			fmt.Fprintf(w, "NOT verified: the restored backend's counts differ from the backed-up one's: %s\n", diff)
+		} else {
+			fmt.Fprintf(w, "verified: counts equal (%s on both)\n", describeCounts(s.after))
+		}
+	}
+	if s.signedIn {
+		fmt.Fprintln(w, "verified: a user signed in on the restored backend with the password it had before the backup")
 	}
 	if s.failed != nil {
 		fmt.Fprintf(w, "backup: failed: %v\n", s.failed)

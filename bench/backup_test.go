@@ -117,3 +117,17 @@ func testBackupScenario(t *testing.T, env *environment, engine string) {
 	}
 	t.Log("\n" + out.String())
 }
+
+func TestCountsDiffer(t *testing.T) {
+	before := map[string]int{"users": 3, "files": 2, "documents:items": 10}
+	if d := countsDiffer(before, map[string]int{"files": 2, "users": 3, "documents:items": 10}); d != "" {
+		t.Errorf("equal counts: %q", d)
+	}
+	after := map[string]int{"users": 3, "files": 1, "documents:items": 10, "documents:extra": 0}
+	if d, want := countsDiffer(before, after), "documents:extra none before, 0 after; files 2 before, 1 after"; d != want {
+		t.Errorf("countsDiffer = %q, want %q", d, want)
+	}
+	if got, want := describeCounts(before), "documents: items 10; 3 users; 2 files"; got != want {
+		t.Errorf("describeCounts = %q, want %q", got, want)
+	}
+}

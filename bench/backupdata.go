@@ -137,17 +137,19 @@ func backupDocument(rng *rand.Rand, i int, owner, stamp string, now time.Time) b
 	}
 }
 
-// registerUsers registers n users besides the signed-in one, each with its own password.
-func registerUsers(ctx context.Context, api *apiClient, n int) error {
+// registerUsers registers n users besides the signed-in one, each with its own password, and
+// returns the email and password of the last (nil for none), which signs in after a restore.
+func registerUsers(ctx context.Context, api *apiClient, n int) (map[string]string, error) {
 	anonymous := *api
 	anonymous.token = ""
+	var creds map[string]string
 	for i := range n {
-		creds := map[string]string{"email": fmt.Sprintf("user%d@example.com", i), "password": fmt.Sprintf("password-%d-%d", i, rand.Int64())}
+		creds = map[string]string{"email": fmt.Sprintf("user%d@example.com", i), "password": fmt.Sprintf("password-%d-%d", i, rand.Int64())}
 		if err := anonymous.call(ctx, http.MethodPost, "/auth/register", creds, http.StatusCreated, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return creds, nil
 }
 
 // uploadFiles uploads every file of batches as the signed-in user through POST /files, each
