@@ -381,8 +381,9 @@ func megabytes(n int64) string {
 
 // printBackup writes the backup scenario's figures, each with a line saying what it is.
 func printBackup(w io.Writer, s backupSummary) error {
-	fmt.Fprintf(w, "backup (a backend of its own on %s: %d documents of ~1 KB, mixed types, in %d collections; %d users; %d files, %s; a site of %d files; seeded in %s)\n",
-		engineDescription(s.engine), s.docs, len(backupCollections), s.users+1, s.files, megabytes(s.fileBytes), s.siteFiles, s.seeding.Round(time.Millisecond))
+	fmt.Fprintf(w, "backup: a backend of its own on %s\n", engineDescription(s.engine))
+	fmt.Fprintf(w, "backed-up data: %d documents of ~1 KB, mixed types, in %d collections; %d users; %d files, %s; a site of %d files; seeded in %s\n",
+		s.docs, len(backupCollections), s.users+1, s.files, megabytes(s.fileBytes), s.siteFiles, s.seeding.Round(time.Millisecond))
 	if s.backup.bytes > 0 {
 		fmt.Fprintf(w, "backup: %.2f s, archive %s, %.1f MB/s — GET /admin/backup streamed to a file, no other load\n",
 			s.backup.elapsed.Seconds(), megabytes(s.backup.bytes), s.backup.mbPerSecond())
@@ -392,7 +393,7 @@ func printBackup(w io.Writer, s backupSummary) error {
 			s.entries, s.verify.Seconds())
 	}
 	if s.loaded.bytes > 0 {
-		fmt.Fprintf(w, "backup under load: %.2f s, archive %s, %.1f MB/s, verified %t — while %d clients read and %d wrote\n",
+		fmt.Fprintf(w, "backup under load: %.2f s, archive %s, %.1f MB/s, verified %t — while %d readers and %d writers ran\n",
 			s.loaded.elapsed.Seconds(), megabytes(s.loaded.bytes), s.loaded.mbPerSecond(), s.loadedVerified, s.clients, s.clients)
 	}
 	if s.withoutRead.requests > 0 {

@@ -106,11 +106,18 @@ func testBackupScenario(t *testing.T, env *environment, engine string) {
 			t.Errorf("%s the backup: %+v, want requests without errors", name, r)
 		}
 	}
+	if s.restore.bytes != s.backup.bytes || s.restore.elapsed <= 0 || !s.signedIn {
+		t.Errorf("restore: %+v, signed in %t; want the first archive's %d bytes restored and a sign-in", s.restore, s.signedIn, s.backup.bytes)
+	}
+	if d := countsDiffer(s.before, s.after); d != "" {
+		t.Errorf("counts after the restore differ: %s", d)
+	}
 	var out strings.Builder
 	if err := printBackup(&out, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GET /admin/backup", "verified: backuparchive.Verify accepted", "GET /items/ID", "errors 0 (must be 0)"} {
+	for _, want := range []string{"GET /admin/backup", "verified: backuparchive.Verify accepted", "GET /items/ID", "errors 0 (must be 0)",
+		"POST /admin/restore", "verified: counts equal", "signed in on the restored backend"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
