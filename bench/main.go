@@ -100,8 +100,8 @@ type settings struct {
 	peerDuration   time.Duration
 	peerGOMAXPROCS int
 	peerBackends   int
-	// backupDocs, backupUsers, backupFiles, backupSiteFiles and backupClients size the
-	// backup scenario (see backupConfig).
+	// backupEngine, backupDocs, backupUsers, backupFiles, backupSiteFiles and backupClients
+	// choose the backup scenario's engine and size it (see backupConfig).
 	backupEngine    string
 	backupDocs      int
 	backupUsers     int

@@ -28,8 +28,9 @@ const (
 // FerretDB's SQLite backend and the two differ by orders of magnitude there. The fanout
 // scenarios measure websocket delivery of channel messages, on one replica and on two; the
 // functions scenario measures backend functions against the plain API; the backup scenario
-// measures backups and restores of a backend of its own and the API's latency during a backup; the peer scenario measures the API and PocketBase side by side; the controlplane scenario
-// measures a `backpack dev` process of its own.
+// measures backups and restores of a backend of its own and the API's latency during a
+// backup; the peer scenario measures the API and PocketBase side by side; the controlplane
+// scenario measures a `backpack dev` process of its own.
 var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioFunctions, scenarioBackup, scenarioPeer, scenarioControlPlane}
 
 // fanoutReplicas is the number of API replicas a fanout scenario spreads its websocket
