@@ -129,7 +129,7 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
 	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
 	fs.IntVar(&o.peerBackends, "peer-backends", 20, "backends the "+scenarioPeer+" scenario runs in `backpack dev` to measure idle memory per backend; 0 skips it")
-	fs.StringVar(&o.backupEngine, "backup-engine", docstore.EngineSQLite, "document store engine of the "+scenarioBackup+" scenario's backends: sqlite, or mongo (FerretDB in-process, whose paging makes a backup of 100,000 documents take many minutes)")
+	fs.StringVar(&o.backupEngine, "backup-engine", docstore.EngineSQLite, "document store engine of the "+scenarioBackup+" scenario's backends: sqlite, or mongo (FerretDB in-process, where each page of 1,000 documents a backup reads takes seconds in a collection of 33,000, and one hit the store's 10 s call deadline with -backup-docs 100000)")
 	fs.IntVar(&o.backupDocs, "backup-docs", 100_000, "documents (~1 KB, mixed types) the "+scenarioBackup+" scenario backs up, spread over a few collections")
 	fs.IntVar(&o.backupUsers, "backup-users", 20, "users the "+scenarioBackup+" scenario registers besides the one it signs in as")
 	fs.StringVar(&backupFiles, "backup-files", "150x1MiB,5x10MiB", "files the "+scenarioBackup+" scenario uploads: comma-separated COUNTxSIZE, SIZE in bytes, KiB or MiB")
