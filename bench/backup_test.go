@@ -66,7 +66,7 @@ func TestPrintBackupFailed(t *testing.T) {
 // checks that every step ran and measured something, without errors.
 func TestBackupScenario(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode: skipping the test that starts redis-server, FerretDB and three backends")
+		t.Skip("short mode: skipping the test that starts redis-server, FerretDB and a source and a target backend per engine")
 	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Missing(t, "redis-server")
