@@ -1,0 +1,118 @@
+// Restoring a backend: the confirmation that says what is lost, the restore from an archive
+// file (POST /api/backends/NAME/restore with the archive as the body), and following a restore
+// through the backend's events until it has ended.
+import {h, replace, field, errorBox, confirmDialog} from '../dom.js';
+import * as api from '../api.js';
+import {followOperation} from '../live.js';
+
+/**
+ * confirmRestore asks before a restore, naming the backend and what happens to it, and resolves
+ * true when confirmed. what names the source: "the backup taken …", "the file shop.tar".
+ */
+export function confirmRestore(name, what) {
+  return confirmDialog(`Restore ${name}?`,
+    `All of ${name}'s current data (documents, users, files, site, functions and settings) is replaced by ${what}. ` +
+    `Its end users are signed out and sign in again with the passwords the backup holds. While it runs, ${name}'s API answers 503. ` +
+    'This cannot be undone: back up first to keep what it holds now.',
+    `Restore ${name}`);
+}
+
+/** describeRestoreError says why a restore was refused, in words that tell what to do next. */
+export function describeRestoreError(e) {
+  if (!(e instanceof api.ApiError)) return api.describe(e);
+  switch (e.code) {
+    case 'invalid_backup': {
+      const entry = e.details && e.details.entry ? ` (in ${e.details.entry})` : '';
+      return `This is not a backup that can be restored: ${e.message}${entry}. Nothing was changed.`;
+    }
+    case 'backup_too_large':
+      return `This archive is too large to restore (${e.message}). Nothing was changed.`;
+    case 'restore_failed':
+      return `The restore failed part way (${e.message}); the data it had before was put back.`;
+    default:
+      return api.describe(e);
+  }
+}
+
+/**
+ * followRestore shows a restore's progress in el from the backend's events, and calls done()
+ * once it has ended.
+ */
+export function followRestore(tab, el, done) {
+  const steps = h('ol', {class: 'steps', 'aria-live': 'polite'});
+  const outcome = h('p', {class: 'outcome restore-outcome', role: 'status'}, `Restoring ${tab.name}…`);
+  replace(el, steps, outcome);
+  el.hidden = false;
+  followOperation(tab, api.backendPath(tab.name, '/events'), {
+    each(ev) {
+      steps.append(h('li', {class: `step step-${ev.kind}`},
+        h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
+    },
+    end(res) {
+      outcome.textContent = res.state === 'running'
+        ? `Restored. ${tab.name} runs with the backup's data; its end users sign in again.`
+        : `The restore ended with ${tab.name} ${res.state}${res.message ? `: ${res.message}` : ''}.`;
+      outcome.className = `outcome restore-outcome outcome-${res.state}`;
+      done();
+    },
+  });
+}
+
+/** archiveType is the Content-Type of an archive file: gzip when it starts as gzip does, else tar. */
+async function archiveType(file) {
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  return head[0] === 0x1f && head[1] === 0x8b ? 'application/gzip' : 'application/x-tar';
+}
+
+/** restoreSection is the form that restores the backend from an archive file; done() follows a restore's end. */
+export function restoreSection(tab, done) {
+  const input = h('input', {type: 'file', name: 'archive', accept: '.tar,.tar.gz,.tgz,application/x-tar,application/gzip'});
+  const file = field('Backup archive (.tar or .tar.gz)', input,
+    'A file downloaded from a Backups list, of this backend or another. It is checked whole before anything changes.');
+  const submit = h('button', {type: 'submit', class: 'btn danger'}, 'Restore from file…');
+  const status = h('p', {class: 'hint', role: 'status'});
+  const box = errorBox();
+  const progress = h('div', {class: 'restore-progress', hidden: true});
+  const form = h('form', {class: 'restore-file', novalidate: true}, file.el, box.el, status,
+    h('div', {class: 'actions left'}, submit), progress);
+  input.addEventListener('change', () => file.setError(''));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    file.setError('');
+    box.clear();
+    status.textContent = '';
+    const chosen = input.files[0];
+    if (!chosen) {
+      file.setError('Choose a backup archive first.');
+      input.focus();
+      return;
+    }
+    if (!await confirmRestore(tab.name, `the backup in ${chosen.name}`)) return;
+    submit.disabled = true;
+    status.textContent = `Uploading ${chosen.name} and checking it…`;
+    try {
+      const body = new Blob([chosen], {type: await archiveType(chosen)});
+      await api.post(api.backendPath(tab.name, '/restore'), body, {signal: tab.signal});
+      status.textContent = '';
+      form.reset();
+      followRestore(tab, progress, done);
+    } catch (e) {
+      if (api.isAbort(e)) return;
+      status.textContent = '';
+      const msg = describeRestoreError(e);
+      if (e instanceof api.ApiError && (e.code === 'invalid_backup' || e.code === 'backup_too_large')) {
+        file.setError(msg);
+        input.focus();
+      } else {
+        box.show(msg);
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  const title = h('h2', {id: 'restore-file-title'}, 'Restore from a file');
+  return h('section', {class: 'card', 'aria-labelledby': title.id}, title,
+    h('p', null, `Replaces ${tab.name}'s data with a backup archive from your computer.`), form);
+}
