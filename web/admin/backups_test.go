@@ -124,7 +124,7 @@ func TestBackups(t *testing.T) {
 
 	// The schedule: a bad Keep is refused beside the field and nothing is saved.
 	for _, bad := range []struct{ typed, says string }{
-		{"", "how many scheduled backups"}, {"0", "at least 1"}, {"two", "whole number"}, {"1.5", "whole number"},
+		{"", "how many scheduled backups"}, {"0", "at least 1"}, {"1001", "at most 1000"}, {"two", "whole number"}, {"1.5", "whole number"},
 	} {
 		p.run(ctx, "keep "+bad.typed, fill(`input[name=keep]`, bad.typed), click(`form.backup-schedule button[type=submit]`))
 		p.waitText(ctx, `.field:has(input[name=keep]) .field-error`, bad.says)

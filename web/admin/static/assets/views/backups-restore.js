@@ -34,28 +34,69 @@ export function describeRestoreError(e) {
   }
 }
 
+// The kinds of event a restore's progress and result may come as.
+const restoreKinds = ['progress', 'state', 'error', 'backup', 'restore'];
+
+/** restoreResult says whether an event is a restore's result: 'ok', 'failed', or '' for neither. */
+function restoreResult(ev) {
+  if (/^restored\b/i.test(ev.message)) return 'ok';
+  if (/^restore failed\b/i.test(ev.message)) return 'failed';
+  return '';
+}
+
 /**
- * followRestore shows a restore's progress in el from the backend's events, and calls done()
- * once it has ended.
+ * startRestore asks the control plane to restore the backend from body (a backup's id, or an
+ * archive file), and resolves with the server's time of the answer (ms), from which the
+ * restore's events are told from earlier ones. It rejects with ApiError.
  */
-export function followRestore(tab, el, done) {
+export async function startRestore(tab, body) {
+  const res = await api.request('POST', api.backendPath(tab.name, '/restore'), body, {signal: tab.signal});
+  // Date is whole seconds, and the restore may have ended just before the answer was written:
+  // a second less keeps its result in.
+  const at = Date.parse(res.headers.get('Date') || '');
+  return (Number.isNaN(at) ? Date.now() : at) - 1000;
+}
+
+/**
+ * followRestore shows in el the backend's events since `since` (what startRestore resolved
+ * with) until one says how the restore ended, then calls done().
+ * A running backend's event stream ends once it has sent what there is, so it is opened again
+ * every second until the result is there.
+ */
+export function followRestore(tab, el, since, done) {
   const steps = h('ol', {class: 'steps', 'aria-live': 'polite'});
   const outcome = h('p', {class: 'outcome restore-outcome', role: 'status'}, `Restoring ${tab.name}…`);
   replace(el, steps, outcome);
   el.hidden = false;
-  followOperation(tab, api.backendPath(tab.name, '/events'), {
-    each(ev) {
-      steps.append(h('li', {class: `step step-${ev.kind}`},
-        h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
-    },
-    end(res) {
-      outcome.textContent = res.state === 'running'
-        ? `Restored. ${tab.name} runs with the backup's data; its end users sign in again.`
-        : `The restore ended with ${tab.name} ${res.state}${res.message ? `: ${res.message}` : ''}.`;
-      outcome.className = `outcome restore-outcome outcome-${res.state}`;
-      done();
-    },
-  });
+  const shown = new Set();
+  let finished = false;
+  let timer = null;
+  let stream = null;
+  tab.onLeave(() => clearTimeout(timer));
+  const open = () => {
+    stream = followOperation(tab, api.backendPath(tab.name, '/events'), {
+      kinds: restoreKinds,
+      each(ev) {
+        if (finished || shown.has(ev.id) || Date.parse(ev.at) < since) return;
+        shown.add(ev.id);
+        steps.append(h('li', {class: `step step-${ev.kind}`},
+          h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
+        const result = restoreResult(ev);
+        if (!result) return;
+        finished = true;
+        stream.close();
+        outcome.textContent = result === 'ok'
+          ? `Restored. ${tab.name} runs with the backup's data; its end users sign in again.`
+          : `The restore failed; ${tab.name} keeps the data it had before. ${ev.message}`;
+        outcome.className = `outcome restore-outcome outcome-${result === 'ok' ? 'running' : 'failed'}`;
+        done();
+      },
+      end() {
+        if (!finished && !tab.signal.aborted) timer = setTimeout(open, 1000);
+      },
+    });
+  };
+  open();
 }
 
 /** archiveType is the Content-Type of an archive file: gzip when it starts as gzip does, else tar. */
@@ -92,11 +133,10 @@ export function restoreSection(tab, done) {
     submit.disabled = true;
     status.textContent = `Uploading ${chosen.name} and checking it…`;
     try {
-      const body = new Blob([chosen], {type: await archiveType(chosen)});
-      await api.post(api.backendPath(tab.name, '/restore'), body, {signal: tab.signal});
+      const since = await startRestore(tab, new Blob([chosen], {type: await archiveType(chosen)}));
       status.textContent = '';
       form.reset();
-      followRestore(tab, progress, done);
+      followRestore(tab, progress, since, done);
     } catch (e) {
       if (api.isAbort(e)) return;
       status.textContent = '';

@@ -9,23 +9,26 @@ const schedules = [
   {value: 'daily', label: 'Every day'},
 ];
 
-/** parseKeep reads the Keep field: {value}, a whole number of at least 1, or {problem}. */
+// The most scheduled backups the control plane keeps of one backend.
+const maxKeep = 1000;
+
+/** parseKeep reads the Keep field: {value}, a whole number from 1 to maxKeep, or {problem}. */
 function parseKeep(text) {
   const t = text.trim();
   if (t === '') return {problem: 'Enter how many scheduled backups to keep.'};
   if (!/^\d+$/.test(t)) return {problem: 'Enter a whole number, in digits.'};
   const n = Number(t);
   if (n < 1) return {problem: 'Keep at least 1.'};
-  if (!Number.isSafeInteger(n)) return {problem: 'That is too large.'};
+  if (n > maxKeep) return {problem: `Keep at most ${maxKeep}.`};
   return {value: n};
 }
 
 /** scheduleSection is the schedule form, filled from the backend as last seen. */
 export function scheduleSection(tab) {
   const select = h('select', {name: 'schedule'}, schedules.map((s) => h('option', {value: s.value}, s.label)));
-  const schedule = field('Back up', select, 'Scheduled backups are taken by the control plane, at most once an hour or a day.');
+  const schedule = field('Back up', select, 'The control plane takes them by itself.');
   const keepInput = h('input', {type: 'text', name: 'keep', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false'});
-  const keep = field('Keep', keepInput, 'How many scheduled backups are kept; the oldest beyond that are deleted. Backups you take yourself are kept until you delete them.');
+  const keep = field('Keep', keepInput, 'How many scheduled backups to keep; older ones are deleted. Those taken with "Back up now" stay until you delete them.');
   const box = errorBox();
   const save = h('button', {type: 'submit', class: 'btn primary'}, 'Save schedule');
   const status = h('p', {class: 'hint schedule-status', role: 'status'});

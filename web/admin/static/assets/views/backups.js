@@ -5,7 +5,7 @@
 import {h, replace, errorBox, table, when, bytes, confirmDialog} from '../dom.js';
 import * as api from '../api.js';
 import {copyDialog} from './backups-copy.js';
-import {restoreSection, confirmRestore, describeRestoreError, followRestore} from './backups-restore.js';
+import {restoreSection, confirmRestore, describeRestoreError, startRestore, followRestore} from './backups-restore.js';
 import {scheduleSection} from './backups-schedule.js';
 
 // How often the list is read again while a backup is being taken.
@@ -21,6 +21,16 @@ const stateText = {running: 'In progress', ready: 'Ready', failed: 'Failed'};
 
 /** kindText says how a backup was made. */
 const kindText = {manual: 'Manual', scheduled: 'Scheduled'};
+
+/** backupProblem says why a backup was refused; over the quota, how much the backups use. */
+function backupProblem(e) {
+  if (e instanceof api.ApiError && e.code === 'quota_exceeded') {
+    const {limit, used} = e.details;
+    const amount = typeof limit === 'number' && typeof used === 'number' ? ` (${bytes(used)} of ${bytes(limit)})` : '';
+    return `Your backups use all the space you are allowed${amount}. Delete backups you no longer need, of this backend or others, and try again.`;
+  }
+  return api.describe(e);
+}
 
 /** backupsTab draws the list with its actions, the restore from a file and the schedule. */
 export function backupsTab(tab) {
@@ -118,7 +128,7 @@ export function backupsTab(tab) {
       await load();
     } catch (e) {
       if (api.isAbort(e)) return;
-      nowBox.show(api.describe(e));
+      nowBox.show(backupProblem(e));
     } finally {
       now.disabled = false;
     }
@@ -156,14 +166,15 @@ export function backupsTab(tab) {
   async function restore(b, fail) {
     fail('');
     if (!await confirmRestore(tab.name, `the backup taken ${new Date(b.createdAt).toLocaleString()}`)) return;
+    let since;
     try {
-      await api.post(api.backendPath(tab.name, '/restore'), {backupId: b.id}, {signal: tab.signal});
+      since = await startRestore(tab, {backupId: b.id});
     } catch (e) {
       if (api.isAbort(e)) return;
       fail(describeRestoreError(e));
       return;
     }
-    followRestore(tab, restoreStatus, load);
+    followRestore(tab, restoreStatus, since, load);
   }
 
   load();
