@@ -16,6 +16,13 @@ function shortSum(sum) {
   return sum ? `${sum.slice(0, 12)}…` : '—';
 }
 
+/** size says how large a backup is, or has grown so far while it is taken. */
+function size(b) {
+  if (b.state === 'ready') return bytes(b.bytes);
+  if (b.state === 'running' && b.bytes > 0) return `${bytes(b.bytes)} so far`;
+  return '—';
+}
+
 /** stateText says a backup's state in words. */
 const stateText = {running: 'In progress', ready: 'Ready', failed: 'Failed'};
 
@@ -107,7 +114,7 @@ export function backupsTab(tab) {
       h('td', {dataset: {label: 'State'}}, h('div', null,
         h('span', {class: `backup-state backup-${b.state}`}, stateText[b.state] || b.state),
         b.state === 'failed' && b.error ? h('p', {class: 'row-error backup-error'}, b.error) : null)),
-      h('td', {class: 'num', dataset: {label: 'Size'}}, b.state === 'ready' ? bytes(b.bytes) : '—'),
+      h('td', {class: 'num', dataset: {label: 'Size'}}, size(b)),
       h('td', {dataset: {label: 'SHA-256'}}, b.sha256 ? h('code', {class: 'sha', title: b.sha256}, shortSum(b.sha256)) : '—'),
       h('td', {class: 'backup-actions', dataset: {label: 'Actions'}}, h('div', {class: 'actions left'}, actions), rowBox));
   }
