@@ -154,7 +154,7 @@ export function backupsTab(tab) {
   async function remove(b, fail) {
     fail('');
     const ok = await confirmDialog('Delete this backup?',
-      `The backup of ${tab.name} taken ${new Date(b.createdAt).toLocaleString()} (${bytes(b.bytes)}) is erased from the server. This cannot be undone.`,
+      `The backup of ${tab.name} taken ${new Date(b.createdAt).toLocaleString()}${b.state === 'ready' ? ` (${bytes(b.bytes)})` : ''} is erased from the server. This cannot be undone.`,
       'Delete backup');
     if (!ok) return;
     try {
