@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,8 +35,9 @@ type backendJSON struct {
 // and its services, [] when the runtime has none.
 type backendDetailJSON struct {
 	backendJSON
-	APIKey   string        `json:"apiKey"`
-	Services []serviceJSON `json:"services"`
+	APIKey   string             `json:"apiKey"`
+	Services []serviceJSON      `json:"services"`
+	Backups  backupSettingsJSON `json:"backups"`
 }
 
 type serviceJSON struct {
@@ -119,6 +121,14 @@ func (s *Server) visibleBackends(ctx context.Context, caller store.Developer) ([
 
 type createBackendBody struct {
 	Name string `json:"name"`
+	// FromBackup makes the new backend a copy of a backup: it is restored into it once the
+	// backend first runs.
+	FromBackup *fromBackupBody `json:"fromBackup"`
+}
+
+type fromBackupBody struct {
+	Backend string `json:"backend"`
+	ID      string `json:"id"`
 }
 
 func (s *Server) createBackend(c echo.Context) error {
@@ -131,12 +141,23 @@ func (s *Server) createBackend(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	caller := developer(c)
+	var copyFrom string
+	if from := req.FromBackup; from != nil {
+		bk, err := s.visibleBackup(ctx, caller, from.Backend, from.ID)
+		if err != nil {
+			return err
+		}
+		if bk.State != store.BackupReady {
+			return errBackupNotReady
+		}
+		copyFrom = bk.ID
+	}
 	if err := s.checkQuota(ctx, caller); err != nil {
 		return err
 	}
 	now := time.Now()
 	b, err := s.store.CreateBackend(ctx, store.Backend{
-		Name: req.Name, OwnerID: caller.ID, Desired: store.DesiredRunning, State: store.StateCreating,
+		Name: req.Name, OwnerID: caller.ID, Desired: store.DesiredRunning, State: store.StateCreating, CopyFrom: copyFrom,
 		SealedAPIKey: s.sealAPIKey(req.Name, randomToken()), SealedAdminTok: s.cfg.Secrets.Seal([]byte(randomToken()), adminTokenAD(req.Name)),
 		CreatedAt: now, UpdatedAt: now,
 	})
@@ -147,6 +168,9 @@ func (s *Server) createBackend(c echo.Context) error {
 		return err
 	}
 	s.record(ctx, b, "state", "create requested by "+caller.Email)
+	if copyFrom != "" {
+		s.record(ctx, b, "restore", fmt.Sprintf("a copy of backup %s of %s: it is restored once the backend runs", copyFrom, req.FromBackup.Backend))
+	}
 	s.reconciler.kick()
 	return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, caller)))
 }
@@ -191,6 +215,8 @@ func (s *Server) getBackend(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	out := backendDetailJSON{backendJSON: s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, developer(c)))}
+	schedule, keep := s.backupSettings(b)
+	out.Backups = backupSettingsJSON{Schedule: string(schedule), Keep: keep}
 	if out.APIKey, _, err = s.backendSecrets(b); err != nil {
 		return err
 	}

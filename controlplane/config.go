@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -63,6 +64,21 @@ type Config struct {
 	RetryMax          time.Duration
 	FailAfter         int
 	ReadyTimeout      time.Duration
+	// BackupDir is where backups are kept (BACKPACK_BACKUP_DIR), one <id>.tar per ready
+	// backup; files being written or uploaded for a restore start with a dot. Required.
+	BackupDir string
+	// BackupSchedule and BackupKeep are the operator's defaults for backends without a
+	// backup setting of their own (default daily, and 7 scheduled backups kept).
+	BackupSchedule store.BackupSchedule
+	BackupKeep     int
+	// BackupQuotaBytes caps the bytes of a developer's stored backups (default 10 GiB;
+	// negative means no cap). The operator's backups have none.
+	BackupQuotaBytes int64
+	// BackupTick is how often the leader's backup scheduler looks for backups due, stale
+	// backups and retention (default 1 min); BackupHour is the period of the hourly schedule,
+	// the daily one being 24 of them (default 1 h). Tests shorten both.
+	BackupTick time.Duration
+	BackupHour time.Duration
 	// MetricsToken, when set, is required as a bearer token on /metrics.
 	MetricsToken string
 	Logger       *slog.Logger
@@ -81,6 +97,13 @@ const (
 	DefaultRetryMax          = 2 * time.Minute
 	DefaultFailAfter         = 3
 	DefaultReadyTimeout      = 3 * time.Minute
+	DefaultBackupSchedule    = store.ScheduleDaily
+	DefaultBackupKeep        = 7
+	DefaultBackupQuotaBytes  = 10 << 30
+	DefaultBackupTick        = time.Minute
+	DefaultBackupHour        = time.Hour
+	// MaxBackupKeep bounds the keep a backend or the operator may set.
+	MaxBackupKeep = 1000
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -91,6 +114,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("control plane: a runtime is required")
 	case c.Secrets == nil:
 		return c, errors.New("control plane: a secret key is required")
+	case c.BackupDir == "":
+		return c, errors.New("control plane: a backup directory is required")
 	case c.Domain == "" || strings.ContainsAny(c.Domain, "/: ") || strings.HasPrefix(c.Domain, "."):
 		return c, fmt.Errorf("control plane: domain %q must be a host name such as example.com or localhost", c.Domain)
 	}
@@ -128,6 +153,20 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.RetryMax, DefaultRetryMax)
 	setDefault(&c.FailAfter, DefaultFailAfter)
 	setDefault(&c.ReadyTimeout, DefaultReadyTimeout)
+	setDefault(&c.BackupSchedule, DefaultBackupSchedule)
+	setDefault(&c.BackupKeep, DefaultBackupKeep)
+	setDefault(&c.BackupQuotaBytes, DefaultBackupQuotaBytes)
+	setDefault(&c.BackupTick, DefaultBackupTick)
+	setDefault(&c.BackupHour, DefaultBackupHour)
+	if _, ok := schedulePeriods[c.BackupSchedule]; !ok {
+		return c, fmt.Errorf("control plane: backup schedule %q must be hourly, daily or off", c.BackupSchedule)
+	}
+	if c.BackupKeep < 1 || c.BackupKeep > MaxBackupKeep {
+		return c, fmt.Errorf("control plane: backups kept must be 1 to %d, not %d", MaxBackupKeep, c.BackupKeep)
+	}
+	if err := os.MkdirAll(c.BackupDir, 0o700); err != nil {
+		return c, fmt.Errorf("control plane: backup directory: %w", err)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -78,6 +78,7 @@ func newTestPlane(t *testing.T, opts ...planeOption) *testPlane {
 		Limits: credentials.Limits{RegistrationsPerAddress: 10000},
 		Logger: testLog,
 	}}
+	p.cfg.BackupDir = filepath.Join(p.dir, "backups")
 	p.openDB = func() store.Store {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(p.dir, "cp.db"))
 		if err != nil {

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,7 +21,7 @@ import (
 // leaderPoll is how often a control plane that does not lead tries to take the lead.
 const leaderPoll = time.Second
 
-// lead runs the reconciler whenever this process holds the leader lock, until ctx ends.
+// lead runs the reconciler and the backup scheduler whenever this process holds the leader lock, until ctx ends.
 func (s *Server) lead(ctx context.Context) {
 	following := false // whether the log says another control plane leads
 	for {
@@ -44,8 +45,15 @@ func (s *Server) lead(ctx context.Context) {
 				case <-term.Done():
 				}
 			}()
+			var scheduler sync.WaitGroup
+			scheduler.Add(1)
+			go func() {
+				defer scheduler.Done()
+				s.scheduleBackups(term)
+			}()
 			s.reconciler.run(term)
 			cancel()
+			scheduler.Wait()
 			s.leading.Store(false)
 			lease.Release()
 			if ctx.Err() == nil {

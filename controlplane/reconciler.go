@@ -159,7 +159,21 @@ func (r *reconciler) apply(ctx context.Context, b store.Backend) error {
 	if err != nil {
 		return r.failed(ctx, b, err)
 	}
-	return r.settle(ctx, b, store.StateRunning, node, "running")
+	if err := r.settle(ctx, b, store.StateRunning, node, "running"); err != nil {
+		return err
+	}
+	return r.copyIfAsked(ctx, b, store.StateRunning)
+}
+
+// copyIfAsked restores the backup a new backend is a copy of, now that it runs (see
+// copyInto); a leader that stopped before the copy was attempted leaves it to the next one's
+// resume.
+func (r *reconciler) copyIfAsked(ctx context.Context, b store.Backend, state store.State) error {
+	if b.CopyFrom == "" {
+		return nil
+	}
+	b.State = state
+	return r.s.copyInto(ctx, b)
 }
 
 // resume re-applies a backend that the store says runs, quietly: its event stream belongs to
@@ -175,12 +189,15 @@ func (r *reconciler) resume(ctx context.Context, b store.Backend) error {
 		return r.failed(ctx, b, err)
 	}
 	if b.State != store.StateRunning || b.Attempts > 0 {
-		return r.settle(ctx, b, store.StateRunning, node, "running again")
+		if err := r.settle(ctx, b, store.StateRunning, node, "running again"); err != nil {
+			return err
+		}
+	} else {
+		r.mu.Lock()
+		r.applied[b.Name], r.checked[b.Name] = b.Operation, time.Now()
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	r.applied[b.Name], r.checked[b.Name] = b.Operation, time.Now()
-	r.mu.Unlock()
-	return nil
+	return r.copyIfAsked(ctx, b, store.StateRunning)
 }
 
 func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, progress runtime.Progress) (string, error) {

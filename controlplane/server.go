@@ -34,6 +34,7 @@ type Server struct {
 	signOuts   *signOuts
 	reconciler *reconciler
 	metrics    *metrics
+	jobs       *jobs // backups and restores this process runs
 	echo       *echo.Echo
 	// lifetime ends with the context given to New: the reconciler and open event and log
 	// streams stop with it, so shutdown does not wait on them.
@@ -60,6 +61,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		bus:       newBus(),
 		signOuts:  newSignOuts(),
 		metrics:   newMetrics(),
+		jobs:      newJobs(),
 	}
 	// Each control plane counts sign-in and sign-up attempts in its own memory: only while two
 	// run during an update may an address get up to twice its allowance.
@@ -94,6 +96,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Close() {
 	s.stop()
 	s.done.Wait()
+	s.jobs.close()
 }
 
 func (s *Server) seedSettings(ctx context.Context) error {
@@ -161,7 +164,13 @@ func (s *Server) router() *echo.Echo {
 	b.GET("", s.listBackends, dev)
 	b.POST("", s.createBackend, dev)
 	b.GET("/:name", s.getBackend, dev)
+	b.PATCH("/:name", s.patchBackend, dev)
 	b.DELETE("/:name", s.deleteBackend, dev)
+	b.POST("/:name/backups", s.createBackup, dev)
+	b.GET("/:name/backups", s.listBackups, dev)
+	b.GET("/:name/backups/:id", s.downloadBackup, dev)
+	b.DELETE("/:name/backups/:id", s.deleteBackupHandler, dev)
+	b.POST("/:name/restore", s.restoreBackend, dev)
 	b.GET("/:name/events", s.streamEvents, dev)
 	b.GET("/:name/logs", s.streamLogs, dev)
 	b.POST("/:name/site", s.uploadSite, dev)

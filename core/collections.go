@@ -106,6 +106,13 @@ func (r *registry) forget(name string) {
 	delete(r.cache, name)
 }
 
+// forgetAll drops every cached answer, after a restore replaced the collections.
+func (r *registry) forgetAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.cache)
+}
+
 // create registers a collection with the default rule and creates it in the database.
 func (r *registry) create(ctx context.Context, name string) (CollectionInfo, error) {
 	if err := names.Collection(name); err != nil {

@@ -25,6 +25,8 @@ const (
 	TooLarge
 	// Unavailable: the backend cannot do it now; trying again later may work.
 	Unavailable
+	// Failed: the backend failed at it; the message says in what state it left the data.
+	Failed
 )
 
 // Error is a refusal the caller can act on: its Code and Message are what clients see, and

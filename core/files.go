@@ -63,6 +63,7 @@ func (m FileMeta) Public() FileJSON {
 // on the files directory, so no name — however crafted — can reach outside it, and every change
 // is ordered so that a failure at any step leaves the bytes and the metadata agreeing.
 type fileStore struct {
+	dir   string
 	root  *os.Root
 	meta  docstore.Collection
 	locks keylock.Locks // per owner: two requests of one user cannot interleave their steps
@@ -80,7 +81,7 @@ func newFileStore(dir string, store docstore.Store) (*fileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("files temp dir: %w", err)
 	}
-	return &fileStore{root: root, meta: store.Collection(metaFiles)}, nil
+	return &fileStore{dir: dir, root: root, meta: store.Collection(metaFiles)}, nil
 }
 
 // close releases the files directory; the local runtime starts and stops many backends in one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
@@ -47,8 +48,9 @@ type Service struct {
 	files       *fileStore
 	settings    *Settings
 	locks       dbLocks
-	incarnation string // of the database, binding sessions to it; see loadIncarnation
+	incarnation atomic.Pointer[string] // of the database, binding sessions to it; see loadIncarnation
 	hooks       WriteHooks
+	restore     restoreView
 }
 
 // Open prepares the service: the files directory, the indexes the service relies on, the
@@ -86,10 +88,11 @@ func (s *Service) prepare(ctx context.Context) error {
 			return fmt.Errorf("prepare database: %w", err)
 		}
 	}
-	var err error
-	if s.incarnation, err = loadIncarnation(ctx, s.store); err != nil {
+	inc, err := loadIncarnation(ctx, s.store)
+	if err != nil {
 		return fmt.Errorf("prepare database: %w", err)
 	}
+	s.incarnation.Store(&inc)
 	return s.settings.Reload(ctx)
 }
 
@@ -104,7 +107,7 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 func (s *Service) Engine() string { return s.store.Engine() }
 
 // Incarnation is the database's incarnation (see loadIncarnation).
-func (s *Service) Incarnation() string { return s.incarnation }
+func (s *Service) Incarnation() string { return *s.incarnation.Load() }
 
 // Settings are the runtime settings this replica applies.
 func (s *Service) Settings() *Settings { return s.settings }

@@ -71,3 +71,11 @@ func (e *userExistence) forget(uid string) {
 	e.gen++
 	delete(e.until, uid)
 }
+
+// forgetAll drops every answer, after a restore replaced the users.
+func (e *userExistence) forgetAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.gen++
+	clear(e.until)
+}

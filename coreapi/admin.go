@@ -23,7 +23,7 @@ var Version = "dev"
 
 func (s *Server) adminRouter() *echo.Echo {
 	e := s.newEcho()
-	e.Use(s.requireAdminToken, s.limitBody)
+	e.Use(s.requireAdminToken, s.limitBody, s.refuseWhileRestoring)
 	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
@@ -59,6 +59,7 @@ func (s *Server) adminRouter() *echo.Echo {
 	a.POST("/functions/:name/invoke", s.handleInvokeFunction)
 	a.GET("/ws", s.handleWS)
 	a.GET("/backup", s.handleBackup)
+	a.POST("/restore", s.handleRestore)
 	return e
 }
 

@@ -124,11 +124,20 @@ func fieldsOf(d bson.D) map[string]any {
 	return m
 }
 
-func TestBackupHoldsEverything(t *testing.T) {
-	api := newTestAPI(t)
-	adm := api.adminClient()
+// filledBackend is what fillEverything put in a backend.
+type filledBackend struct {
+	files, site   map[string]string
+	source, uid   string
+	newKey        string
+	email, passwd string
+}
 
-	// Collections with rules, an index and documents of every type the API stores.
+// fillEverything puts every kind of data in a backend: collections with rules, an index and
+// documents of every type the API stores (more than one backup page), users, files with odd
+// names, a site, a function, settings, and a rotated API key.
+func fillEverything(t *testing.T, api *testAPI) filledBackend {
+	t.Helper()
+	adm := api.adminClient()
 	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "posts"}))
 	adm.mustStatus(http.StatusOK, adm.patch("/admin/collections/posts", map[string]string{"rule": "owner"}))
 	adm.mustStatus(http.StatusCreated, adm.post(indexPath("posts"), map[string]any{"fields": []string{"title", "-n"}, "unique": true}))
@@ -145,29 +154,35 @@ func TestBackupHoldsEverything(t *testing.T) {
 	for _, body := range mixed {
 		c.mustStatus(http.StatusCreated, c.raw(http.MethodPost, "/posts", strings.NewReader(body), "application/json"))
 	}
-	// More than one page of documents, so paging is part of the test.
 	for i := range 1003 {
 		adm.mustStatus(http.StatusCreated, adm.post("/admin/collections/bulk/docs", map[string]any{"i": i}))
 	}
-
-	// Files with odd names, a site, a function, settings.
-	files := map[string]string{"my notes.txt": "plain words", "résumé ünïcode 日本.txt": "ünïcode bytes ✓", "empty.bin": ""}
-	for name, data := range files {
+	f := filledBackend{uid: uid, email: "userx@example.com", passwd: "password123",
+		files:  map[string]string{"my notes.txt": "plain words", "résumé ünïcode 日本.txt": "ünïcode bytes ✓", "empty.bin": ""},
+		site:   map[string]string{"index.html": "<h1>site</h1>", "assets/app.js": "go()", "assets/deep/space name.css": "body{}"},
+		source: `function onRequest(req) { return {status: 200, body: "hi"}; }`}
+	for name, data := range f.files {
 		c.mustStatus(http.StatusCreated, c.upload(http.MethodPost, "/files", filePart("x", data), field("filename", name)))
 	}
-	site := map[string]string{"index.html": "<h1>site</h1>", "assets/app.js": "go()", "assets/deep/space name.css": "body{}"}
-	adm.mustStatus(http.StatusCreated, adm.raw(http.MethodPut, "/admin/site", bytes.NewReader(siteZip(t, site)), "application/zip"))
-	source := `function onRequest(req) { return {status: 200, body: "hi"}; }`
-	adm.deploy("hello", source, map[string]any{"env": map[string]string{"GREETING": "hi"}})
+	adm.mustStatus(http.StatusCreated, adm.raw(http.MethodPut, "/admin/site", bytes.NewReader(siteZip(t, f.site)), "application/zip"))
+	adm.deploy("hello", f.source, map[string]any{"env": map[string]string{"GREETING": "hi"}})
 	adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{
 		"corsOrigins": []string{"https://app.example.org"}, "quotas": map[string]any{"collections": 50},
 		"functionFetchHosts": []string{"api.example.org"},
 	}))
 	rotated := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true})).doc()
-	newKey, _ := rotated["apiKey"].(string)
-	if newKey == "" {
+	f.newKey, _ = rotated["apiKey"].(string)
+	if f.newKey == "" {
 		t.Fatalf("rotation gave no key: %v", rotated)
 	}
+	return f
+}
+
+func TestBackupHoldsEverything(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	f := fillEverything(t, api)
+	files, site, source, uid, newKey := f.files, f.site, f.source, f.uid, f.newKey
 
 	b := downloadBackup(t, api)
 

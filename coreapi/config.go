@@ -40,6 +40,9 @@ type Config struct {
 	SiteDir string
 	// MaxSiteBytes caps a site archive (default 100 MiB).
 	MaxSiteBytes int64
+	// MaxRestoreBytes caps a backup archive sent to POST /admin/restore, uncompressed and as
+	// sent (default 16 GiB); it is spooled to the files volume, which must have room for it.
+	MaxRestoreBytes int64
 	// MaxUploadBytes caps one uploaded file (default 25 MiB).
 	MaxUploadBytes int64
 	// MaxBodyBytes caps a JSON request body (default 1 MiB).
@@ -105,6 +108,7 @@ const (
 	DefaultMaxBodyBytes        = 1 << 20
 	DefaultSessionTTL          = 14 * 24 * time.Hour
 	DefaultMaxSiteBytes        = 100 << 20
+	DefaultMaxRestoreBytes     = 16 << 30
 	DefaultWSReadLimit         = 1 << 20
 	DefaultWSMessagesPerSecond = 50
 	DefaultWSMessageBurst      = 100
@@ -160,6 +164,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.trustedProxies = trusted
 	if c.MaxSiteBytes == 0 {
 		c.MaxSiteBytes = DefaultMaxSiteBytes
+	}
+	if c.MaxRestoreBytes == 0 {
+		c.MaxRestoreBytes = DefaultMaxRestoreBytes
 	}
 	if c.WSReadLimit == 0 {
 		c.WSReadLimit = DefaultWSReadLimit

@@ -28,7 +28,7 @@ func (s *Server) queryContext(ctx context.Context) (context.Context, context.Can
 func (s *Server) boundQueries(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) || callsFunction(c.Path()) || c.Path() == backupRoute {
+		if websocket.IsWebSocketUpgrade(r) || streamsBody(r) || callsFunction(c.Path()) || c.Path() == backupRoute || c.Path() == restoreRoute {
 			return next(c)
 		}
 		ctx, cancel := s.queryContext(r.Context())

@@ -28,6 +28,7 @@ var statusOf = map[core.Kind]int{
 	core.Conflict:        http.StatusConflict,
 	core.TooLarge:        http.StatusRequestEntityTooLarge,
 	core.Unavailable:     http.StatusServiceUnavailable,
+	core.Failed:          http.StatusInternalServerError,
 }
 
 // queryRetryAfter is the Retry-After of a query_timeout: enough for a passing load to ease.

@@ -31,6 +31,10 @@ func (s *Server) receiveEvents(sub *ephemeral.Subscription) {
 			}(ev.Collection)
 			continue
 		}
+		if ev.Kind == core.KindRestore {
+			go s.restoreEvent(ev)
+			continue
+		}
 		if ev.Kind == core.KindSettings {
 			select {
 			case s.settingsKick <- struct{}{}:

@@ -149,6 +149,14 @@ func adminMessage(ev core.Event) []byte {
 	return b
 }
 
+// endAll closes every connection with code and reason, and still takes new ones: after a
+// restore, every session ended.
+func (h *hub) endAll(code int, reason string) {
+	for _, c := range h.snapshot() {
+		c.closeWith(code, reason)
+	}
+}
+
 // closeAll ends every connection, for shutdown, and waits until their handlers are done, so
 // each client has been sent its "going away" before the process exits.
 func (h *hub) closeAll() {

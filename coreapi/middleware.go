@@ -64,7 +64,7 @@ func (s *Server) requireAdminToken(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if isUpload(req) || req.URL.Path == "/admin/site" {
+		if isUpload(req) || req.URL.Path == "/admin/site" || req.URL.Path == restoreRoute {
 			return next(c)
 		}
 		if req.ContentLength > s.cfg.MaxBodyBytes {

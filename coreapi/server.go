@@ -148,7 +148,7 @@ func (s *Server) newEcho() *echo.Echo {
 
 func (s *Server) publicRouter() *echo.Echo {
 	e := s.newEcho()
-	e.Use(s.cors(), s.requireAPIKey, s.limitBody, s.resolveSession)
+	e.Use(s.cors(), s.requireAPIKey, s.limitBody, s.refuseWhileRestoring, s.resolveSession)
 
 	e.GET("/healthz", httpapi.Healthz)
 	e.GET("/readyz", s.readyz)

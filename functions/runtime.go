@@ -135,6 +135,23 @@ func (r *Runtime) ReloadAll(ctx context.Context) error {
 	return nil
 }
 
+// ReplaceAll reads every function again and runs exactly those, whatever their versions:
+// after a restore, a function may be back at an older version than the one running.
+func (r *Runtime) ReplaceAll(ctx context.Context) error {
+	fns, err := r.data.Functions(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fns = make(map[string]core.Function, len(fns))
+	for _, fn := range fns {
+		r.fns[fn.Name] = fn
+	}
+	r.index()
+	return nil
+}
+
 // Reload reads one function again, when an event says it was deployed or deleted.
 func (r *Runtime) Reload(ctx context.Context, name string) error {
 	fn, err := r.data.Function(ctx, name)

@@ -300,7 +300,7 @@ for name in "${selected[@]}"; do
   base=""
   case "$name" in
     api) ctx=$(scratch_context api backpack-api images/api files site) ;;
-    controlplane) ctx=$(scratch_context controlplane backpack images/controlplane) ;;
+    controlplane) ctx=$(scratch_context controlplane backpack images/controlplane backups) ;;
     mongo) ctx=$(scratch_context mongo mongo-standin testimages/mongo db configdb) ;;
     netprobe) ctx=$(scratch_context netprobe netprobe testimages/netprobe) ;;
     redis | nginx | postgres) ctx=$(debian_context "$name") base=$debian_image ;;

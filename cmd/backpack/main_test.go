@@ -34,6 +34,14 @@ func TestParseSettings(t *testing.T) {
 		dev.registration != "open" || dev.port != 8080 || dev.dataDir != "./data" {
 		t.Fatalf("dev defaults = %+v, %v", dev, err)
 	}
+	if dev.backupDir != filepath.Join("data", "backups") || dev.backupSchedule != "daily" || dev.backupKeep != 7 || dev.backupQuotaBytes != 10<<30 {
+		t.Fatalf("backup defaults = %q %q %d %d", dev.backupDir, dev.backupSchedule, dev.backupKeep, dev.backupQuotaBytes)
+	}
+	backups, err := parseSettings(true, nil, env("BACKPACK_BACKUP_DIR", "/srv/backups", "BACKPACK_BACKUP_SCHEDULE", "hourly",
+		"BACKPACK_BACKUP_KEEP", "3", "BACKPACK_BACKUP_QUOTA_BYTES", "0"))
+	if err != nil || backups.backupDir != "/srv/backups" || backups.backupSchedule != "hourly" || backups.backupKeep != 3 || backups.backupQuotaBytes != 0 {
+		t.Fatalf("backup settings = %+v, %v", backups, err)
+	}
 	s, err := parseSettings(false, []string{"--port", "9000"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "example.com",
 		"BACKPACK_SECRET_KEY", "k", "BACKPACK_REGISTRATION", "closed"))
 	if err != nil || s.port != 9000 || s.publicScheme != "https" || s.registration != "closed" || s.domain != "example.com" {
@@ -53,6 +61,10 @@ func TestParseSettings(t *testing.T) {
 		"bad port in environment":  {true, nil, env("BACKPACK_PORT", "eighty"), "port"},
 		"bad registration":         {true, []string{"--registration", "maybe"}, env(), "registration"},
 		"stray argument":           {true, []string{"extra"}, env(), "unexpected"},
+		"bad backup schedule":      {true, nil, env("BACKPACK_BACKUP_SCHEDULE", "weekly"), "BACKPACK_BACKUP_SCHEDULE"},
+		"backup keep of 0":         {true, nil, env("BACKPACK_BACKUP_KEEP", "0"), "BACKPACK_BACKUP_KEEP"},
+		"backup keep too large":    {true, []string{"--backup-keep", "1001"}, env(), "BACKPACK_BACKUP_KEEP"},
+		"negative backup quota":    {true, nil, env("BACKPACK_BACKUP_QUOTA_BYTES", "-5"), "BACKPACK_BACKUP_QUOTA_BYTES"},
 		"swarm with an IP domain":  {false, []string{"--runtime", "swarm"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "10.0.0.1", "BACKPACK_SECRET_KEY", "k"), "DNS name"},
 		"swarm with a bad tls":     {false, []string{"--runtime", "swarm", "--tls", "yes"}, env("DATABASE_URL", "postgres://x", "BACKPACK_DOMAIN", "x.io", "BACKPACK_SECRET_KEY", "k"), "BACKPACK_TLS"},
 	} {

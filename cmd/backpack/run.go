@@ -79,6 +79,11 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 		Store: st, Runtime: rt, Secrets: box, Domain: s.domain, PublicScheme: s.publicScheme, PublicPort: publicPort,
 		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
 		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Limits: s.throttle, Logger: log,
+		BackupDir: s.backupDir, BackupSchedule: store.BackupSchedule(s.backupSchedule), BackupKeep: s.backupKeep,
+		BackupQuotaBytes: s.backupQuotaBytes,
+	}
+	if s.backupQuotaBytes == 0 {
+		cfg.BackupQuotaBytes = -1 // no limit
 	}
 	// The control plane outlives the signal: it serves through the listener's drain, and its
 	// streams end when the drain does (httpserve.GoingAway); Close, once the listener is shut,

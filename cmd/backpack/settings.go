@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/backpackhq/backpack/controlplane"
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/internal/flagenv"
 	"github.com/backpackhq/backpack/stacktemplates"
@@ -35,7 +37,13 @@ type settings struct {
 	registration string
 	maxBackends  int
 	metricsToken string
-	redisURL     string
+	// backups: where they are kept ("" is <data dir>/backups), the operator's default schedule
+	// and keep, and each developer's quota in bytes (0: none).
+	backupDir        string
+	backupSchedule   string
+	backupKeep       int
+	backupQuotaBytes int64
+	redisURL         string
 	// trustedProxies are the control plane's (and the local runtime's backends'): none in
 	// dev, backpack_public's subnet by default with the swarm runtime.
 	trustedProxies []string
@@ -74,6 +82,10 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", env.Int("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	fs.StringVar(&s.backupDir, "backup-dir", env("BACKPACK_BACKUP_DIR", ""), "directory where backups of backends are kept; default: backups in the data directory (BACKPACK_BACKUP_DIR)")
+	fs.StringVar(&s.backupSchedule, "backup-schedule", env("BACKPACK_BACKUP_SCHEDULE", string(controlplane.DefaultBackupSchedule)), "scheduled backups of backends without a schedule of their own: hourly, daily or off (BACKPACK_BACKUP_SCHEDULE)")
+	fs.IntVar(&s.backupKeep, "backup-keep", env.Int("BACKPACK_BACKUP_KEEP", controlplane.DefaultBackupKeep), "scheduled backups kept per backend, for backends without a setting of their own (BACKPACK_BACKUP_KEEP)")
+	fs.Int64Var(&s.backupQuotaBytes, "backup-quota-bytes", env.Int64("BACKPACK_BACKUP_QUOTA_BYTES", controlplane.DefaultBackupQuotaBytes), "bytes of backups each developer may keep; 0 means no limit; the operator has none (BACKPACK_BACKUP_QUOTA_BYTES)")
 	flagenv.Throttle(fs, env, &s.throttle, "developer")
 	defDrain := flagenv.DefaultDrain
 	if dev {
@@ -94,8 +106,17 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		return s, errors.New("BACKPACK_PORT / --port must be a port number (0: any free port)")
 	case s.maxBackends < 0:
 		return s, errors.New("BACKPACK_MAX_BACKENDS_PER_DEVELOPER must be 0 or more")
+	case s.backupSchedule != "hourly" && s.backupSchedule != "daily" && s.backupSchedule != "off":
+		return s, fmt.Errorf("BACKPACK_BACKUP_SCHEDULE %q must be hourly, daily or off", s.backupSchedule)
+	case s.backupKeep < 1 || s.backupKeep > controlplane.MaxBackupKeep:
+		return s, fmt.Errorf("BACKPACK_BACKUP_KEEP must be 1 to %d", controlplane.MaxBackupKeep)
+	case s.backupQuotaBytes < 0:
+		return s, errors.New("BACKPACK_BACKUP_QUOTA_BYTES must be 0 (no limit) or more")
 	case s.domain == "":
 		return s, errors.New("BACKPACK_DOMAIN (or --domain) is required: backends answer at NAME-be.DOMAIN")
+	}
+	if s.backupDir == "" {
+		s.backupDir = filepath.Join(s.dataDir, "backups")
 	}
 	if err := flagenv.CheckThrottle(s.throttle); err != nil {
 		return s, err

@@ -9,7 +9,8 @@ import (
 )
 
 const backendCols = `name, owner_id, desired, state, purge, node, sealed_api_key, sealed_admin_token,
-	operation, attempts, next_attempt_at, last_error, created_at, updated_at`
+	operation, attempts, next_attempt_at, last_error, created_at, updated_at,
+	backup_schedule, backup_keep, copy_from`
 
 // CreateBackend inserts the backend, or revives the owner's deleted backend of that name (see
 // Store). Both happen in one transaction: a revive is a conditional update, so a concurrent
@@ -39,10 +40,10 @@ func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
 		var err error
 		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`UPDATE backends SET
 				desired = ?, state = ?, purge = ?, operation = operation + 1, attempts = 0,
-				next_attempt_at = 0, last_error = '', updated_at = ?
+				next_attempt_at = 0, last_error = '', updated_at = ?, copy_from = ?
 			WHERE name = ? AND owner_id = ? AND state = ?
 			RETURNING `+backendCols),
-			string(DesiredRunning), string(StateCreating), false, millis(now),
+			string(DesiredRunning), string(StateCreating), false, millis(now), b.CopyFrom,
 			b.Name, b.OwnerID, string(StateDeleted)))
 		if err == nil {
 			return nil
@@ -51,10 +52,11 @@ func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
 			return fmt.Errorf("revive: %w", err)
 		}
 		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`INSERT INTO backends (`+backendCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+backendCols),
 			b.Name, b.OwnerID, string(desired), string(state), b.Purge, b.Node, b.SealedAPIKey, b.SealedAdminTok,
-			b.Attempts, millis(b.NextAttemptAt), b.LastError, millis(created), millis(now)))
+			b.Attempts, millis(b.NextAttemptAt), b.LastError, millis(created), millis(now),
+			string(b.BackupSchedule), b.BackupKeep, b.CopyFrom))
 		if s.violated(err, uniqueViolation) {
 			return ErrConflict
 		}
@@ -197,13 +199,14 @@ func (s *SQL) onOperation(ctx context.Context, q querier, res sql.Result, name s
 // scanBackend reads backendCols.
 func scanBackend(r scanner) (Backend, error) {
 	var b Backend
-	var desired, state string
+	var desired, state, schedule string
 	var next, created, updated int64
 	if err := r.Scan(&b.Name, &b.OwnerID, &desired, &state, &b.Purge, &b.Node, &b.SealedAPIKey, &b.SealedAdminTok,
-		&b.Operation, &b.Attempts, &next, &b.LastError, &created, &updated); err != nil {
+		&b.Operation, &b.Attempts, &next, &b.LastError, &created, &updated,
+		&schedule, &b.BackupKeep, &b.CopyFrom); err != nil {
 		return Backend{}, err
 	}
-	b.Desired, b.State = Desired(desired), State(state)
+	b.Desired, b.State, b.BackupSchedule = Desired(desired), State(state), BackupSchedule(schedule)
 	b.NextAttemptAt, b.CreatedAt, b.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
 	return b, nil
 }

@@ -128,6 +128,68 @@ type Backend struct {
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// BackupSchedule and BackupKeep are the backend's own backup settings; "" and 0 follow
+	// the operator's defaults.
+	BackupSchedule BackupSchedule
+	BackupKeep     int
+	// CopyFrom is the id of the backup this backend is to be a copy of, until the copy has
+	// been attempted once the backend first runs; "" for none.
+	CopyFrom string
+}
+
+// BackupSchedule is how often scheduled backups of a backend are taken.
+type BackupSchedule string
+
+// Backup schedules; "" on a backend means the operator's default.
+const (
+	ScheduleHourly BackupSchedule = "hourly"
+	ScheduleDaily  BackupSchedule = "daily"
+	ScheduleOff    BackupSchedule = "off"
+)
+
+// BackupState is where a backup is: running while its archive streams in, then ready (the
+// file is verified and in place) or failed (no file).
+type BackupState string
+
+// Backup states.
+const (
+	BackupRunning BackupState = "running"
+	BackupReady   BackupState = "ready"
+	BackupFailed  BackupState = "failed"
+)
+
+// BackupKind tells backups a developer asked for, which retention never deletes, from
+// scheduled ones.
+type BackupKind string
+
+// Backup kinds.
+const (
+	BackupManual    BackupKind = "manual"
+	BackupScheduled BackupKind = "scheduled"
+)
+
+// Backup is one archive of a backend kept by the control plane. It belongs to OwnerID, the
+// backend's owner when it was taken, and outlives the backend.
+type Backup struct {
+	ID        string
+	Backend   string
+	OwnerID   string
+	Kind      BackupKind
+	State     BackupState
+	Bytes     int64  // so far while running
+	SHA256    string // lowercase hex of the whole archive, once ready
+	Error     string // why it failed
+	CreatedAt time.Time
+	UpdatedAt time.Time // the last progress; a running backup without any for long is stale
+}
+
+// BackupResult ends a running backup.
+type BackupResult struct {
+	State  BackupState // ready or failed
+	Bytes  int64
+	SHA256 string
+	Error  string
+	Now    time.Time
 }
 
 // StatusUpdate is the reconciler's report on the operation it is working on.
@@ -192,6 +254,29 @@ type Store interface {
 	// RemoveBackend deletes the row and its events once a purge has finished, if it is still on
 	// operation (else ErrStale).
 	RemoveBackend(ctx context.Context, name string, operation int64) error
+
+	// SetBackupSettings sets the backend's own backup schedule and keep and returns the row.
+	SetBackupSettings(ctx context.Context, name string, schedule BackupSchedule, keep int, now time.Time) (Backend, error)
+	// ClearCopyFrom forgets the backend's pending copy once it has been attempted, if the
+	// backend is still on operation (else ErrStale).
+	ClearCopyFrom(ctx context.Context, name string, operation int64) error
+
+	// CreateBackup inserts a backup; ErrConflict if one of the same backend is running.
+	CreateBackup(ctx context.Context, b Backup) error
+	Backup(ctx context.Context, id string) (Backup, error)
+	// ListBackups lists a backend's backups, newest first; ownerID "" lists everyone's.
+	ListBackups(ctx context.Context, backend, ownerID string) ([]Backup, error)
+	// BackupProgress records how many bytes a running backup has so far.
+	BackupProgress(ctx context.Context, id string, bytes int64, now time.Time) error
+	// FinishBackup ends a running backup; ErrStale if it is no longer running, ErrNotFound if
+	// it is gone.
+	FinishBackup(ctx context.Context, id string, r BackupResult) error
+	// FailStaleBackups marks failed, with message, every backup running without progress
+	// since before, and returns them.
+	FailStaleBackups(ctx context.Context, before time.Time, message string, now time.Time) ([]Backup, error)
+	DeleteBackup(ctx context.Context, id string) error
+	// BackupBytes is the size of a developer's ready and running backups together.
+	BackupBytes(ctx context.Context, ownerID string) (int64, error)
 
 	// AddEvent stores an event and returns it with its ID.
 	AddEvent(ctx context.Context, e Event) (Event, error)

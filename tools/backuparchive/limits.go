@@ -39,6 +39,9 @@ func (l Limits) withDefaults() Limits {
 type Error struct {
 	Reason string
 	Entry  string
+	// OverLimit is set when the refusal is a size limit (an entry, or all of them): a caller
+	// may answer it as too large rather than as malformed.
+	OverLimit bool
 }
 
 func (e *Error) Error() string {

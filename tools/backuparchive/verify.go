@@ -99,11 +99,16 @@ func (v *verifier) readEntry(tr *tar.Reader, hdr *tar.Header) error {
 	if err := reserved(hdr.Name); err != nil {
 		return err
 	}
+	var over *Error
 	switch {
 	case hdr.Size > v.lim.MaxEntryBytes:
-		return refuse(hdr.Name, "the entry is larger than the limit of %s", formatBytes(v.lim.MaxEntryBytes))
+		over = refuse(hdr.Name, "the entry is larger than the limit of %s", formatBytes(v.lim.MaxEntryBytes))
 	case hdr.Size > v.lim.MaxTotalBytes-v.total:
-		return refuse(hdr.Name, "the entries add up to more than the limit of %s", formatBytes(v.lim.MaxTotalBytes))
+		over = refuse(hdr.Name, "the entries add up to more than the limit of %s", formatBytes(v.lim.MaxTotalBytes))
+	}
+	if over != nil {
+		over.OverLimit = true
+		return over
 	}
 	v.total += hdr.Size
 	h := sha256.New()
