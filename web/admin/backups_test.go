@@ -2,6 +2,8 @@ package admin_test
 
 import (
 	"archive/tar"
+	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -167,9 +170,22 @@ func TestBackups(t *testing.T) {
 	p.run(ctx, "copy to shop-copy", fill(`dialog[open] input[name=copy-name]`, "shop-copy"), click(`dialog[open] button[type=submit]`))
 	p.eventually(ctx, "the new backend's page", `location.pathname === '/backends/shop-copy' && !document.querySelector('dialog[open]')`)
 	p.waitText(ctx, ".outcome", "Running")
-	if docs := c.docsOf("shop-copy", "notes"); len(docs) != 1 || docs[0]["n"] != float64(1) {
+	// The copy is restored once the new backend runs; its API answers 503 until then.
+	var docs []map[string]any
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		status, body := c.get("localhost", "/api/backends/shop-copy/admin/collections/notes/docs", nil)
+		if status == http.StatusOK {
+			if err := json.Unmarshal([]byte(body), &docs); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if len(docs) != 1 || docs[0]["n"] != float64(1) {
 		t.Fatalf("the copy's notes = %v, want the backup's one document", docs)
 	}
+	p.open(ctx, "/backends/shop-copy")
+	p.waitText(ctx, ".steps", "restored: 1 documents")
 
 	// Delete, after a confirmation.
 	p.open(ctx, "/backends/shop/backups")
@@ -209,6 +225,43 @@ func TestBackupsRestore(t *testing.T) {
 	if len(docs) != 1 || docs[0]["n"] != float64(1) {
 		t.Fatalf("after the restore notes holds %v, want only the backup's document", docs)
 	}
+	p.waitText(ctx, ".restore-progress", "restore from backup "+id+" started")
+	var before bool
+	p.eval(ctx, `document.querySelector('.restore-progress').textContent.includes('create requested')`, &before)
+	if before {
+		t.Error("the restore's progress shows events from before it")
+	}
 	c.do(http.MethodGet, "shop-be.localhost", "/auth/me", bea, nil, http.StatusUnauthorized, nil)
 	p.screenshot(ctx, "backups-restored")
+
+	// The same backup, downloaded and gzipped, restores from a file.
+	res, err := c.http.Get("http://localhost:" + p.port + "/api/backends/shop/backups/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "shop.tar.gz")
+	f, err := os.Create(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	_, err = io.Copy(zw, res.Body)
+	res.Body.Close()
+	if err == nil {
+		err = zw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.do(http.MethodPost, "", "/api/backends/shop/admin/collections/notes/docs", nil, map[string]any{"n": 3}, http.StatusCreated, nil)
+	p.run(ctx, "restore from the gzipped file", chooseArchive(archive))
+	p.acceptConfirm(ctx, "the backup in shop.tar.gz")
+	p.waitText(ctx, "form.restore-file .restore-outcome", "Restored.")
+	p.waitText(ctx, "form.restore-file .restore-progress", "restore from an uploaded archive started")
+	if docs := c.docsOf("shop", "notes"); len(docs) != 1 || docs[0]["n"] != float64(1) {
+		t.Fatalf("after the restore from a file notes holds %v, want only the backup's document", docs)
+	}
 }

@@ -34,13 +34,14 @@ export function describeRestoreError(e) {
   }
 }
 
-// The kinds of event a restore's progress and result may come as.
-const restoreKinds = ['progress', 'state', 'error', 'backup', 'restore'];
-
-/** restoreResult says whether an event is a restore's result: 'ok', 'failed', or '' for neither. */
-function restoreResult(ev) {
+/**
+ * restoreStep says what a restore event is: 'started', 'ok', 'failed', or '' for a step between
+ * (the control plane says so in the event's words).
+ */
+function restoreStep(ev) {
   if (/^restored\b/i.test(ev.message)) return 'ok';
   if (/^restore failed\b/i.test(ev.message)) return 'failed';
+  if (/^restore from .* started$/i.test(ev.message)) return 'started';
   return '';
 }
 
@@ -58,10 +59,10 @@ export async function startRestore(tab, body) {
 }
 
 /**
- * followRestore shows in el the backend's events since `since` (what startRestore resolved
- * with) until one says how the restore ended, then calls done().
- * A running backend's event stream ends once it has sent what there is, so it is opened again
- * every second until the result is there.
+ * followRestore shows in el the backend's restore events since `since` (what startRestore
+ * resolved with), from the last restore that started, until one says how it ended; then it
+ * calls done(). A running backend's event stream ends once it has sent what there is, so it is
+ * opened again every second until the result is there.
  */
 export function followRestore(tab, el, since, done) {
   const steps = h('ol', {class: 'steps', 'aria-live': 'polite'});
@@ -69,28 +70,35 @@ export function followRestore(tab, el, since, done) {
   replace(el, steps, outcome);
   el.hidden = false;
   const shown = new Set();
+  let started = false;
   let finished = false;
   let timer = null;
   let stream = null;
   tab.onLeave(() => clearTimeout(timer));
+  const each = (ev) => {
+    if (finished || shown.has(ev.id) || Date.parse(ev.at) < since) return;
+    shown.add(ev.id);
+    const step = restoreStep(ev);
+    if (step === 'started') {
+      started = true;
+      replace(steps);
+    }
+    if (!started) return;
+    steps.append(h('li', {class: `step step-${step === 'failed' ? 'error' : ev.kind}`},
+      h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
+    if (step !== 'ok' && step !== 'failed') return;
+    finished = true;
+    stream.close();
+    outcome.textContent = step === 'ok'
+      ? `Restored. ${tab.name} runs with the backup's data; its end users sign in again.`
+      : `The restore failed; ${tab.name} keeps the data it had before.`;
+    outcome.className = `outcome restore-outcome outcome-${step === 'ok' ? 'running' : 'failed'}`;
+    done();
+  };
   const open = () => {
     stream = followOperation(tab, api.backendPath(tab.name, '/events'), {
-      kinds: restoreKinds,
-      each(ev) {
-        if (finished || shown.has(ev.id) || Date.parse(ev.at) < since) return;
-        shown.add(ev.id);
-        steps.append(h('li', {class: `step step-${ev.kind}`},
-          h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
-        const result = restoreResult(ev);
-        if (!result) return;
-        finished = true;
-        stream.close();
-        outcome.textContent = result === 'ok'
-          ? `Restored. ${tab.name} runs with the backup's data; its end users sign in again.`
-          : `The restore failed; ${tab.name} keeps the data it had before. ${ev.message}`;
-        outcome.className = `outcome restore-outcome outcome-${result === 'ok' ? 'running' : 'failed'}`;
-        done();
-      },
+      kinds: ['restore'],
+      each,
       end() {
         if (!finished && !tab.signal.aborted) timer = setTimeout(open, 1000);
       },
