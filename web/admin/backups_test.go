@@ -264,4 +264,10 @@ func TestBackupsRestore(t *testing.T) {
 	if docs := c.docsOf("shop", "notes"); len(docs) != 1 || docs[0]["n"] != float64(1) {
 		t.Fatalf("after the restore from a file notes holds %v, want only the backup's document", docs)
 	}
+
+	// A backup deleted elsewhere cannot be restored: the row says so beside its buttons.
+	c.do(http.MethodDelete, "", "/api/backends/shop/backups/"+id, nil, nil, http.StatusNoContent, nil)
+	p.run(ctx, "restore a deleted backup", click(backupRow(id)+` button.restore`))
+	p.acceptConfirm(ctx, "Restore shop")
+	p.waitText(ctx, backupRow(id)+` .backup-actions .row-error`, "That backup no longer exists.")
 }
