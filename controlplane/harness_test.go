@@ -78,7 +78,8 @@ func newTestPlane(t *testing.T, opts ...planeOption) *testPlane {
 		Limits: credentials.Limits{RegistrationsPerAddress: 10000},
 		Logger: testLog,
 	}}
-	p.cfg.BackupDir = filepath.Join(p.dir, "backups")
+	// Scheduled backups are opted into by the tests of the scheduler.
+	p.cfg.BackupDir, p.cfg.BackupSchedule = filepath.Join(p.dir, "backups"), store.ScheduleOff
 	p.openDB = func() store.Store {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(p.dir, "cp.db"))
 		if err != nil {

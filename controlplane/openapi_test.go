@@ -176,6 +176,8 @@ func TestOpenAPIErrorCodesDocumented(t *testing.T) {
 		"unsupported_media_type", "payload_too_large", "too_many_attempts", "invalid_path", "origin_not_allowed",
 		"invalid_metrics_token", "not_ready", "draining", "internal_error", "not_found", "method_not_allowed", "timeout",
 		"ambiguous_session", "rotate_key_through_control_plane",
+		errBackupNotFound.Code, errBackupNotReady.Code, errBackupInProgress.Code, errRestoreInProgress.Code,
+		"invalid_backup", "invalid_input",
 	}
 	for _, code := range codes {
 		if !bytes.Contains(openAPIDocument, []byte("`"+code+"`")) {
