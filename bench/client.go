@@ -75,11 +75,16 @@ func (a *apiClient) call(ctx context.Context, method, path string, in any, want 
 // do sends one request with the API key (if any), the bearer token (once signed in) and, if body is
 // not nil, body as JSON.
 func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
+	if body == nil {
+		return a.send(ctx, method, path, "", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.baseURL+path, r)
+	return a.send(ctx, method, path, "application/json", bytes.NewReader(body))
+}
+
+// send sends one request like do, with a body of any type read from body as it goes (none
+// when body is nil), so large uploads are never held in memory.
+func (a *apiClient) send(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, a.baseURL+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +94,8 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (*
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	return a.http.Do(req)
 }

@@ -14,6 +14,13 @@
 // without, each with -clients for -duration, and the time from a deploy's PUT until both of
 // two replicas answer the new version (10 deploys).
 //
+// The backup scenario fills a backend of its own (-backup-docs documents, -backup-users users,
+// -backup-files files, a site) and measures GET /admin/backup streamed to a file and verified, the
+// API's latency for -backup-clients readers and writers during a backup against without one,
+// and POST /admin/restore of the archive on a second, empty backend.
+//
+//	go run ./bench -scenarios backup [-backup-docs 100000] [-backup-files 150x1MiB,5x10MiB] [-backup-clients 2]
+//
 // The controlplane scenario builds cmd/backpack and measures a real `backpack dev` process
 // instead (it needs none of the servers above): how long a new backend takes from its create
 // request to its first successful API answer, the idle process's resident memory with 0, 10
@@ -56,6 +63,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/backpackhq/backpack/tools/docstore"
 )
 
 func main() {
@@ -91,11 +100,19 @@ type settings struct {
 	peerDuration   time.Duration
 	peerGOMAXPROCS int
 	peerBackends   int
+	// backupEngine, backupDocs, backupUsers, backupFiles, backupSiteFiles and backupClients
+	// choose the backup scenario's engine and size it (see backupConfig).
+	backupEngine    string
+	backupDocs      int
+	backupUsers     int
+	backupFiles     []fileBatch
+	backupSiteFiles int
+	backupClients   int
 }
 
 func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	var o settings
-	var list, memory string
+	var list, memory, backupFiles string
 	fs := flag.NewFlagSet("backpack-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.clients, "clients", 50, "concurrent clients per scenario")
@@ -112,6 +129,12 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&o.peerDuration, "peer-duration", 5*time.Second, "how long each workload of the "+scenarioPeer+" scenario runs on each server")
 	fs.IntVar(&o.peerGOMAXPROCS, "peer-gomaxprocs", runtime.NumCPU(), "GOMAXPROCS of every server the "+scenarioPeer+" scenario measures")
 	fs.IntVar(&o.peerBackends, "peer-backends", 20, "backends the "+scenarioPeer+" scenario runs in `backpack dev` to measure idle memory per backend; 0 skips it")
+	fs.StringVar(&o.backupEngine, "backup-engine", docstore.EngineSQLite, "document store engine of the "+scenarioBackup+" scenario's backends: sqlite, or mongo (FerretDB in-process, where each page of 1,000 documents a backup reads takes seconds in a collection of 33,000, and one hit the store's 10 s call deadline with -backup-docs 100000)")
+	fs.IntVar(&o.backupDocs, "backup-docs", 100_000, "documents (~1 KB, mixed types) the "+scenarioBackup+" scenario backs up, spread over a few collections")
+	fs.IntVar(&o.backupUsers, "backup-users", 20, "users the "+scenarioBackup+" scenario registers besides the one it signs in as")
+	fs.StringVar(&backupFiles, "backup-files", "150x1MiB,5x10MiB", "files the "+scenarioBackup+" scenario uploads: comma-separated COUNTxSIZE, SIZE in bytes, KiB or MiB")
+	fs.IntVar(&o.backupSiteFiles, "backup-site-files", 10, "files of the site the "+scenarioBackup+" scenario publishes; 0 publishes none")
+	fs.IntVar(&o.backupClients, "backup-clients", 2, "readers, and as many writers, the "+scenarioBackup+" scenario runs against the API during a backup")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -135,6 +158,11 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		}
 		o.cpMemory = append(o.cpMemory, v)
 	}
+	files, err := parseFileBatches(backupFiles)
+	if err != nil {
+		return o, err
+	}
+	o.backupFiles = files
 	switch {
 	case o.clients < 1:
 		return o, errors.New("-clients must be at least 1")
@@ -150,6 +178,10 @@ func parseSettings(args []string, stderr io.Writer) (settings, error) {
 		return o, errors.New("-ws-clients must be at least 1")
 	case !(o.fanoutRate > 0):
 		return o, errors.New("-fanout-rate must be positive")
+	case o.backupEngine != docstore.EngineSQLite && o.backupEngine != docstore.EngineMongo:
+		return o, fmt.Errorf("-backup-engine must be %s or %s", docstore.EngineSQLite, docstore.EngineMongo)
+	case o.backupDocs < 3 || o.backupUsers < 0 || o.backupSiteFiles < 0 || o.backupClients < 1:
+		return o, errors.New("-backup-docs must be at least 3 (the load reads the first collection), -backup-users and -backup-site-files not negative, -backup-clients at least 1")
 	case o.cpCreate < 0 || o.cpListBackends < 0:
 		return o, errors.New("-cp-create and -cp-list-backends must not be negative")
 	case o.seed < listLimit && (slices.Contains(o.scenarios, scenarioList) || slices.Contains(o.scenarios, scenarioListSkip) || slices.Contains(o.scenarios, scenarioPeer)):
@@ -205,6 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		controlPlane           *controlPlaneSummary
 		peer                   *peerSummary
 		functions              *functionsSummary
+		backup                 *backupSummary
 	)
 	for _, name := range o.scenarios {
 		if name == scenarioControlPlane {
@@ -231,6 +264,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				name, o.clients, o.duration, deploySamples, deployReplicas)
 			r := runFunctions(ctx, functionsConfig{api: api, admin: admin, replicas: urls, clients: o.clients, duration: o.duration})
 			functions = &r
+		} else if name == scenarioBackup {
+			fmt.Fprintf(stderr, "running %s: %d documents, %d users, %s of files…\n", name, o.backupDocs, o.backupUsers+1, megabytes(totalBytes(o.backupFiles)))
+			r := runBackup(ctx, backupConfig{env: env, engine: o.backupEngine, docs: o.backupDocs, users: o.backupUsers, files: o.backupFiles,
+				siteFiles: o.backupSiteFiles, clients: o.backupClients, progress: stderr})
+			backup = &r
 		} else if replicas := fanoutReplicas(name); replicas > 0 {
 			urls, err := env.replicaURLs(ctx, replicas)
 			if err != nil {
@@ -280,6 +318,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout)
 		}
 		if err := printFunctions(stdout, *functions); err != nil {
+			return err
+		}
+		printed = true
+	}
+	if backup != nil {
+		if printed {
+			fmt.Fprintln(stdout)
+		}
+		if err := printBackup(stdout, *backup); err != nil {
 			return err
 		}
 		printed = true

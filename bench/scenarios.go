@@ -20,15 +20,18 @@ const (
 	scenarioFanout    = "fanout"
 	scenarioFanoutTwo = "fanout-2-replicas"
 	scenarioFunctions = "functions"
+	scenarioBackup    = "backup"
 )
 
 // allScenarios are run in this order by default. The list is measured twice: the first page
 // (what an app shows first) and a page at a random offset, because skipping costs a scan on
 // FerretDB's SQLite backend and the two differ by orders of magnitude there. The fanout
 // scenarios measure websocket delivery of channel messages, on one replica and on two; the
-// functions scenario measures backend functions against the plain API; the peer scenario measures the API and PocketBase side by side; the controlplane scenario
-// measures a `backpack dev` process of its own.
-var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioFunctions, scenarioPeer, scenarioControlPlane}
+// functions scenario measures backend functions against the plain API; the backup scenario
+// measures backups and restores of a backend of its own and the API's latency during a
+// backup; the peer scenario measures the API and PocketBase side by side; the controlplane
+// scenario measures a `backpack dev` process of its own.
+var allScenarios = []string{scenarioCreate, scenarioList, scenarioListSkip, scenarioFanout, scenarioFanoutTwo, scenarioFunctions, scenarioBackup, scenarioPeer, scenarioControlPlane}
 
 // fanoutReplicas is the number of API replicas a fanout scenario spreads its websocket
 // clients over, and 0 for the request scenarios.

@@ -21,6 +21,7 @@ import (
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/docstore"
 	"github.com/backpackhq/backpack/tools/docstore/mongostore"
+	"github.com/backpackhq/backpack/tools/docstore/sqlitestore"
 	"github.com/backpackhq/backpack/tools/embeddeddb"
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -40,6 +41,10 @@ type environment struct {
 	adminURL string
 	apiKey   string
 	db       *mongo.Database
+	// client is db's connection to FerretDB, on which startBackend opens other databases;
+	// dir is the temporary directory everything lives under.
+	client *mongo.Client
+	dir    string
 	// setup describes the database and Redis for the report.
 	setup string
 	// closers stop what was started, in the order it was started.
@@ -98,6 +103,7 @@ func (e *environment) start(ctx context.Context) error {
 		return fmt.Errorf("connect to FerretDB: %w", err)
 	}
 	e.closers = append(e.closers, func() { _ = client.Disconnect(context.Background()) })
+	e.client, e.dir = client, dir
 	e.db = client.Database(benchDatabase)
 
 	e.redisURL = redisURL
@@ -128,6 +134,54 @@ func (e *environment) close() {
 		stop()
 	}
 	e.closers = nil
+}
+
+// backend is one more backend startBackend started beside the shared one; store is its
+// document store, which the bench reads and writes directly to seed and count.
+type backend struct {
+	baseURL  string
+	adminURL string
+	store    docstore.Store
+}
+
+// startBackend starts a backend of its own beside the one every scenario shares, on engine
+// (docstore.EngineMongo: its own database on the same FerretDB; docstore.EngineSQLite: its
+// own database file), with its own files and site directories and its own Redis prefix, the
+// shared API key and admin token and the quotas given. name tells them apart; close stops it.
+func (e *environment) startBackend(ctx context.Context, name, engine string, quotas coreapi.Quotas) (backend, error) {
+	dir := filepath.Join(e.dir, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return backend{}, err
+	}
+	var store docstore.Store
+	switch engine {
+	case docstore.EngineMongo:
+		store = mongostore.New(e.client.Database(benchDatabase+"-"+name), docstore.Limits{})
+	case docstore.EngineSQLite:
+		s, err := sqlitestore.Open(ctx, filepath.Join(dir, "data.db"), sqlitestore.Options{})
+		if err != nil {
+			return backend{}, fmt.Errorf("open the database of %s: %w", name, err)
+		}
+		store = s
+	default:
+		return backend{}, fmt.Errorf("unknown engine %q", engine)
+	}
+	e.closers = append(e.closers, func() { _ = store.Close(context.Background()) })
+	cfg := e.apiConfig
+	cfg.FilesDir = filepath.Join(dir, "files")
+	cfg.SiteDir = filepath.Join(dir, "site")
+	cfg.Quotas = &quotas
+	eph, err := ephemeral.NewRedis(ctx, e.redisURL, "bench-"+name+":")
+	if err != nil {
+		return backend{}, fmt.Errorf("connect to Redis: %w", err)
+	}
+	e.closers = append(e.closers, func() { _ = eph.Close() })
+	baseURL, adminURL, stopAPI, err := startAPI(ctx, cfg, store, eph)
+	if err != nil {
+		return backend{}, fmt.Errorf("start backend %s: %w", name, err)
+	}
+	e.closers = append(e.closers, stopAPI)
+	return backend{baseURL: baseURL, adminURL: adminURL, store: store}, nil
 }
 
 // replicaURLs returns the base URLs of n API replicas, starting those not running yet. Like

@@ -3,7 +3,6 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,91 +187,38 @@ func (ld *loader) lines(body io.Reader, entry string, fn func([]byte) error) err
 	})
 }
 
-// extJSONDocument reads one document of canonical Extended JSON; it must have an _id.
-func extJSONDocument(line []byte) (bson.D, error) {
-	var doc bson.D
-	if err := bson.UnmarshalExtJSON(line, true, &doc); err != nil {
-		return nil, invalidBackup("", "not a document in Extended JSON")
-	}
-	if _, ok := lookupField(doc, "_id"); !ok {
-		return nil, invalidBackup("", "a document has no _id")
-	}
-	return doc, nil
-}
-
-// settings restores the backed-up fields of the settings document: origins, quotas and
-// fetch hosts, each checked as PATCH /admin/settings checks them. The API key stays.
+// settings restores the backed-up fields of the settings document. The API key stays.
 func (ld *loader) settings(ctx context.Context, body io.Reader) error {
-	var in BackupSettings
-	dec := json.NewDecoder(io.LimitReader(body, maxRestoreLine))
-	if err := dec.Decode(&in); err != nil {
-		return invalidBackup(BackupSettingsEntry, "not the settings as JSON")
+	data, err := io.ReadAll(io.LimitReader(body, maxRestoreLine))
+	if err != nil {
+		return err
 	}
-	if err := in.Quotas.validate(); err != nil {
-		return invalidBackup(BackupSettingsEntry, err.Error())
-	}
-	hosts := []string{}
-	for _, h := range in.FunctionFetchHosts {
-		n, err := normalizeFetchHost(h)
-		if err != nil {
-			return invalidBackup(BackupSettingsEntry, err.Error())
-		}
-		hosts = append(hosts, n)
-	}
-	set := bson.D{
-		{Key: "quotas", Value: storedQuotas{Collections: in.Quotas.Collections, FileBytes: in.Quotas.FileBytes, UserFileBytes: in.Quotas.UserFileBytes}},
-		{Key: "functionFetchHosts", Value: hosts},
-		{Key: "corsOriginsSet", Value: in.CORSOrigins != nil},
-		{Key: "corsOrigins", Value: []string{}},
-	}
-	if in.CORSOrigins != nil {
-		for _, o := range in.CORSOrigins {
-			if _, err := NormalizeOrigin(o); err != nil {
-				return invalidBackup(BackupSettingsEntry, err.Error())
-			}
-		}
-		set[3].Value = newOriginSet(in.CORSOrigins).list
+	set, err := parseBackupSettings(data)
+	if err != nil {
+		return err
 	}
 	return ld.s.settings.update(ctx, set)
 }
 
 // collection registers one collection with its rule and builds its indexes.
 func (ld *loader) collection(ctx context.Context, line []byte) error {
-	var c BackupCollection
-	if err := json.Unmarshal(line, &c); err != nil {
-		return invalidBackup("", "not a collection as JSON")
+	info, idxs, err := parseBackupCollection(line)
+	if err != nil {
+		return err
 	}
-	if err := names.Collection(c.Name); err != nil {
-		return invalidBackup("", err.Error())
+	if ld.collections[info.Name] {
+		return invalidBackup("", fmt.Sprintf("collection %s is listed twice", info.Name))
 	}
-	if !c.Rule.Valid() {
-		return invalidBackup("", fmt.Sprintf("collection %s has no valid rule", c.Name))
-	}
-	if ld.collections[c.Name] {
-		return invalidBackup("", fmt.Sprintf("collection %s is listed twice", c.Name))
-	}
-	if len(c.Indexes) > MaxIndexes {
-		return invalidBackup("", fmt.Sprintf("collection %s has more than %d indexes", c.Name, MaxIndexes))
-	}
-	var idxs []docstore.Index
-	for _, in := range c.Indexes {
-		idx, err := IndexRequest{Fields: in.Fields, Unique: in.Unique, Name: in.Name}.index()
-		if err != nil {
-			return invalidBackup("", fmt.Sprintf("collection %s: %v", c.Name, err))
-		}
-		idxs = append(idxs, idx)
-	}
-	ld.collections[c.Name] = true
-	info := CollectionInfo{Name: c.Name, Rule: c.Rule, CreatedAt: c.CreatedAt}
+	ld.collections[info.Name] = true
 	if err := insertValue(ctx, ld.s.collections.meta, info); err != nil {
-		return fmt.Errorf("register collection %s: %w", c.Name, err)
+		return fmt.Errorf("register collection %s: %w", info.Name, err)
 	}
-	if err := ld.s.store.CreateCollection(ctx, c.Name); err != nil {
-		return fmt.Errorf("create collection %s: %w", c.Name, err)
+	if err := ld.s.store.CreateCollection(ctx, info.Name); err != nil {
+		return fmt.Errorf("create collection %s: %w", info.Name, err)
 	}
 	for _, idx := range idxs {
-		if err := ld.s.store.Collection(c.Name).CreateIndex(ctx, idx); err != nil {
-			return fmt.Errorf("create index %s on %s: %w", idx.Name, c.Name, err)
+		if err := ld.s.store.Collection(info.Name).CreateIndex(ctx, idx); err != nil {
+			return fmt.Errorf("create index %s on %s: %w", idx.Name, info.Name, err)
 		}
 	}
 	ld.counts["collections"]++
@@ -281,13 +227,9 @@ func (ld *loader) collection(ctx context.Context, line []byte) error {
 
 // user restores one user as stored, password hash included.
 func (ld *loader) user(ctx context.Context, line []byte) error {
-	doc, err := extJSONDocument(line)
+	u, err := parseBackupUser(line)
 	if err != nil {
 		return err
-	}
-	var u User
-	if err := docstore.Decode(doc, &u); err != nil || u.ID.IsZero() || u.Email == "" || u.PasswordHash == "" {
-		return invalidBackup("", "a user needs an ObjectId _id, an email and a password hash")
 	}
 	if err := insertValue(ctx, ld.s.users.coll, u); err != nil {
 		return fmt.Errorf("user %s: %w", u.Email, err)
@@ -299,19 +241,9 @@ func (ld *loader) user(ctx context.Context, line []byte) error {
 // fileMeta restores one file's metadata: in a restore, only if its bytes arrived (their size
 // is the truth); in a snapshot, as it was.
 func (ld *loader) fileMeta(ctx context.Context, line []byte) error {
-	doc, err := extJSONDocument(line)
+	m, err := parseBackupFileMeta(line)
 	if err != nil {
 		return err
-	}
-	var m FileMeta
-	if err := docstore.Decode(doc, &m); err != nil || m.ID.IsZero() {
-		return invalidBackup("", "a file's metadata needs an ObjectId _id")
-	}
-	if _, err := bson.ObjectIDFromHex(m.Owner); err != nil {
-		return invalidBackup("", "a file's owner must be a user id")
-	}
-	if err := names.Filename(m.Filename); err != nil {
-		return invalidBackup("", err.Error())
 	}
 	if !ld.snapshot {
 		size, ok := ld.staged[filePath(m.Owner, m.Filename)]
@@ -330,15 +262,9 @@ func (ld *loader) fileMeta(ctx context.Context, line []byte) error {
 
 // function restores one function as stored; every replica loads it once the restore ends.
 func (ld *loader) function(ctx context.Context, line []byte) error {
-	var fn Function
-	if err := json.Unmarshal(line, &fn); err != nil {
-		return invalidBackup("", "not a function as JSON")
-	}
-	if err := CheckFunctionName(fn.Name); err != nil {
-		return invalidBackup("", err.Error())
-	}
-	if fn.Source == "" || fn.Version < 1 {
-		return invalidBackup("", fmt.Sprintf("function %s needs a source and a version", fn.Name))
+	fn, err := parseBackupFunction(line)
+	if err != nil {
+		return err
 	}
 	if err := insertValue(ctx, ld.s.store.Collection(metaFunctions), fn); err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)

@@ -3,6 +3,7 @@ package coreapi
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/backpackhq/backpack/core"
 	"github.com/backpackhq/backpack/tools/backuparchive"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // restore posts an archive to POST /admin/restore.
@@ -250,6 +252,7 @@ func TestRestoreAcrossReplicas(t *testing.T) {
 	c, _ := a.signedIn()
 	cb := c.on(b)
 	waitFor(t, func() bool { return string(cb.get("/fn/version").body) == `"v2"` })
+	wsA, wsB := c.dialWS(), cb.dialWS()
 
 	var wg sync.WaitGroup
 	var restoreRes *response
@@ -273,6 +276,9 @@ func TestRestoreAcrossReplicas(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	// Both replicas closed the user's websocket: its session is over.
+	wsA.expectClose(closeSessionEnded)
+	wsB.expectClose(closeSessionEnded)
 	if !sawRestoring {
 		t.Fatal("replica b never answered 503 restoring during the restore")
 	}
@@ -294,4 +300,28 @@ func TestRestoreAcrossReplicas(t *testing.T) {
 	if res := <-first; res.status != http.StatusOK {
 		t.Fatalf("restore = %d %s", res.status, res.body)
 	}
+}
+
+// TestInterruptedRestore: the marker of a restore whose replica died keeps the backend
+// answering 503 (its data may be half replaced) until a restore succeeds, which takes the
+// marker over.
+func TestInterruptedRestore(t *testing.T) {
+	api := newTestAPI(t)
+	adm := api.adminClient()
+	adm.mustStatus(http.StatusCreated, adm.post("/admin/collections", map[string]string{"name": "notes"}))
+	backup := downloadBackup(t, api)
+	stale := time.Now().Add(-time.Hour).UnixMilli()
+	err := api.store.Collection("_backend").Insert(context.Background(),
+		bson.D{{Key: "_id", Value: "restore"}, {Key: "token", Value: "dead"}, {Key: "beat", Value: stale}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := api.client()
+	waitFor(t, func() bool {
+		res := c.get("/collections")
+		return res.status == http.StatusServiceUnavailable && res.errorCode() == "restoring" && strings.Contains(string(res.body), "did not finish")
+	})
+	adm.mustStatus(http.StatusOK, adm.restore(backup.raw, "application/x-tar"))
+	c.expectError(c.get("/collections"), http.StatusUnauthorized, "not_signed_in") // served again
+	assertSameArchive(t, backup, downloadBackup(t, api))
 }
