@@ -177,6 +177,10 @@ const plain = {
   file_not_found: 'That file no longer exists.',
   no_earlier_release: 'There is no earlier release to roll back to.',
   function_not_found: 'That function no longer exists.',
+  backup_not_found: 'That backup no longer exists.',
+  restore_in_progress: 'A restore of this backend is already running. Wait for it to end, then try again.',
+  backup_not_ready: 'This backup is still being taken, or it failed: only a ready backup can be used.',
+  backup_in_progress: 'A backup of this backend is being taken. Wait for it to end, then try again.',
   timeout: 'The server took too long to answer. Try again.',
 };
 

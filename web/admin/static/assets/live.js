@@ -41,11 +41,12 @@ export function followBackends(ctx, handlers) {
 
 /**
  * followOperation streams a backend's current operation from its start: each(event) for every
- * progress, state and error event, end({state, message}) once it settles.
+ * event of the kinds asked for (progress, state and error unless told), end({state, message})
+ * once it settles.
  */
-export function followOperation(ctx, path, {each, end}) {
+export function followOperation(ctx, path, {each, end, kinds = ['progress', 'state', 'error']}) {
   const es = new EventSource(path);
-  for (const kind of ['progress', 'state', 'error']) {
+  for (const kind of kinds) {
     es.addEventListener(kind, (ev) => {
       if (ev.data) each(JSON.parse(ev.data));
     });

@@ -12,6 +12,7 @@ import {filesTab} from './files.js';
 import {siteTab} from './site.js';
 import {quotasTab} from './quotas.js';
 import {functionsTab} from './functions.js';
+import {backupsTab} from './backups.js';
 import {logsTab} from './logs.js';
 import {deleteTab} from './delete.js';
 
@@ -24,6 +25,7 @@ const tabs = [
   {id: 'site', label: 'Site', draw: siteTab, needsAdmin: true},
   {id: 'functions', label: 'Functions', draw: functionsTab, needsAdmin: true},
   {id: 'quotas', label: 'Quotas', draw: quotasTab, needsAdmin: true},
+  {id: 'backups', label: 'Backups', draw: backupsTab},
   {id: 'logs', label: 'Logs', draw: logsTab},
   {id: 'delete', label: 'Delete', draw: deleteTab},
 ];

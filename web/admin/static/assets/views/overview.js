@@ -95,6 +95,8 @@ export function overviewTab(tab) {
     outcome.textContent = 'Following…';
     outcome.className = 'outcome';
     followOperation(tab, api.backendPath(tab.name, '/events'), {
+      // A copy's restore and the backups taken are steps of the operation too.
+      kinds: ['progress', 'state', 'error', 'backup', 'restore'],
       each(ev) {
         steps.append(h('li', {class: `step step-${ev.kind}`, dataset: {kind: ev.kind}},
           h('time', {datetime: ev.at, title: ev.at}, new Date(ev.at).toLocaleTimeString()), ' ', ev.message));
