@@ -208,6 +208,68 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 	return nil
 }
 
+// InsertMany inserts docs in order with one command. MongoDB keeps the documents inserted
+// before a failing one (it has no all-or-nothing without a transaction, and FerretDB has no
+// transactions), so on failure the documents of docs already inserted are deleted again. The
+// _ids of docs are looked up first: a taken one is refused before anything is written, and the
+// clean-up deletes no _id that was stored before the call (a document another writer inserts
+// meanwhile with one of docs' _ids can still be deleted: callers that need the batch whole
+// write alone, as a restore does).
+func (c *collection) InsertMany(ctx context.Context, docs []bson.D) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	ids := make(bson.A, len(docs))
+	for i, doc := range docs {
+		id, ok := lookup(doc, "_id")
+		if !ok {
+			return fmt.Errorf("insert many in %s: document %d: %w", c.coll.Name(), i, errNoID)
+		}
+		ids[i] = id
+	}
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	taken, err := c.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return queryError("insert many", c.coll.Name(), err)
+	}
+	if taken > 0 {
+		return &docstore.DuplicateError{Index: "_id", Fields: []string{"_id"}}
+	}
+	_, err = c.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	if err == nil {
+		return nil
+	}
+	stop, known := failedAt(err)
+	failed := docs[0]
+	if known {
+		failed, ids = docs[stop], ids[:stop]
+	}
+	err = c.writeError(ctx, "insert", err, failed)
+	if len(ids) == 0 {
+		return err
+	}
+	undo, cancel := c.limits.Bound(context.WithoutCancel(ctx))
+	defer cancel()
+	if _, derr := c.coll.DeleteMany(undo, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); derr != nil {
+		return errors.Join(err, fmt.Errorf("insert many in %s: delete the documents inserted before the failure: %w", c.coll.Name(), derr))
+	}
+	return err
+}
+
+// failedAt is the position in an ordered InsertMany of the document the server refused, when
+// its answer says so: the documents before it were inserted, none after.
+func failedAt(err error) (int, bool) {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 {
+		return 0, false
+	}
+	return bwe.WriteErrors[0].Index, true
+}
+
+// errNoID refuses a document without an _id, which the driver would otherwise give one.
+var errNoID = errors.New("document needs an _id")
+
 func (c *collection) Replace(ctx context.Context, filter bson.D, doc bson.D) (bson.D, error) {
 	ctx, cancel := c.limits.Bound(ctx)
 	defer cancel()
