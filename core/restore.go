@@ -77,9 +77,13 @@ func (s *Service) replaceData(ctx context.Context, archive io.ReadSeeker, m back
 		s.log.Error("restore: saving the previous data", "err", err)
 		return nil, "", restoreFailed("the previous data could not be saved first; nothing was changed")
 	}
-	defer s.files.removeTemp(snap.name)
 	work := s.files.newRestoreDirs()
-	defer work.cleanup(s.files)
+	defer func() {
+		if !work.keep {
+			s.files.removeTemp(snap.name)
+		}
+		work.cleanup(s.files)
+	}()
 
 	counts, err = s.replaceWith(ctx, archive, m, opt, work)
 	if err == nil {
