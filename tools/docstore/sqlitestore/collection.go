@@ -241,6 +241,12 @@ func (w *wtx) insertRows(coll string, rows []newRow) error {
 	if err != nil {
 		return err
 	}
+	// One statement compiled for the whole batch.
+	ins, err := w.conn.PrepareContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
 	for _, r := range rows {
 		if err := w.noteArrays(st, r.doc); err != nil {
 			return err
@@ -248,7 +254,7 @@ func (w *wtx) insertRows(coll string, rows []newRow) error {
 		if err := w.checkUnique(st, r.doc, 0); err != nil {
 			return err
 		}
-		_, err := w.conn.ExecContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`, r.col, r.blob)
+		_, err := ins.ExecContext(w.ctx, r.col, r.blob)
 		if err := w.s.dupError(st, err); err != nil {
 			return err
 		}
