@@ -139,14 +139,18 @@ func (ld *loader) entry(ctx context.Context, name string, body io.Reader) error 
 			return invalidBackup(name, "documents of a collection collections.jsonl does not list")
 		}
 		n := 0
-		err := ld.lines(body, name, func(line []byte) error {
+		batch := &docBatch{coll: ld.s.store.Collection(coll)}
+		err := ld.numberedLines(body, name, func(at int, line []byte) error {
 			doc, err := extJSONDocument(line)
 			if err != nil {
 				return err
 			}
 			n++
-			return ld.s.store.Collection(coll).Insert(ctx, doc)
+			return batch.add(ctx, doc, at, len(line))
 		})
+		if err == nil {
+			err = lineError(name, 0, batch.flush(ctx))
+		}
 		ld.counts["documents:"+coll] = n
 		return err
 	}
@@ -163,28 +167,43 @@ func (ld *loader) entry(ctx context.Context, name string, body io.Reader) error 
 
 // lines calls fn with each line, naming the entry and line in a refusal.
 func (ld *loader) lines(body io.Reader, entry string, fn func([]byte) error) error {
+	return ld.numberedLines(body, entry, func(_ int, line []byte) error { return fn(line) })
+}
+
+// numberedLines calls fn with each line and its number (from 1), naming the entry and line in
+// a refusal: the line read, or the one an *atLine names.
+func (ld *loader) numberedLines(body io.Reader, entry string, fn func(int, []byte) error) error {
 	n := 0
 	return backuparchive.Lines(body, entry, maxRestoreLine, func(line []byte) error {
 		n++
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
-		err := fn(line)
-		var (
-			refusal *Error
-			dup     *docstore.DuplicateError
-		)
-		switch {
-		case errors.As(err, &refusal) && refusal.Code == "invalid_backup":
-			return invalidBackup(entry, fmt.Sprintf("line %d: %s", n, refusal.Details["reason"]))
-		case errors.As(err, &dup):
-			return invalidBackup(entry, fmt.Sprintf("line %d: its %s repeats an earlier one's", n, strings.Join(dup.Fields, ", ")))
-		}
-		if err != nil {
-			return fmt.Errorf("%s line %d: %w", entry, n, err)
-		}
-		return nil
+		return lineError(entry, n, fn(n, line))
 	})
+}
+
+// lineError names the entry and line n of err (nil stays nil): a refusal becomes the entry's
+// invalid_backup, a repeated _id or unique value too. An *atLine names its own line.
+func lineError(entry string, n int, err error) error {
+	var at *atLine
+	if errors.As(err, &at) {
+		n, err = at.n, at.err
+	}
+	var (
+		refusal *Error
+		dup     *docstore.DuplicateError
+	)
+	switch {
+	case errors.As(err, &refusal) && refusal.Code == "invalid_backup":
+		return invalidBackup(entry, fmt.Sprintf("line %d: %s", n, refusal.Details["reason"]))
+	case errors.As(err, &dup):
+		return invalidBackup(entry, fmt.Sprintf("line %d: its %s repeats an earlier one's", n, strings.Join(dup.Fields, ", ")))
+	}
+	if err != nil {
+		return fmt.Errorf("%s line %d: %w", entry, n, err)
+	}
+	return nil
 }
 
 // settings restores the backed-up fields of the settings document. The API key stays.

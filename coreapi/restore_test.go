@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,6 +180,21 @@ func TestRestoreRefusesBadArchivesAndChangesNothing(t *testing.T) {
 			}
 			return data
 		}), "line 1004"},
+		{"a document repeating an earlier one's _id", rewriteArchive(t, before, func(name string, data []byte) []byte {
+			if name == core.BackupDocumentsDir+"bulk.jsonl" {
+				line, _, _ := bytes.Cut(data, []byte("\n"))
+				return append(data, append(bytes.Clone(line), '\n')...)
+			}
+			return data
+		}), "line 1004: its _id repeats"},
+		{"two documents with one _id in a batch", rewriteArchive(t, before, func(name string, data []byte) []byte {
+			if name == core.BackupDocumentsDir+"bulk.jsonl" {
+				first, rest, _ := bytes.Cut(data, []byte("\n"))
+				_, rest, _ = bytes.Cut(rest, []byte("\n"))
+				return slices.Concat(first, []byte("\n"), first, []byte("\n"), rest)
+			}
+			return data
+		}), "line 2: its _id repeats"},
 		{"a document without _id", rewriteArchive(t, before, func(name string, data []byte) []byte {
 			if name == core.BackupDocumentsDir+"posts.jsonl" {
 				return append(data, `{"title": "no id"}`+"\n"...)

@@ -102,6 +102,12 @@ type Collection interface {
 	// Insert stores a new document, which must have an _id; a taken _id or a value a unique
 	// index already holds gives a *DuplicateError.
 	Insert(ctx context.Context, doc bson.D) error
+	// InsertMany stores new documents in one call, as many Inserts would but without a round
+	// trip each (a restore loads whole collections this way). It is all or nothing: every
+	// document must have an _id, and if any _id or unique index value is taken, by a stored
+	// document or by an earlier document of docs, it gives a *DuplicateError as Insert does and
+	// stores none of docs. An empty docs is a no-op.
+	InsertMany(ctx context.Context, docs []bson.D) error
 	// Replace swaps the first document matching filter for doc, which keeps its _id, and
 	// returns doc as stored; ErrNotFound when nothing matches. Filters on fields beside _id
 	// make it a compare-and-swap.

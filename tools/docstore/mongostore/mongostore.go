@@ -208,6 +208,108 @@ func (c *collection) Insert(ctx context.Context, doc bson.D) error {
 	return nil
 }
 
+// InsertMany inserts docs in order with one command. MongoDB keeps the documents inserted
+// before a failing one (it has no all-or-nothing without a transaction, and FerretDB has no
+// transactions), so on failure the documents of docs already inserted are deleted again: those
+// before the one the server refused, when its answer names it (a duplicate, an invalid
+// document); otherwise (a lost connection, a deadline) every document found stored exactly as
+// docs has it, which would also delete an identical document stored before the call.
+func (c *collection) InsertMany(ctx context.Context, docs []bson.D) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	for i, doc := range docs {
+		if _, ok := lookup(doc, "_id"); !ok {
+			return fmt.Errorf("insert many in %s: document %d: %w", c.coll.Name(), i, errNoID)
+		}
+	}
+	ctx, cancel := c.limits.Bound(ctx)
+	defer cancel()
+	_, err := c.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	if err == nil {
+		return nil
+	}
+	undo, cancelUndo := c.limits.Bound(context.WithoutCancel(ctx))
+	defer cancelUndo()
+	stop, known := failedAt(err)
+	var ids bson.A
+	if known {
+		err = c.writeError(undo, "insert", err, docs[stop])
+		for _, doc := range docs[:stop] {
+			id, _ := lookup(doc, "_id")
+			ids = append(ids, id)
+		}
+	} else {
+		err = queryError("insert many", c.coll.Name(), err)
+		var ferr error
+		if ids, ferr = c.storedAsGiven(undo, docs); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	if len(ids) == 0 {
+		return err
+	}
+	if _, derr := c.coll.DeleteMany(undo, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); derr != nil {
+		return errors.Join(err, fmt.Errorf("insert many in %s: delete the documents inserted before the failure: %w", c.coll.Name(), derr))
+	}
+	return err
+}
+
+// failedAt is the position in an ordered InsertMany of the document the server refused, when
+// its answer says so: the documents before it were inserted, none after.
+func failedAt(err error) (int, bool) {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 {
+		return 0, false
+	}
+	return bwe.WriteErrors[0].Index, true
+}
+
+// storedAsGiven returns the _ids of the documents of docs that are stored with exactly the
+// fields and values docs gives them (_id first, as the server stores it).
+func (c *collection) storedAsGiven(ctx context.Context, docs []bson.D) (bson.A, error) {
+	given := make(map[string]bool, len(docs))
+	ids := make(bson.A, 0, len(docs))
+	for _, doc := range docs {
+		id, _ := lookup(doc, "_id")
+		ids = append(ids, id)
+		b, err := bson.Marshal(idFirst(doc, id))
+		if err != nil {
+			return nil, fmt.Errorf("insert many in %s: %w", c.coll.Name(), err)
+		}
+		given[string(b)] = true
+	}
+	cur, err := c.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, fmt.Errorf("insert many in %s: find the documents inserted before the failure: %w", c.coll.Name(), err)
+	}
+	defer cur.Close(ctx)
+	var stored bson.A
+	for cur.Next(ctx) {
+		if given[string(cur.Current)] {
+			stored = append(stored, cur.Current.Lookup("_id"))
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("insert many in %s: find the documents inserted before the failure: %w", c.coll.Name(), err)
+	}
+	return stored, nil
+}
+
+// idFirst returns doc with _id as its first field, as the server stores it.
+func idFirst(doc bson.D, id any) bson.D {
+	out := append(make(bson.D, 0, len(doc)), bson.E{Key: "_id", Value: id})
+	for _, e := range doc {
+		if e.Key != "_id" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// errNoID refuses a document without an _id, which the driver would otherwise give one.
+var errNoID = errors.New("document needs an _id")
+
 func (c *collection) Replace(ctx context.Context, filter bson.D, doc bson.D) (bson.D, error) {
 	ctx, cancel := c.limits.Bound(ctx)
 	defer cancel()

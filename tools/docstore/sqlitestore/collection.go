@@ -212,35 +212,86 @@ func idFirst(doc bson.D, id any) bson.D {
 	return out
 }
 
-// Insert stores a new document.
-func (c *collection) Insert(ctx context.Context, doc bson.D) error {
+// newRow is a document checked and encoded for insertion.
+type newRow struct {
+	col  any    // the id column's value
+	doc  bson.D // the document, _id first
+	blob []byte // doc encoded as stored
+}
+
+// prepareRow checks doc's _id and encodes it for insertion, outside the writer.
+func prepareRow(doc bson.D) (newRow, error) {
 	id, col, err := docID(doc)
 	if err != nil {
-		return c.wrap("insert", err)
+		return newRow{}, err
 	}
 	doc = idFirst(doc, id)
 	blob, err := encodeDoc(doc)
+	if err != nil {
+		return newRow{}, err
+	}
+	return newRow{col: col, doc: doc, blob: blob}, nil
+}
+
+// insertRows writes new documents into coll inside the writer's transaction; the first
+// failure stops it and the caller's savepoint undoes the rows written before.
+func (w *wtx) insertRows(coll string, rows []newRow) error {
+	w.changed(coll)
+	st, err := w.ensure(coll)
+	if err != nil {
+		return err
+	}
+	// One statement compiled for the whole batch.
+	ins, err := w.conn.PrepareContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, r := range rows {
+		if err := w.noteArrays(st, r.doc); err != nil {
+			return err
+		}
+		if err := w.checkUnique(st, r.doc, 0); err != nil {
+			return err
+		}
+		_, err := ins.ExecContext(w.ctx, r.col, r.blob)
+		if err := w.s.dupError(st, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Insert stores a new document.
+func (c *collection) Insert(ctx context.Context, doc bson.D) error {
+	r, err := prepareRow(doc)
 	if err != nil {
 		return c.wrap("insert", err)
 	}
 	ctx, cancel := c.s.limits.Bound(ctx)
 	defer cancel()
-	err = c.s.write(ctx, func(w *wtx) error {
-		w.changed(c.name)
-		st, err := w.ensure(c.name)
-		if err != nil {
-			return err
-		}
-		if err := w.noteArrays(st, doc); err != nil {
-			return err
-		}
-		if err := w.checkUnique(st, doc, 0); err != nil {
-			return err
-		}
-		_, err = w.conn.ExecContext(w.ctx, `INSERT INTO `+st.table+` (id, doc) VALUES (?, ?)`, col, blob)
-		return c.s.dupError(st, err)
-	})
+	err = c.s.write(ctx, func(w *wtx) error { return w.insertRows(c.name, []newRow{r}) })
 	return c.wrap("insert", err)
+}
+
+// InsertMany stores new documents in one write: the writer runs each write in a savepoint of
+// its own, so a failing document undoes the whole batch.
+func (c *collection) InsertMany(ctx context.Context, docs []bson.D) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows := make([]newRow, len(docs))
+	for i, doc := range docs {
+		r, err := prepareRow(doc)
+		if err != nil {
+			return c.wrap("insert many", fmt.Errorf("document %d: %w", i, err))
+		}
+		rows[i] = r
+	}
+	ctx, cancel := c.s.limits.Bound(ctx)
+	defer cancel()
+	err := c.s.write(ctx, func(w *wtx) error { return w.insertRows(c.name, rows) })
+	return c.wrap("insert many", err)
 }
 
 // first marks coll as changed by this write and finds its first document matching filter
