@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,17 @@ func (d *dev) backup(name string) backupJSON {
 		d.p.t.Fatalf("backup started = %+v", started)
 	}
 	return d.waitBackup(name, started.ID)
+}
+
+// manifest downloads a stored backup and returns its verified manifest.
+func (d *dev) manifest(name, id string) backuparchive.Manifest {
+	d.p.t.Helper()
+	r := d.mustStatus(http.StatusOK, d.get("/api/backends/"+name+"/backups/"+id))
+	m, err := backuparchive.Verify(bytes.NewReader(r.body), backuparchive.Limits{})
+	if err != nil {
+		d.p.t.Fatalf("backup %s of %s does not verify: %v", id, name, err)
+	}
+	return m
 }
 
 // waitAdmin waits until the backend's admin port answers (after a restart the store says
@@ -469,8 +481,9 @@ func equalContents(a, b map[string]string) bool {
 	return len(a) == len(b)
 }
 
-// TestCopyFromBackup: a new backend created from a backup holds the source's documents, users
-// and files once it runs, and says so in its events; a copy whose backup fails leaves the
+// TestCopyFromBackup: a backend filled, backed up and purged comes back as a copy holding the
+// same documents, users and files, says so in its events, and a backup of the copy lists
+// every entry with the size and sha256 of the original's; a copy whose backup fails leaves the
 // backend running empty with the reason in lastError.
 func TestCopyFromBackup(t *testing.T) {
 	p := newTestPlane(t)
@@ -479,6 +492,8 @@ func TestCopyFromBackup(t *testing.T) {
 	fillBackend(t, d, d.createBackend("shop"))
 	want := contents(d, "shop")
 	bk := d.backup("shop")
+	d.mustStatus(http.StatusAccepted, d.delete("/api/backends/shop?purge=true"))
+	waitFor(t, "the purge", func() bool { return d.get("/api/backends/shop").status == http.StatusNotFound })
 
 	created := d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "copy", "fromBackup": map[string]any{"backend": "shop", "id": bk.ID}})).backend()
 	if created.State != "creating" {
@@ -492,13 +507,17 @@ func TestCopyFromBackup(t *testing.T) {
 	cp := d.get("/api/backends/copy").backend()
 	u := p.endUser("copy", cp.APIKey)
 	u.mustStatus(http.StatusOK, u.send(http.MethodPost, "/auth/login", map[string]any{"email": "ann@example.com", "password": "password123"}))
+	original, again := d.manifest("shop", bk.ID), d.manifest("copy", d.backup("copy").ID)
+	if !slices.Equal(original.Entries, again.Entries) || !maps.Equal(original.Counts, again.Counts) {
+		t.Fatalf("a backup of the copy lists\n%v %v\nthe original\n%v %v", again.Counts, again.Entries, original.Counts, original.Entries)
+	}
 
 	// The backup's file damaged on disk: the backend still runs, empty, and says why.
-	broken := d.backup("shop")
+	broken := d.backup("copy")
 	if err := os.WriteFile(filepath.Join(p.cfg.BackupDir, broken.ID+".tar"), []byte("not an archive"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "broken", "fromBackup": map[string]any{"backend": "shop", "id": broken.ID}}))
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "broken", "fromBackup": map[string]any{"backend": "copy", "id": broken.ID}}))
 	d.waitState("broken", "running")
 	ev := d.waitEvent("broken", "restore failed: ")
 	if !strings.Contains(ev.Message, "the backend runs empty") {
