@@ -211,7 +211,7 @@ func (s *Server) runBackup(ctx context.Context, r *backupRun) {
 		s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s failed: %s", r.row.ID, msg))
 		return
 	}
-	s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s ready (%s, sha256 %s)", r.row.ID, megabytes(size), sum))
+	s.recordJob(done, r.backend, "backup", fmt.Sprintf("backup %s ready (%s, sha256 %s)", r.row.ID, byteSize(size), sum))
 }
 
 // recordJob records what a backup or restore came to, on the backend as it is now, so the
@@ -243,7 +243,20 @@ func backupFailure(ctx context.Context, err error) string {
 	return err.Error()
 }
 
-func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+// byteSize says a size the way the panel shows it (B, KB, MB, GB in powers of 1024), so a
+// small backup reads "12.3 KB" rather than "0.0 MB".
+func byteSize(n int64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", f, units[i])
+}
 
 // streamBackup writes the archive to the temporary file, then verifies it and renames it into
 // place. It returns the archive's size and sha256 (hex).

@@ -413,7 +413,7 @@ func TestRestoreFromBackupAndUpload(t *testing.T) {
 
 	u.mustStatus(http.StatusCreated, u.send(http.MethodPost, "/notes", map[string]any{"title": "after the backup"}))
 	d.mustStatus(http.StatusAccepted, d.post("/api/backends/shop/restore", map[string]any{"backupId": bk.ID}))
-	d.waitEvent("shop", "restored: 2 documents, 1 users, 1 files")
+	d.waitEvent("shop", "restored: 2 documents, 1 user, 1 file")
 	d.waitEvent("shop", "restore from backup "+bk.ID+" started")
 	waitFor(t, "the restored data", func() bool { return equalContents(contents(d, "shop"), want) })
 
@@ -500,7 +500,7 @@ func TestCopyFromBackup(t *testing.T) {
 		t.Fatalf("created = %+v", created)
 	}
 	d.waitState("copy", "running")
-	d.waitEvent("copy", "restored: 2 documents, 1 users, 1 files")
+	d.waitEvent("copy", "restored: 2 documents, 1 user, 1 file")
 	if got := contents(d, "copy"); !equalContents(got, want) {
 		t.Fatalf("the copy holds\n%v\nwant\n%v", got, want)
 	}
@@ -774,7 +774,7 @@ func TestBackupOneJobAtATime(t *testing.T) {
 	d.post("/api/backends/spy/restore", map[string]any{"backupId": done.ID}).expectError(http.StatusConflict, "restore_in_progress")
 	d.post("/api/backends/spy/backups", nil).expectError(http.StatusConflict, "restore_in_progress")
 	hold <- struct{}{}
-	d.waitEvent("spy", "restored: 3 documents, 2 users, 1 files")
+	d.waitEvent("spy", "restored: 3 documents, 2 users, 1 file")
 	// Over (the job ends just after its last event), the backend takes backups again.
 	close(hold)
 	var next struct{ ID string }

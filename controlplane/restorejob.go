@@ -154,7 +154,7 @@ func describeCounts(counts map[string]int) string {
 			docs += n
 		}
 	}
-	parts := []string{fmt.Sprintf("%d documents", docs), fmt.Sprintf("%d users", counts["users"]), fmt.Sprintf("%d files", counts["files"])}
+	parts := []string{counted(docs, "document"), counted(counts["users"], "user"), counted(counts["files"], "file")}
 	var rest []string
 	for k, n := range counts {
 		if !strings.HasPrefix(k, "documents:") && k != "users" && k != "files" {
@@ -163,6 +163,14 @@ func describeCounts(counts map[string]int) string {
 	}
 	sort.Strings(rest)
 	return strings.Join(append(parts, rest...), ", ")
+}
+
+// counted is "1 user" or "N users".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // copyInto restores the backup a new backend was created from, once the backend first runs

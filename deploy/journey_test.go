@@ -23,8 +23,9 @@ import (
 // edge (redirects, HTTP/2, certificates, nothing private reachable) → create → running → the
 // first HTTPS request → end users (register, cookie login, CRUD, files, wss broadcast between
 // two clients) → admin proxy → site with SPA fallback → docker stack ls → delete keeping data
-// → re-create with the data back → purge leaving nothing; then a control plane killed in the
-// middle of a create, which converges after its restart with no duplicate services.
+// → re-create with the data back → purge leaving nothing; backups taken through the admin
+// port, restored and copied into a new backend; then a control plane killed in the middle of a
+// create, which converges after its restart with no duplicate services.
 func TestPlatformOnSwarm(t *testing.T) {
 	p := platformtest.Deploy(t, platformtest.Options{Traefik: true, TLS: true})
 	t.Run("edge", func(t *testing.T) {
@@ -34,6 +35,10 @@ func TestPlatformOnSwarm(t *testing.T) {
 	t.Run("journey", func(t *testing.T) {
 		p.T = t
 		testJourney(t, p)
+	})
+	t.Run("backups", func(t *testing.T) {
+		p.T = t
+		testBackups(t, p)
 	})
 	t.Run("control plane killed during create", func(t *testing.T) {
 		p.T = t
