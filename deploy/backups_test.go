@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,9 @@ func testBackups(t *testing.T, p *platformtest.Platform) {
 		t.Fatalf("the copy's site: %d %q", a.Status, a.Body)
 	}
 
-	// Purge both and delete the backup: nothing of either stack is left.
+	// Purge both, then delete their backups (the manual one, and any the daily schedule took
+	// when each backend first ran): nothing of either is left, and each name's list answers as
+	// for any unknown backend.
 	for _, n := range []string{name, copyName} {
 		p.MustStatus(http.StatusAccepted, p.Send(http.MethodDelete, "/api/backends/"+n+"?purge=true", nil))
 	}
@@ -93,12 +96,12 @@ func testBackups(t *testing.T, p *platformtest.Platform) {
 		if left := swarmtest.StackObjects(t, p.Cli, n); len(left) > 0 {
 			t.Fatalf("left after purging %s: %v", n, left)
 		}
-	}
-	p.MustStatus(http.StatusNoContent, p.Send(http.MethodDelete, "/api/backends/"+name+"/backups/"+ready.ID, nil))
-	// With the backend purged and its only backup deleted, nothing of the name is left: the
-	// list answers as for any unknown backend.
-	if a := p.Send(http.MethodGet, "/api/backends/"+name+"/backups", nil); a.Status != http.StatusNotFound || !strings.Contains(string(a.Body), "backend_not_found") {
-		t.Fatalf("backups after deleting the only one: %d %s", a.Status, a.Body)
+		for _, bk := range settledBackups(t, p, n) {
+			p.MustStatus(http.StatusNoContent, p.Send(http.MethodDelete, "/api/backends/"+n+"/backups/"+bk.ID, nil))
+		}
+		if a := p.Send(http.MethodGet, "/api/backends/"+n+"/backups", nil); a.Status != http.StatusNotFound || !strings.Contains(string(a.Body), "backend_not_found") {
+			t.Fatalf("backups of %s after deleting them all: %d %s", n, a.Status, a.Body)
+		}
 	}
 }
 
@@ -122,6 +125,23 @@ func waitBackupReady(t *testing.T, p *platformtest.Platform, backend, id string)
 	}
 	t.Fatalf("backup %s of %s not ready within 2 minutes", id, backend)
 	return storedBackup{}
+}
+
+// settledBackups lists a backend's backups once none of them is running any more.
+func settledBackups(t *testing.T, p *platformtest.Platform, backend string) []storedBackup {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var list []storedBackup
+		p.MustStatus(http.StatusOK, p.Send(http.MethodGet, "/api/backends/"+backend+"/backups", nil)).Decode(&list)
+		if !slices.ContainsFunc(list, func(bk storedBackup) bool { return bk.State == "running" }) {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backups of %s still running after 2 minutes: %+v", backend, list)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // waitNotes waits until ann, signing in afresh, reads exactly n notes on the backend.
