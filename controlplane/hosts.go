@@ -12,9 +12,13 @@ import (
 	"github.com/backpackhq/backpack/tools/names"
 )
 
-// hostRouter is what Traefik does in production, for runtimes that serve backends in-process:
-// NAME-be.DOMAIN to the backend's API, NAME.DOMAIN to its site, and everything else
-// (admin.DOMAIN, the bare domain, an IP address) to the control plane.
+// hostRouter sends backends' hosts, NAME-be.DOMAIN (API) and NAME.DOMAIN (site), to the
+// backend when the runtime serves it in-process (r, nil for runtimes that do not), and to
+// backendMissing otherwise; everything else (admin.DOMAIN, the bare domain, an IP address) goes
+// to the control plane. With the local runtime this is what Traefik does in production. With
+// Swarm, Traefik routes a backend's hosts here only while the backend has no running task
+// there (its lowest-priority catch-all router, deploy/platform.yml), or when the site's
+// task fails to answer (its errors middleware).
 func (s *Server) hostRouter(r runtime.Router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		label, ok := s.backendLabel(req.Host)
@@ -23,19 +27,35 @@ func (s *Server) hostRouter(r runtime.Router) http.Handler {
 			return
 		}
 		if name, isAPI := strings.CutSuffix(label, "-be"); isAPI {
-			if h, ok := r.PublicHandler(name); ok {
+			if h, ok := routerPublic(r, name); ok {
 				h.ServeHTTP(w, req)
 				return
 			}
 			s.backendMissing(w, req, name, true)
 			return
 		}
-		if h, ok := r.SiteHandler(label); ok {
+		if h, ok := routerSite(r, label); ok {
 			h.ServeHTTP(w, req)
 			return
 		}
 		s.backendMissing(w, req, label, false)
 	})
+}
+
+// routerPublic is the backend's API handler when r serves it in-process.
+func routerPublic(r runtime.Router, name string) (http.Handler, bool) {
+	if r == nil {
+		return nil, false
+	}
+	return r.PublicHandler(name)
+}
+
+// routerSite is the backend's site handler when r serves it in-process.
+func routerSite(r runtime.Router, name string) (http.Handler, bool) {
+	if r == nil {
+		return nil, false
+	}
+	return r.SiteHandler(name)
 }
 
 // backendLabel returns the first label of a host directly under the domain, unless it is the
@@ -60,19 +80,32 @@ var missingSite = template.Must(template.New("missing").Parse(`<!doctype html>
 <h1>{{.Title}}</h1><p>{{.Detail}}</p></body></html>
 `))
 
+// unavailableRetryAfter is the Retry-After of a backend that has nothing serving its hosts:
+// about the time Swarm takes to restart a task, or Traefik to notice one.
+const unavailableRetryAfter = "5"
+
 // backendMissing answers a backend host whose backend is not being served: a JSON error for the
-// API (what the SDK expects), a small page for the site (what a browser shows).
+// API (what the SDK expects), a small page for the site (what a browser shows). A backend that
+// should be running answers 503: backend_unavailable once it has run (its tasks stopped, its
+// node is down), backend_not_ready while it is being created or updated; any other host 404.
 func (s *Server) backendMissing(w http.ResponseWriter, req *http.Request, name string, api bool) {
 	status, code, title, detail := http.StatusNotFound, "backend_not_found", "No such backend", "There is no backend named "+name+" here."
 	if names.Backend(name) == nil {
 		if b, err := s.store.Backend(req.Context(), name); err == nil && b.Desired == store.DesiredRunning {
-			status, code, title = http.StatusServiceUnavailable, "backend_not_ready", "Backend not ready"
-			state := string(b.State)
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", unavailableRetryAfter)
+			w.Header().Set("Cache-Control", "no-store")
 			if b.State == store.StateRunning || b.State == store.StateDegraded {
-				state = "starting"
+				code, title = "backend_unavailable", "Backend unavailable"
+				part := "site"
+				if api {
+					part = "API"
+				}
+				detail = "The backend " + name + " is unavailable: its " + part + " has no running task right now. Try again in a moment."
+			} else {
+				code, title = "backend_not_ready", "Backend not ready"
+				detail = "The backend " + name + " is " + string(b.State) + "; try again in a moment."
 			}
-			detail = "The backend " + name + " is " + state + "; try again in a moment."
-			w.Header().Set("Retry-After", "2")
 		}
 	}
 	if api {

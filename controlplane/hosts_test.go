@@ -2,8 +2,11 @@ package controlplane
 
 import (
 	"net"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/backpackhq/backpack/controlplane/runtime"
 )
 
 func TestBackendLabel(t *testing.T) {
@@ -47,4 +50,38 @@ func FuzzBackendLabel(f *testing.F) {
 			t.Fatalf("backendLabel(%q) = %q, which is not the host's first label", host, label)
 		}
 	})
+}
+
+// outOfProcess hides the local runtime's Router, as the Swarm runtime has none: the control
+// plane then never serves a backend's hosts itself and only gets them when Traefik has no task
+// to send them to.
+type outOfProcess struct{ runtime.Runtime }
+
+func TestBackendHostsWithNothingServingThemSayWhy(t *testing.T) {
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { return outOfProcess{rt} }))
+	d := p.developer()
+	d.createBackend("shop")
+	get := func(host string) *resp {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.url(host, "/api/things"), nil)
+		return do(t, d.http, req)
+	}
+	api := get("shop-be")
+	if e := api.expectError(http.StatusServiceUnavailable, "backend_unavailable"); !strings.Contains(e.Message, "API") {
+		t.Fatalf("message = %q", e.Message)
+	}
+	if api.header.Get("Retry-After") == "" {
+		t.Fatalf("no Retry-After: %v", api.header)
+	}
+	site := get("shop")
+	if site.status != http.StatusServiceUnavailable || !strings.HasPrefix(site.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(site.body), "Backend unavailable") || site.header.Get("Retry-After") == "" {
+		t.Fatalf("site: %d %v %s", site.status, site.header, site.body)
+	}
+	get("nope-be").expectError(http.StatusNotFound, "backend_not_found")
+	if r := get("nope"); r.status != http.StatusNotFound || !strings.Contains(string(r.body), "No such backend") {
+		t.Fatalf("unknown site: %d %s", r.status, r.body)
+	}
+	// The control plane's own host is unaffected.
+	d.mustStatus(http.StatusOK, d.get("/api/backends/shop"))
 }

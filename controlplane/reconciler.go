@@ -332,7 +332,9 @@ func (r *reconciler) failed(ctx context.Context, b store.Backend, cause error) e
 	return cause
 }
 
-// checkHealth moves a backend between running and degraded as its services come and go.
+// checkHealth moves a backend between running and degraded as its services come and go, and
+// keeps a degraded backend's message at the present counts: what it said at the first failure
+// ("api 1/1 … waiting for the API") goes stale as services stop or come back.
 func (r *reconciler) checkHealth(ctx context.Context, b store.Backend) error {
 	st, err := r.s.runtime.Status(ctx, b.Name)
 	r.mu.Lock()
@@ -349,6 +351,13 @@ func (r *reconciler) checkHealth(ctx context.Context, b store.Backend) error {
 		}
 		b.State = store.StateDegraded
 		r.s.record(ctx, b, "state", "degraded: "+describe(st, err))
+	case b.State == store.StateDegraded && !ready && describe(st, err) != b.LastError:
+		msg := describe(st, err)
+		if err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{State: store.StateDegraded, LastError: msg, Now: time.Now()}); err != nil {
+			return err
+		}
+		b.LastError = msg
+		r.s.record(ctx, b, "state", "still degraded: "+msg)
 	case b.State == store.StateDegraded && ready:
 		if err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{State: store.StateRunning, Now: time.Now()}); err != nil {
 			return err

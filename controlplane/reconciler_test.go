@@ -173,3 +173,53 @@ func TestBackendThatVanishesIsDegradedThenRepaired(t *testing.T) {
 		t.Fatalf("state after repair = %s", st)
 	}
 }
+
+// statusOverride is the real local runtime whose Status can be replaced, as a swarm's would
+// read while its tasks stop one after the other.
+type statusOverride struct {
+	runtime.Runtime
+	status atomic.Pointer[runtime.Status]
+}
+
+func (o *statusOverride) Status(ctx context.Context, name string) (runtime.Status, error) {
+	if st := o.status.Load(); st != nil {
+		return *st, nil
+	}
+	return o.Runtime.Status(ctx, name)
+}
+
+func TestDegradedMessageFollowsThePresentCounts(t *testing.T) {
+	o := &statusOverride{}
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { o.Runtime = rt; return o }))
+	d := p.developer()
+	d.createBackend("wobbly")
+	counts := func(api, mongo int) *runtime.Status {
+		return &runtime.Status{Services: []runtime.ServiceStatus{
+			{Name: "api", Running: api, Desired: 1}, {Name: "mongo", Running: mongo, Desired: 1}}}
+	}
+	lastError := func(want string) {
+		t.Helper()
+		waitFor(t, "lastError "+want, func() bool { return strings.HasPrefix(d.get("/api/backends/wobbly").backend().LastError, want) })
+	}
+	// First failure: every task still runs but the API does not answer; then the tasks stop.
+	o.status.Store(counts(1, 1))
+	d.waitState("wobbly", "degraded")
+	lastError("api 1/1, mongo 1/1")
+	o.status.Store(counts(0, 0))
+	lastError("api 0/1, mongo 0/1")
+	o.status.Store(counts(0, 1))
+	lastError("api 0/1, mongo 1/1")
+	if b := d.get("/api/backends/wobbly").backend(); b.State != "degraded" {
+		t.Fatalf("state = %s", b.State)
+	}
+	text := eventsText(d.events("wobbly"))
+	t.Logf("events:\n%s", text)
+	if !strings.Contains(text, "still degraded: api 0/1, mongo 0/1") {
+		t.Fatalf("no event with the new counts:\n%s", text)
+	}
+	o.status.Store(nil)
+	d.waitState("wobbly", "running")
+	if b := d.get("/api/backends/wobbly").backend(); b.LastError != "" {
+		t.Fatalf("lastError once running again = %q", b.LastError)
+	}
+}

@@ -112,13 +112,11 @@ func (s *Server) seedSettings(ctx context.Context) error {
 }
 
 // Handler serves everything: admin.DOMAIN (and any host that is not a backend's) goes to the
-// control plane's API; with a runtime that serves backends in-process, NAME-be.DOMAIN and
-// NAME.DOMAIN go to that backend's API and site.
+// control plane's API; NAME-be.DOMAIN and NAME.DOMAIN go to that backend's API and site when
+// the runtime serves backends in-process, and otherwise say why the backend is not answering.
 func (s *Server) Handler() http.Handler {
-	if r, ok := s.runtime.(runtime.Router); ok {
-		return s.hostRouter(r)
-	}
-	return s.echo
+	r, _ := s.runtime.(runtime.Router)
+	return s.hostRouter(r)
 }
 
 func (s *Server) router() *echo.Echo {

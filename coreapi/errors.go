@@ -34,10 +34,23 @@ var statusOf = map[core.Kind]int{
 // queryRetryAfter is the Retry-After of a query_timeout: enough for a passing load to ease.
 const queryRetryAfter = 5 * time.Second
 
+// errDatabaseUnavailable answers what needs the database while it cannot be reached (Mongo
+// restarting, its node lost): 503 with the time Swarm usually takes to restart it, never 500.
+var errDatabaseUnavailable = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+	Message: "the database cannot be reached right now; try again in a moment", RetryAfter: databaseRetryAfter}
+
+// databaseRetryAfter is the Retry-After of a database_unavailable: about a Mongo restart.
+const databaseRetryAfter = 5 * time.Second
+
 // toAPIError maps any error a handler or middleware returns to what the client sees. It is the
 // one place where internal errors meet the contract's codes; anything unrecognised is a 500
 // whose cause is logged, never shown.
 func toAPIError(err error) *httpapi.Error {
+	// Before the deadline: a server the driver could not select until the request's deadline
+	// is out of reach, not slow.
+	if errors.Is(err, docstore.ErrUnavailable) {
+		return errDatabaseUnavailable
+	}
 	// A database call past its deadline (queryContext) fails with the context's error, whichever
 	// of the engine or the server gave up first.
 	if errors.Is(err, context.DeadlineExceeded) {

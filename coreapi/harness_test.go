@@ -45,8 +45,13 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T, modify ...func(*Config)) *testAPI {
 	t.Helper()
+	return newTestAPIOn(t, teststore.New(t), modify...)
+}
+
+// newTestAPIOn is newTestAPI on a store the test opened itself (a server it stops, say).
+func newTestAPIOn(t *testing.T, store docstore.Store, modify ...func(*Config)) *testAPI {
+	t.Helper()
 	redisURL := testenv.Redis(t)
-	store := teststore.New(t)
 	eph, err := ephemeral.NewRedis(context.Background(), redisURL, "t:")
 	if err != nil {
 		t.Fatal(err)

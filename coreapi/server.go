@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backpackhq/backpack/core"
@@ -25,19 +26,21 @@ import (
 // service. It is safe to run several replicas, in one process or many, against the same
 // database and ephemeral store.
 type Server struct {
-	cfg          Config
-	log          *slog.Logger
-	data         *core.Service
-	eph          ephemeral.Store
-	site         *siterelease.Store
-	passwords    *credentials.Hasher
-	metrics      *metrics
-	adminToken   *core.Secret
-	hub          *hub
-	functions    *functions.Runtime
-	public       *echo.Echo
-	admin        *echo.Echo
-	started      time.Time
+	cfg        Config
+	log        *slog.Logger
+	data       *core.Service
+	eph        ephemeral.Store
+	site       *siterelease.Store
+	passwords  *credentials.Hasher
+	metrics    *metrics
+	adminToken *core.Secret
+	hub        *hub
+	functions  *functions.Runtime
+	public     *echo.Echo
+	admin      *echo.Echo
+	started    time.Time
+	// reached is set once both stores have answered a readiness check (see readyz).
+	reached      atomic.Bool
 	settingsKick chan struct{}
 	// lifetime ends when Close is called: background work and open websockets stop with it.
 	lifetime context.Context

@@ -499,10 +499,11 @@ func TestTraefikLabels(t *testing.T) {
 				if srv := s.LoadBalancer.Servers[0]; srv.Port != tt.port || srv.URL != "" {
 					t.Errorf("service %s server %+v, want port %s", id, srv, tt.port)
 				}
-				// Traefik drops a draining or unready API task itself (its /readyz answers 503).
-				wantHealth := (*traefikHealthCheck)(nil)
+				// Traefik drops a draining or unready API task, or a web task that stops
+				// answering, itself; a database outage leaves the API in (scope=serving).
+				wantHealth := &traefikHealthCheck{Path: "/.backpack-healthz", Interval: ptypes.Duration(2 * time.Second), Timeout: ptypes.Duration(2 * time.Second)}
 				if tt.svc == "api" {
-					wantHealth = &traefikHealthCheck{Path: "/readyz", Interval: ptypes.Duration(2 * time.Second), Timeout: ptypes.Duration(2 * time.Second)}
+					wantHealth.Path = "/readyz?scope=serving"
 				}
 				if hc := s.LoadBalancer.HealthCheck; (hc == nil) != (wantHealth == nil) || hc != nil && *hc != *wantHealth {
 					t.Errorf("service %s health check %s, want %s", id, dump(hc), dump(wantHealth))

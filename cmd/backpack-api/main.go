@@ -1,6 +1,6 @@
 // Command backpack-api is the per-backend API: the image every backend stack runs, and, with
 // --embedded, a self-contained server for trying Backpack with no other software installed.
-// `backpack-api healthcheck` asks a running one whether it is ready (its container's check).
+// `backpack-api healthcheck` asks a running one whether it should take traffic (its container's check).
 package main
 
 import (
@@ -177,7 +177,7 @@ const shutdownGrace = 20 * time.Second
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck.Run(ctx, "backpack-api", args[1:], getenv, 3000, "")
+		return healthcheck.Run(ctx, "backpack-api", args[1:], getenv, 3000, "", "/readyz?scope="+coreapi.ScopeServing)
 	}
 	s, err := parseSettings(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {

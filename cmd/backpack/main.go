@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "render":
 		err = runRender(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
-		err = healthcheck.Run(ctx, "backpack", args[1:], getenv, defaultPort, "")
+		err = healthcheck.Run(ctx, "backpack", args[1:], getenv, defaultPort, "", "/readyz")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -24,10 +24,10 @@ import (
 const DefaultTimeout = 2 * time.Second
 
 // Run parses the subcommand's flags (the server's own port and listen host settings, so the
-// probe finds the server with the environment it runs with) and GETs /readyz there. It
-// returns nil on 200 and otherwise an error of one line saying why. defPort and defHost are
-// the server's defaults.
-func Run(ctx context.Context, name string, args []string, getenv func(string) string, defPort int, defHost string) error {
+// probe finds the server with the environment it runs with) and GETs path (its readiness
+// check, "/readyz" or with a query) there. It returns nil on 200 and otherwise an error of one
+// line saying why. defPort and defHost are the server's defaults.
+func Run(ctx context.Context, name string, args []string, getenv func(string) string, defPort int, defHost, path string) error {
 	env := flagenv.FromGetenv(getenv)
 	fs := flag.NewFlagSet(name+" healthcheck", flag.ContinueOnError)
 	port := fs.Int("port", env.Int("BACKPACK_PORT", defPort), "the server's port (BACKPACK_PORT)")
@@ -45,7 +45,7 @@ func Run(ctx context.Context, name string, args []string, getenv func(string) st
 	if *timeout <= 0 {
 		return errors.New("healthcheck: --timeout must be positive")
 	}
-	return Probe(ctx, "http://"+net.JoinHostPort(probeHost(*host), strconv.Itoa(*port))+"/readyz", *timeout)
+	return Probe(ctx, "http://"+net.JoinHostPort(probeHost(*host), strconv.Itoa(*port))+path, *timeout)
 }
 
 // probeHost is where a server listening on host is reached from inside its own container:

@@ -43,7 +43,7 @@ func TestProbe(t *testing.T) {
 	if err := Probe(ctx, srv.URL+"/readyz?as=other", time.Second); err == nil || !strings.Contains(err.Error(), "502") {
 		t.Fatalf("bad gateway: %v", err)
 	}
-	if err := Run(ctx, "x", []string{"--port", "0"}, func(string) string { return "" }, 8080, ""); err == nil || !strings.Contains(err.Error(), "port") {
+	if err := Run(ctx, "x", []string{"--port", "0"}, func(string) string { return "" }, 8080, "", "/readyz"); err == nil || !strings.Contains(err.Error(), "port") {
 		t.Fatalf("port 0: %v", err)
 	}
 }

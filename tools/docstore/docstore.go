@@ -193,6 +193,10 @@ var (
 	// through (a regular expression its engine cannot run, say): the client's fault, not the
 	// server's.
 	ErrInvalidQuery = errors.New("docstore: the database could not run this query")
+	// ErrUnavailable is wrapped when the database cannot be reached (down, restarting, its
+	// connection broken): the request may be retried once it is back, the API answers 503
+	// database_unavailable.
+	ErrUnavailable = errors.New("docstore: the database is unreachable")
 )
 
 // DuplicateError is a write, or a unique index, that would give two documents the same _id

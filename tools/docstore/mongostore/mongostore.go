@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/backpackhq/backpack/tools/docstore"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
 // Store is one backend's database on a MongoDB server.
@@ -30,11 +33,25 @@ func New(db *mongo.Database, limits docstore.Limits) *Store {
 	return &Store{db: db, limits: limits.WithDefaults()}
 }
 
+// reachTimeout is how long the driver looks for a server it has lost (server selection) and
+// how long it waits for a new connection: a request arriving during an outage fails within it
+// with docstore.ErrUnavailable (503 database_unavailable at the API) instead of waiting for
+// the whole call timeout, and Swarm restarts Mongo in about this long anyway.
+const reachTimeout = 2 * time.Second
+
 // Connect opens a client to uri and returns the named database; Close disconnects it. A server
-// that does not answer within the call timeout fails here, not at the first request.
+// that does not answer within the reach timeout (or the call timeout, if shorter) fails here,
+// not at the first request. Writes are acknowledged once in the server's journal (j: true),
+// so a Mongo killed right after answering still has every write it acknowledged; the URI's
+// own w, journal, serverSelectionTimeoutMS and connectTimeoutMS, when given, win.
 func Connect(ctx context.Context, uri, database string, limits docstore.Limits) (*Store, error) {
 	limits = limits.WithDefaults()
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(limits.CallTimeout))
+	reach := min(reachTimeout, limits.CallTimeout)
+	client, err := mongo.Connect(options.Client().
+		SetWriteConcern(writeconcern.Journaled()).
+		SetServerSelectionTimeout(reach).
+		SetConnectTimeout(reach).
+		ApplyURI(uri))
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
@@ -62,7 +79,7 @@ func (s *Store) CreateCollection(ctx context.Context, name string) error {
 	ctx, cancel := s.limits.Bound(ctx)
 	defer cancel()
 	if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
-		return fmt.Errorf("create collection %s: %w", name, err)
+		return fmt.Errorf("create collection %s: %w", name, reachable(err))
 	}
 	return nil
 }
@@ -72,7 +89,7 @@ func (s *Store) DropCollection(ctx context.Context, name string) error {
 	ctx, cancel := s.limits.Bound(ctx)
 	defer cancel()
 	if err := s.db.Collection(name).Drop(ctx); err != nil {
-		return fmt.Errorf("drop collection %s: %w", name, err)
+		return fmt.Errorf("drop collection %s: %w", name, reachable(err))
 	}
 	return nil
 }
@@ -83,7 +100,7 @@ func (s *Store) ListCollections(ctx context.Context) ([]string, error) {
 	defer cancel()
 	names, err := s.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
+		return nil, fmt.Errorf("list collections: %w", reachable(err))
 	}
 	slices.Sort(names)
 	return names, nil
@@ -93,7 +110,7 @@ func (s *Store) ListCollections(ctx context.Context) ([]string, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.limits.Bound(ctx)
 	defer cancel()
-	return s.db.Client().Ping(ctx, nil)
+	return reachable(s.db.Client().Ping(ctx, nil))
 }
 
 // Close disconnects the client if Connect opened it.
@@ -411,7 +428,7 @@ func (c *collection) CreateIndex(ctx context.Context, idx docstore.Index) error 
 		if isIndexConflict(err) {
 			return docstore.ErrIndexExists
 		}
-		return fmt.Errorf("create index %s on %s: %w", idx.Name, c.coll.Name(), err)
+		return fmt.Errorf("create index %s on %s: %w", idx.Name, c.coll.Name(), reachable(err))
 	}
 	return nil
 }
@@ -424,7 +441,7 @@ func (c *collection) ListIndexes(ctx context.Context) ([]docstore.Index, error) 
 		if isNamespaceNotFound(err) {
 			return []docstore.Index{}, nil
 		}
-		return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), err)
+		return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), reachable(err))
 	}
 	out := []docstore.Index{}
 	for _, spec := range specs {
@@ -433,7 +450,7 @@ func (c *collection) ListIndexes(ctx context.Context) ([]docstore.Index, error) 
 		}
 		var keys bson.D
 		if err := bson.Unmarshal(spec.KeysDocument, &keys); err != nil {
-			return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), err)
+			return nil, fmt.Errorf("list indexes of %s: %w", c.coll.Name(), reachable(err))
 		}
 		idx := docstore.Index{Name: spec.Name, Unique: spec.Unique != nil && *spec.Unique}
 		for _, k := range keys {
@@ -460,7 +477,7 @@ func (c *collection) DropIndex(ctx context.Context, name string) error {
 		if errors.As(err, &ce) && (ce.Code == 27 || ce.Code == 26) { // IndexNotFound, NamespaceNotFound
 			return docstore.ErrIndexNotFound
 		}
-		return fmt.Errorf("drop index %s on %s: %w", name, c.coll.Name(), err)
+		return fmt.Errorf("drop index %s on %s: %w", name, c.coll.Name(), reachable(err))
 	}
 	return nil
 }
@@ -525,9 +542,10 @@ func lookup(doc bson.D, path string) (any, bool) {
 	return nil, false
 }
 
-// queryError maps the driver's no-document answer to docstore.ErrNotFound, and a server's
+// queryError maps the driver's no-document answer to docstore.ErrNotFound, a server's
 // refusal of a query (a regular expression its engine rejects, say) to
-// docstore.ErrInvalidQuery, keeping the server's message out of what clients see.
+// docstore.ErrInvalidQuery, keeping the server's message out of what clients see, and a
+// server out of reach to docstore.ErrUnavailable.
 func queryError(op, coll string, err error) error {
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return docstore.ErrNotFound
@@ -535,6 +553,9 @@ func queryError(op, coll string, err error) error {
 	var ce mongo.CommandError
 	if errors.As(err, &ce) && badQueryCodes[ce.Code] && !ce.HasErrorLabel("NetworkError") {
 		return fmt.Errorf("%s in %s: %w (%s)", op, coll, docstore.ErrInvalidQuery, ce.Message)
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%s in %s: %w: %w", op, coll, docstore.ErrUnavailable, err)
 	}
 	if mongo.IsTimeout(err) {
 		return fmt.Errorf("%s in %s: %w: %w", op, coll, context.DeadlineExceeded, err)
@@ -604,4 +625,28 @@ func isNamespaceNotFound(err error) bool {
 func isIndexConflict(err error) bool {
 	var ce mongo.CommandError
 	return errors.As(err, &ce) && (ce.Code == 85 || ce.Code == 86)
+}
+
+// unreachable reports whether err says the server is out of reach rather than that it refused
+// or took long over the operation: no server could be selected (it is down, restarting, or
+// its address is gone), a connection could not be made, or one broke (the server was killed
+// mid-request; the write may or may not have happened, which the client learns from a 503
+// rather than a 500). A network timeout on an established connection is left to the caller's
+// deadline handling: it is as likely a slow query as a lost server.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.As(err, &topology.ServerSelectionError{}) || errors.As(err, &topology.ConnectionError{}) {
+		return true
+	}
+	return mongo.IsNetworkError(err) && !mongo.IsTimeout(err)
+}
+
+// reachable wraps err with docstore.ErrUnavailable when it says the server is out of reach.
+func reachable(err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", docstore.ErrUnavailable, err)
+	}
+	return err
 }
