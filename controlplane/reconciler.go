@@ -172,7 +172,7 @@ func (r *reconciler) apply(ctx context.Context, b store.Backend) error {
 	}
 	want := r.want(b)
 	progress := func(msg string) { r.s.record(ctx, b, "progress", msg) }
-	node, err := r.applyAndWait(ctx, b, progress, progress)
+	node, err := r.applyAndWait(ctx, b, progress)
 	if err != nil {
 		return r.failed(ctx, b, err)
 	}
@@ -209,28 +209,23 @@ func (r *reconciler) copyIfAsked(ctx context.Context, b store.Backend, state sto
 }
 
 // resume re-applies a backend that the store says runs: after a restart, a new release or a
-// change of its API replicas. It is quiet while the runtime has nothing to change (a restart
-// with the same release); once it changes something (a service updated, as a release or new
-// replicas roll), every step goes to the backend's events, as the steps of a create do.
+// change of its API replicas. A restart with the same release is quiet: its event stream
+// belongs to an operation that already settled. A new release (the backend ran another
+// image) or new replicas (this process applied others) roll the API, and every step goes to
+// the backend's events, as the steps of a create do.
 func (r *reconciler) resume(ctx context.Context, b store.Backend) error {
 	want := r.want(b)
-	changed := false
-	quiet := func(msg string) { r.s.log.Debug("resume backend", "backend", b.Name, "step", msg) }
-	onApply := func(msg string) {
-		if !changed {
-			changed = true
-			r.s.record(ctx, b, "progress", r.rolling(b, want))
-		}
-		r.s.record(ctx, b, "progress", msg)
+	r.mu.Lock()
+	before, known := r.applied[b.Name]
+	r.mu.Unlock()
+	changed := want.image != "" && b.APIImage != "" && b.APIImage != want.image ||
+		known && before.operation == want.operation && before.replicas != want.replicas
+	progress := func(msg string) { r.s.log.Debug("resume backend", "backend", b.Name, "step", msg) }
+	if changed {
+		r.s.record(ctx, b, "progress", r.rolling(b, want))
+		progress = func(msg string) { r.s.record(ctx, b, "progress", msg) }
 	}
-	onWait := func(msg string) {
-		if changed {
-			r.s.record(ctx, b, "progress", msg)
-			return
-		}
-		quiet(msg)
-	}
-	node, err := r.applyAndWait(ctx, b, onApply, onWait)
+	node, err := r.applyAndWait(ctx, b, progress)
 	if err != nil {
 		if b.State == store.StateRunning {
 			b.State = store.StateDegraded
@@ -277,18 +272,16 @@ func replicasText(n int) string {
 	return fmt.Sprintf("%d API replicas", n)
 }
 
-// applyAndWait applies the backend's spec, then waits until it is ready; each step gets its
-// own progress.
-func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, onApply, onWait runtime.Progress) (string, error) {
+func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, progress runtime.Progress) (string, error) {
 	spec, err := r.spec(b)
 	if err != nil {
 		return "", err
 	}
-	node, err := r.s.runtime.Apply(ctx, spec, onApply)
+	node, err := r.s.runtime.Apply(ctx, spec, progress)
 	if err != nil {
 		return "", err
 	}
-	return node, r.waitReady(ctx, b.Name, onWait)
+	return node, r.waitReady(ctx, b.Name, progress)
 }
 
 // waitReady polls the runtime until every service runs and the API answers, reporting
