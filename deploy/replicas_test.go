@@ -33,7 +33,9 @@ func TestAPIReplicasOnSwarm(t *testing.T) {
 	}))
 	ann.MustStatus(http.StatusOK, ann.Send(http.MethodGet, "/fn/whoami", nil))
 	callFunction := func(l *load) func() {
-		return func() { l.do("function", ann.HTTP, l.userRequest(ann, http.MethodGet, "/fn/whoami", nil), http.StatusOK) }
+		return func() {
+			l.do("function", ann.HTTP, l.userRequest(ann, http.MethodGet, "/fn/whoami", nil), http.StatusOK)
+		}
 	}
 
 	up.start(3, 2, 4)
