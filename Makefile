@@ -75,6 +75,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCollection$$' -fuzztime $(FUZZTIME) ./tools/names/
 	$(GO) test -run '^$$' -fuzz '^FuzzWSMessage$$' -fuzztime $(FUZZTIME) ./coreapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzIndexRequest$$' -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzBackupLines$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzInstall$$' -fuzztime $(FUZZTIME) ./tools/siterelease/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./tools/backuparchive/
 	$(GO) test -run '^$$' -fuzz '^FuzzBackendLabel$$' -fuzztime $(FUZZTIME) ./controlplane/

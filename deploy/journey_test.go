@@ -54,8 +54,7 @@ func TestPlatformWithoutTLS(t *testing.T) {
 	b := p.Create(name)
 	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
 	ann := p.EndUser(name, b.APIKey)
-	ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
-	ann.Login("ann@example.com", "password123")
+	ann.SignUp("ann@example.com", "password123")
 	ann.MustStatus(http.StatusCreated, ann.Send(http.MethodPost, "/collections", map[string]any{"name": "notes"}))
 	ws, err := ann.Websocket()
 	if err != nil {

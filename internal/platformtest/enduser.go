@@ -104,6 +104,13 @@ func (u *EndUser) MustStatus(status int, a Answer) Answer {
 	return a
 }
 
+// SignUp registers the user on the backend and signs them in, as a new end user does.
+func (u *EndUser) SignUp(email, password string) {
+	u.T.Helper()
+	u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": email, "password": password}))
+	u.Login(email, password)
+}
+
 // Login signs the user in: by cookie through Traefik, else with a bearer token.
 func (u *EndUser) Login(email, password string) {
 	u.T.Helper()
