@@ -101,8 +101,7 @@ func seededLoad(t *testing.T, p *platformtest.Platform, name string) *load {
 	var users []*platformtest.EndUser
 	for _, email := range []string{"ann@example.com", "bob@example.com"} {
 		u := p.EndUser(name, b.APIKey)
-		u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": email, "password": "password123"}))
-		u.Login(email, "password123")
+		u.SignUp(email, "password123")
 		users = append(users, u)
 	}
 	users[0].MustStatus(http.StatusCreated, users[0].Send(http.MethodPost, "/collections", map[string]any{"name": "notes"}))
