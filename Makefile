@@ -40,7 +40,8 @@ test-env:
 ## load, live updates), then the platform on the local swarm (create → running, delete, listing
 ## with 20 live backends), its edge (Traefik over HTTPS vs straight to the API, websocket
 ## fan-out to 1,000 clients, create → first HTTPS request) and requests/s through Traefik with
-## 1, 2 and 3 API replicas of one backend; figures, no assertions.
+## 1, 2 and 3 API replicas of one backend, and a release of a new API image across 10 backends
+## under reads (duration, failed requests); figures, no assertions.
 ## BENCH_FLAGS go to `go run ./bench`, e.g.
 ## make bench BENCH_FLAGS='-scenarios peer -peer-duration 10s'
 bench: test-env
@@ -51,6 +52,7 @@ bench: test-env
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/
 	$(GO) test -run '^$$' -bench BenchmarkEdge -benchtime 1x -timeout 30m ./deploy/
 	$(GO) test -run '^$$' -bench BenchmarkReplicas -benchtime 1x -timeout 30m ./deploy/
+	$(GO) test -run '^$$' -bench BenchmarkFleetUpgrade -benchtime 1x -timeout 40m ./deploy/
 
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)
 lint:

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/platformtest"
+	"github.com/backpackhq/backpack/internal/swarmtest"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -121,6 +122,65 @@ func BenchmarkReplicas(b *testing.B) {
 				report(b, r.p99.Seconds()*1000, fmt.Sprintf("%s-%dreplicas-ms/p99", w.op, n))
 			}
 		}
+	}
+}
+
+// BenchmarkFleetUpgrade measures a release across 10 backends (issue 18): the time from
+// `docker stack deploy` with a new BACKPACK_API_IMAGE until every backend's API runs it alone
+// (the control plane rolls first, then re-applies the backends, four at a time, each API
+// start-first), while a client per backend reads through Traefik over HTTPS without pause;
+// its requests and failures are reported. Nothing is asserted.
+func BenchmarkFleetUpgrade(b *testing.B) {
+	const backends = 10
+	image := relabel(b, swarmtest.APIImage, "backpack-test/api:fleet-bench")
+	p := platformtest.Deploy(b, platformtest.Options{Traefik: true, TLS: true})
+	for range b.N {
+		var names []string
+		for i := range backends {
+			name := platformtest.UniqueName(fmt.Sprintf("fleet%d", i))
+			names = append(names, name)
+			p.Ask(name)
+		}
+		var readers []*benchTarget
+		var ids []string
+		for _, name := range names {
+			p.WaitState(name, "running", 10*time.Minute)
+			p.FirstAnswer(p.APIURL(name)+"/healthz", 3*time.Minute)
+			edge, id := benchEndUser(b, p, name)
+			readers, ids = append(readers, edge), append(ids, id)
+		}
+		var requests, failures atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range readers {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					requests.Add(1)
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					resp, err := r.client.Do(r.request(http.MethodGet, "/items/"+ids[i], nil).WithContext(ctx))
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					cancel()
+					if err != nil || resp.StatusCode != http.StatusOK {
+						failures.Add(1)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			})
+		}
+		took, _ := release(b, p, names, image, 20*time.Minute)
+		close(stop)
+		wg.Wait()
+		report(b, took.Seconds(), fmt.Sprintf("upgrade-%d-backends-s", backends))
+		report(b, float64(requests.Load()), "requests")
+		report(b, float64(failures.Load()), "failed-requests")
 	}
 }
 

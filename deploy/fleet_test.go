@@ -41,13 +41,32 @@ func TestFleetUpgradeUnderLoad(t *testing.T) {
 		r0 += n
 	}
 
+	took, reached := release(t, p, names, apiImage, 8*time.Minute)
+	// The websockets of the old API tasks close at the end of their drain: give the clients
+	// time to come back and the new tasks' broadcasts time to reach them.
+	time.Sleep(10 * time.Second)
+	r1, failed := 0, 0
+	for _, l := range loads {
+		n, f := l.counts()
+		r1, failed = r1+n, failed+f
+	}
+	t.Logf("fleet upgrade of %d backends: %.1fs from docker stack deploy until every API ran the new image alone (per backend: %v); %d requests during it and the 10 s after, %d failed",
+		len(names), took.Seconds(), reached, r1-r0, failed)
+}
+
+// release releases image as the operator does (`docker stack deploy` with a new
+// BACKPACK_API_IMAGE) and waits until every backend of names runs it alone. It follows the
+// release in the listing the panel shows, logging each step, and returns how long it took in
+// all and until each backend's listing said it runs the image.
+func release(t testing.TB, p *platformtest.Platform, names []string, image string, within time.Duration) (time.Duration, map[string]time.Duration) {
+	t.Helper()
 	start := time.Now()
-	p.StackDeploy("BACKPACK_API_IMAGE=" + apiImage)
+	p.StackDeploy("BACKPACK_API_IMAGE=" + image)
 	last, reached := -1, map[string]time.Duration{}
-	deadline := start.Add(8 * time.Minute)
+	deadline := start.Add(within)
 	for len(reached) < len(names) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the release reached %d of %d backends after 8 min: %v", len(reached), len(names), reached)
+			t.Fatalf("the release reached %d of %d backends after %s: %v", len(reached), len(names), within, reached)
 		}
 		var list struct {
 			Backends []platformtest.Backend `json:"backends"`
@@ -60,7 +79,7 @@ func TestFleetUpgradeUnderLoad(t *testing.T) {
 				if b.Upgrading {
 					upgrading++
 				}
-				if list.APIImage == apiImage && b.APIImage == apiImage && !b.Upgrading && reached[b.Name] == 0 {
+				if list.APIImage == image && b.APIImage == image && !b.Upgrading && reached[b.Name] == 0 {
 					reached[b.Name] = time.Since(start)
 				}
 			}
@@ -72,17 +91,7 @@ func TestFleetUpgradeUnderLoad(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	for _, name := range names {
-		waitRolled(t, p, name+"_api", apiImage, 2*time.Minute)
+		waitRolled(t, p, name+"_api", image, 2*time.Minute)
 	}
-	took := time.Since(start)
-	// The websockets of the old API tasks close at the end of their drain: give the clients
-	// time to come back and the new tasks' broadcasts time to reach them.
-	time.Sleep(10 * time.Second)
-	r1, failed := 0, 0
-	for _, l := range loads {
-		n, f := l.counts()
-		r1, failed = r1+n, failed+f
-	}
-	t.Logf("fleet upgrade of %d backends: %.1fs from docker stack deploy until every API ran the new image alone (per backend: %v); %d requests during it and the 10 s after, %d failed",
-		len(names), took.Seconds(), reached, r1-r0, failed)
+	return time.Since(start), reached
 }

@@ -121,7 +121,7 @@ func (l *load) finish(phases *[]string) {
 // relabel builds a new image from base with one more label: the same program under a new
 // image id and tag, as a release would be. The tag goes away when the test ends, after the
 // platform (cleanups run last-registered first, and the platform is deployed after this).
-func relabel(t *testing.T, base, tag string) string {
+func relabel(t testing.TB, base, tag string) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -140,7 +140,7 @@ func relabel(t *testing.T, base, tag string) string {
 
 // waitRolled waits until the service runs image and nothing else: its spec names it, its
 // update (if any) completed, and its only running container is of that image.
-func waitRolled(t *testing.T, p *platformtest.Platform, service, image string, within time.Duration) {
+func waitRolled(t testing.TB, p *platformtest.Platform, service, image string, within time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	img, err := p.Cli.ImageInspect(ctx, image)
