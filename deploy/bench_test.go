@@ -109,9 +109,9 @@ func BenchmarkReplicas(b *testing.B) {
 		for n := 1; n <= 3; n++ {
 			start := time.Now()
 			p.SetAPIReplicas(name, n, 3*time.Minute)
+			b.Logf("%d API replicas running %.1fs after the PATCH", n, time.Since(start).Seconds())
 			// Past Traefik's poll and health check, so that every replica gets its share.
 			time.Sleep(6 * time.Second)
-			b.Logf("%d API replicas running %.1fs after the PATCH", n, time.Since(start).Seconds())
 			for _, w := range []struct {
 				op   string
 				next func(int) (string, string, []byte, int)
