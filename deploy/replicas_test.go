@@ -46,6 +46,13 @@ func TestAPIReplicasOnSwarm(t *testing.T) {
 	scaleUp := time.Since(start)
 	time.Sleep(5 * time.Second) // traffic on all three
 	stopLoad(t, up, "1 → 3 replicas")
+	// Scaling adds tasks beside the one that runs, rather than replacing it: no websocket of
+	// the load was closed.
+	for _, c := range up.clients {
+		if len(c.sessions) != 1 {
+			t.Errorf("websocket client %d had %d connections while the API scaled up: the running task was replaced", c.id, len(c.sessions))
+		}
+	}
 	t.Logf("1 → 3 API replicas: %.1fs until the control plane reported 3/3 running (%+v)", scaleUp.Seconds(), b.Services)
 
 	// Websockets on different replicas, a broadcast reaching them all.
