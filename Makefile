@@ -38,8 +38,10 @@ test-env:
 ## documents and 200 MiB of files, and the API's latency during a backup; PocketBase built first by
 ## scripts/build-gotool.sh outside the repository), the admin panel in headless Chromium (page
 ## load, live updates), then the platform on the local swarm (create → running, delete, listing
-## with 20 live backends) and its edge (Traefik over HTTPS vs straight to the API, websocket
-## fan-out to 1,000 clients, create → first HTTPS request); figures, no assertions.
+## with 20 live backends), its edge (Traefik over HTTPS vs straight to the API, websocket
+## fan-out to 1,000 clients, create → first HTTPS request) and requests/s through Traefik with
+## 1, 2 and 3 API replicas of one backend, and a release of a new API image across 10 backends
+## under reads (duration, failed requests); figures, no assertions.
 ## BENCH_FLAGS go to `go run ./bench`, e.g.
 ## make bench BENCH_FLAGS='-scenarios peer -peer-duration 10s'
 bench: test-env
@@ -49,6 +51,8 @@ bench: test-env
 	$(GO) test -run '^$$' -bench BenchmarkPanel -benchtime 1x ./web/admin/
 	$(GO) test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -timeout 30m ./deploy/
 	$(GO) test -run '^$$' -bench BenchmarkEdge -benchtime 1x -timeout 30m ./deploy/
+	$(GO) test -run '^$$' -bench BenchmarkReplicas -benchtime 1x -timeout 30m ./deploy/
+	$(GO) test -run '^$$' -bench BenchmarkFleetUpgrade -benchtime 1x -timeout 40m ./deploy/
 
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)
 lint:

@@ -29,6 +29,11 @@ type backendJSON struct {
 	Node      string        `json:"node"`
 	LastError string        `json:"lastError,omitempty"`
 	Services  []serviceJSON `json:"services,omitempty"`
+	Replicas  replicasJSON  `json:"replicas"`
+	// APIImage is the API image the backend last became ready with ("" with a runtime that
+	// runs no images); Upgrading says the fleet's present release has not reached it yet.
+	APIImage  string `json:"apiImage"`
+	Upgrading bool   `json:"upgrading"`
 }
 
 // backendDetailJSON is one backend as GET /api/backends/NAME shows it: always with its API key
@@ -51,7 +56,8 @@ type serviceJSON struct {
 func (s *Server) toBackendJSON(b store.Backend, ownerEmail string) backendJSON {
 	return backendJSON{Name: b.Name, State: string(b.State), Desired: string(b.Desired), Owner: ownerEmail,
 		CreatedAt: rfc3339(b.CreatedAt), UpdatedAt: rfc3339(b.UpdatedAt),
-		APIURL: s.cfg.apiURL(b.Name), SiteURL: s.cfg.siteURL(b.Name), Node: b.Node, LastError: b.LastError}
+		APIURL: s.cfg.apiURL(b.Name), SiteURL: s.cfg.siteURL(b.Name), Node: b.Node, LastError: b.LastError,
+		Replicas: replicasJSON{API: b.APIReplicas}, APIImage: b.APIImage, Upgrading: s.upgrading(b)}
 }
 
 // visibleBackend loads a backend the caller may see: their own, or any for the operator.
@@ -95,7 +101,7 @@ func (s *Server) listBackends(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"backends": list})
+	return c.JSON(http.StatusOK, map[string]any{"backends": list, "apiImage": s.releaseImage()})
 }
 
 // visibleBackends lists, by name, the backends the caller may see, as the listing shows them.

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/backpackhq/backpack/controlplane/store"
 	"github.com/backpackhq/backpack/tools/backuparchive"
@@ -257,59 +256,6 @@ func (s *Server) spoolUpload(c echo.Context, gzipped bool) (restoreSource, error
 		ct = mediaGzip
 	}
 	return restoreSource{path: path, contentType: ct, label: "an uploaded archive", temporary: true}, nil
-}
-
-// patchBackendBody is what PATCH /api/backends/NAME changes; every part is optional.
-type patchBackendBody struct {
-	Backups *backupSettingsBody `json:"backups"`
-}
-
-type backupSettingsBody struct {
-	Schedule *string `json:"schedule"`
-	Keep     *int    `json:"keep"`
-}
-
-// backupSettingsJSON is a backend's effective backup settings.
-type backupSettingsJSON struct {
-	Schedule string `json:"schedule"`
-	Keep     int    `json:"keep"`
-}
-
-// patchBackend changes a backend's settings and answers the backend as GET does.
-func (s *Server) patchBackend(c echo.Context) error {
-	b, err := s.visibleBackend(c)
-	if err != nil {
-		return err
-	}
-	var req patchBackendBody
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if req.Backups == nil {
-		return invalidField("backups", "send the settings to change, such as {\"backups\": {\"schedule\": \"daily\", \"keep\": 7}}")
-	}
-	// What is left out stays as it was, the operator's default included.
-	schedule, keep := b.BackupSchedule, b.BackupKeep
-	if v := req.Backups.Schedule; v != nil {
-		if _, ok := schedulePeriods[store.BackupSchedule(*v)]; !ok {
-			return invalidField("backups.schedule", "schedule must be hourly, daily or off")
-		}
-		schedule = store.BackupSchedule(*v)
-	}
-	if v := req.Backups.Keep; v != nil {
-		if *v < 1 || *v > MaxBackupKeep {
-			return invalidField("backups.keep", fmt.Sprintf("keep must be 1 to %d", MaxBackupKeep))
-		}
-		keep = *v
-	}
-	if _, err := s.store.SetBackupSettings(c.Request().Context(), b.Name, schedule, keep, time.Now()); err != nil {
-		if isNotFound(err) {
-			return errBackendNotFound
-		}
-		return err
-	}
-	s.changed(c.Request().Context(), b.Name)
-	return s.getBackend(c)
 }
 
 func invalidField(field, msg string) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
 	"github.com/backpackhq/backpack/controlplane/store"
+	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/backpackhq/backpack/tools/credentials"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/secretbox"
@@ -44,6 +45,9 @@ type Config struct {
 	// MaxBackendsPerDeveloper caps backends (not counting deleted ones) per developer; 0 means
 	// no cap. The operator has none.
 	MaxBackendsPerDeveloper int
+	// MaxAPIReplicas is the most API replicas a developer may give a backend (default 5, at
+	// most stacktemplates.MaxAPIReplicas). Every replica runs on the backend's node.
+	MaxAPIReplicas int
 	// MaxSiteBytes caps a site archive upload (default 100 MiB).
 	MaxSiteBytes int64
 	// Limits are the login and sign-up throttling of developers, as of end users (see
@@ -102,6 +106,7 @@ const (
 	DefaultBackupQuotaBytes  = 10 << 30
 	DefaultBackupTick        = time.Minute
 	DefaultBackupHour        = time.Hour
+	DefaultMaxAPIReplicas    = 5
 	// MaxBackupKeep bounds the keep a backend or the operator may set.
 	MaxBackupKeep = 1000
 )
@@ -137,6 +142,10 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.KeepAlive, 15*time.Second)
 	setDefault(&c.InviteTTL, DefaultInviteTTL)
 	setDefault(&c.MaxSiteBytes, DefaultMaxSiteBytes)
+	setDefault(&c.MaxAPIReplicas, DefaultMaxAPIReplicas)
+	if c.MaxAPIReplicas < 1 || c.MaxAPIReplicas > stacktemplates.MaxAPIReplicas {
+		return c, fmt.Errorf("control plane: the most API replicas per backend must be 1 to %d, not %d", stacktemplates.MaxAPIReplicas, c.MaxAPIReplicas)
+	}
 	limits, err := c.Limits.WithDefaults()
 	if err != nil {
 		return c, fmt.Errorf("control plane: %w", err)

@@ -34,7 +34,7 @@ func (s *Server) streamBackends(c echo.Context) error {
 	send := func(event string, data []byte) {
 		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 	}
-	all, _ := json.Marshal(map[string]any{"backends": list})
+	all, _ := json.Marshal(map[string]any{"backends": list, "apiImage": s.releaseImage()})
 	send("backends", all)
 	w.Flush()
 	// seen holds each listed backend as last sent, to send only what changed.

@@ -92,7 +92,7 @@ func TestBackendsStream(t *testing.T) {
 		listing.Backends[0].APIKey != "" || listing.Backends[0].Services != nil {
 		t.Fatalf("first event = %+v (%v)", first, err)
 	}
-	if ev := <-bobEvents; ev.kind != "backends" || ev.data != `{"backends":[]}` {
+	if ev := <-bobEvents; ev.kind != "backends" || ev.data != `{"apiImage":"","backends":[]}` {
 		t.Fatalf("bob's first event = %+v", ev)
 	}
 	<-opEvents

@@ -29,14 +29,27 @@ type reconciler struct {
 	ops     sync.WaitGroup
 	mu      sync.Mutex
 	running map[string]bool      // backends with an operation in flight
-	applied map[string]int64     // operation this process last applied successfully, per backend
+	applied map[string]applied   // what this process last applied successfully, per backend
 	checked map[string]time.Time // last health check, per backend
 	states  map[store.State]int  // backends per state at the last pass, for metrics
 }
 
 func newReconciler(s *Server) *reconciler {
 	return &reconciler{s: s, kickCh: make(chan struct{}, 1), slots: make(chan struct{}, maxParallelOperations),
-		running: map[string]bool{}, applied: map[string]int64{}, checked: map[string]time.Time{}, states: map[store.State]int{}}
+		running: map[string]bool{}, applied: map[string]applied{}, checked: map[string]time.Time{}, states: map[store.State]int{}}
+}
+
+// applied is what the reconciler last made a backend run: a backend whose stored operation,
+// API replicas or the present release differ from it is applied again.
+type applied struct {
+	operation int64
+	replicas  int
+	image     string
+}
+
+// want is what the backend is to run now.
+func (r *reconciler) want(b store.Backend) applied {
+	return applied{operation: b.Operation, replicas: b.APIReplicas, image: r.s.releaseImage()}
 }
 
 // kick asks for a pass now, after a change in desired state.
@@ -51,7 +64,7 @@ func (r *reconciler) kick() {
 // says, as a restarted process would, so it resumes whatever the previous leader left.
 func (r *reconciler) run(ctx context.Context) {
 	r.mu.Lock()
-	r.applied, r.checked = map[string]int64{}, map[string]time.Time{}
+	r.applied, r.checked = map[string]applied{}, map[string]time.Time{}
 	r.mu.Unlock()
 	t := time.NewTicker(r.s.cfg.ReconcileInterval)
 	defer t.Stop()
@@ -93,16 +106,18 @@ func (r *reconciler) pass(ctx context.Context) {
 			continue
 		}
 		r.mu.Lock()
-		applied, checked := r.applied[b.Name], r.checked[b.Name]
+		done, checked := r.applied[b.Name], r.checked[b.Name]
 		r.mu.Unlock()
 		switch {
 		case b.Desired == store.DesiredDeleted && b.State == store.StateDeleting:
 			r.start(ctx, b, "remove", r.remove)
 		case b.Desired == store.DesiredRunning && (b.State == store.StateCreating || b.State == store.StateFailed):
 			r.start(ctx, b, "apply", r.apply)
-		case b.Desired == store.DesiredRunning && applied != b.Operation:
-			// Running or degraded in the store but not applied by this process: after a
-			// restart, make sure the runtime still has it (the local runtime starts it again).
+		case b.Desired == store.DesiredRunning && done != r.want(b):
+			// Running or degraded in the store but not applied by this process as it is now:
+			// after a restart, make sure the runtime still has it (the local runtime starts it
+			// again); after a new release or a change of its replicas, roll it. At most
+			// maxParallelOperations backends roll at once.
 			r.start(ctx, b, "resume", r.resume)
 		case b.Desired == store.DesiredRunning && now.Sub(checked) >= r.s.cfg.HealthInterval:
 			r.start(ctx, b, "health", r.checkHealth)
@@ -147,7 +162,7 @@ func (r *reconciler) spec(b store.Backend) (runtime.Spec, error) {
 		return runtime.Spec{}, err
 	}
 	return runtime.Spec{Name: b.Name, APIKey: key, AdminToken: token, Node: b.Node,
-		CORSOrigins: []string{r.s.cfg.siteURL(b.Name)}}, nil
+		CORSOrigins: []string{r.s.cfg.siteURL(b.Name)}, APIReplicas: b.APIReplicas}, nil
 }
 
 // apply creates (or re-creates) a backend and waits until it is ready.
@@ -155,14 +170,31 @@ func (r *reconciler) apply(ctx context.Context, b store.Backend) error {
 	if b.Attempts > 0 {
 		r.s.record(ctx, b, "progress", fmt.Sprintf("attempt %d", b.Attempts+1))
 	}
-	node, err := r.applyAndWait(ctx, b, func(msg string) { r.s.record(ctx, b, "progress", msg) })
+	want := r.want(b)
+	progress := func(msg string) { r.s.record(ctx, b, "progress", msg) }
+	node, err := r.applyAndWait(ctx, b, progress)
 	if err != nil {
 		return r.failed(ctx, b, err)
 	}
-	if err := r.settle(ctx, b, store.StateRunning, node, "running"); err != nil {
+	if err := r.settle(ctx, b, want, node, "running"); err != nil {
 		return err
 	}
+	r.ranRelease(ctx, b, want.image)
 	return r.copyIfAsked(ctx, b, store.StateRunning)
+}
+
+// ranRelease records that the backend became ready with the release's image.
+func (r *reconciler) ranRelease(ctx context.Context, b store.Backend, image string) {
+	if image == "" || image == b.APIImage {
+		return
+	}
+	if err := r.s.store.SetAPIImage(ctx, b.Name, b.Operation, image); err != nil {
+		if !errors.Is(err, store.ErrStale) {
+			r.s.log.Warn("record api image", "backend", b.Name, "err", err)
+		}
+		return
+	}
+	r.s.changed(ctx, b.Name)
 }
 
 // copyIfAsked restores the backup a new backend is a copy of, now that it runs (see
@@ -176,28 +208,68 @@ func (r *reconciler) copyIfAsked(ctx context.Context, b store.Backend, state sto
 	return r.s.copyInto(ctx, b)
 }
 
-// resume re-applies a backend that the store says runs, quietly: its event stream belongs to
-// an operation that already settled.
+// resume re-applies a backend that the store says runs: after a restart, a new release or a
+// change of its API replicas. A restart with the same release is quiet: its event stream
+// belongs to an operation that already settled. A new release (the backend ran another
+// image) or new replicas (this process applied others) roll the API, and every step goes to
+// the backend's events, as the steps of a create do.
 func (r *reconciler) resume(ctx context.Context, b store.Backend) error {
-	node, err := r.applyAndWait(ctx, b, func(msg string) {
-		r.s.log.Debug("resume backend", "backend", b.Name, "step", msg)
-	})
+	want := r.want(b)
+	r.mu.Lock()
+	before, known := r.applied[b.Name]
+	r.mu.Unlock()
+	changed := want.image != "" && b.APIImage != "" && b.APIImage != want.image ||
+		known && before.operation == want.operation && before.replicas != want.replicas
+	progress := func(msg string) { r.s.log.Debug("resume backend", "backend", b.Name, "step", msg) }
+	if changed {
+		r.s.record(ctx, b, "progress", r.rolling(b, want))
+		progress = func(msg string) { r.s.record(ctx, b, "progress", msg) }
+	}
+	node, err := r.applyAndWait(ctx, b, progress)
 	if err != nil {
 		if b.State == store.StateRunning {
 			b.State = store.StateDegraded
 		}
 		return r.failed(ctx, b, err)
 	}
-	if b.State != store.StateRunning || b.Attempts > 0 {
-		if err := r.settle(ctx, b, store.StateRunning, node, "running again"); err != nil {
+	switch {
+	case b.State != store.StateRunning || b.Attempts > 0:
+		if err := r.settle(ctx, b, want, node, "running again"); err != nil {
 			return err
 		}
-	} else {
+	case changed:
+		if err := r.settle(ctx, b, want, node, "running: "+r.rolled(want)); err != nil {
+			return err
+		}
+	default:
 		r.mu.Lock()
-		r.applied[b.Name], r.checked[b.Name] = b.Operation, time.Now()
+		r.applied[b.Name], r.checked[b.Name] = want, time.Now()
 		r.mu.Unlock()
 	}
+	r.ranRelease(ctx, b, want.image)
 	return r.copyIfAsked(ctx, b, store.StateRunning)
+}
+
+// rolling says why a running backend is being updated, and rolled what it runs once done.
+func (r *reconciler) rolling(b store.Backend, want applied) string {
+	if want.image != "" && b.APIImage != "" && b.APIImage != want.image {
+		return fmt.Sprintf("updating the API from %s to %s, one replica at a time; the old ones serve until the new are ready", b.APIImage, want.image)
+	}
+	return fmt.Sprintf("updating to %s", replicasText(want.replicas))
+}
+
+func (r *reconciler) rolled(want applied) string {
+	if want.image != "" {
+		return fmt.Sprintf("%s of %s", replicasText(want.replicas), want.image)
+	}
+	return replicasText(want.replicas)
+}
+
+func replicasText(n int) string {
+	if n == 1 {
+		return "1 API replica"
+	}
+	return fmt.Sprintf("%d API replicas", n)
 }
 
 func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, progress runtime.Progress) (string, error) {
@@ -278,7 +350,7 @@ func (r *reconciler) remove(ctx context.Context, b store.Backend) error {
 	delete(r.checked, b.Name)
 	r.mu.Unlock()
 	if !b.Purge {
-		return r.settle(ctx, b, store.StateDeleted, "", "deleted; its data is kept — create it again to re-attach it")
+		return r.settleDeleted(ctx, b)
 	}
 	b.State = store.StateDeleted
 	r.s.record(ctx, b, "state", "deleted with its data")
@@ -289,19 +361,28 @@ func (r *reconciler) remove(ctx context.Context, b store.Backend) error {
 	return nil
 }
 
-// settle records that the operation reached state.
-func (r *reconciler) settle(ctx context.Context, b store.Backend, state store.State, node, message string) error {
-	err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{State: state, Node: node, Now: time.Now()})
+// settle records that the operation made the backend run what was wanted.
+func (r *reconciler) settle(ctx context.Context, b store.Backend, want applied, node, message string) error {
+	err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{State: store.StateRunning, Node: node, Now: time.Now()})
 	if err != nil {
 		return err
 	}
-	b.State = state
+	b.State = store.StateRunning
 	r.s.record(ctx, b, "state", message)
-	if state == store.StateRunning {
-		r.mu.Lock()
-		r.applied[b.Name], r.checked[b.Name] = b.Operation, time.Now()
-		r.mu.Unlock()
+	r.mu.Lock()
+	r.applied[b.Name], r.checked[b.Name] = want, time.Now()
+	r.mu.Unlock()
+	return nil
+}
+
+// settleDeleted records that a delete keeping the data is done.
+func (r *reconciler) settleDeleted(ctx context.Context, b store.Backend) error {
+	err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{State: store.StateDeleted, Now: time.Now()})
+	if err != nil {
+		return err
 	}
+	b.State = store.StateDeleted
+	r.s.record(ctx, b, "state", "deleted; its data is kept — create it again to re-attach it")
 	return nil
 }
 

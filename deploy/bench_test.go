@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/platformtest"
+	"github.com/backpackhq/backpack/internal/swarmtest"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -83,31 +84,135 @@ func BenchmarkEdge(b *testing.B) {
 	p := platformtest.Deploy(b, platformtest.Options{Traefik: true, TLS: true})
 	for range b.N {
 		name := benchCreateToHTTPS(b, p, 5)
-		key, _ := p.Backend(name)
-		u := p.EndUser(name, key.APIKey)
-		u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
-		var tok struct {
-			Token string `json:"token"`
-		}
-		u.MustStatus(http.StatusOK, u.Send(http.MethodPost, "/auth/token", map[string]any{"email": "ann@example.com", "password": "password123"})).Decode(&tok)
-		p.MustStatus(http.StatusCreated, p.Send(http.MethodPost, "/api/backends/"+name+"/admin/collections", map[string]any{"name": "items", "rule": "public-read"}))
-		edge := &benchTarget{label: "traefik", client: p.Client(nil), base: p.APIURL(name), apiKey: key.APIKey, token: tok.Token}
-		var doc struct {
-			ID string `json:"_id"`
-		}
-		if err := json.Unmarshal(edge.mustDo(b, http.MethodPost, "/items", []byte(`{"title":"read me"}`), http.StatusCreated), &doc); err != nil {
-			b.Fatal(err)
-		}
+		edge, id := benchEndUser(b, p, name)
 		direct := directTarget(b, p, name, *edge)
 		b.Logf("straight to the API: %s", direct.label)
-		benchEdgeWorkload(b, edge, direct, "get", func(int) (string, string, []byte, int) {
-			return http.MethodGet, "/items/" + doc.ID, nil, http.StatusOK
-		})
-		benchEdgeWorkload(b, edge, direct, "post", func(i int) (string, string, []byte, int) {
-			return http.MethodPost, "/items", fmt.Appendf(nil, `{"title":"bench","n":%d}`, i), http.StatusCreated
-		})
+		benchEdgeWorkload(b, edge, direct, "get", benchRead(id))
+		benchEdgeWorkload(b, edge, direct, "post", benchWrite)
 		benchFanOut(b, p, edge, name, 1000)
 	}
+}
+
+// BenchmarkReplicas measures what more API replicas buy (issue 18): the same read and write
+// workloads as BenchmarkEdge, through Traefik over HTTPS, with 1, 2 and 3 replicas of one
+// backend's API, each scaled with PATCH /api/backends/NAME. Every replica has the template's
+// CPU limit (1) and shares the machine with Traefik, the backend's database and the load
+// generator, so on a small machine the figures show where that limit lies. Figures are
+// reported and printed; nothing is asserted.
+func BenchmarkReplicas(b *testing.B) {
+	p := platformtest.Deploy(b, platformtest.Options{Traefik: true, TLS: true})
+	for range b.N {
+		name := platformtest.UniqueName("replicas")
+		p.Create(name)
+		p.FirstAnswer(p.APIURL(name)+"/healthz", 3*time.Minute)
+		edge, id := benchEndUser(b, p, name)
+		for n := 1; n <= 3; n++ {
+			start := time.Now()
+			p.SetAPIReplicas(name, n, 3*time.Minute)
+			b.Logf("%d API replicas running %.1fs after the PATCH", n, time.Since(start).Seconds())
+			// Past Traefik's poll and health check, so that every replica gets its share.
+			time.Sleep(6 * time.Second)
+			for _, w := range []struct {
+				op   string
+				next func(int) (string, string, []byte, int)
+			}{{"get", benchRead(id)}, {"post", benchWrite}} {
+				r := runWorkload(b, edge, w.op, w.next)
+				report(b, r.rps, fmt.Sprintf("%s-%dreplicas-req/s", w.op, n))
+				report(b, r.p50.Seconds()*1000, fmt.Sprintf("%s-%dreplicas-ms/p50", w.op, n))
+				report(b, r.p99.Seconds()*1000, fmt.Sprintf("%s-%dreplicas-ms/p99", w.op, n))
+			}
+		}
+	}
+}
+
+// BenchmarkFleetUpgrade measures a release across 10 backends (issue 18): the time from
+// `docker stack deploy` with a new BACKPACK_API_IMAGE until every backend's API runs it alone
+// (the control plane rolls first, then re-applies the backends, four at a time, each API
+// start-first), while a client per backend reads through Traefik over HTTPS without pause;
+// its requests and failures are reported. Nothing is asserted.
+func BenchmarkFleetUpgrade(b *testing.B) {
+	const backends = 10
+	image := relabel(b, swarmtest.APIImage, "backpack-test/api:fleet-bench")
+	p := platformtest.Deploy(b, platformtest.Options{Traefik: true, TLS: true})
+	for range b.N {
+		var names []string
+		for i := range backends {
+			name := platformtest.UniqueName(fmt.Sprintf("fleet%d", i))
+			names = append(names, name)
+			p.Ask(name)
+		}
+		var readers []*benchTarget
+		var ids []string
+		for _, name := range names {
+			p.WaitState(name, "running", 10*time.Minute)
+			p.FirstAnswer(p.APIURL(name)+"/healthz", 3*time.Minute)
+			edge, id := benchEndUser(b, p, name)
+			readers, ids = append(readers, edge), append(ids, id)
+		}
+		var requests, failures atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range readers {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					requests.Add(1)
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					resp, err := r.client.Do(r.request(http.MethodGet, "/items/"+ids[i], nil).WithContext(ctx))
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					cancel()
+					if err != nil || resp.StatusCode != http.StatusOK {
+						failures.Add(1)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			})
+		}
+		took, _ := release(b, p, names, image, 20*time.Minute)
+		close(stop)
+		wg.Wait()
+		report(b, took.Seconds(), fmt.Sprintf("upgrade-%d-backends-s", backends))
+		report(b, float64(requests.Load()), "requests")
+		report(b, float64(failures.Load()), "failed-requests")
+	}
+}
+
+// benchEndUser signs an end user up to the backend, makes a public-read collection, items,
+// with one document, and returns the user's way to the API through Traefik and the document's
+// id.
+func benchEndUser(b *testing.B, p *platformtest.Platform, name string) (*benchTarget, string) {
+	key, _ := p.Backend(name)
+	u := p.EndUser(name, key.APIKey)
+	u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": "ann@example.com", "password": "password123"}))
+	var tok struct {
+		Token string `json:"token"`
+	}
+	u.MustStatus(http.StatusOK, u.Send(http.MethodPost, "/auth/token", map[string]any{"email": "ann@example.com", "password": "password123"})).Decode(&tok)
+	p.MustStatus(http.StatusCreated, p.Send(http.MethodPost, "/api/backends/"+name+"/admin/collections", map[string]any{"name": "items", "rule": "public-read"}))
+	edge := &benchTarget{label: "traefik", client: p.Client(nil), base: p.APIURL(name), apiKey: key.APIKey, token: tok.Token}
+	var doc struct {
+		ID string `json:"_id"`
+	}
+	if err := json.Unmarshal(edge.mustDo(b, http.MethodPost, "/items", []byte(`{"title":"read me"}`), http.StatusCreated), &doc); err != nil {
+		b.Fatal(err)
+	}
+	return edge, doc.ID
+}
+
+// benchRead is the representative read: one document by id. benchWrite creates one.
+func benchRead(id string) func(int) (string, string, []byte, int) {
+	return func(int) (string, string, []byte, int) { return http.MethodGet, "/items/" + id, nil, http.StatusOK }
+}
+
+func benchWrite(i int) (string, string, []byte, int) {
+	return http.MethodPost, "/items", fmt.Appendf(nil, `{"title":"bench","n":%d}`, i), http.StatusCreated
 }
 
 // benchCreateToHTTPS creates n backends one after another and measures, for each, the time
@@ -140,7 +245,7 @@ func benchCreateToHTTPS(b *testing.B, p *platformtest.Platform, n int) string {
 // report reports a figure as a custom metric and prints it, so that a run's log has them all.
 func report(b *testing.B, v float64, unit string) {
 	b.ReportMetric(v, unit)
-	fmt.Printf("BenchmarkEdge %-32s %10.3f\n", unit, v)
+	fmt.Printf("%s %-32s %10.3f\n", b.Name(), unit, v)
 }
 
 // benchTarget is one way to a backend's public API with an end user's bearer token (the
@@ -227,56 +332,62 @@ const (
 	benchDuration = 10 * time.Second
 )
 
+// workloadResult is what a workload achieved: requests answered as expected per second, and
+// their latency's p50 and p99.
+type workloadResult struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// runWorkload sends the workload next makes to t: benchClients clients, each sending its next
+// request as soon as the last one is answered, for benchDuration.
+func runWorkload(b *testing.B, t *benchTarget, op string, next func(i int) (method, path string, body []byte, want int)) workloadResult {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var count atomic.Int64
+	errs := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for time.Since(start) < benchDuration {
+				method, path, body, want := next(int(count.Add(1)))
+				sent := time.Now()
+				resp, err := t.client.Do(t.request(method, path, body))
+				ok := err == nil
+				if ok {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					ok = resp.StatusCode == want
+				}
+				d := time.Since(sent)
+				mu.Lock()
+				if ok {
+					lat = append(lat, d)
+				} else {
+					errs++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if errs > 0 {
+		b.Logf("%s %s: %d requests failed", t.label, op, errs)
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		b.Fatalf("%s %s: no request succeeded", t.label, op)
+	}
+	return workloadResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: percentile(lat, 0.50), p99: percentile(lat, 0.99)}
+}
+
 // benchEdgeWorkload runs the same workload through Traefik and straight to the API, and
 // reports each side's requests/s, p50 and p99, and Traefik's share as ratios.
 func benchEdgeWorkload(b *testing.B, edge, direct *benchTarget, op string, next func(i int) (method, path string, body []byte, want int)) {
-	type result struct {
-		rps      float64
-		p50, p99 time.Duration
-	}
-	run := func(t *benchTarget) result {
-		var mu sync.Mutex
-		var lat []time.Duration
-		var count atomic.Int64
-		errs := 0
-		start := time.Now()
-		var wg sync.WaitGroup
-		for range benchClients {
-			wg.Go(func() {
-				for time.Since(start) < benchDuration {
-					method, path, body, want := next(int(count.Add(1)))
-					sent := time.Now()
-					resp, err := t.client.Do(t.request(method, path, body))
-					ok := err == nil
-					if ok {
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						ok = resp.StatusCode == want
-					}
-					d := time.Since(sent)
-					mu.Lock()
-					if ok {
-						lat = append(lat, d)
-					} else {
-						errs++
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		if errs > 0 {
-			b.Logf("%s %s: %d requests failed", t.label, op, errs)
-		}
-		slices.Sort(lat)
-		if len(lat) == 0 {
-			b.Fatalf("%s %s: no request succeeded", t.label, op)
-		}
-		return result{rps: float64(len(lat)) / elapsed.Seconds(), p50: percentile(lat, 0.50), p99: percentile(lat, 0.99)}
-	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	e, d := run(edge), run(direct)
+	e, d := runWorkload(b, edge, op, next), runWorkload(b, direct, op, next)
 	report(b, e.rps, op+"-traefik-req/s")
 	report(b, ms(e.p50), op+"-traefik-ms/p50")
 	report(b, ms(e.p99), op+"-traefik-ms/p99")

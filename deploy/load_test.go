@@ -87,6 +87,35 @@ type wsSession struct {
 	other    string
 }
 
+// seededLoad creates the backend name and what a load of it needs: a site, two signed-in end
+// users (ann and bob, in cookie mode) and a collection, notes, with ten documents. The load
+// is not started.
+func seededLoad(t *testing.T, p *platformtest.Platform, name string) *load {
+	t.Helper()
+	b := p.Create(name)
+	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
+	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
+		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))
+	p.FirstAnswer(p.SiteURL(name)+"/", 2*time.Minute)
+
+	var users []*platformtest.EndUser
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		u := p.EndUser(name, b.APIKey)
+		u.SignUp(email, "password123")
+		users = append(users, u)
+	}
+	users[0].MustStatus(http.StatusCreated, users[0].Send(http.MethodPost, "/collections", map[string]any{"name": "notes"}))
+	var ids []string
+	for i := range 10 {
+		var doc struct {
+			ID string `json:"_id"`
+		}
+		users[i%2].MustStatus(http.StatusCreated, users[i%2].Send(http.MethodPost, "/notes", map[string]any{"title": fmt.Sprintf("seed %d", i)})).Decode(&doc)
+		ids = append(ids, doc.ID)
+	}
+	return newLoad(t, p, name, "notes", b.APIKey, users, ids)
+}
+
 func newLoad(t *testing.T, p *platformtest.Platform, name, collection, apiKey string, users []*platformtest.EndUser, ids []string) *load {
 	l := &load{t: t, p: p, name: name, collection: collection, users: users, ids: ids, sent: map[string]int{}}
 	l.key.Store(apiKey)

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -36,30 +35,8 @@ func TestUpdatesUnderLoad(t *testing.T) {
 	webImage := relabel(t, swarmtest.WebImage, "backpack-test/nginx:update")
 	p := platformtest.Deploy(t, platformtest.Options{Traefik: true, TLS: true})
 	name := platformtest.UniqueName("upd")
-	b := p.Create(name)
-	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
-	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
-		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))
-	p.FirstAnswer(p.SiteURL(name)+"/", 2*time.Minute)
-
-	var users []*platformtest.EndUser
-	for _, email := range []string{"ann@example.com", "bob@example.com"} {
-		u := p.EndUser(name, b.APIKey)
-		u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": email, "password": "password123"}))
-		u.Login(email, "password123")
-		users = append(users, u)
-	}
-	users[0].MustStatus(http.StatusCreated, users[0].Send(http.MethodPost, "/collections", map[string]any{"name": "notes"}))
-	var ids []string
-	for i := range 10 {
-		var doc struct {
-			ID string `json:"_id"`
-		}
-		users[i%2].MustStatus(http.StatusCreated, users[i%2].Send(http.MethodPost, "/notes", map[string]any{"title": fmt.Sprintf("seed %d", i)})).Decode(&doc)
-		ids = append(ids, doc.ID)
-	}
-
-	l := newLoad(t, p, name, "notes", b.APIKey, users, ids)
+	l := seededLoad(t, p, name)
+	b, _ := p.Backend(name)
 	l.start(4, 2, 6)
 	var phases []string
 	// However the phases end (a wait that times out stops the test), the load stops and its
@@ -144,7 +121,7 @@ func (l *load) finish(phases *[]string) {
 // relabel builds a new image from base with one more label: the same program under a new
 // image id and tag, as a release would be. The tag goes away when the test ends, after the
 // platform (cleanups run last-registered first, and the platform is deployed after this).
-func relabel(t *testing.T, base, tag string) string {
+func relabel(t testing.TB, base, tag string) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -163,7 +140,7 @@ func relabel(t *testing.T, base, tag string) string {
 
 // waitRolled waits until the service runs image and nothing else: its spec names it, its
 // update (if any) completed, and its only running container is of that image.
-func waitRolled(t *testing.T, p *platformtest.Platform, service, image string, within time.Duration) {
+func waitRolled(t testing.TB, p *platformtest.Platform, service, image string, within time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	img, err := p.Cli.ImageInspect(ctx, image)

@@ -88,9 +88,15 @@ type Vars struct {
 	// TrustedProxies are the CIDRs (or addresses) whose X-Forwarded-For the API believes for
 	// the client's address (BACKPACK_TRUSTED_PROXIES); default PublicSubnet.
 	TrustedProxies []string
+	// APIReplicas is how many tasks the api service runs, all on Node; default 1.
+	APIReplicas int
 
 	API, Mongo, Redis, Web Service
 }
+
+// MaxAPIReplicas is the most API replicas a stack may ask for; the control plane's own limit
+// (BACKPACK_MAX_API_REPLICAS) is usually far lower.
+const MaxAPIReplicas = 100
 
 // DefaultLimits returns the CPU and memory limits a service of backend.yml ("api", "mongo",
 // "redis" or "web") gets when Vars leaves them empty.
@@ -127,6 +133,9 @@ func (v Vars) WithDefaults() Vars {
 	}
 	if len(v.TrustedProxies) == 0 {
 		v.TrustedProxies = []string{PublicSubnet}
+	}
+	if v.APIReplicas == 0 {
+		v.APIReplicas = 1
 	}
 	fill := func(s *Service, service, image string) {
 		if s.Image == "" {
@@ -214,6 +223,9 @@ func (v Vars) Validate() error {
 	}
 	if v.SecretsVersion < 1 {
 		return fmt.Errorf("secrets version %d: must be 1 or more", v.SecretsVersion)
+	}
+	if v.APIReplicas < 1 || v.APIReplicas > MaxAPIReplicas {
+		return fmt.Errorf("api replicas %d: must be 1 to %d", v.APIReplicas, MaxAPIReplicas)
 	}
 	for _, s := range []struct {
 		name string
@@ -324,6 +336,7 @@ func (v Vars) Environment() map[string]string {
 		"BACKPACK_TRUSTED_PROXIES":    strings.Join(v.TrustedProxies, ","),
 		"BACKPACK_SECRETS_VERSION":    strconv.Itoa(v.SecretsVersion),
 		"BACKPACK_NGINX_CONF_VERSION": nginxConfVersion(),
+		"BACKPACK_API_REPLICAS":       strconv.Itoa(v.APIReplicas),
 		"BACKPACK_API_IMAGE":          v.API.Image,
 		"BACKPACK_API_CPUS":           v.API.CPUs,
 		"BACKPACK_API_MEMORY":         v.API.Memory,

@@ -39,6 +39,7 @@ func TestValidate(t *testing.T) {
 		func(v *Vars) { v.Redis.CPUs, v.Redis.Memory = "0.25", "64m" },
 		func(v *Vars) { v.Web.Memory = "6M" },
 		func(v *Vars) { v.SecretsVersion = 12 },
+		func(v *Vars) { v.APIReplicas = MaxAPIReplicas },
 		func(v *Vars) { v.TrustedProxies = []string{"10.0.5.0/24", "192.0.2.7", "fd00::/8"} },
 	}
 	for i, change := range ok {
@@ -58,6 +59,8 @@ func TestValidate(t *testing.T) {
 		"parenthesis in name":    func(v *Vars) { v.Name = "shop)" },
 		"dot in name":            func(v *Vars) { v.Name = "shop.evil" },
 		"label injection":        func(v *Vars) { v.Name = "shop.rule=x" },
+		"negative api replicas":  func(v *Vars) { v.APIReplicas = -1 },
+		"too many api replicas":  func(v *Vars) { v.APIReplicas = MaxAPIReplicas + 1 },
 		"dollar in name":         func(v *Vars) { v.Name = "shop$x" },
 		"name ending in -be":     func(v *Vars) { v.Name = "shop-be" },
 		"reserved name":          func(v *Vars) { v.Name = "traefik" },
@@ -114,12 +117,39 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestAPIReplicas: the api service runs the replicas asked for, on the backend's node like
+// every other service; the stateful ones stay at one.
+func TestAPIReplicas(t *testing.T) {
+	v := base()
+	v.APIReplicas = 3
+	p, err := Load(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"api": 3, "mongo": 1, "redis": 1, "web": 1} {
+		d := p.Services[name].Deploy
+		if d.Replicas == nil || *d.Replicas != want {
+			t.Errorf("%s: replicas %v, want %d", name, d.Replicas, want)
+		}
+		if !slices.Equal(d.Placement.Constraints, []string{"node.labels.backpack.node == node-1"}) {
+			t.Errorf("%s: placement %v", name, d.Placement.Constraints)
+		}
+	}
+	out, err := Render(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("replicas: 3")) {
+		t.Errorf("rendered stack has no replicas: 3:\n%s", out)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	v := base().WithDefaults()
 	if v.EntryPoints != "web" || v.CertResolver != "letsencrypt" || v.SecretsVersion != 1 ||
 		!slices.Equal(v.CORSOrigins, []string{"http://shop.example.com"}) ||
 		v.API.Image != DefaultAPIImage || v.Mongo.Image != "mongo:7" || v.Redis.Image != "redis:7-alpine" ||
-		v.Web.Image != "nginx:1.27-alpine" || v.API.Memory != "512M" || v.Web.CPUs != "0.5" {
+		v.Web.Image != "nginx:1.27-alpine" || v.API.Memory != "512M" || v.Web.CPUs != "0.5" || v.APIReplicas != 1 {
 		t.Errorf("defaults without TLS = %+v", v)
 	}
 	tls := base()

@@ -27,6 +27,7 @@ func runRender(ctx context.Context, args []string, getenv func(string) string, s
 		v              stacktemplates.Vars
 		tls, cors      string
 		secrets        string
+		replicas       string
 		printNginxConf bool
 	)
 	flags := flag.NewFlagSet("backpack render", flag.ContinueOnError)
@@ -49,6 +50,7 @@ Flags:
 	flags.StringVar(&v.Node, "node", env("BACKPACK_NODE", host), "value of the node label "+stacktemplates.NodeLabel+" on the node that keeps the backend's data (BACKPACK_NODE; default: this machine's host name)")
 	flags.StringVar(&cors, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "origins allowed to call the API, comma-separated; default the site, SCHEME://NAME.DOMAIN (BACKPACK_CORS_ORIGINS)")
 	flags.StringVar(&secrets, "secrets-version", env("BACKPACK_SECRETS_VERSION", "1"), "N in the external secrets' names NAME_api_key_vN and NAME_admin_token_vN (BACKPACK_SECRETS_VERSION)")
+	flags.StringVar(&replicas, "api-replicas", env("BACKPACK_API_REPLICAS", "1"), fmt.Sprintf("tasks of the api service, all on the backend's node; 1 to %d (BACKPACK_API_REPLICAS)", stacktemplates.MaxAPIReplicas))
 	stackFlags(flags, env, &v, &tls)
 
 	// NAME may come before the flags (the usual order) or after them.
@@ -101,6 +103,9 @@ Flags:
 		return fmt.Errorf("--secrets-version / BACKPACK_SECRETS_VERSION %q must be a number from 1", secrets)
 	}
 	v.SecretsVersion = n
+	if v.APIReplicas, err = strconv.Atoi(replicas); err != nil || v.APIReplicas < 1 || v.APIReplicas > stacktemplates.MaxAPIReplicas {
+		return fmt.Errorf("--api-replicas / BACKPACK_API_REPLICAS %q must be a number from 1 to %d", replicas, stacktemplates.MaxAPIReplicas)
+	}
 
 	out, err := stacktemplates.Render(ctx, v)
 	if err != nil {

@@ -55,9 +55,9 @@ func TestRender(t *testing.T) {
 		{
 			name: "flags win over the environment",
 			args: []string{"shop", "--domain", "example.com", "--tls", "true", "--cert-resolver", "staging", "--entrypoints", "web,websecure",
-				"--web-image", "nginx-test:1", "--api-cpus", "2"},
+				"--web-image", "nginx-test:1", "--api-cpus", "2", "--api-replicas", "3"},
 			env:  map[string]string{"BACKPACK_DOMAIN": "other.example", "BACKPACK_WEB_IMAGE": "nginx:old", "BACKPACK_TLS": "false"},
-			want: []string{"Host(`shop.example.com`)", "tls.certresolver: staging", "entrypoints: web,websecure", "image: nginx-test:1", `cpus: "2"`},
+			want: []string{"Host(`shop.example.com`)", "tls.certresolver: staging", "entrypoints: web,websecure", "image: nginx-test:1", `cpus: "2"`, "replicas: 3"},
 			not:  []string{"other.example", "nginx:old"},
 		},
 	} {
@@ -103,6 +103,8 @@ func TestRenderRefuses(t *testing.T) {
 		"bad tls":              {[]string{"shop", "--domain", "example.com", "--tls", "yes"}, nil, "--tls"},
 		"bad tls in env":       {[]string{"shop", "--domain", "example.com"}, map[string]string{"BACKPACK_TLS": "on"}, "BACKPACK_TLS"},
 		"bad secrets version":  {[]string{"shop", "--domain", "example.com", "--secrets-version", "0"}, nil, "secrets-version"},
+		"no api replicas":      {[]string{"shop", "--domain", "example.com", "--api-replicas", "0"}, nil, "api-replicas"},
+		"too many replicas":    {[]string{"shop", "--domain", "example.com"}, map[string]string{"BACKPACK_API_REPLICAS": "101"}, "BACKPACK_API_REPLICAS"},
 		"bad image":            {[]string{"shop", "--domain", "example.com", "--api-image", "api:${TAG}"}, nil, "api image"},
 		"bad memory":           {[]string{"shop", "--domain", "example.com"}, map[string]string{"BACKPACK_MONGO_MEMORY": "lots"}, "mongo memory"},
 		"two names":            {[]string{"shop", "blog", "--domain", "example.com"}, nil, "unexpected arguments"},

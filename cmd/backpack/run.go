@@ -77,7 +77,7 @@ func serveWith(ctx context.Context, s settings, st store.Store, devKeyFile strin
 	defer rt.Close()
 	cfg := controlplane.Config{
 		Store: st, Runtime: rt, Secrets: box, Domain: s.domain, PublicScheme: s.publicScheme, PublicPort: publicPort,
-		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends,
+		Registration: store.RegistrationMode(s.registration), MaxBackendsPerDeveloper: s.maxBackends, MaxAPIReplicas: s.maxReplicas,
 		MetricsToken: s.metricsToken, TrustedProxies: s.trustedProxies, Limits: s.throttle, Logger: log,
 		BackupDir: s.backupDir, BackupSchedule: store.BackupSchedule(s.backupSchedule), BackupKeep: s.backupKeep,
 		BackupQuotaBytes: s.backupQuotaBytes,

@@ -36,6 +36,7 @@ type settings struct {
 	secretFile   string
 	registration string
 	maxBackends  int
+	maxReplicas  int
 	metricsToken string
 	// backups: where they are kept ("" is <data dir>/backups), the operator's default schedule
 	// and keep, and each developer's quota in bytes (0: none).
@@ -82,6 +83,7 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 	fs.StringVar(&s.dataDir, "data-dir", env("BACKPACK_DATA_DIR", "./data"), "directory for the local runtime's backends (and, in dev, the database and secret key) (BACKPACK_DATA_DIR)")
 	fs.StringVar(&s.registration, "registration", env("BACKPACK_REGISTRATION", defRegistration), "who may sign up after the first (operator) account: open, invite or closed; applied at first start, then changed by the operator in the panel (BACKPACK_REGISTRATION)")
 	fs.IntVar(&s.maxBackends, "max-backends-per-developer", env.Int("BACKPACK_MAX_BACKENDS_PER_DEVELOPER", 10), "backends a developer may have; 0 means no limit; the operator has none (BACKPACK_MAX_BACKENDS_PER_DEVELOPER)")
+	fs.IntVar(&s.maxReplicas, "max-api-replicas", env.Int("BACKPACK_MAX_API_REPLICAS", controlplane.DefaultMaxAPIReplicas), fmt.Sprintf("API replicas a backend may run, all on its node; 1 to %d (BACKPACK_MAX_API_REPLICAS)", stacktemplates.MaxAPIReplicas))
 	fs.StringVar(&s.backupDir, "backup-dir", env("BACKPACK_BACKUP_DIR", ""), "directory where backups of backends are kept; default: backups in the data directory (BACKPACK_BACKUP_DIR)")
 	fs.StringVar(&s.backupSchedule, "backup-schedule", env("BACKPACK_BACKUP_SCHEDULE", string(controlplane.DefaultBackupSchedule)), "scheduled backups of backends without a schedule of their own: hourly, daily or off (BACKPACK_BACKUP_SCHEDULE)")
 	fs.IntVar(&s.backupKeep, "backup-keep", env.Int("BACKPACK_BACKUP_KEEP", controlplane.DefaultBackupKeep), "scheduled backups kept per backend, for backends without a setting of their own (BACKPACK_BACKUP_KEEP)")
@@ -106,6 +108,8 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		return s, errors.New("BACKPACK_PORT / --port must be a port number (0: any free port)")
 	case s.maxBackends < 0:
 		return s, errors.New("BACKPACK_MAX_BACKENDS_PER_DEVELOPER must be 0 or more")
+	case s.maxReplicas < 1 || s.maxReplicas > stacktemplates.MaxAPIReplicas:
+		return s, fmt.Errorf("BACKPACK_MAX_API_REPLICAS must be 1 to %d", stacktemplates.MaxAPIReplicas)
 	case s.backupSchedule != "hourly" && s.backupSchedule != "daily" && s.backupSchedule != "off":
 		return s, fmt.Errorf("BACKPACK_BACKUP_SCHEDULE %q must be hourly, daily or off", s.backupSchedule)
 	case s.backupKeep < 1 || s.backupKeep > controlplane.MaxBackupKeep:

@@ -26,6 +26,9 @@ type Spec struct {
 	Node string
 	// CORSOrigins are the exact origins allowed to call the API with credentials: the site.
 	CORSOrigins []string
+	// APIReplicas is how many API tasks to run, all on Node; 0 means one. A runtime that
+	// runs backends in-process (local) runs one whatever it says.
+	APIReplicas int
 }
 
 // Progress receives human-readable steps while Apply or Remove work, for the panel's event
@@ -82,6 +85,14 @@ type Runtime interface {
 	AdminURL(ctx context.Context, name string) (string, error)
 	// Close stops what the runtime runs in-process (nothing, for Swarm) and releases it.
 	Close() error
+}
+
+// Released is implemented by runtimes that run every backend's API from an image (Swarm): the
+// control plane records which backends run the present one, to follow a new release across
+// the fleet.
+type Released interface {
+	// APIImage is the image every backend's API is to run.
+	APIImage() string
 }
 
 // Router is implemented by runtimes whose backends are served through the control plane's own

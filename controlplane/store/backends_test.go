@@ -11,8 +11,9 @@ func newBackend(name, owner string) Backend {
 	return Backend{
 		Name: name, OwnerID: owner, Desired: DesiredRunning, State: StateCreating,
 		Node: "node-1", SealedAPIKey: []byte("sealed-key\x00\xff"), SealedAdminTok: []byte("sealed-admin"),
-		Operation: 42, // ignored
-		CreatedAt: t0, UpdatedAt: t0,
+		Operation:   42, // ignored
+		APIReplicas: 1,
+		CreatedAt:   t0, UpdatedAt: t0,
 	}
 }
 
@@ -38,7 +39,7 @@ func TestCreateBackend(t *testing.T) {
 		bare, err := s.CreateBackend(ctx, Backend{Name: "bare", OwnerID: "bob", CreatedAt: t0})
 		wantErr(t, "create bare", err, nil)
 		wantEqual(t, "bare", bare, Backend{Name: "bare", OwnerID: "bob", Desired: DesiredRunning,
-			State: StateCreating, Operation: 1, CreatedAt: t0, UpdatedAt: t0})
+			State: StateCreating, Operation: 1, APIReplicas: 1, CreatedAt: t0, UpdatedAt: t0})
 
 		_, err = s.Backend(ctx, "nope")
 		wantErr(t, "unknown", err, ErrNotFound)
@@ -112,7 +113,7 @@ func TestBackendLifecycle(t *testing.T) {
 		wantErr(t, "request delete", err, nil)
 		wantEqual(t, "delete requested", del, Backend{Name: "shop", OwnerID: "alice", Desired: DesiredDeleted,
 			State: StateDeleting, Node: "node-2", SealedAPIKey: []byte("new-key"), SealedAdminTok: []byte("sealed-admin"),
-			Operation: 2, CreatedAt: t0, UpdatedAt: at(5 * time.Second)})
+			Operation: 2, APIReplicas: 1, CreatedAt: t0, UpdatedAt: at(5 * time.Second)})
 		wantErr(t, "stale report of the create", s.UpdateStatus(ctx, "shop", 1, StatusUpdate{State: StateRunning, Now: at(6 * time.Second)}), ErrStale)
 		_, err = s.CreateBackend(ctx, newBackend("shop", "alice"))
 		wantErr(t, "create while deleting", err, ErrConflict)
@@ -129,7 +130,7 @@ func TestBackendLifecycle(t *testing.T) {
 		wantErr(t, "revive", err, nil)
 		wantRev := Backend{Name: "shop", OwnerID: "alice", Desired: DesiredRunning, State: StateCreating,
 			Node: "node-2", SealedAPIKey: []byte("new-key"), SealedAdminTok: []byte("sealed-admin"),
-			Operation: 3, CreatedAt: t0, UpdatedAt: at(8 * time.Second)}
+			Operation: 3, APIReplicas: 1, CreatedAt: t0, UpdatedAt: at(8 * time.Second)}
 		wantEqual(t, "revived", rev, wantRev)
 		b, _ = s.Backend(ctx, "shop")
 		wantEqual(t, "revived, read back", b, wantRev)

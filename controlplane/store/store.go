@@ -135,6 +135,11 @@ type Backend struct {
 	// CopyFrom is the id of the backup this backend is to be a copy of, until the copy has
 	// been attempted once the backend first runs; "" for none.
 	CopyFrom string
+	// APIReplicas is how many API tasks the backend runs (1 when not given at create).
+	APIReplicas int
+	// APIImage is the API image the backend last became ready with; "" until it first has
+	// (or with a runtime that runs no images).
+	APIImage string
 }
 
 // BackupSchedule is how often scheduled backups of a backend are taken.
@@ -257,6 +262,11 @@ type Store interface {
 
 	// SetBackupSettings sets the backend's own backup schedule and keep and returns the row.
 	SetBackupSettings(ctx context.Context, name string, schedule BackupSchedule, keep int, now time.Time) (Backend, error)
+	// SetAPIReplicas sets how many API tasks the backend runs and returns the row.
+	SetAPIReplicas(ctx context.Context, name string, replicas int, now time.Time) (Backend, error)
+	// SetAPIImage records the API image the backend became ready with, if it is still on
+	// operation (else ErrStale).
+	SetAPIImage(ctx context.Context, name string, operation int64, image string) error
 	// ClearCopyFrom forgets the backend's pending copy once it has been attempted, if the
 	// backend is still on operation (else ErrStale).
 	ClearCopyFrom(ctx context.Context, name string, operation int64) error

@@ -308,6 +308,50 @@ type Backend struct {
 	State     string `json:"state"`
 	APIKey    string `json:"apiKey"`
 	LastError string `json:"lastError"`
+	Replicas  struct {
+		API int `json:"api"`
+	} `json:"replicas"`
+	APIImage  string    `json:"apiImage"`
+	Upgrading bool      `json:"upgrading"`
+	Services  []Service `json:"services"`
+}
+
+// Service is one service of a backend as the control plane reports it.
+type Service struct {
+	Name    string `json:"name"`
+	Running int    `json:"running"`
+	Desired int    `json:"desired"`
+}
+
+// SetAPIReplicas asks for n API replicas of the backend and waits until the control plane
+// reports n of them running (of the present spec) and the backend running.
+func (p *Platform) SetAPIReplicas(name string, n int, within time.Duration) Backend {
+	p.T.Helper()
+	p.MustStatus(http.StatusOK, p.Send(http.MethodPatch, "/api/backends/"+name, map[string]any{"replicas": map[string]int{"api": n}}))
+	return p.WaitBackend(name, fmt.Sprintf("running %d API replicas", n), within, func(b Backend) bool {
+		for _, s := range b.Services {
+			if s.Name == "api" {
+				return b.State == "running" && s.Desired == n && s.Running == n
+			}
+		}
+		return false
+	})
+}
+
+// WaitBackend polls the backend until ok says it is as wanted (what says how, for the failure).
+func (p *Platform) WaitBackend(name, what string, within time.Duration, ok func(Backend) bool) Backend {
+	p.T.Helper()
+	deadline := time.Now().Add(within)
+	var b Backend
+	for time.Now().Before(deadline) {
+		b, _ = p.Backend(name)
+		if ok(b) {
+			return b
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	p.T.Fatalf("backend %s is not %s after %s: %+v", name, what, within, b)
+	return b
 }
 
 // Backend asks the control plane for the backend and returns it with the answer's status.

@@ -155,6 +155,9 @@ func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime
 	defer end()
 	defer r.names.Lock(spec.Name)()
 
+	if spec.APIReplicas > 1 {
+		progress(fmt.Sprintf("one API runs in this process: the local runtime has no replicas (the %d asked for run on Swarm)", spec.APIReplicas))
+	}
 	logs := newBackendLogs(r.lines)
 	if old, ok := r.instance(spec.Name); ok {
 		if sameSpec(old.spec, spec) {

@@ -221,9 +221,11 @@ func (r *Runtime) ensureServices(ctx context.Context, stack string, want map[str
 	return nil
 }
 
-// withSpecDigest labels spec, and its container spec (which every task copies, so Status can
-// tell a task of this spec from one of the previous), with the digest of spec without those
-// labels.
+// withSpecDigest labels spec with the digest of spec without those labels, and its container
+// spec (which every task copies, so Status can tell a task of this spec from one of the
+// previous) with the digest of the same without the service's mode: a new count of replicas
+// changes the service, so it is applied, but not its task template, so Swarm adds or removes
+// tasks instead of replacing every one.
 func withSpecDigest(spec swarm.ServiceSpec) (swarm.ServiceSpec, error) {
 	spec.Labels = withoutLabel(spec.Labels, LabelSpec)
 	var cs *swarm.ContainerSpec
@@ -233,14 +235,26 @@ func withSpecDigest(spec swarm.ServiceSpec) (swarm.ServiceSpec, error) {
 		cs = &c
 		spec.TaskTemplate.ContainerSpec = cs
 	}
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return spec, fmt.Errorf("service %s: %w", spec.Name, err)
+	digest := func(s swarm.ServiceSpec) (string, error) {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return "", fmt.Errorf("service %s: %w", spec.Name, err)
+		}
+		return convert.Digest(b), nil
 	}
-	digest := convert.Digest(b)
-	spec.Labels[LabelSpec] = digest
+	whole, err := digest(spec)
+	if err != nil {
+		return spec, err
+	}
+	unscaled := spec
+	unscaled.Mode = swarm.ServiceMode{}
+	task, err := digest(unscaled)
+	if err != nil {
+		return spec, err
+	}
+	spec.Labels[LabelSpec] = whole
 	if cs != nil {
-		cs.Labels[LabelSpec] = digest
+		cs.Labels[LabelSpec] = task
 	}
 	return spec, nil
 }

@@ -65,6 +65,25 @@ func TestSpecDigest(t *testing.T) {
 	if db.Labels[LabelSpec] == da.Labels[LabelSpec] {
 		t.Error("a changed spec has the same digest")
 	}
+
+	// A new count of replicas changes the service's digest, not its tasks': Swarm scales
+	// without replacing the tasks that run.
+	replicas := func(n uint64) swarm.ServiceSpec {
+		s := a
+		s.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
+		d, err := withSpecDigest(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	one, three := replicas(1), replicas(3)
+	if one.Labels[LabelSpec] == three.Labels[LabelSpec] {
+		t.Error("1 and 3 replicas have the same service digest: scaling would not be applied")
+	}
+	if one.TaskTemplate.ContainerSpec.Labels[LabelSpec] != three.TaskTemplate.ContainerSpec.Labels[LabelSpec] {
+		t.Error("1 and 3 replicas have different task digests: scaling would replace every task")
+	}
 }
 
 func node(id, host, label string, ready bool, availability swarm.NodeAvailability) swarm.Node {

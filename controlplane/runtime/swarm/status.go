@@ -91,10 +91,14 @@ func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[
 
 // current reports whether a task runs the service's present spec: during an update (a new
 // API key, a new image) the old task keeps running until its successor does, and only the
-// successor counts. The spec digest label, copied onto the container spec, tells them apart;
-// a service deployed without one (by hand) counts every running task.
+// successor counts. The digest label of the container spec (see withSpecDigest), which every
+// task copies, tells them apart; a service deployed without one (by hand) counts every
+// running task.
 func current(t swarm.Task, s swarm.Service) bool {
-	want := s.Spec.Labels[LabelSpec]
+	var want string
+	if c := s.Spec.TaskTemplate.ContainerSpec; c != nil {
+		want = c.Labels[LabelSpec]
+	}
 	return want == "" || (t.Spec.ContainerSpec != nil && t.Spec.ContainerSpec.Labels[LabelSpec] == want)
 }
 

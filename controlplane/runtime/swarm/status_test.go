@@ -88,3 +88,29 @@ func TestApplyRefusesBadNamesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestScaledServiceCountsItsTasks: after a service is scaled, the tasks it already ran are
+// still of its present spec (their digest is the task template's, which scaling leaves
+// alone); a task of an earlier template is not.
+func TestScaledServiceCountsItsTasks(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	spec := func(image string, n uint64) swarm.ServiceSpec {
+		s, err := withSpecDigest(swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api"}, Mode: replicated(n),
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	of := func(s swarm.ServiceSpec) swarm.Task {
+		tk := task("s1", swarm.TaskStateRunning, swarm.TaskStateRunning, t0, "")
+		tk.Spec = s.TaskTemplate
+		return tk
+	}
+	before, scaled, other := spec("api:1", 1), spec("api:1", 3), spec("api:2", 3)
+	svc := swarm.Service{ID: "s1", Spec: scaled}
+	got := serviceStatus("shop", svc, []swarm.Task{of(before), of(scaled), of(scaled), of(other)}, map[string]string{"n1": "node-one"})
+	if got.Desired != 3 || got.Running != 3 {
+		t.Errorf("got %d of %d running, want the first task and the two new ones (3 of 3), not the other image's", got.Running, got.Desired)
+	}
+}

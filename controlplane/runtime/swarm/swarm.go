@@ -121,11 +121,18 @@ func (r *Runtime) vars(spec runtime.Spec, secretsVersion int) stacktemplates.Var
 		CORSOrigins:    spec.CORSOrigins,
 		SecretsVersion: secretsVersion,
 		TrustedProxies: r.cfg.TrustedProxies,
+		APIReplicas:    spec.APIReplicas,
 		API:            r.cfg.API,
 		Mongo:          r.cfg.Mongo,
 		Redis:          r.cfg.Redis,
 		Web:            r.cfg.Web,
 	}
+}
+
+// APIImage is the image every backend's api runs: the configured one (BACKPACK_API_IMAGE),
+// else the default.
+func (r *Runtime) APIImage() string {
+	return r.vars(runtime.Spec{}, 1).WithDefaults().API.Image
 }
 
 // AdminURL is the api's admin port by its alias on backpack_admin, which only a container on

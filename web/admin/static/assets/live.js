@@ -3,8 +3,9 @@
 import {stillSignedIn} from './api.js';
 
 /**
- * followBackends keeps the caller's backends live. handlers: list(backends) with the whole
- * listing (on open and after every reconnect), changed(backend), removed(name), status(online).
+ * followBackends keeps the caller's backends live. handlers: list(backends, apiImage) with the
+ * whole listing and the API image of the present release ("" without one), on open and after
+ * every reconnect; changed(backend), removed(name), status(online).
  * The browser reconnects by itself after a network failure; a refused stream (the session
  * ended, or a proxy answered an error while the server restarted) is opened again with backoff
  * once the session is known to last, and otherwise the panel goes to the sign-in page.
@@ -16,7 +17,10 @@ export function followBackends(ctx, handlers) {
   let closed = false;
   const open = () => {
     es = new EventSource('/api/events');
-    es.addEventListener('backends', (ev) => handlers.list && handlers.list(JSON.parse(ev.data).backends));
+    es.addEventListener('backends', (ev) => {
+      const all = JSON.parse(ev.data);
+      if (handlers.list) handlers.list(all.backends, all.apiImage || '');
+    });
     es.addEventListener('backend', (ev) => handlers.changed && handlers.changed(JSON.parse(ev.data)));
     es.addEventListener('removed', (ev) => handlers.removed && handlers.removed(JSON.parse(ev.data).name));
     es.addEventListener('open', () => {

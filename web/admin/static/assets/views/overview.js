@@ -3,6 +3,7 @@
 import {h, replace, copyButton, confirmDialog, errorBox, table, when} from '../dom.js';
 import * as api from '../api.js';
 import {followOperation} from '../live.js';
+import {scaleSection} from './scale.js';
 
 /** snippet is what a developer pastes into their site to use this backend; key is shown as given. */
 function snippet(b, key = b.apiKey) {
@@ -73,6 +74,7 @@ export function overviewTab(tab) {
   const facts = h('dl', {class: 'facts'});
   const steps = h('ol', {class: 'steps', 'aria-live': 'polite'});
   const outcome = h('p', {class: 'outcome', role: 'status'});
+  const scale = scaleSection(tab);
 
   const drawFacts = () => {
     const b = tab.backend();
@@ -131,17 +133,24 @@ export function overviewTab(tab) {
       h('pre', {class: 'snippet'}, code),
       h('div', {class: 'actions left'}, copyButton('Copy snippet', () => snippet(tab.backend())))),
     h('section', {class: 'card'}, h('h2', null, 'Services'), servicesEl),
+    scale.el,
     h('section', {class: 'card'}, h('h2', null, 'Deployment'), steps, outcome));
   showKey();
   drawFacts();
   follow();
   // A new state may come from a new operation (a delete) or from a retry that succeeded after
   // the stream ended (failed → running): either way the stream tells the whole story again.
+  // A new count of API replicas or a new release rolls the API within the same operation: its
+  // steps are told again from the start, with the new ones.
+  const rollOf = (b) => `${(b.replicas && b.replicas.api) || 1} ${b.upgrading} ${b.apiImage || ''}`;
   let lastState = tab.backend().state;
+  let lastRoll = rollOf(tab.backend());
   tab.onChange((b) => {
     drawFacts();
+    scale.fill(b);
     showKey();
-    if (b.state !== lastState) follow();
+    if (b.state !== lastState || rollOf(b) !== lastRoll) follow();
     lastState = b.state;
+    lastRoll = rollOf(b);
   });
 }
