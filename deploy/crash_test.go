@@ -247,7 +247,8 @@ func (r *crashRun) killDuringUpdate() string {
 	b := r.pick()
 	schedule := []string{"hourly", "daily", "off"}[r.rng.IntN(3)]
 	body, _ := json.Marshal(map[string]any{"backups": map[string]any{"schedule": schedule, "keep": 1 + r.rng.IntN(10)}})
-	d := r.delay(150 * time.Millisecond)
+	// Answered within about 35 ms here: most kills land while it is in flight.
+	d := r.delay(50 * time.Millisecond)
 	a := r.sendWhileKilled(http.MethodPatch, "/api/backends/"+b.name, body, d)
 	if a.status == http.StatusOK {
 		b.schedule = schedule
@@ -259,7 +260,8 @@ func (r *crashRun) killDuringUpdate() string {
 // in flight: answered, the new key must be the one the control plane gives.
 func (r *crashRun) killDuringRotate() string {
 	b := r.pick()
-	d := r.delay(250 * time.Millisecond)
+	// Answered within about 70 ms here: most kills land while it is in flight.
+	d := r.delay(100 * time.Millisecond)
 	a := r.sendWhileKilled(http.MethodPost, "/api/backends/"+b.name+"/api-key", nil, d)
 	if a.status == http.StatusOK {
 		var out struct {
