@@ -7,7 +7,7 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TSC_CHECK   = npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --module es2022 \
               --moduleResolution bundler --lib es2022,dom web/sdk/example.ts
 
-.PHONY: dev test test-env bench lint build fuzz
+.PHONY: dev test test-env bench chaos lint build fuzz
 
 ## dev: run Backpack with the embedded default (no Docker, no database server): the control
 ## plane on SQLite, backends in-process, all under DATA_DIR
@@ -53,6 +53,25 @@ bench: test-env
 	$(GO) test -run '^$$' -bench BenchmarkEdge -benchtime 1x -timeout 30m ./deploy/
 	$(GO) test -run '^$$' -bench BenchmarkReplicas -benchtime 1x -timeout 30m ./deploy/
 	$(GO) test -run '^$$' -bench BenchmarkFleetUpgrade -benchtime 1x -timeout 40m ./deploy/
+
+## chaos: the platform on the local swarm under faults, too long for `make test`: every TestChaos*
+## test of CHAOS_PKGS (BACKPACK_CHAOS=1), one platform each: crash trials (the control plane
+## killed with SIGKILL during creates, updates, API-key rotations and deletes, CHAOS_TRIALS of
+## them, at moments drawn from CHAOS_SEED, a new one printed if empty) and a soak (SOAK_DURATION
+## of mixed traffic on five backends through Traefik, memory sampled every 30 s). Each scenario
+## appends its own block of figures to CHAOS_REPORT (platformtest.Report), printed at the end,
+## also when a scenario failed.
+CHAOS_PKGS    ?= ./deploy/
+CHAOS_TRIALS  ?= 20
+CHAOS_SEED    ?=
+SOAK_DURATION ?= 10m
+CHAOS_REPORT  ?= /tmp/backpack-chaos-report.txt
+chaos: test-env
+	@rm -f $(CHAOS_REPORT)
+	BACKPACK_CHAOS=1 BACKPACK_CHAOS_TRIALS=$(CHAOS_TRIALS) BACKPACK_CHAOS_SEED=$(CHAOS_SEED) \
+	BACKPACK_SOAK_DURATION=$(SOAK_DURATION) BACKPACK_REPORT=$(CHAOS_REPORT) \
+	$(GO) test -count=1 -v -timeout 120m -run '^TestChaos' $(CHAOS_PKGS); status=$$?; \
+	echo; echo "chaos report ($(CHAOS_REPORT)):"; cat $(CHAOS_REPORT) 2>/dev/null; exit $$status
 
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)
 lint:
