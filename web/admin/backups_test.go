@@ -185,7 +185,7 @@ func TestBackups(t *testing.T) {
 		t.Fatalf("the copy's notes = %v, want the backup's one document", docs)
 	}
 	p.open(ctx, "/backends/shop-copy")
-	p.waitText(ctx, ".steps", "restored: 1 documents")
+	p.waitText(ctx, ".steps", "restored: 1 document,")
 
 	// Delete, after a confirmation.
 	p.open(ctx, "/backends/shop/backups")
