@@ -33,9 +33,10 @@ type clientLog struct {
 	firstError error
 }
 
-// runLoad runs clients loops of do until duration has passed: no request starts after the
-// deadline, and requests in flight then are let finish. If ctx ends, the loops stop at once
-// and requests cut short are not counted.
+// runLoad runs clients loops of do until duration has passed: each client makes at least one
+// request, no other request starts after the deadline, and requests in flight then are let
+// finish. If ctx ends, the loops start no more requests; a request that fails because of it is
+// not counted, one that succeeds still is.
 func runLoad(ctx context.Context, clients int, duration time.Duration, do step) summary {
 	logs := make([]clientLog, clients)
 	start := time.Now()
@@ -44,18 +45,18 @@ func runLoad(ctx context.Context, clients int, duration time.Duration, do step) 
 	for c := range logs {
 		wg.Go(func() {
 			log := &logs[c]
-			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+			for i := 0; i == 0 || time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 				t := time.Now()
 				err := do(ctx, i)
 				switch {
-				case ctx.Err() != nil:
-				case err != nil:
+				case err == nil:
+					log.latencies = append(log.latencies, time.Since(t))
+				case ctx.Err() != nil: // cut off by the end of the run
+				default:
 					log.errors++
 					if log.firstError == nil {
 						log.firstError = err
 					}
-				default:
-					log.latencies = append(log.latencies, time.Since(t))
 				}
 			}
 		})
