@@ -631,16 +631,20 @@ func isIndexConflict(err error) bool {
 // or took long over the operation: no server could be selected (it is down, restarting, or
 // its address is gone), a connection could not be made, or one broke (the server was killed
 // mid-request; the write may or may not have happened, which the client learns from a 503
-// rather than a 500). A network timeout on an established connection is left to the caller's
-// deadline handling: it is as likely a slow query as a lost server.
+// rather than a 500). A network timeout on an established connection, and a connection the
+// call's own deadline broke, are left to the caller's deadline handling: they are as likely a
+// slow query as a lost server.
 func unreachable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.As(err, &topology.ServerSelectionError{}) || errors.As(err, &topology.ConnectionError{}) {
+	if errors.As(err, &topology.ServerSelectionError{}) {
 		return true
 	}
-	return mongo.IsNetworkError(err) && !mongo.IsTimeout(err)
+	if mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the call's own deadline cut the connection: slow, not out of reach
+	}
+	return errors.As(err, &topology.ConnectionError{}) || mongo.IsNetworkError(err)
 }
 
 // reachable wraps err with docstore.ErrUnavailable when it says the server is out of reach.
