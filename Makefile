@@ -55,7 +55,7 @@ bench: test-env
 	$(GO) test -run '^$$' -bench BenchmarkFleetUpgrade -benchtime 1x -timeout 40m ./deploy/
 
 ## chaos: the platform on the local swarm under faults, too long for `make test`: every TestChaos*
-## test of CHAOS_PKGS (BACKPACK_CHAOS=1), one platform each: crash trials (the control plane
+## test of CHAOS_PKGS (built with -tags chaos), one platform each: crash trials (the control plane
 ## killed with SIGKILL during creates, updates, API-key rotations and deletes, CHAOS_TRIALS of
 ## them, at moments drawn from CHAOS_SEED, a new one printed if empty) and a soak (SOAK_DURATION
 ## of mixed traffic on five backends through Traefik, memory sampled every 30 s). Each scenario
@@ -68,9 +68,9 @@ SOAK_DURATION ?= 10m
 CHAOS_REPORT  ?= /tmp/backpack-chaos-report.txt
 chaos: test-env
 	@rm -f $(CHAOS_REPORT)
-	BACKPACK_CHAOS=1 BACKPACK_CHAOS_TRIALS=$(CHAOS_TRIALS) BACKPACK_CHAOS_SEED=$(CHAOS_SEED) \
+	BACKPACK_CHAOS_TRIALS=$(CHAOS_TRIALS) BACKPACK_CHAOS_SEED=$(CHAOS_SEED) \
 	BACKPACK_SOAK_DURATION=$(SOAK_DURATION) BACKPACK_REPORT=$(CHAOS_REPORT) \
-	$(GO) test -count=1 -v -timeout 120m -run '^TestChaos' $(CHAOS_PKGS); status=$$?; \
+	$(GO) test -tags chaos -count=1 -v -timeout 120m -run '^TestChaos' $(CHAOS_PKGS); status=$$?; \
 	echo; echo "chaos report ($(CHAOS_REPORT)):"; cat $(CHAOS_REPORT) 2>/dev/null; exit $$status
 
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)

@@ -31,32 +31,11 @@ import (
 const (
 	crashTrialsEnv = "BACKPACK_CHAOS_TRIALS"
 	chaosSeedEnv   = "BACKPACK_CHAOS_SEED"
-	chaosEnv       = "BACKPACK_CHAOS"
 )
 
 // crashKinds are the operations the control plane is killed in the middle of, in the order the
 // trials take them.
 var crashKinds = []string{"create", "rotate", "delete", "update"}
-
-// TestChaosCrashTrials is issue 18's crash trials (`make chaos`, BACKPACK_CHAOS=1): the control
-// plane killed with SIGKILL at random moments during creates, updates, API-key rotations and
-// deletes, BACKPACK_CHAOS_TRIALS times (20 by default); after each restart every backend
-// converges to its desired state with no duplicate services and no leaked Swarm objects.
-func TestChaosCrashTrials(t *testing.T) {
-	if os.Getenv(chaosEnv) != "1" {
-		t.Skip("a long run: make chaos (BACKPACK_CHAOS=1) runs it")
-	}
-	trials := 20
-	if v := os.Getenv(crashTrialsEnv); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("%s=%q: want a number of trials", crashTrialsEnv, v)
-		}
-		trials = n
-	}
-	p := platformtest.Deploy(t, platformtest.Options{Traefik: true, TLS: true})
-	runCrashTrials(t, p, trials)
-}
 
 // chaosSeed is BACKPACK_CHAOS_SEED, or a new seed; either way it is logged with how to repeat
 // the run.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/backpackhq/backpack/internal/platformtest"
+	"github.com/backpackhq/backpack/internal/testenv"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/gorilla/websocket"
@@ -150,7 +151,7 @@ func replicaConnections(t *testing.T, p *platformtest.Platform, name string) map
 		for _, file := range []string{"tcp", "tcp6"} {
 			f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", info.State.Pid, file))
 			if err != nil {
-				t.Skipf("cannot read the replicas' connections (%v): the test needs root", err)
+				testenv.Missing(t, fmt.Sprintf("root, to read the replicas' connections in /proc (%v)", err))
 			}
 			sc := bufio.NewScanner(f)
 			for sc.Scan() {
