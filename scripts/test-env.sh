@@ -94,9 +94,29 @@ if command -v dockerd >/dev/null; then
     fi
   fi
   if docker info >/dev/null 2>&1; then
-    if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
-      echo "test-env: initialising a single-node swarm"
-      docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+    # The manager advertises the host's end of the veth pair scripts/cluster-net.sh makes, not
+    # 127.0.0.1: the multi-node tests add a second engine as a worker, which must reach the
+    # manager at the address the swarm gives it. A swarm this script made earlier on 127.0.0.1
+    # is made again while it runs nothing; one that runs services is left and said so.
+    manager_addr=""
+    if [ "$(id -u)" -eq 0 ]; then
+      manager_addr=$(bash "$(dirname "$0")/cluster-net.sh") ||
+        echo "test-env: could not make the second node's network (scripts/cluster-net.sh); the multi-node tests will say so" >&2
+    fi
+    swarm_state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+    if [ "$swarm_state" = "active" ] && [ -n "$manager_addr" ] &&
+      [ "$(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')" != "$manager_addr:2377 " ]; then
+      if [ -z "$(docker service ls -q)" ] && [ "$(docker info --format '{{.Swarm.Nodes}}')" = 1 ]; then
+        echo "test-env: making the swarm again to advertise $manager_addr (it ran nothing)"
+        docker swarm leave --force >/dev/null
+        swarm_state=inactive
+      else
+        echo "test-env: the swarm's manager does not advertise $manager_addr and runs services; the multi-node tests need: docker swarm leave --force && sudo bash scripts/test-env.sh" >&2
+      fi
+    fi
+    if [ "$swarm_state" != "active" ]; then
+      echo "test-env: initialising a single-node swarm (manager at ${manager_addr:-127.0.0.1})"
+      docker swarm init --advertise-addr "${manager_addr:-127.0.0.1}" >/dev/null
     fi
     docker_status="Docker Engine $(docker version --format '{{.Server.Version}}'), swarm $(docker info --format '{{.Swarm.LocalNodeState}}')"
     # The images the Swarm tests deploy: Backpack's own, built from this checkout, and offline
