@@ -7,7 +7,7 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TSC_CHECK   = npx --yes -p typescript@5 tsc --noEmit --strict --target es2022 --module es2022 \
               --moduleResolution bundler --lib es2022,dom web/sdk/example.ts
 
-.PHONY: dev test test-env bench chaos lint build fuzz
+.PHONY: dev test test-env test-cluster bench chaos lint build fuzz
 
 ## dev: run Backpack with the embedded default (no Docker, no database server): the control
 ## plane on SQLite, backends in-process, all under DATA_DIR
@@ -27,11 +27,22 @@ test: test-env
 	BACKPACK_TEST_ENGINE=mongo $(GO) test -count=1 -timeout 20m ./core/ ./coreapi/
 	$(GO) test -count=1 -timeout 20m ./web/...
 	$(GO) test -count=1 -timeout 20m ./deploy/browser/
+	$(CLUSTER_TEST)
 	node --test web/sdk/
 	$(TSC_CHECK)
 
 test-env:
 	bash scripts/test-env.sh
+
+## test-cluster: the multi-node tests alone (also the last Go step of make test), built with
+## -tags cluster: a second Docker engine on this machine, in the network namespace
+## scripts/cluster-net.sh makes, joins the swarm as a worker; backends are placed on both
+## nodes, the worker is lost under load and returns, a backend is purged while its node is down.
+## One package at a time: both add and remove the same worker.
+CLUSTER_TEST = $(GO) test -tags cluster -count=1 -p 1 -v -timeout 30m \
+               -run '^(TestWorkerJoinsAndReturns|TestPlatformOnTwoNodes)$$' ./internal/swarmtest/ ./deploy/
+test-cluster: test-env
+	$(CLUSTER_TEST)
 
 ## bench: Go micro-benchmarks, a load run against real servers (backpack-api and PocketBase v0.34.2
 ## side by side, each its own process, against issue 14's targets; backup and restore of 100,000
@@ -76,8 +87,8 @@ chaos: test-env
 ## lint: formatting, vet, staticcheck, and the SDK's types checked with tsc (fetched by npx)
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
-	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) vet -tags chaos,cluster ./...
+	$(GO) run $(STATICCHECK) -tags chaos,cluster ./...
 	$(TSC_CHECK)
 
 ## build: static binaries in ./bin

@@ -87,12 +87,18 @@ type wsSession struct {
 	other    string
 }
 
-// seededLoad creates the backend name and what a load of it needs: a site, two signed-in end
-// users (ann and bob, in cookie mode) and a collection, notes, with ten documents. The load
-// is not started.
+// seededLoad creates the backend name and seeds a load of it (seedLoad). The load is not
+// started.
 func seededLoad(t *testing.T, p *platformtest.Platform, name string) *load {
 	t.Helper()
-	b := p.Create(name)
+	return seedLoad(t, p, p.Create(name))
+}
+
+// seedLoad gives a running backend what a load of it needs: a site, two signed-in end users
+// (ann and bob, in cookie mode) and a collection, notes, with ten documents.
+func seedLoad(t *testing.T, p *platformtest.Platform, b platformtest.Backend) *load {
+	t.Helper()
+	name := b.Name
 	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
 	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
 		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))

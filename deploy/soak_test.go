@@ -80,31 +80,9 @@ func TestChaosSoak(t *testing.T) {
 	}
 }
 
-// soakLoad waits until the backend runs, publishes its site, signs two end users in, seeds a
-// collection, and returns a load of it that has not started.
+// soakLoad waits until the backend runs and seeds a load of it (seedLoad), not started.
 func soakLoad(t *testing.T, p *platformtest.Platform, name string) *load {
-	b := p.WaitState(name, "running", 5*time.Minute)
-	p.FirstAnswer(p.APIURL(name)+"/healthz", 2*time.Minute)
-	p.MustStatus(http.StatusCreated, p.Raw(http.MethodPost, "/api/backends/"+name+"/site",
-		bytes.NewReader(platformtest.SiteZip(t, map[string]string{"index.html": "<h1>" + name + "</h1>"})), "application/zip"))
-	p.FirstAnswer(p.SiteURL(name)+"/", 2*time.Minute)
-	var users []*platformtest.EndUser
-	for _, email := range []string{"ann@example.com", "bob@example.com"} {
-		u := p.EndUser(name, b.APIKey)
-		u.MustStatus(http.StatusCreated, u.Send(http.MethodPost, "/auth/register", map[string]any{"email": email, "password": "password123"}))
-		u.Login(email, "password123")
-		users = append(users, u)
-	}
-	users[0].MustStatus(http.StatusCreated, users[0].Send(http.MethodPost, "/collections", map[string]any{"name": "notes"}))
-	var ids []string
-	for i := range 10 {
-		var doc struct {
-			ID string `json:"_id"`
-		}
-		users[i%2].MustStatus(http.StatusCreated, users[i%2].Send(http.MethodPost, "/notes", map[string]any{"title": fmt.Sprintf("seed %d", i)})).Decode(&doc)
-		ids = append(ids, doc.ID)
-	}
-	return newLoad(t, p, name, "notes", b.APIKey, users, ids)
+	return seedLoad(t, p, p.WaitState(name, "running", 5*time.Minute))
 }
 
 // fileRoundTrip uploads a small file as the user, downloads it and deletes it, so that the

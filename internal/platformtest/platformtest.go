@@ -308,7 +308,9 @@ type Backend struct {
 	State     string `json:"state"`
 	APIKey    string `json:"apiKey"`
 	LastError string `json:"lastError"`
-	Replicas  struct {
+	// Node is the swarm node (its backpack.node label) the backend's data lives on.
+	Node     string `json:"node"`
+	Replicas struct {
 		API int `json:"api"`
 	} `json:"replicas"`
 	APIImage  string    `json:"apiImage"`
