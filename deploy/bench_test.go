@@ -150,6 +150,8 @@ func BenchmarkFleetUpgrade(b *testing.B) {
 			readers, ids = append(readers, edge), append(ids, id)
 		}
 		var requests, failures atomic.Int64
+		var failed []string // the first failures, said with the figures
+		var failedMu sync.Mutex
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for i, r := range readers {
@@ -163,13 +165,23 @@ func BenchmarkFleetUpgrade(b *testing.B) {
 					requests.Add(1)
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 					resp, err := r.client.Do(r.request(http.MethodGet, "/items/"+ids[i], nil).WithContext(ctx))
+					var body []byte
 					if err == nil {
-						_, _ = io.Copy(io.Discard, resp.Body)
+						body, _ = io.ReadAll(io.LimitReader(resp.Body, 300))
 						resp.Body.Close()
 					}
 					cancel()
 					if err != nil || resp.StatusCode != http.StatusOK {
 						failures.Add(1)
+						failedMu.Lock()
+						if len(failed) < 10 {
+							what := fmt.Sprint(err)
+							if err == nil {
+								what = fmt.Sprintf("%d %s", resp.StatusCode, body)
+							}
+							failed = append(failed, fmt.Sprintf("%s %s: %s", time.Now().UTC().Format("15:04:05.000"), names[i], what))
+						}
+						failedMu.Unlock()
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
@@ -181,6 +193,9 @@ func BenchmarkFleetUpgrade(b *testing.B) {
 		report(b, took.Seconds(), fmt.Sprintf("upgrade-%d-backends-s", backends))
 		report(b, float64(requests.Load()), "requests")
 		report(b, float64(failures.Load()), "failed-requests")
+		for _, f := range failed {
+			fmt.Printf("%s failed: %s\n", b.Name(), f)
+		}
 	}
 }
 

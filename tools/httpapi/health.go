@@ -26,11 +26,12 @@ const readyTimeout = 2 * time.Second
 
 // Readyz answers 200 {"status":"ok","checks":{NAME:"ok"…}} when every check answers within 2
 // seconds, else 503 not_ready with message and the same checks (each "ok" or "unreachable") in
-// details, so a replica that lost a dependency is taken out of rotation. While the server
-// drains before stopping (httpserve.Draining) it answers 503 draining without checking
-// anything: the replica still serves, but the load balancer must stop sending it traffic.
+// details, so a replica that lost a dependency is taken out of rotation. In the second half of
+// the drain before the server stops (httpserve.Unready) it answers 503 draining without
+// checking anything: the replica still serves, but the load balancer must stop sending it
+// traffic.
 func Readyz(c echo.Context, message string, checks ...Check) error {
-	if httpserve.Draining(c.Request().Context()) {
+	if httpserve.Unready(c.Request().Context()) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "draining", Message: "this replica is shutting down; another one takes its traffic"}
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)

@@ -14,7 +14,7 @@ func phaseHandler(streaming chan<- struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/readyz":
-			if Draining(r.Context()) {
+			if Unready(r.Context()) {
 				http.Error(w, "draining", http.StatusServiceUnavailable)
 				return
 			}
@@ -82,10 +82,20 @@ func TestDrainKeepsServingWhileNotReady(t *testing.T) {
 
 	drainStarted := time.Now()
 	cancel()
+	waitUntil(t, "/readyz closes its connection", func() bool {
+		_, closing, _ := fetch(t, client, base+"/readyz")
+		return closing
+	})
+	if status, _, _ := fetch(t, client, base+"/readyz"); status != http.StatusOK && time.Since(drainStarted) < time.Second {
+		t.Fatalf("/readyz answered %d %s into the drain, before its half-way point", status, time.Since(drainStarted))
+	}
 	waitUntil(t, "/readyz answers 503", func() bool {
 		status, _, _ := fetch(t, client, base+"/readyz")
 		return status == http.StatusServiceUnavailable
 	})
+	if time.Since(drainStarted) < time.Second {
+		t.Errorf("/readyz answered 503 %s into a 2s drain, before its half-way point", time.Since(drainStarted))
+	}
 	status, closing, body := fetch(t, client, base+"/")
 	if status != http.StatusOK || body != "ok" {
 		t.Fatalf("during the drain: / answered %d %q, want 200 ok", status, body)
@@ -153,8 +163,8 @@ func TestRequestInFlightAcrossTheDrainFinishes(t *testing.T) {
 // runtime's in-process backends) never drain and never go away.
 func TestPhaseOutsideServe(t *testing.T) {
 	ctx := context.Background()
-	if Draining(ctx) {
-		t.Error("Draining is true outside Serve")
+	if Unready(ctx) {
+		t.Error("Unready is true outside Serve")
 	}
 	select {
 	case <-GoingAway(ctx).Done():

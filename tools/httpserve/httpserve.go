@@ -37,9 +37,9 @@ type Listener struct {
 // Shutdown is how Serve ends once its context is done.
 type Shutdown struct {
 	// Drain is how long the listeners keep serving after the context ends while announcing
-	// the end: Draining is true for their requests (readiness answers 503), and every answer
-	// closes its connection. It must outlast the time the load balancer takes to notice (for
-	// Traefik's swarm provider: its poll plus its throttle). 0 skips the drain.
+	// the end: every answer closes its connection, and from half-way Unready is true for their
+	// requests (readiness answers 503). It must outlast the time the load balancer takes to
+	// notice (for Traefik's swarm provider: its poll plus its throttle). 0 skips the drain.
 	Drain time.Duration
 	// Grace is how long in-flight requests get to finish after the drain.
 	Grace time.Duration
@@ -133,9 +133,9 @@ func Serve(ctx context.Context, log *slog.Logger, stop Shutdown, listeners ...Li
 	var runErr error
 	select {
 	case <-ctx.Done():
-		st.startDrain()
+		st.startDrain(stop.Drain)
 		if stop.Drain > 0 {
-			log.Info("draining: readiness answers 503, connections close after their answer", "drain", stop.Drain.String())
+			log.Info("draining: connections close after their answer, readiness answers 503 from half-way", "drain", stop.Drain.String())
 			timer := time.NewTimer(stop.Drain)
 			select {
 			case <-timer.C:
@@ -144,7 +144,7 @@ func Serve(ctx context.Context, log *slog.Logger, stop Shutdown, listeners ...Li
 			}
 		}
 	case runErr = <-errs:
-		st.startDrain()
+		st.startDrain(0)
 	}
 	log.Info("going away: ending websockets and event streams")
 	st.goAway()
