@@ -2,6 +2,8 @@ package controlplane
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -164,6 +166,7 @@ func (s *Server) createBackend(c echo.Context) error {
 	now := time.Now()
 	b, err := s.store.CreateBackend(ctx, store.Backend{
 		Name: req.Name, OwnerID: caller.ID, Desired: store.DesiredRunning, State: store.StateCreating, CopyFrom: copyFrom,
+		Volumes:      volumesIncarnation(req.Name),
 		SealedAPIKey: s.sealAPIKey(req.Name, randomToken()), SealedAdminTok: s.cfg.Secrets.Seal([]byte(randomToken()), adminTokenAD(req.Name)),
 		CreatedAt: now, UpdatedAt: now,
 	})
@@ -179,6 +182,15 @@ func (s *Server) createBackend(c echo.Context) error {
 	}
 	s.reconciler.kick()
 	return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, caller)))
+}
+
+// volumesIncarnation starts the volume names of a new backend: its name and a random part, so
+// that no later backend of the same name can attach its volumes, even those a purge could not
+// reach on a lost node. A revived backend keeps the one stored (its data).
+func volumesIncarnation(name string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return name + "_" + hex.EncodeToString(b)
 }
 
 func (s *Server) checkQuota(ctx context.Context, caller store.Developer) error {

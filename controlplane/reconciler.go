@@ -162,7 +162,7 @@ func (r *reconciler) spec(b store.Backend) (runtime.Spec, error) {
 		return runtime.Spec{}, err
 	}
 	return runtime.Spec{Name: b.Name, APIKey: key, AdminToken: token, Node: b.Node,
-		CORSOrigins: []string{r.s.cfg.siteURL(b.Name)}, APIReplicas: b.APIReplicas}, nil
+		CORSOrigins: []string{r.s.cfg.siteURL(b.Name)}, APIReplicas: b.APIReplicas, Volumes: b.Volumes}, nil
 }
 
 // apply creates (or re-creates) a backend and waits until it is ready.

@@ -90,6 +90,11 @@ type Vars struct {
 	TrustedProxies []string
 	// APIReplicas is how many tasks the api service runs, all on Node; default 1.
 	APIReplicas int
+	// Volumes starts the names of the stack's volumes (VOLUMES_files, VOLUMES_mongo_data…);
+	// default Name, as `docker stack deploy` names them. The control plane gives each new
+	// backend its own (Name plus an incarnation), so a later backend of the same name never
+	// attaches a purged one's volumes left on a lost node.
+	Volumes string
 
 	API, Mongo, Redis, Web Service
 }
@@ -137,6 +142,9 @@ func (v Vars) WithDefaults() Vars {
 	if v.APIReplicas == 0 {
 		v.APIReplicas = 1
 	}
+	if v.Volumes == "" {
+		v.Volumes = v.Name
+	}
 	fill := func(s *Service, service, image string) {
 		if s.Image == "" {
 			s.Image = image
@@ -178,12 +186,13 @@ func (v Vars) SecretNames() (apiKey, adminToken string) {
 }
 
 var (
-	domainLabel       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	nodeValue         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-	traefikName       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	cpusValue         = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,3})?$`)
-	memoryValue       = regexp.MustCompile(`^[0-9]{1,7}[kKmMgG]?[bB]?$`)
-	minMemory   int64 = 6 * 1024 * 1024 // Docker's smallest memory limit
+	domainLabel        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	nodeValue          = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	volumesValue       = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,99}$`)
+	traefikName        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	cpusValue          = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,3})?$`)
+	memoryValue        = regexp.MustCompile(`^[0-9]{1,7}[kKmMgG]?[bB]?$`)
+	minMemory    int64 = 6 * 1024 * 1024 // Docker's smallest memory limit
 )
 
 // Validate checks v after defaults. Every value ends up in YAML, labels, a Traefik rule, a
@@ -220,6 +229,9 @@ func (v Vars) Validate() error {
 		if err := validateProxy(p); err != nil {
 			return err
 		}
+	}
+	if !volumesValue.MatchString(v.Volumes) {
+		return fmt.Errorf("volumes %q: must be 1 to 100 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit", v.Volumes)
 	}
 	if v.SecretsVersion < 1 {
 		return fmt.Errorf("secrets version %d: must be 1 or more", v.SecretsVersion)
@@ -337,6 +349,7 @@ func (v Vars) Environment() map[string]string {
 		"BACKPACK_SECRETS_VERSION":    strconv.Itoa(v.SecretsVersion),
 		"BACKPACK_NGINX_CONF_VERSION": nginxConfVersion(),
 		"BACKPACK_API_REPLICAS":       strconv.Itoa(v.APIReplicas),
+		"BACKPACK_VOLUMES":            v.Volumes,
 		"BACKPACK_API_IMAGE":          v.API.Image,
 		"BACKPACK_API_CPUS":           v.API.CPUs,
 		"BACKPACK_API_MEMORY":         v.API.Memory,

@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		func(v *Vars) { v.Web.Memory = "6M" },
 		func(v *Vars) { v.SecretsVersion = 12 },
 		func(v *Vars) { v.APIReplicas = MaxAPIReplicas },
+		func(v *Vars) { v.Volumes = "shop_0a1b2c3d" },
 		func(v *Vars) { v.TrustedProxies = []string{"10.0.5.0/24", "192.0.2.7", "fd00::/8"} },
 	}
 	for i, change := range ok {
@@ -61,6 +62,10 @@ func TestValidate(t *testing.T) {
 		"label injection":        func(v *Vars) { v.Name = "shop.rule=x" },
 		"negative api replicas":  func(v *Vars) { v.APIReplicas = -1 },
 		"too many api replicas":  func(v *Vars) { v.APIReplicas = MaxAPIReplicas + 1 },
+		"uppercase volumes":      func(v *Vars) { v.Volumes = "Shop_1" },
+		"slash in volumes":       func(v *Vars) { v.Volumes = "shop/../x" },
+		"volumes from a dash":    func(v *Vars) { v.Volumes = "-shop" },
+		"too long volumes":       func(v *Vars) { v.Volumes = strings.Repeat("a", 101) },
 		"dollar in name":         func(v *Vars) { v.Name = "shop$x" },
 		"name ending in -be":     func(v *Vars) { v.Name = "shop-be" },
 		"reserved name":          func(v *Vars) { v.Name = "traefik" },
@@ -141,6 +146,31 @@ func TestAPIReplicas(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("replicas: 3")) {
 		t.Errorf("rendered stack has no replicas: 3:\n%s", out)
+	}
+}
+
+// TestVolumesIncarnation: Volumes names every volume of the stack, and only the volumes: the
+// control plane gives each new backend its own, so that a later backend of the same name
+// never attaches them.
+func TestVolumesIncarnation(t *testing.T) {
+	v := base()
+	v.Volumes = "shop_0a1b2c3d"
+	p, err := Load(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for key, vol := range p.Volumes {
+		got = append(got, key+"="+vol.Name)
+	}
+	slices.Sort(got)
+	want := []string{"files=shop_0a1b2c3d_files", "mongo_config=shop_0a1b2c3d_mongo_config",
+		"mongo_data=shop_0a1b2c3d_mongo_data", "redis_data=shop_0a1b2c3d_redis_data", "site=shop_0a1b2c3d_site"}
+	if !slices.Equal(got, want) {
+		t.Errorf("volumes %v, want %v", got, want)
+	}
+	if p.Secrets["api_key"].Name != "shop_api_key_v1" {
+		t.Errorf("Volumes changed the secrets' names: %s", p.Secrets["api_key"].Name)
 	}
 }
 
@@ -353,8 +383,8 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	for _, vol := range []string{"files", "site", "mongo_data", "mongo_config", "redis_data"} {
-		if _, ok := p.Volumes[vol]; !ok {
-			t.Errorf("volume %s not declared", vol)
+		if v, ok := p.Volumes[vol]; !ok || v.Name != "shop_"+vol {
+			t.Errorf("volume %s: %+v, want it declared as shop_%s (the stack's default names)", vol, v, vol)
 		}
 	}
 

@@ -50,6 +50,7 @@ Flags:
 	flags.StringVar(&v.Node, "node", env("BACKPACK_NODE", host), "value of the node label "+stacktemplates.NodeLabel+" on the node that keeps the backend's data (BACKPACK_NODE; default: this machine's host name)")
 	flags.StringVar(&cors, "cors-origins", env("BACKPACK_CORS_ORIGINS", ""), "origins allowed to call the API, comma-separated; default the site, SCHEME://NAME.DOMAIN (BACKPACK_CORS_ORIGINS)")
 	flags.StringVar(&secrets, "secrets-version", env("BACKPACK_SECRETS_VERSION", "1"), "N in the external secrets' names NAME_api_key_vN and NAME_admin_token_vN (BACKPACK_SECRETS_VERSION)")
+	flags.StringVar(&v.Volumes, "volumes", env("BACKPACK_VOLUMES", ""), "start of the volumes' names (VOLUMES_files, VOLUMES_mongo_data…); default NAME; a backend the control plane made has its own: docker volume ls --filter label=com.docker.stack.namespace=NAME (BACKPACK_VOLUMES)")
 	flags.StringVar(&replicas, "api-replicas", env("BACKPACK_API_REPLICAS", "1"), fmt.Sprintf("tasks of the api service, all on the backend's node; 1 to %d (BACKPACK_API_REPLICAS)", stacktemplates.MaxAPIReplicas))
 	stackFlags(flags, env, &v, &tls)
 

@@ -29,6 +29,9 @@ type Spec struct {
 	// APIReplicas is how many API tasks to run, all on Node; 0 means one. A runtime that
 	// runs backends in-process (local) runs one whatever it says.
 	APIReplicas int
+	// Volumes starts the names of the backend's volumes ("" is Name); a runtime without
+	// volumes (local) ignores it.
+	Volumes string
 }
 
 // Progress receives human-readable steps while Apply or Remove work, for the panel's event

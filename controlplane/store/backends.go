@@ -10,7 +10,7 @@ import (
 
 const backendCols = `name, owner_id, desired, state, purge, node, sealed_api_key, sealed_admin_token,
 	operation, attempts, next_attempt_at, last_error, created_at, updated_at,
-	backup_schedule, backup_keep, copy_from, api_replicas, api_image`
+	backup_schedule, backup_keep, copy_from, api_replicas, api_image, volumes`
 
 // CreateBackend inserts the backend, or revives the owner's deleted backend of that name (see
 // Store). Both happen in one transaction: a revive is a conditional update, so a concurrent
@@ -52,11 +52,11 @@ func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
 			return fmt.Errorf("revive: %w", err)
 		}
 		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`INSERT INTO backends (`+backendCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+backendCols),
 			b.Name, b.OwnerID, string(desired), string(state), b.Purge, b.Node, b.SealedAPIKey, b.SealedAdminTok,
 			b.Attempts, millis(b.NextAttemptAt), b.LastError, millis(created), millis(now),
-			string(b.BackupSchedule), b.BackupKeep, b.CopyFrom, max(b.APIReplicas, 1), b.APIImage))
+			string(b.BackupSchedule), b.BackupKeep, b.CopyFrom, max(b.APIReplicas, 1), b.APIImage, b.Volumes))
 		if s.violated(err, uniqueViolation) {
 			return ErrConflict
 		}
@@ -203,7 +203,7 @@ func scanBackend(r scanner) (Backend, error) {
 	var next, created, updated int64
 	if err := r.Scan(&b.Name, &b.OwnerID, &desired, &state, &b.Purge, &b.Node, &b.SealedAPIKey, &b.SealedAdminTok,
 		&b.Operation, &b.Attempts, &next, &b.LastError, &created, &updated,
-		&schedule, &b.BackupKeep, &b.CopyFrom, &b.APIReplicas, &b.APIImage); err != nil {
+		&schedule, &b.BackupKeep, &b.CopyFrom, &b.APIReplicas, &b.APIImage, &b.Volumes); err != nil {
 		return Backend{}, err
 	}
 	b.Desired, b.State, b.BackupSchedule = Desired(desired), State(state), BackupSchedule(schedule)

@@ -11,6 +11,7 @@ func newBackend(name, owner string) Backend {
 	return Backend{
 		Name: name, OwnerID: owner, Desired: DesiredRunning, State: StateCreating,
 		Node: "node-1", SealedAPIKey: []byte("sealed-key\x00\xff"), SealedAdminTok: []byte("sealed-admin"),
+		Volumes:     name + "_0001",
 		Operation:   42, // ignored
 		APIReplicas: 1,
 		CreatedAt:   t0, UpdatedAt: t0,
@@ -113,7 +114,7 @@ func TestBackendLifecycle(t *testing.T) {
 		wantErr(t, "request delete", err, nil)
 		wantEqual(t, "delete requested", del, Backend{Name: "shop", OwnerID: "alice", Desired: DesiredDeleted,
 			State: StateDeleting, Node: "node-2", SealedAPIKey: []byte("new-key"), SealedAdminTok: []byte("sealed-admin"),
-			Operation: 2, APIReplicas: 1, CreatedAt: t0, UpdatedAt: at(5 * time.Second)})
+			Operation: 2, APIReplicas: 1, Volumes: "shop_0001", CreatedAt: t0, UpdatedAt: at(5 * time.Second)})
 		wantErr(t, "stale report of the create", s.UpdateStatus(ctx, "shop", 1, StatusUpdate{State: StateRunning, Now: at(6 * time.Second)}), ErrStale)
 		_, err = s.CreateBackend(ctx, newBackend("shop", "alice"))
 		wantErr(t, "create while deleting", err, ErrConflict)
@@ -124,13 +125,13 @@ func TestBackendLifecycle(t *testing.T) {
 		_, err = s.CreateBackend(ctx, newBackend("shop", "bob"))
 		wantErr(t, "other owner", err, ErrConflict)
 		in := newBackend("shop", "alice")
-		in.Node, in.SealedAPIKey, in.SealedAdminTok = "node-9", []byte("other"), []byte("other")
+		in.Node, in.SealedAPIKey, in.SealedAdminTok, in.Volumes = "node-9", []byte("other"), []byte("other"), "shop_0002"
 		in.CreatedAt, in.UpdatedAt = at(8*time.Second), at(8*time.Second)
 		rev, err := s.CreateBackend(ctx, in)
 		wantErr(t, "revive", err, nil)
 		wantRev := Backend{Name: "shop", OwnerID: "alice", Desired: DesiredRunning, State: StateCreating,
 			Node: "node-2", SealedAPIKey: []byte("new-key"), SealedAdminTok: []byte("sealed-admin"),
-			Operation: 3, APIReplicas: 1, CreatedAt: t0, UpdatedAt: at(8 * time.Second)}
+			Operation: 3, APIReplicas: 1, Volumes: "shop_0001", CreatedAt: t0, UpdatedAt: at(8 * time.Second)}
 		wantEqual(t, "revived", rev, wantRev)
 		b, _ = s.Backend(ctx, "shop")
 		wantEqual(t, "revived, read back", b, wantRev)

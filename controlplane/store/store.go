@@ -140,6 +140,9 @@ type Backend struct {
 	// APIImage is the API image the backend last became ready with; "" until it first has
 	// (or with a runtime that runs no images).
 	APIImage string
+	// Volumes starts the names of the backend's volumes, fixed when the row is inserted (a
+	// revive keeps it, with the data); "" (backends from before it existed) is the name.
+	Volumes string
 }
 
 // BackupSchedule is how often scheduled backups of a backend are taken.

@@ -122,6 +122,7 @@ func (r *Runtime) vars(spec runtime.Spec, secretsVersion int) stacktemplates.Var
 		SecretsVersion: secretsVersion,
 		TrustedProxies: r.cfg.TrustedProxies,
 		APIReplicas:    spec.APIReplicas,
+		Volumes:        spec.Volumes,
 		API:            r.cfg.API,
 		Mongo:          r.cfg.Mongo,
 		Redis:          r.cfg.Redis,
