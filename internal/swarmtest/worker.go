@@ -26,6 +26,11 @@ const (
 	WorkerHostname = "bpnode1"
 	workerRoot     = "/var/lib/backpack-" + WorkerNetns
 	workerRun      = "/run/backpack-" + WorkerNetns
+	// WorkerSocket is the worker engine's socket as the host sees it; in the engine's own
+	// mount namespace it is also /var/run/docker.sock.
+	WorkerSocket = workerRun + "/docker.sock"
+	// WorkerPIDFile holds the worker's dockerd process id while it runs.
+	WorkerPIDFile = workerRun + "/dockerd.pid"
 )
 
 // Worker is a second Docker engine on this machine, a worker of the local swarm: multi-node
@@ -144,7 +149,7 @@ func removeStaleWorkers(ctx context.Context, t testing.TB, manager *client.Clien
 
 // stopStaleDockerd ends a worker engine an interrupted run left running.
 func stopStaleDockerd() {
-	pid, err := os.ReadFile(filepath.Join(workerRun, "dockerd.pid"))
+	pid, err := os.ReadFile(WorkerPIDFile)
 	if err != nil {
 		return
 	}
@@ -172,14 +177,27 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	defer logFile.Close()
 	// nsenter --net, not ip netns exec, which remounts /sys and hides the cgroup mounts;
-	// unshare --uts gives the node its own host name, which the swarm shows and places by.
-	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+WorkerNetns, "unshare", "--uts", "--",
-		"sh", "-c", "hostname "+WorkerHostname+" && exec dockerd"+
-			" --data-root "+workerRoot+
-			" --exec-root "+workerRun+"/exec"+
-			" --pidfile "+workerRun+"/dockerd.pid"+
-			" -H unix://"+workerRun+"/docker.sock"+
-			" --bridge=none --cgroup-parent=/backpack-"+WorkerNetns)
+	// unshare --uts gives the node its own host name, which the swarm shows and places by;
+	// unshare --mount (private) lets the engine be /var/run/docker.sock for what it runs, as
+	// on a machine of its own (a backend's purge job mounts that path): once the engine
+	// listens on its socket, the socket is bound over /var/run/docker.sock in its namespace
+	// only. The shell passes SIGTERM on to dockerd and waits for it.
+	script := `hostname ` + WorkerHostname + ` || exit 1
+dockerd --data-root ` + workerRoot + ` --exec-root ` + workerRun + `/exec --pidfile ` + WorkerPIDFile + ` \
+  -H unix://` + WorkerSocket + ` --bridge=none --cgroup-parent=/backpack-` + WorkerNetns + ` &
+pid=$!
+trap 'kill -TERM $pid' TERM INT
+i=0
+until [ -S ` + WorkerSocket + ` ]; do
+  kill -0 $pid 2>/dev/null || exit 1
+  i=$((i+1)); [ $i -gt 600 ] && exit 1
+  sleep 0.1
+done
+mount --bind ` + WorkerSocket + ` /var/run/docker.sock || { kill -TERM $pid; wait $pid; exit 1; }
+wait $pid
+wait $pid`
+	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+WorkerNetns, "unshare", "--uts", "--mount", "--propagation", "private", "--",
+		"sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the worker's dockerd: %w", err)
@@ -187,7 +205,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.dockerd, w.exited = cmd, make(chan struct{})
 	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(w.exited)
 	if w.Engine == nil {
-		w.Engine, err = client.NewClientWithOpts(client.WithHost("unix://"+workerRun+"/docker.sock"), client.WithAPIVersionNegotiation())
+		w.Engine, err = client.NewClientWithOpts(client.WithHost("unix://"+WorkerSocket), client.WithAPIVersionNegotiation())
 		if err != nil {
 			return fmt.Errorf("worker engine client: %w", err)
 		}

@@ -4,6 +4,11 @@ package swarmtest_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +34,23 @@ func TestWorkerJoinsAndReturns(t *testing.T) {
 	}
 	if _, err := w.Engine.ImageInspect(ctx, swarmtest.APIImage); err != nil {
 		t.Fatalf("image on the worker: %v", err)
+	}
+	// What the worker runs finds the worker's engine at /var/run/docker.sock, as on a machine
+	// of its own (a purge job mounts that path).
+	pid, err := os.ReadFile(swarmtest.WorkerPIDFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside, err := exec.Command("nsenter", "--target", strings.TrimSpace(string(pid)), "--mount", "stat", "-L", "-c", "%i", "/var/run/docker.sock").Output()
+	if err != nil {
+		t.Fatalf("the worker's /var/run/docker.sock: %v", err)
+	}
+	var own syscall.Stat_t
+	if err := syscall.Stat(swarmtest.WorkerSocket, &own); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(inside)) != strconv.FormatUint(own.Ino, 10) {
+		t.Fatalf("/var/run/docker.sock in the worker's namespace is inode %s, its engine's socket %d", inside, own.Ino)
 	}
 	if err := w.Stop(ctx); err != nil {
 		t.Fatal(err)
