@@ -353,3 +353,31 @@ func TestPlacementSurvivesARejoin(t *testing.T) {
 		t.Errorf("placing on a vanished node: %v", err)
 	}
 }
+
+// TestConcurrentPlacement: new backends placed at the same moment all get a node, each reserved
+// until its Apply is over.
+func TestConcurrentPlacement(t *testing.T) {
+	rt, _ := engineRuntime(t, nil)
+	names := []string{uniqueName(t, "pla"), uniqueName(t, "plb"), uniqueName(t, "plc")}
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		go func() {
+			_, err := rt.place(context.Background(), name, "")
+			errs <- err
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, name := range names {
+		if rt.reserved[name] == "" {
+			t.Errorf("%s placed but not reserved: %v", name, rt.reserved)
+		}
+		rt.unreserve(name)
+	}
+	if len(rt.reserved) != 0 {
+		t.Errorf("reservations left: %v", rt.reserved)
+	}
+}
