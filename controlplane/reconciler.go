@@ -341,7 +341,7 @@ func (r *reconciler) remove(ctx context.Context, b store.Backend) error {
 	if b.Attempts > 0 {
 		r.s.record(ctx, b, "progress", fmt.Sprintf("attempt %d", b.Attempts+1))
 	}
-	err := r.s.runtime.Remove(ctx, b.Name, b.Purge, func(msg string) { r.s.record(ctx, b, "progress", msg) })
+	err := r.s.runtime.Remove(ctx, b.Name, b.Node, b.Purge, func(msg string) { r.s.record(ctx, b, "progress", msg) })
 	if err != nil {
 		return r.failed(ctx, b, err)
 	}

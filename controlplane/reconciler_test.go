@@ -26,7 +26,7 @@ type faultyRuntime struct {
 	removing chan struct{}
 }
 
-func (f *faultyRuntime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge bool, progress runtime.Progress) error {
 	if f.removing != nil {
 		select {
 		case <-f.removing:
@@ -34,7 +34,7 @@ func (f *faultyRuntime) Remove(ctx context.Context, name string, purge bool, pro
 			return ctx.Err()
 		}
 	}
-	return f.Runtime.Remove(ctx, name, purge, progress)
+	return f.Runtime.Remove(ctx, name, node, purge, progress)
 }
 
 func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
@@ -162,7 +162,7 @@ func TestBackendThatVanishesIsDegradedThenRepaired(t *testing.T) {
 	d := p.developer()
 	d.createBackend("fragile")
 	// Something outside the control plane stops the backend.
-	if err := p.local.Remove(context.Background(), "fragile", false, func(string) {}); err != nil {
+	if err := p.local.Remove(context.Background(), "fragile", "", false, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the backend to be seen degraded and repaired", func() bool {

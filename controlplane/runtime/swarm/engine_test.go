@@ -18,6 +18,7 @@ import (
 	"github.com/backpackhq/backpack/internal/swarmtest"
 	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -86,7 +87,7 @@ func removeAfter(t *testing.T, rt *Runtime, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+		if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 			t.Errorf("cleanup of %s: %v", name, err)
 		}
 	})
@@ -185,7 +186,7 @@ func TestStackLifecycle(t *testing.T) {
 	}
 
 	// Removed keeping data: the services go, the volumes stay; applied again, the user is back.
-	if err := rt.Remove(ctx, name, false, func(string) {}); err != nil {
+	if err := rt.Remove(ctx, name, "", false, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rt.Status(ctx, name); !errors.Is(err, runtime.ErrNotFound) {
@@ -205,7 +206,7 @@ func TestStackLifecycle(t *testing.T) {
 	}
 
 	// Purged: nothing of it remains.
-	if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+	if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if left := swarmtest.StackObjects(t, cli, name); len(left) > 0 {
@@ -379,5 +380,70 @@ func TestConcurrentPlacement(t *testing.T) {
 	}
 	if len(rt.reserved) != 0 {
 		t.Errorf("reservations left: %v", rt.reserved)
+	}
+}
+
+// TestPurgeByJob takes the path of a backend on another node on the one-node swarm: the
+// volumes are removed by the purge job through the node's own engine, a purge job an earlier,
+// interrupted attempt left is removed first, and nothing of the stack is left anywhere.
+func TestPurgeByJob(t *testing.T) {
+	rt, cli := engineRuntime(t, nil)
+	rt.purgeByJob = true
+	ctx := context.Background()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t, "purge")
+	removeAfter(t, rt, name)
+	spec := testSpec(name)
+	spec.Node = labelValue(self) // this node, even when another one has joined the swarm
+	node, err := rt.Apply(ctx, spec, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, rt, name, 3*time.Minute, func(s runtime.Status) bool { return s.Ready })
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: namespaceFilter(name)})
+	if err != nil || len(vols.Volumes) == 0 {
+		t.Fatalf("volumes of a running stack: %d, %v", len(vols.Volumes), err)
+	}
+
+	// An attempt interrupted while its job ran left that job: one still waiting for the
+	// volumes the running stack holds.
+	leftover := purgeJob(name, node, rt.APIImage())
+	leftover.TaskTemplate.ContainerSpec.Args = []string{"purge-volumes", "--in-use-wait", "10m", name}
+	if _, err := cli.ServiceCreate(ctx, leftover, swarm.ServiceCreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var steps []string
+	if err := rt.Remove(ctx, name, node, true, func(m string) { steps = append(steps, m) }); err != nil {
+		t.Fatalf("remove: %v\nsteps: %v", err, steps)
+	}
+	all := strings.Join(steps, "\n")
+	for _, want := range []string{"service " + name + "_purge removed", "purging the volumes of " + name + " on node " + node,
+		"volumes of " + name + " removed on node " + node} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no step %q in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "volume "+name+"_") {
+		t.Errorf("volumes removed through the manager's engine, not by the job:\n%s", all)
+	}
+	// The job's container goes with its service, shortly after.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		left := swarmtest.StackObjects(t, cli, name)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left after a purge by job: %v", left)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -72,6 +72,10 @@ type Runtime struct {
 	// chosen for each backend whose Apply is still creating its services (see place).
 	placing  sync.Mutex
 	reserved map[string]string
+
+	// purgeByJob purges volumes on this manager's own node by the purge job too, as on any
+	// other node: tests take the job's path on a one-node swarm.
+	purgeByJob bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
