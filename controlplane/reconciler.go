@@ -313,7 +313,8 @@ func (r *reconciler) waitReady(ctx context.Context, name string, progress runtim
 	}
 }
 
-// describe says in one line how a backend's services are doing.
+// describe says in one line how a backend's services are doing; a cause the runtime found
+// for all of them (its node is down) comes first, instead of each service's own error.
 func describe(st runtime.Status, err error) string {
 	if err != nil {
 		return "status: " + err.Error()
@@ -321,7 +322,7 @@ func describe(st runtime.Status, err error) string {
 	parts := make([]string, 0, len(st.Services))
 	for _, svc := range st.Services {
 		p := fmt.Sprintf("%s %d/%d", svc.Name, svc.Running, svc.Desired)
-		if svc.LastError != "" {
+		if svc.LastError != "" && svc.LastError != st.Reason {
 			p += " (" + svc.LastError + ")"
 		}
 		parts = append(parts, p)
@@ -330,7 +331,10 @@ func describe(st runtime.Status, err error) string {
 		return "no services yet"
 	}
 	s := strings.Join(parts, ", ")
-	if !st.Ready {
+	switch {
+	case st.Reason != "":
+		s = st.Reason + ": " + s
+	case !st.Ready:
 		s += "; waiting for the API to be ready"
 	}
 	return s

@@ -223,3 +223,23 @@ func TestDegradedMessageFollowsThePresentCounts(t *testing.T) {
 		t.Fatalf("lastError once running again = %q", b.LastError)
 	}
 }
+
+// TestDescribe: the line a backend's state shows leads with a cause the runtime found for all
+// its services (its node is down), instead of each service's error or the API's readiness.
+func TestDescribe(t *testing.T) {
+	down := "node beta is down"
+	for _, tc := range []struct {
+		st   runtime.Status
+		want string
+	}{
+		{runtime.Status{Services: []runtime.ServiceStatus{{Name: "api", Running: 0, Desired: 1, LastError: "readiness check: EOF"}, {Name: "mongo", Running: 1, Desired: 1}}},
+			"api 0/1 (readiness check: EOF), mongo 1/1; waiting for the API to be ready"},
+		{runtime.Status{Reason: down, Services: []runtime.ServiceStatus{{Name: "api", Desired: 1, LastError: down}, {Name: "mongo", Desired: 1, LastError: down}}},
+			"node beta is down: api 0/1, mongo 0/1"},
+		{runtime.Status{Ready: true, Services: []runtime.ServiceStatus{{Name: "api", Running: 2, Desired: 2}}}, "api 2/2"},
+	} {
+		if got := describe(tc.st, nil); got != tc.want {
+			t.Errorf("describe = %q, want %q", got, tc.want)
+		}
+	}
+}

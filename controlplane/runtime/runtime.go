@@ -53,6 +53,9 @@ type Status struct {
 	// (its tasks keep failing, say, because the image does not exist): the reconciler then
 	// gives up this attempt at once instead of waiting for its timeout.
 	Failure string
+	// Reason, when set, is the one cause of the services that do not run, such as "node X is
+	// down": the control plane shows it before the services' counts and their own errors.
+	Reason string
 }
 
 // AllLines as LogOptions.Tail asks for every line the runtime keeps.
