@@ -106,6 +106,10 @@ func holdersUp(name, label string, holders []swarm.Node) error {
 // the node labelled label, as root with that node's engine socket mounted, from the API image
 // (the node has it: the backend's API ran there). It carries the stack's namespace, so
 // Remove's listing of the stack's services removes one an interrupted attempt left.
+//
+// It is one replica restarted only on failure rather than a replicated-job: Engine 20.10
+// keeps a job's tasks and containers after its service is removed (moby/moby#42789,
+// #44312), which would leave a container of the stack on the node for ever.
 func purgeJob(stack, label, image string) swarm.ServiceSpec {
 	one, restarts, delay := uint64(1), uint64(purgeJobRestarts), time.Second
 	labels := map[string]string{convert.LabelNamespace: stack}
@@ -123,7 +127,7 @@ func purgeJob(stack, label, image string) swarm.ServiceSpec {
 			Placement:     &swarm.Placement{Constraints: []string{constraintPrefix + label}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionOnFailure, MaxAttempts: &restarts, Delay: &delay},
 		},
-		Mode: swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 	}
 }
 
