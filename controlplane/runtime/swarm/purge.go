@@ -45,7 +45,7 @@ func (r *Runtime) purgeVolumes(ctx context.Context, name, label string, progress
 	}
 	info, err := r.engine.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("Docker Engine API: %w", err)
+		return fmt.Errorf("engine info: %w", err)
 	}
 	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
