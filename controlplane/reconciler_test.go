@@ -24,6 +24,11 @@ type faultyRuntime struct {
 	once     sync.Once
 	// removing, when set, holds every Remove until it is closed.
 	removing chan struct{}
+	// failNode is the node an injected failure says the backend was placed on; specNodes
+	// records the node every Apply was asked for.
+	failNode  string
+	mu        sync.Mutex
+	specNodes []string
 }
 
 func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge bool, progress runtime.Progress) error {
@@ -39,6 +44,9 @@ func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge boo
 
 func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
 	n := f.calls.Add(1)
+	f.mu.Lock()
+	f.specNodes = append(f.specNodes, spec.Node)
+	f.mu.Unlock()
 	if f.gate {
 		f.once.Do(func() { close(f.entered) })
 		progress("half-way through, about to be interrupted")
@@ -46,7 +54,7 @@ func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress r
 		return "", ctx.Err()
 	}
 	if f.failures.Add(-1) >= 0 {
-		return "", fmt.Errorf("injected failure %d", n)
+		return f.failNode, fmt.Errorf("injected failure %d", n)
 	}
 	return f.Runtime.Apply(ctx, spec, progress)
 }
@@ -241,5 +249,21 @@ func TestDescribe(t *testing.T) {
 		if got := describe(tc.st, nil); got != tc.want {
 			t.Errorf("describe = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestFailedApplyKeepsItsNode: an apply that placed the backend but failed stores the node, so
+// the next attempt (and a purge) goes where its data may already be.
+func TestFailedApplyKeepsItsNode(t *testing.T) {
+	faulty := &faultyRuntime{failNode: "local"}
+	faulty.failures.Store(1)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "placed"}))
+	d.events("placed")
+	faulty.mu.Lock()
+	defer faulty.mu.Unlock()
+	if len(faulty.specNodes) != 2 || faulty.specNodes[0] != "" || faulty.specNodes[1] != "local" {
+		t.Errorf("applies asked for nodes %q, want a choice, then the node the failed attempt placed it on", faulty.specNodes)
 	}
 }
