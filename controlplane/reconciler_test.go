@@ -29,6 +29,8 @@ type faultyRuntime struct {
 	failNode  string
 	mu        sync.Mutex
 	specNodes []string
+	// purgeFailures is how many purges fail as a purge on a node that is down does.
+	purgeFailures atomic.Int64
 }
 
 func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge bool, progress runtime.Progress) error {
@@ -38,6 +40,9 @@ func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge boo
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if purge && f.purgeFailures.Add(-1) >= 0 {
+		return fmt.Errorf("volumes of %s stay on node beta, which is down: the purge finishes when it returns", name)
 	}
 	return f.Runtime.Remove(ctx, name, node, purge, progress)
 }
@@ -266,4 +271,27 @@ func TestFailedApplyKeepsItsNode(t *testing.T) {
 	if len(faulty.specNodes) != 2 || faulty.specNodes[0] != "" || faulty.specNodes[1] != "local" {
 		t.Errorf("applies asked for nodes %q, want a choice, then the node the failed attempt placed it on", faulty.specNodes)
 	}
+}
+
+// TestFailedPurgeKeepsTheName: while a purge cannot remove the volumes (their node is down),
+// the backend stays deleting with the reason, nobody can take its name (a new backend of it
+// would attach the volumes), and the purge is retried until it succeeds.
+func TestFailedPurgeKeepsTheName(t *testing.T) {
+	faulty := &faultyRuntime{}
+	faulty.purgeFailures.Store(1 << 30)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	owner, other := p.developer(), p.developer()
+	owner.createBackend("tenant")
+	owner.mustStatus(http.StatusAccepted, owner.delete("/api/backends/tenant?purge=true"))
+	waitFor(t, "the purge to fail twice", func() bool { return faulty.purgeFailures.Load() < 1<<30-1 })
+	b := owner.mustStatus(http.StatusOK, owner.get("/api/backends/tenant")).backend()
+	if b.State != "deleting" || !strings.Contains(b.LastError, "which is down") {
+		t.Fatalf("backend during a failing purge = %+v", b)
+	}
+	other.mustStatus(http.StatusConflict, other.post("/api/backends", map[string]any{"name": "tenant"}))
+	owner.mustStatus(http.StatusConflict, owner.post("/api/backends", map[string]any{"name": "tenant"}))
+
+	faulty.purgeFailures.Store(0) // the node is back
+	waitFor(t, "the purge to finish", func() bool { return owner.get("/api/backends/tenant").status == http.StatusNotFound })
+	other.createBackend("tenant")
 }

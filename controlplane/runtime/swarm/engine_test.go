@@ -447,3 +447,17 @@ func TestPurgeByJob(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestPurgeOnANodeThatLeft: a purge whose volumes are on a node the swarm no longer has fails
+// naming it, instead of reporting the data gone.
+func TestPurgeOnANodeThatLeft(t *testing.T) {
+	rt, _ := engineRuntime(t, nil)
+	name := uniqueName(t, "left")
+	err := rt.Remove(context.Background(), name, "node-that-left", true, func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "volumes of "+name+" stay on node node-that-left, which is not in the swarm") {
+		t.Errorf("purge on a node that left: %v", err)
+	}
+	if err := rt.Remove(context.Background(), name, "node-that-left", false, func(string) {}); err != nil {
+		t.Errorf("remove keeping the data needs no node: %v", err)
+	}
+}
