@@ -21,15 +21,18 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
-// Bounds of the purge job, the one-shot service that removes a backend's volumes on a node
-// other than this manager's: how long Remove waits for it, how often Swarm restarts its task
-// after a failure, and how long its task may wait for a node before Remove gives up.
+// The purge job, the one-shot service that removes a backend's volumes on a node other than
+// this manager's: its name is the stack's plus purgeJobSuffix, it mounts the node's engine
+// socket, Remove waits for it up to purgeJobWait, Swarm restarts its task purgeJobRestarts
+// times after a failure, a task waiting for a node longer than purgeUnschedulable makes Remove
+// give up, and an error quotes the last purgeJobLogLines lines of its output if they come
+// within purgeJobLogsTimeout.
 const (
+	purgeJobSuffix      = "_purge"
+	dockerSocket        = "/var/run/docker.sock"
 	purgeJobWait        = 3 * time.Minute
 	purgeJobRestarts    = 1
 	purgeUnschedulable  = 30 * time.Second
-	purgeJobSuffix      = "_purge"
-	dockerSocket        = "/var/run/docker.sock"
 	purgeJobLogLines    = "20"
 	purgeJobLogsTimeout = 5 * time.Second
 )
