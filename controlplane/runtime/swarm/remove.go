@@ -42,6 +42,17 @@ func (r *Runtime) Remove(ctx context.Context, name, node string, purge bool, pro
 	if err := r.waitContainersGone(ctx, name); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
+	if purge && node != "" {
+		// With the volumes' node down, its tasks cannot stop and hold the stack's network:
+		// say why the purge waits rather than fail on the network.
+		nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
+		if err != nil {
+			return fmt.Errorf("remove %s: list nodes: %w", name, err)
+		}
+		if err := holdersUp(name, node, labelled(nodes, node)); err != nil {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
+	}
 	networks, err := r.engine.NetworkList(ctx, network.ListOptions{Filters: namespaceFilter(name)})
 	if err != nil {
 		return fmt.Errorf("remove %s: list networks: %w", name, err)
