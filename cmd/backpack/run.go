@@ -111,7 +111,7 @@ func (s settings) openRuntime(ctx context.Context, log *slog.Logger) (runtime.Ru
 	rt, err := swarm.New(ctx, swarm.Config{
 		Engine: engine, Domain: s.domain, TLS: &s.stack.TLS, CertResolver: s.stack.CertResolver,
 		EntryPoints: s.stack.EntryPoints, API: s.stack.API, Mongo: s.stack.Mongo, Redis: s.stack.Redis,
-		Web: s.stack.Web, TrustedProxies: s.stack.TrustedProxies, NodeSocket: s.nodeSocket, Logger: log,
+		Web: s.stack.Web, TrustedProxies: s.stack.TrustedProxies, Logger: log,
 	})
 	if err != nil {
 		_ = engine.Close()

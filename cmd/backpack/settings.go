@@ -55,8 +55,6 @@ type settings struct {
 
 	// databasePasswordFile fills in DATABASE_URL's password (a Docker secret in the stack).
 	databasePasswordFile string
-	// nodeSocket is where the swarm runtime's purge job finds a node's engine socket.
-	nodeSocket string
 	// stack and tls are what the swarm runtime puts into every backend's stack.
 	stack stacktemplates.Vars
 	tls   string
@@ -74,7 +72,6 @@ func parseSettings(dev bool, args []string, getenv func(string) string) (setting
 		fs.StringVar(&s.databaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL, required (DATABASE_URL)")
 		fs.StringVar(&s.databasePasswordFile, "database-password-file", env("BACKPACK_DATABASE_PASSWORD_FILE", ""), "file holding the password for DATABASE_URL, which then carries none (BACKPACK_DATABASE_PASSWORD_FILE)")
 		fs.StringVar(&s.runtime, "runtime", env("BACKPACK_RUNTIME", "local"), "what runs backends: swarm (a stack per backend on the Docker Swarm at DOCKER_HOST) or local (in this process) (BACKPACK_RUNTIME)")
-		fs.StringVar(&s.nodeSocket, "node-socket", env("BACKPACK_NODE_SOCKET", ""), "swarm runtime: where each node's Docker Engine socket is on that node, mounted by the job that purges a backend's volumes there; Swarm templates such as {{.Node.Hostname}} are expanded per node; default /var/run/docker.sock (BACKPACK_NODE_SOCKET)")
 		fs.StringVar(&s.secretFile, "secret-key-file", env("BACKPACK_SECRET_KEY_FILE", ""), "file holding the 32-byte key (base64 or hex) that encrypts backends' secrets at rest; or set BACKPACK_SECRET_KEY (BACKPACK_SECRET_KEY_FILE)")
 	}
 	fs.StringVar(&s.domain, "domain", env("BACKPACK_DOMAIN", defDomain), "parent domain: backends answer at NAME-be.DOMAIN and NAME.DOMAIN, the panel at admin.DOMAIN (BACKPACK_DOMAIN)")

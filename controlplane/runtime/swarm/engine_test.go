@@ -387,8 +387,7 @@ func TestConcurrentPlacement(t *testing.T) {
 // volumes are removed by the purge job through the node's own engine, a purge job an earlier,
 // interrupted attempt left is removed first, and nothing of the stack is left anywhere.
 func TestPurgeByJob(t *testing.T) {
-	// The socket's path is a template Swarm expands on the node (to the default path here).
-	rt, cli := engineRuntime(t, func(c *Config) { c.NodeSocket = "{{if .Node.Hostname}}/var/run/docker.sock{{end}}" })
+	rt, cli := engineRuntime(t, nil)
 	rt.purgeByJob = true
 	ctx := context.Background()
 	info, err := cli.Info(ctx)
@@ -415,7 +414,7 @@ func TestPurgeByJob(t *testing.T) {
 
 	// An attempt interrupted while its job ran left that job: one still waiting for the
 	// volumes the running stack holds.
-	leftover := purgeJob(name, node, rt.APIImage(), rt.cfg.NodeSocket)
+	leftover := purgeJob(name, node, rt.APIImage())
 	leftover.TaskTemplate.ContainerSpec.Args = []string{"purge-volumes", "--in-use-wait", "10m", name}
 	if _, err := cli.ServiceCreate(ctx, leftover, swarm.ServiceCreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -23,10 +23,10 @@ import (
 
 // The purge job, the one-shot service that removes a backend's volumes on a node other than
 // this manager's: its name is the stack's plus purgeJobSuffix, it mounts the node's engine
-// socket (Config.NodeSocket) at dockerSocket, Remove waits for it up to purgeJobWait, Swarm
-// restarts its task purgeJobRestarts times after a failure, a task waiting for a node longer
-// than purgeUnschedulable makes Remove give up, and an error quotes the last
-// purgeJobLogLines lines of its output if they come within purgeJobLogsTimeout.
+// socket, Remove waits for it up to purgeJobWait, Swarm restarts its task purgeJobRestarts
+// times after a failure, a task waiting for a node longer than purgeUnschedulable makes Remove
+// give up, and an error quotes the last purgeJobLogLines lines of its output if they come
+// within purgeJobLogsTimeout.
 const (
 	purgeJobSuffix      = "_purge"
 	dockerSocket        = "/var/run/docker.sock"
@@ -106,15 +106,14 @@ func holdersUp(name, label string, holders []swarm.Node) error {
 }
 
 // purgeJob is the spec of the one-shot service that runs `backpack-api purge-volumes NAME` on
-// the node labelled label, as root with that node's engine socket (socket, on the node)
-// mounted where the Docker client looks by default, from the API image
+// the node labelled label, as root with that node's engine socket mounted, from the API image
 // (the node has it: the backend's API ran there). It carries the stack's namespace, so
 // Remove's listing of the stack's services removes one an interrupted attempt left.
 //
 // It is one replica restarted only on failure rather than a replicated-job: Engine 20.10
 // keeps a job's tasks and containers after its service is removed (moby/moby#42789,
 // #44312), which would leave a container of the stack on the node for ever.
-func purgeJob(stack, label, image, socket string) swarm.ServiceSpec {
+func purgeJob(stack, label, image string) swarm.ServiceSpec {
 	one, restarts, delay := uint64(1), uint64(purgeJobRestarts), time.Second
 	labels := map[string]string{convert.LabelNamespace: stack}
 	return swarm.ServiceSpec{
@@ -126,7 +125,7 @@ func purgeJob(stack, label, image, socket string) swarm.ServiceSpec {
 				Args:   []string{volumepurge.Command, stack},
 				Env:    []string{volumepurge.NodeEnv + "={{.Node.ID}}"},
 				User:   "0",
-				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: socket, Target: dockerSocket}},
+				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: dockerSocket, Target: dockerSocket}},
 			},
 			Placement:     &swarm.Placement{Constraints: []string{constraintPrefix + label}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionOnFailure, MaxAttempts: &restarts, Delay: &delay},
@@ -138,7 +137,7 @@ func purgeJob(stack, label, image, socket string) swarm.ServiceSpec {
 // purgeOnNode runs the purge job on the node labelled label, waits for its outcome and
 // removes the job's service, whatever the outcome.
 func (r *Runtime) purgeOnNode(ctx context.Context, name, label string, progress runtime.Progress) (err error) {
-	created, err := r.engine.ServiceCreate(ctx, purgeJob(name, label, r.APIImage(), r.cfg.NodeSocket), swarm.ServiceCreateOptions{})
+	created, err := r.engine.ServiceCreate(ctx, purgeJob(name, label, r.APIImage()), swarm.ServiceCreateOptions{})
 	if err != nil {
 		return fmt.Errorf("create the purge job %s%s: %w", name, purgeJobSuffix, err)
 	}

@@ -59,10 +59,6 @@ type Config struct {
 	// FailedTasks is how many failed tasks of one service, with none running, make Status
 	// report the backend as failing instead of still converging (default 3).
 	FailedTasks int
-	// NodeSocket is where each node's Docker Engine socket is on that node, which the purge
-	// job mounts to remove a backend's volumes there; Swarm expands templates such as
-	// {{.Node.Hostname}} per node (default /var/run/docker.sock).
-	NodeSocket string
 }
 
 // Runtime runs backends as Swarm stacks. It implements runtime.Runtime.
@@ -97,9 +93,6 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	if cfg.FailedTasks <= 0 {
 		cfg.FailedTasks = 3
-	}
-	if cfg.NodeSocket == "" {
-		cfg.NodeSocket = dockerSocket
 	}
 	r := &Runtime{cfg: cfg, engine: cfg.Engine, admin: cfg.AdminClient, log: cfg.Logger}
 	if r.admin == nil {
