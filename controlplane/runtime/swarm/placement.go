@@ -21,6 +21,13 @@ import (
 // fewest backends, counting those placed by this runtime whose services are still being
 // created, and gets a label if it has none.
 func (r *Runtime) place(ctx context.Context, backend, want string) (string, error) {
+	if want == "" {
+		// Placing a new backend reads the nodes and services, picks a node, labels and
+		// reserves it in one critical section: two creates in the same second would
+		// otherwise both see the same counts.
+		r.placing.Lock()
+		defer r.placing.Unlock()
+	}
 	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
 		return "", fmt.Errorf("list nodes: %w", err)
@@ -39,10 +46,6 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 		return "", fmt.Errorf("%s's data is on node %q, and no node of the swarm carries the label %s=%s: if that node re-joined under another host name, label it with: docker node update --label-add %s=%s NODE",
 			backend, want, stacktemplates.NodeLabel, want, stacktemplates.NodeLabel, want)
 	}
-	// Placing a new backend reads the services, picks a node and reserves it in one critical
-	// section: two creates in the same second would otherwise both see the same counts.
-	r.placing.Lock()
-	defer r.placing.Unlock()
 	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{
 		Filters: filters.NewArgs(filters.Arg("label", convert.LabelNamespace)),
 	})
@@ -72,7 +75,8 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 }
 
 // unreserve forgets the node place chose for a new backend, once Apply is over: its services
-// exist then and count themselves, or Apply failed and the backend holds no node.
+// exist then and count themselves, or Apply failed (the control plane keeps the node it
+// returned for the next attempt).
 func (r *Runtime) unreserve(backend string) {
 	r.placing.Lock()
 	defer r.placing.Unlock()
