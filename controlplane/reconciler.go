@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -174,6 +175,9 @@ func (r *reconciler) apply(ctx context.Context, b store.Backend) error {
 	progress := func(msg string) { r.s.record(ctx, b, "progress", msg) }
 	node, err := r.applyAndWait(ctx, b, progress)
 	if err != nil {
+		// A backend placed but not ready keeps its node: its volumes may be there already,
+		// the next attempt goes there too, and a purge knows where to find them.
+		b.Node = cmp.Or(b.Node, node)
 		return r.failed(ctx, b, err)
 	}
 	if err := r.settle(ctx, b, want, node, "running"); err != nil {
@@ -272,6 +276,8 @@ func replicasText(n int) string {
 	return fmt.Sprintf("%d API replicas", n)
 }
 
+// applyAndWait applies the backend and waits until it is ready; the node Apply placed it on
+// comes back also when it failed after placing it.
 func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, progress runtime.Progress) (string, error) {
 	spec, err := r.spec(b)
 	if err != nil {
@@ -279,7 +285,7 @@ func (r *reconciler) applyAndWait(ctx context.Context, b store.Backend, progress
 	}
 	node, err := r.s.runtime.Apply(ctx, spec, progress)
 	if err != nil {
-		return "", err
+		return node, err
 	}
 	return node, r.waitReady(ctx, b.Name, progress)
 }
@@ -313,7 +319,8 @@ func (r *reconciler) waitReady(ctx context.Context, name string, progress runtim
 	}
 }
 
-// describe says in one line how a backend's services are doing.
+// describe says in one line how a backend's services are doing; a cause the runtime found
+// for all of them (its node is down) comes first, instead of each service's own error.
 func describe(st runtime.Status, err error) string {
 	if err != nil {
 		return "status: " + err.Error()
@@ -321,7 +328,7 @@ func describe(st runtime.Status, err error) string {
 	parts := make([]string, 0, len(st.Services))
 	for _, svc := range st.Services {
 		p := fmt.Sprintf("%s %d/%d", svc.Name, svc.Running, svc.Desired)
-		if svc.LastError != "" {
+		if svc.LastError != "" && svc.LastError != st.Reason {
 			p += " (" + svc.LastError + ")"
 		}
 		parts = append(parts, p)
@@ -330,7 +337,10 @@ func describe(st runtime.Status, err error) string {
 		return "no services yet"
 	}
 	s := strings.Join(parts, ", ")
-	if !st.Ready {
+	switch {
+	case st.Reason != "":
+		s = st.Reason + ": " + s
+	case !st.Ready:
 		s += "; waiting for the API to be ready"
 	}
 	return s
@@ -341,7 +351,7 @@ func (r *reconciler) remove(ctx context.Context, b store.Backend) error {
 	if b.Attempts > 0 {
 		r.s.record(ctx, b, "progress", fmt.Sprintf("attempt %d", b.Attempts+1))
 	}
-	err := r.s.runtime.Remove(ctx, b.Name, b.Purge, func(msg string) { r.s.record(ctx, b, "progress", msg) })
+	err := r.s.runtime.Remove(ctx, b.Name, b.Node, b.Purge, func(msg string) { r.s.record(ctx, b, "progress", msg) })
 	if err != nil {
 		return r.failed(ctx, b, err)
 	}
@@ -404,7 +414,7 @@ func (r *reconciler) failed(ctx context.Context, b store.Backend, cause error) e
 	}
 	now := time.Now()
 	err := r.s.store.UpdateStatus(ctx, b.Name, b.Operation, store.StatusUpdate{
-		State: state, LastError: cause.Error(), Attempts: attempts, NextAttemptAt: now.Add(wait), Now: now})
+		State: state, LastError: cause.Error(), Attempts: attempts, NextAttemptAt: now.Add(wait), Node: b.Node, Now: now})
 	if err != nil {
 		return err
 	}

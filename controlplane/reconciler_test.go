@@ -24,9 +24,16 @@ type faultyRuntime struct {
 	once     sync.Once
 	// removing, when set, holds every Remove until it is closed.
 	removing chan struct{}
+	// failNode is the node an injected failure says the backend was placed on; specNodes
+	// records the node every Apply was asked for.
+	failNode  string
+	mu        sync.Mutex
+	specNodes []string
+	// purgeFailures is how many purges fail as a purge on a node that is down does.
+	purgeFailures atomic.Int64
 }
 
-func (f *faultyRuntime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+func (f *faultyRuntime) Remove(ctx context.Context, name, node string, purge bool, progress runtime.Progress) error {
 	if f.removing != nil {
 		select {
 		case <-f.removing:
@@ -34,11 +41,17 @@ func (f *faultyRuntime) Remove(ctx context.Context, name string, purge bool, pro
 			return ctx.Err()
 		}
 	}
-	return f.Runtime.Remove(ctx, name, purge, progress)
+	if purge && f.purgeFailures.Add(-1) >= 0 {
+		return fmt.Errorf("volumes of %s stay on node beta, which is down: the purge finishes when it returns", name)
+	}
+	return f.Runtime.Remove(ctx, name, node, purge, progress)
 }
 
 func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress runtime.Progress) (string, error) {
 	n := f.calls.Add(1)
+	f.mu.Lock()
+	f.specNodes = append(f.specNodes, spec.Node)
+	f.mu.Unlock()
 	if f.gate {
 		f.once.Do(func() { close(f.entered) })
 		progress("half-way through, about to be interrupted")
@@ -46,7 +59,7 @@ func (f *faultyRuntime) Apply(ctx context.Context, spec runtime.Spec, progress r
 		return "", ctx.Err()
 	}
 	if f.failures.Add(-1) >= 0 {
-		return "", fmt.Errorf("injected failure %d", n)
+		return f.failNode, fmt.Errorf("injected failure %d", n)
 	}
 	return f.Runtime.Apply(ctx, spec, progress)
 }
@@ -162,7 +175,7 @@ func TestBackendThatVanishesIsDegradedThenRepaired(t *testing.T) {
 	d := p.developer()
 	d.createBackend("fragile")
 	// Something outside the control plane stops the backend.
-	if err := p.local.Remove(context.Background(), "fragile", false, func(string) {}); err != nil {
+	if err := p.local.Remove(context.Background(), "fragile", "", false, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the backend to be seen degraded and repaired", func() bool {
@@ -222,4 +235,63 @@ func TestDegradedMessageFollowsThePresentCounts(t *testing.T) {
 	if b := d.get("/api/backends/wobbly").backend(); b.LastError != "" {
 		t.Fatalf("lastError once running again = %q", b.LastError)
 	}
+}
+
+// TestDescribe: the line a backend's state shows leads with a cause the runtime found for all
+// its services (its node is down), instead of each service's error or the API's readiness.
+func TestDescribe(t *testing.T) {
+	down := "node beta is down"
+	for _, tc := range []struct {
+		st   runtime.Status
+		want string
+	}{
+		{runtime.Status{Services: []runtime.ServiceStatus{{Name: "api", Running: 0, Desired: 1, LastError: "readiness check: EOF"}, {Name: "mongo", Running: 1, Desired: 1}}},
+			"api 0/1 (readiness check: EOF), mongo 1/1; waiting for the API to be ready"},
+		{runtime.Status{Reason: down, Services: []runtime.ServiceStatus{{Name: "api", Desired: 1, LastError: down}, {Name: "mongo", Desired: 1, LastError: down}}},
+			"node beta is down: api 0/1, mongo 0/1"},
+		{runtime.Status{Ready: true, Services: []runtime.ServiceStatus{{Name: "api", Running: 2, Desired: 2}}}, "api 2/2"},
+	} {
+		if got := describe(tc.st, nil); got != tc.want {
+			t.Errorf("describe = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestFailedApplyKeepsItsNode: an apply that placed the backend but failed stores the node, so
+// the next attempt (and a purge) goes where its data may already be.
+func TestFailedApplyKeepsItsNode(t *testing.T) {
+	faulty := &faultyRuntime{failNode: "local"}
+	faulty.failures.Store(1)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	d := p.developer()
+	d.mustStatus(http.StatusAccepted, d.post("/api/backends", map[string]any{"name": "placed"}))
+	d.events("placed")
+	faulty.mu.Lock()
+	defer faulty.mu.Unlock()
+	if len(faulty.specNodes) != 2 || faulty.specNodes[0] != "" || faulty.specNodes[1] != "local" {
+		t.Errorf("applies asked for nodes %q, want a choice, then the node the failed attempt placed it on", faulty.specNodes)
+	}
+}
+
+// TestFailedPurgeKeepsTheName: while a purge cannot remove the volumes (their node is down),
+// the backend stays deleting with the reason, nobody can take its name (a new backend of it
+// would attach the volumes), and the purge is retried until it succeeds.
+func TestFailedPurgeKeepsTheName(t *testing.T) {
+	faulty := &faultyRuntime{}
+	faulty.purgeFailures.Store(1 << 30)
+	p := newTestPlane(t, withRuntime(func(rt runtime.Runtime) runtime.Runtime { faulty.Runtime = rt; return faulty }))
+	owner, other := p.developer(), p.developer()
+	owner.createBackend("tenant")
+	owner.mustStatus(http.StatusAccepted, owner.delete("/api/backends/tenant?purge=true"))
+	waitFor(t, "the purge to fail twice", func() bool { return faulty.purgeFailures.Load() < 1<<30-1 })
+	b := owner.mustStatus(http.StatusOK, owner.get("/api/backends/tenant")).backend()
+	if b.State != "deleting" || !strings.Contains(b.LastError, "which is down") {
+		t.Fatalf("backend during a failing purge = %+v", b)
+	}
+	other.mustStatus(http.StatusConflict, other.post("/api/backends", map[string]any{"name": "tenant"}))
+	owner.mustStatus(http.StatusConflict, owner.post("/api/backends", map[string]any{"name": "tenant"}))
+
+	faulty.purgeFailures.Store(0) // the node is back
+	waitFor(t, "the purge to finish", func() bool { return owner.get("/api/backends/tenant").status == http.StatusNotFound })
+	other.createBackend("tenant")
 }

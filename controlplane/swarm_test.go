@@ -35,7 +35,7 @@ func TestSwarmMissingImageFails(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+		if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})

@@ -1,6 +1,7 @@
 // Command backpack-api is the per-backend API: the image every backend stack runs, and, with
 // --embedded, a self-contained server for trying Backpack with no other software installed.
-// `backpack-api healthcheck` asks a running one whether it should take traffic (its container's check).
+// `backpack-api healthcheck` asks a running one whether it should take traffic (its container's check);
+// `backpack-api purge-volumes NAME` removes a purged backend's volumes on the node it runs on.
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"github.com/backpackhq/backpack/tools/ephemeral"
 	"github.com/backpackhq/backpack/tools/httpapi"
 	"github.com/backpackhq/backpack/tools/httpserve"
+	"github.com/backpackhq/backpack/tools/volumepurge"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
@@ -178,6 +180,9 @@ const shutdownGrace = 20 * time.Second
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck.Run(ctx, "backpack-api", args[1:], getenv, 3000, "", "/readyz?scope="+coreapi.ScopeServing)
+	}
+	if len(args) > 0 && args[0] == volumepurge.Command {
+		return purgeVolumes(ctx, args[1:], getenv, stdout)
 	}
 	s, err := parseSettings(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {

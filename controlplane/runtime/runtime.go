@@ -56,6 +56,9 @@ type Status struct {
 	// (its tasks keep failing, say, because the image does not exist): the reconciler then
 	// gives up this attempt at once instead of waiting for its timeout.
 	Failure string
+	// Reason, when set, is the one cause of the services that do not run, such as "node X is
+	// down": the control plane shows it before the services' counts and their own errors.
+	Reason string
 }
 
 // AllLines as LogOptions.Tail asks for every line the runtime keeps.
@@ -76,9 +79,10 @@ type Runtime interface {
 	// Apply makes the backend exist and match spec, creating what is missing and leaving what
 	// already matches; it returns the node the stateful services are placed on.
 	Apply(ctx context.Context, spec Spec, progress Progress) (node string, err error)
-	// Remove tears the backend down; with purge its data goes too. Removing what does not
-	// exist succeeds.
-	Remove(ctx context.Context, name string, purge bool, progress Progress) error
+	// Remove tears the backend down; with purge its data goes too, from node (the Spec.Node
+	// Apply returned; "" when it never got one), where a runtime with several nodes keeps
+	// it. Removing what does not exist succeeds.
+	Remove(ctx context.Context, name, node string, purge bool, progress Progress) error
 	// Status reports the backend's services; ErrNotFound when nothing of it runs.
 	Status(ctx context.Context, name string) (Status, error)
 	// Logs writes the selected log lines to w, then, with Follow, new ones until ctx ends.

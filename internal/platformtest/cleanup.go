@@ -80,7 +80,7 @@ func (p *Platform) remove() {
 			t.Error(err)
 		}
 		for _, name := range p.Created {
-			if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+			if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 				t.Errorf("remove backend %s: %v", name, err)
 			}
 		}

@@ -89,7 +89,7 @@ func mustApply(t testing.TB, r *Runtime, spec runtime.Spec) *progressLog {
 
 func mustRemove(t *testing.T, r *Runtime, name string, purge bool) {
 	t.Helper()
-	if err := r.Remove(context.Background(), name, purge, nil); err != nil {
+	if err := r.Remove(context.Background(), name, Node, purge, nil); err != nil {
 		t.Fatalf("Remove %s (purge %v): %v", name, purge, err)
 	}
 }

@@ -157,7 +157,7 @@ func TestLifecycle(t *testing.T) {
 	// Purging a backend that does not run (the process restarted) still removes its data.
 	r = newTestRuntime(t, dataDir)
 	var purge progressLog
-	if err := r.Remove(context.Background(), "shop", true, purge.add); err != nil {
+	if err := r.Remove(context.Background(), "shop", Node, true, purge.add); err != nil {
 		t.Fatal(err)
 	}
 	if !purge.has("removing database, files and site") {
@@ -369,7 +369,7 @@ func TestApplyRefusesBadSpecs(t *testing.T) {
 	if _, ok := r.PublicHandler("shop"); ok {
 		t.Fatal("a refused Apply left an instance")
 	}
-	if err := r.Remove(context.Background(), "../etc", true, nil); err == nil {
+	if err := r.Remove(context.Background(), "../etc", Node, true, nil); err == nil {
 		t.Fatal("Remove of a bad name succeeded")
 	}
 }

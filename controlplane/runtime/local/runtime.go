@@ -181,7 +181,8 @@ func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime
 // Remove stops the backend if it runs; with purge it also drops its database, deletes its keys
 // in the shared Redis (if one is configured) and its files and site, whether or not it was
 // running (after a restart of the control plane nothing runs, but the data is still there).
-func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+// Everything is on this one node, so the node Remove is given does not matter.
+func (r *Runtime) Remove(ctx context.Context, name, _ string, purge bool, progress runtime.Progress) error {
 	progress = orNothing(progress)
 	if err := names.Backend(name); err != nil {
 		return fmt.Errorf("remove: %w", err)

@@ -34,6 +34,9 @@ func (r *Runtime) Apply(ctx context.Context, spec runtime.Spec, progress runtime
 	if err := names.Backend(spec.Name); err != nil {
 		return "", fmt.Errorf("deploy: %w", err)
 	}
+	if spec.Node == "" {
+		defer r.unreserve(spec.Name)
+	}
 	node, err := r.place(ctx, spec.Name, spec.Node)
 	if err != nil {
 		return "", fmt.Errorf("place %s: %w", spec.Name, err)

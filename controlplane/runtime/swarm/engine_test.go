@@ -18,6 +18,7 @@ import (
 	"github.com/backpackhq/backpack/internal/swarmtest"
 	"github.com/backpackhq/backpack/stacktemplates"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -86,7 +87,7 @@ func removeAfter(t *testing.T, rt *Runtime, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+		if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 			t.Errorf("cleanup of %s: %v", name, err)
 		}
 	})
@@ -185,7 +186,7 @@ func TestStackLifecycle(t *testing.T) {
 	}
 
 	// Removed keeping data: the services go, the volumes stay; applied again, the user is back.
-	if err := rt.Remove(ctx, name, false, func(string) {}); err != nil {
+	if err := rt.Remove(ctx, name, "", false, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rt.Status(ctx, name); !errors.Is(err, runtime.ErrNotFound) {
@@ -205,7 +206,7 @@ func TestStackLifecycle(t *testing.T) {
 	}
 
 	// Purged: nothing of it remains.
-	if err := rt.Remove(ctx, name, true, func(string) {}); err != nil {
+	if err := rt.Remove(ctx, name, "", true, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	if left := swarmtest.StackObjects(t, cli, name); len(left) > 0 {
@@ -351,5 +352,112 @@ func TestPlacementSurvivesARejoin(t *testing.T) {
 	}
 	if _, err := rt.place(ctx, "lost", "node-that-left"); err == nil || !strings.Contains(err.Error(), "docker node update --label-add backpack.node=node-that-left") {
 		t.Errorf("placing on a vanished node: %v", err)
+	}
+}
+
+// TestConcurrentPlacement: new backends placed at the same moment all get a node, each reserved
+// until its Apply is over.
+func TestConcurrentPlacement(t *testing.T) {
+	rt, _ := engineRuntime(t, nil)
+	names := []string{uniqueName(t, "pla"), uniqueName(t, "plb"), uniqueName(t, "plc")}
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		go func() {
+			_, err := rt.place(context.Background(), name, "")
+			errs <- err
+		}()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, name := range names {
+		if rt.reserved[name] == "" {
+			t.Errorf("%s placed but not reserved: %v", name, rt.reserved)
+		}
+		rt.unreserve(name)
+	}
+	if len(rt.reserved) != 0 {
+		t.Errorf("reservations left: %v", rt.reserved)
+	}
+}
+
+// TestPurgeByJob takes the path of a backend on another node on the one-node swarm: the
+// volumes are removed by the purge job through the node's own engine, a purge job an earlier,
+// interrupted attempt left is removed first, and nothing of the stack is left anywhere.
+func TestPurgeByJob(t *testing.T) {
+	rt, cli := engineRuntime(t, nil)
+	rt.purgeByJob = true
+	ctx := context.Background()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t, "purge")
+	removeAfter(t, rt, name)
+	spec := testSpec(name)
+	spec.Node = labelValue(self) // this node, even when another one has joined the swarm
+	node, err := rt.Apply(ctx, spec, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, rt, name, 3*time.Minute, func(s runtime.Status) bool { return s.Ready })
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: namespaceFilter(name)})
+	if err != nil || len(vols.Volumes) == 0 {
+		t.Fatalf("volumes of a running stack: %d, %v", len(vols.Volumes), err)
+	}
+
+	// An attempt interrupted while its job ran left that job: one still waiting for the
+	// volumes the running stack holds.
+	leftover := purgeJob(name, node, rt.APIImage())
+	leftover.TaskTemplate.ContainerSpec.Args = []string{"purge-volumes", "--in-use-wait", "10m", name}
+	if _, err := cli.ServiceCreate(ctx, leftover, swarm.ServiceCreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var steps []string
+	if err := rt.Remove(ctx, name, node, true, func(m string) { steps = append(steps, m) }); err != nil {
+		t.Fatalf("remove: %v\nsteps: %v", err, steps)
+	}
+	all := strings.Join(steps, "\n")
+	for _, want := range []string{"service " + name + "_purge removed", "purging the volumes of " + name + " on node " + node,
+		"volumes of " + name + " removed on node " + node} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no step %q in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "volume "+name+"_") {
+		t.Errorf("volumes removed through the manager's engine, not by the job:\n%s", all)
+	}
+	// The job's container goes with its service, shortly after.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		left := swarmtest.StackObjects(t, cli, name)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left after a purge by job: %v", left)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestPurgeOnANodeThatLeft: a purge whose volumes are on a node the swarm no longer has fails
+// naming it, instead of reporting the data gone.
+func TestPurgeOnANodeThatLeft(t *testing.T) {
+	rt, _ := engineRuntime(t, nil)
+	name := uniqueName(t, "left")
+	err := rt.Remove(context.Background(), name, "node-that-left", true, func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "volumes of "+name+" stay on node node-that-left, which is not in the swarm") {
+		t.Errorf("purge on a node that left: %v", err)
+	}
+	if err := rt.Remove(context.Background(), name, "node-that-left", false, func(string) {}); err != nil {
+		t.Errorf("remove keeping the data needs no node: %v", err)
 	}
 }

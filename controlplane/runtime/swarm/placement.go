@@ -18,8 +18,16 @@ import (
 // backend that has one keeps it: some node must carry the label, or the label is put back on
 // the node whose host name it was made from (a node that left and re-joined the swarm is a new
 // node object without labels). A new backend goes to the ready, active node holding the
-// fewest backends, which gets a label if it has none.
+// fewest backends, counting those placed by this runtime whose services are still being
+// created, and gets a label if it has none.
 func (r *Runtime) place(ctx context.Context, backend, want string) (string, error) {
+	if want == "" {
+		// Placing a new backend reads the nodes and services, picks a node, labels and
+		// reserves it in one critical section: two creates in the same second would
+		// otherwise both see the same counts.
+		r.placing.Lock()
+		defer r.placing.Unlock()
+	}
 	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
 		return "", fmt.Errorf("list nodes: %w", err)
@@ -38,11 +46,13 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 		return "", fmt.Errorf("%s's data is on node %q, and no node of the swarm carries the label %s=%s: if that node re-joined under another host name, label it with: docker node update --label-add %s=%s NODE",
 			backend, want, stacktemplates.NodeLabel, want, stacktemplates.NodeLabel, want)
 	}
-	load, err := r.backendsPerNode(ctx)
+	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{
+		Filters: filters.NewArgs(filters.Arg("label", convert.LabelNamespace)),
+	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("list services: %w", err)
 	}
-	best, ok := leastLoaded(nodes, load)
+	best, ok := leastLoaded(nodes, backendsPerNode(services, r.reserved))
 	if !ok {
 		return "", fmt.Errorf("no node of the swarm is ready and active to place %s on", backend)
 	}
@@ -57,7 +67,20 @@ func (r *Runtime) place(ctx context.Context, backend, want string) (string, erro
 			return "", err
 		}
 	}
+	if r.reserved == nil {
+		r.reserved = map[string]string{}
+	}
+	r.reserved[backend] = chosen
 	return chosen, nil
+}
+
+// unreserve forgets the node place chose for a new backend, once Apply is over: its services
+// exist then and count themselves, or Apply failed (the control plane keeps the node it
+// returned for the next attempt).
+func (r *Runtime) unreserve(backend string) {
+	r.placing.Lock()
+	defer r.placing.Unlock()
+	delete(r.reserved, backend)
 }
 
 // leastLoaded picks the ready, active node with the fewest backends (by label value), ties
@@ -121,32 +144,27 @@ func (r *Runtime) labelNode(ctx context.Context, id, value string) error {
 // constraintPrefix starts the placement constraint backend.yml pins every service with.
 const constraintPrefix = "node.labels." + stacktemplates.NodeLabel + "=="
 
-// backendsPerNode counts the stacks pinned to each node label value.
-func (r *Runtime) backendsPerNode(ctx context.Context) (map[string]int, error) {
-	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{
-		Filters: filters.NewArgs(filters.Arg("label", convert.LabelNamespace)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	return countBackends(services), nil
-}
-
-// countBackends counts the stacks pinned to each node label value by their services'
-// placement constraints.
-func countBackends(services []swarm.Service) map[string]int {
+// backendsPerNode counts the backends on each node label value: the stacks whose services'
+// placement constraints pin them there, and the reserved ones (backend → label value) that
+// were placed but whose services do not exist yet. A backend counts once, listed or reserved.
+func backendsPerNode(services []swarm.Service, reserved map[string]string) map[string]int {
 	stacks := map[string]map[string]bool{}
-	for _, s := range services {
-		if s.Spec.TaskTemplate.Placement == nil {
-			continue
+	add := func(label, stack string) {
+		if stacks[label] == nil {
+			stacks[label] = map[string]bool{}
 		}
-		for _, c := range s.Spec.TaskTemplate.Placement.Constraints {
-			if v, ok := strings.CutPrefix(strings.ReplaceAll(c, " ", ""), constraintPrefix); ok {
-				if stacks[v] == nil {
-					stacks[v] = map[string]bool{}
-				}
-				stacks[v][s.Spec.Labels[convert.LabelNamespace]] = true
-			}
+		stacks[label][stack] = true
+	}
+	listed := map[string]bool{}
+	for _, s := range services {
+		if label := pinnedTo(s); label != "" {
+			add(label, s.Spec.Labels[convert.LabelNamespace])
+			listed[s.Spec.Labels[convert.LabelNamespace]] = true
+		}
+	}
+	for stack, label := range reserved {
+		if !listed[stack] {
+			add(label, stack)
 		}
 	}
 	load := make(map[string]int, len(stacks))
@@ -154,4 +172,17 @@ func countBackends(services []swarm.Service) map[string]int {
 		load[v] = len(set)
 	}
 	return load
+}
+
+// pinnedTo is the node label value a service's placement constraint pins it to, or "".
+func pinnedTo(s swarm.Service) string {
+	if s.Spec.TaskTemplate.Placement == nil {
+		return ""
+	}
+	for _, c := range s.Spec.TaskTemplate.Placement.Constraints {
+		if v, ok := strings.CutPrefix(strings.ReplaceAll(c, " ", ""), constraintPrefix); ok {
+			return v
+		}
+	}
+	return ""
 }

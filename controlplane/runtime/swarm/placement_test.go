@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -129,20 +131,66 @@ func TestLeastLoaded(t *testing.T) {
 	}
 }
 
-// TestCountBackends counts stacks, not services, per node label value.
-func TestCountBackends(t *testing.T) {
-	svc := func(stack, constraint string) swarm.Service {
-		var s swarm.Service
-		s.Spec.Labels = map[string]string{"com.docker.stack.namespace": stack}
-		s.Spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==worker", constraint}}
-		return s
+func pinned(stack, constraint string) swarm.Service {
+	var s swarm.Service
+	s.Spec.Labels = map[string]string{"com.docker.stack.namespace": stack}
+	s.Spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==worker", constraint}}
+	return s
+}
+
+// TestBackendsPerNode counts stacks, not services, per node label value, and a backend placed
+// but whose services do not exist yet (reserved) once, where it was placed.
+func TestBackendsPerNode(t *testing.T) {
+	services := []swarm.Service{
+		pinned("shop", "node.labels.backpack.node == alpha"), pinned("shop", "node.labels.backpack.node == alpha"),
+		pinned("blog", "node.labels.backpack.node==alpha"), pinned("wiki", "node.labels.backpack.node == beta"),
+		pinned("other", "node.labels.zone == beta"), {},
 	}
-	got := countBackends([]swarm.Service{
-		svc("shop", "node.labels.backpack.node == alpha"), svc("shop", "node.labels.backpack.node == alpha"),
-		svc("blog", "node.labels.backpack.node==alpha"), svc("wiki", "node.labels.backpack.node == beta"),
-		svc("other", "node.labels.zone == beta"), {},
-	})
-	if len(got) != 2 || got["alpha"] != 2 || got["beta"] != 1 {
-		t.Errorf("countBackends = %v", got)
+	for name, tc := range map[string]struct {
+		reserved map[string]string
+		want     map[string]int
+	}{
+		"services only":                   {nil, map[string]int{"alpha": 2, "beta": 1}},
+		"reserved, services not yet made": {map[string]string{"new1": "beta", "new2": "gamma"}, map[string]int{"alpha": 2, "beta": 2, "gamma": 1}},
+		"reserved and already listed":     {map[string]string{"wiki": "beta", "shop": "alpha"}, map[string]int{"alpha": 2, "beta": 1}},
+	} {
+		got := backendsPerNode(services, tc.reserved)
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("%s: backendsPerNode = %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+// TestPlacementWithReservations: backends placed one after another before any of their
+// services exist (creates in the same second) spread over the nodes, because each placement
+// counts the reservations of those before it.
+func TestPlacementWithReservations(t *testing.T) {
+	active := swarm.NodeAvailabilityActive
+	nodes := []swarm.Node{node("1", "alpha", "alpha", true, active), node("2", "beta", "beta", true, active)}
+	for name, tc := range map[string]struct {
+		services []swarm.Service
+		place    []string
+		want     []string
+	}{
+		"empty swarm, two at once":  {nil, []string{"a", "b"}, []string{"alpha", "beta"}},
+		"empty swarm, four at once": {nil, []string{"a", "b", "c", "d"}, []string{"alpha", "beta", "alpha", "beta"}},
+		"alpha busier, three at once": {
+			[]swarm.Service{pinned("old", "node.labels.backpack.node==alpha")},
+			[]string{"a", "b", "c"}, []string{"beta", "alpha", "beta"},
+		},
+	} {
+		reserved := map[string]string{}
+		var got []string
+		for _, backend := range tc.place {
+			n, ok := leastLoaded(nodes, backendsPerNode(tc.services, reserved))
+			if !ok {
+				t.Fatalf("%s: no node", name)
+			}
+			reserved[backend] = labelValue(n)
+			got = append(got, labelValue(n))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: placed on %v, want %v", name, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,30 +12,46 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/api/types/volume"
 )
 
-// removeWait bounds how long Remove waits for the stack's containers to go before it removes
-// the networks and volumes they hold.
+// removeWait bounds how long Remove waits for the stack's tasks, then its containers on this
+// engine, to go before it removes the networks and volumes they hold.
 const removeWait = 2 * time.Minute
 
 // Remove deletes the backend's stack in the order `docker stack rm` does, services first, then
-// networks, secrets and configs; with purge, also its volumes, once no container holds them.
-// Volumes live on the nodes that ran the tasks; those on this manager's engine are removed
-// here (see docs/swarm.md for multi-node swarms).
-func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress runtime.Progress) error {
+// networks, secrets and configs; with purge, also its volumes, once no task holds them.
+// Volumes live on the node the stack was pinned to: node (the backend's Spec.Node), else the
+// one its services' constraints name. On another node than this manager's they are removed by
+// a one-shot job there (see purgeVolumes); a purge job an interrupted Remove left is one of
+// the stack's services, removed first like the others.
+func (r *Runtime) Remove(ctx context.Context, name, node string, purge bool, progress runtime.Progress) error {
 	services, err := r.engine.ServiceList(ctx, swarm.ServiceListOptions{Filters: namespaceFilter(name)})
 	if err != nil {
 		return fmt.Errorf("remove %s: list services: %w", name, err)
 	}
 	for _, s := range services {
+		node = cmp.Or(node, pinnedTo(s))
 		if err := r.engine.ServiceRemove(ctx, s.ID); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("remove %s: service %s: %w", name, s.Spec.Name, err)
 		}
 		progress("service " + s.Spec.Name + " removed")
 	}
+	if err := r.waitTasksGone(ctx, name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
 	if err := r.waitContainersGone(ctx, name); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	if purge && node != "" {
+		// With the volumes' node down, its tasks cannot stop and hold the stack's network:
+		// say why the purge waits rather than fail on the network.
+		nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
+		if err != nil {
+			return fmt.Errorf("remove %s: list nodes: %w", name, err)
+		}
+		if err := holdersUp(name, node, labelled(nodes, node)); err != nil {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
 	}
 	networks, err := r.engine.NetworkList(ctx, network.ListOptions{Filters: namespaceFilter(name)})
 	if err != nil {
@@ -70,17 +87,60 @@ func (r *Runtime) Remove(ctx context.Context, name string, purge bool, progress 
 	if !purge {
 		return nil
 	}
-	vols, err := r.engine.VolumeList(ctx, volume.ListOptions{Filters: namespaceFilter(name)})
-	if err != nil {
-		return fmt.Errorf("remove %s: list volumes: %w", name, err)
-	}
-	for _, v := range vols.Volumes {
-		if err := retryInUse(ctx, func() error { return r.engine.VolumeRemove(ctx, v.Name, false) }); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("remove %s: volume %s: %w", name, v.Name, err)
-		}
-		progress("volume " + v.Name + " removed")
+	if err := r.purgeVolumes(ctx, name, node, progress); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	return nil
+}
+
+// waitTasksGone waits until no task of the stack is still running or on its way on a node
+// that is up, whichever node it is on: removing a service only asks its tasks to stop, and
+// their networks and volumes stay busy until then. Tasks on a node that is down cannot stop
+// before it returns; a purge then fails naming that node.
+func (r *Runtime) waitTasksGone(ctx context.Context, name string) error {
+	deadline := time.Now().Add(removeWait)
+	for {
+		tasks, err := r.engine.TaskList(ctx, swarm.TaskListOptions{Filters: namespaceFilter(name)})
+		if err != nil {
+			return fmt.Errorf("list tasks: %w", err)
+		}
+		nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
+		if err != nil {
+			return fmt.Errorf("list nodes: %w", err)
+		}
+		left := liveTasks(tasks, nodes)
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d tasks still there after %s", left, removeWait)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// liveTasks counts the tasks that have not reached a final state, leaving out those on nodes
+// that are not ready (they stop only when their node is back).
+func liveTasks(tasks []swarm.Task, nodes []swarm.Node) int {
+	down := map[string]bool{}
+	for _, n := range nodes {
+		down[n.ID] = n.Status.State != swarm.NodeStateReady
+	}
+	live := 0
+	for _, t := range tasks {
+		switch t.Status.State {
+		case swarm.TaskStateComplete, swarm.TaskStateShutdown, swarm.TaskStateFailed, swarm.TaskStateRejected,
+			swarm.TaskStateRemove, swarm.TaskStateOrphaned:
+			continue
+		}
+		if t.NodeID != "" && down[t.NodeID] {
+			continue
+		}
+		live++
+	}
+	return live
 }
 
 // waitContainersGone waits until no container of the stack is left on this engine: removing a

@@ -34,16 +34,24 @@ func (r *Runtime) Status(ctx context.Context, name string) (runtime.Status, erro
 	if err != nil {
 		return runtime.Status{}, fmt.Errorf("status of %s: list tasks: %w", name, err)
 	}
-	hosts, err := r.hostnames(ctx)
+	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
 	if err != nil {
-		return runtime.Status{}, fmt.Errorf("status of %s: %w", name, err)
+		return runtime.Status{}, fmt.Errorf("status of %s: list nodes: %w", name, err)
+	}
+	byID := make(map[string]swarm.Node, len(nodes))
+	for _, n := range nodes {
+		byID[n.ID] = n
 	}
 	slices.SortFunc(services, func(a, b swarm.Service) int { return strings.Compare(a.Spec.Name, b.Spec.Name) })
 	st := runtime.Status{Ready: true}
 	for _, s := range services {
-		ss := serviceStatus(name, s, tasks, hosts)
+		ss := serviceStatus(name, s, tasks, byID)
 		if ss.Running < ss.Desired || ss.Desired == 0 {
 			st.Ready = false
+		}
+		if down := nodeDown(s, nodes); down != "" && ss.Running < ss.Desired {
+			ss.LastError = down
+			st.Reason = cmp.Or(st.Reason, down)
 		}
 		if f := failing(s, tasks, r.cfg.FailedTasks); f != "" && ss.Running == 0 && ss.Desired > 0 {
 			st.Failure = cmp.Or(st.Failure, fmt.Sprintf("service %s: %s", ss.Name, f))
@@ -64,8 +72,8 @@ func (r *Runtime) Status(ctx context.Context, name string) (runtime.Status, erro
 }
 
 // serviceStatus summarises one service from its tasks; only tasks of its present spec count
-// as running.
-func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[string]string) runtime.ServiceStatus {
+// as running, and none on a node that is not ready (it cannot say that they still run).
+func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node) runtime.ServiceStatus {
 	ss := runtime.ServiceStatus{Name: strings.TrimPrefix(s.Spec.Name, stack+"_")}
 	if s.Spec.Mode.Replicated != nil && s.Spec.Mode.Replicated.Replicas != nil {
 		ss.Desired = int(*s.Spec.Mode.Replicated.Replicas)
@@ -75,9 +83,11 @@ func serviceStatus(stack string, s swarm.Service, tasks []swarm.Task, hosts map[
 		if t.ServiceID != s.ID {
 			continue
 		}
-		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning && current(t, s) {
+		n, known := nodes[t.NodeID]
+		nodeUp := !known || n.Status.State == swarm.NodeStateReady
+		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning && current(t, s) && nodeUp {
 			ss.Running++
-			ss.Node = hosts[t.NodeID]
+			ss.Node = n.Description.Hostname
 		}
 		if newest == nil || t.Status.Timestamp.After(newest.Status.Timestamp) {
 			newest = &tasks[i]
@@ -134,17 +144,29 @@ func failing(s swarm.Service, tasks []swarm.Task, limit int) string {
 	return fmt.Sprintf("%d tasks failed, the last with: %s", count, taskProblem(last))
 }
 
-// hostnames maps node ids to host names.
-func (r *Runtime) hostnames(ctx context.Context) (map[string]string, error) {
-	nodes, err := r.engine.NodeList(ctx, swarm.NodeListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+// nodeDown says why a service cannot run where it is pinned: "node X is down" (X, the node's
+// backpack.node label value) when no node carrying that label is ready and active, "node X is
+// not in the swarm" when none carries it; "" when its node is up or it is pinned nowhere.
+// That one cause explains every service of the backend at once, better than their task
+// errors or the API's readiness check.
+func nodeDown(s swarm.Service, nodes []swarm.Node) string {
+	label := pinnedTo(s)
+	if label == "" {
+		return ""
 	}
-	out := make(map[string]string, len(nodes))
-	for _, n := range nodes {
-		out[n.ID] = n.Description.Hostname
+	holders := labelled(nodes, label)
+	if len(holders) == 0 {
+		return fmt.Sprintf("node %s is not in the swarm", label)
 	}
-	return out, nil
+	for _, n := range holders {
+		if usable(n) {
+			return ""
+		}
+	}
+	if n := holders[0]; n.Status.State == swarm.NodeStateReady {
+		return fmt.Sprintf("node %s is down (availability %s)", label, n.Spec.Availability)
+	}
+	return fmt.Sprintf("node %s is down", label)
 }
 
 // apiReady asks the api's admin port whether it reaches its database and Redis.

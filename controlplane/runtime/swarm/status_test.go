@@ -27,7 +27,7 @@ func task(service string, desired, state swarm.TaskState, at time.Time, errText 
 func TestServiceStatus(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	svc := swarm.Service{ID: "s1", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api"}, Mode: replicated(1)}}
-	hosts := map[string]string{"n1": "node-one"}
+	hosts := map[string]swarm.Node{"n1": {ID: "n1", Description: swarm.NodeDescription{Hostname: "node-one"}, Status: swarm.NodeStatus{State: swarm.NodeStateReady}}}
 	cases := []struct {
 		name    string
 		tasks   []swarm.Task
@@ -109,8 +109,48 @@ func TestScaledServiceCountsItsTasks(t *testing.T) {
 	}
 	before, scaled, other := spec("api:1", 1), spec("api:1", 3), spec("api:2", 3)
 	svc := swarm.Service{ID: "s1", Spec: scaled}
-	got := serviceStatus("shop", svc, []swarm.Task{of(before), of(scaled), of(scaled), of(other)}, map[string]string{"n1": "node-one"})
+	got := serviceStatus("shop", svc, []swarm.Task{of(before), of(scaled), of(scaled), of(other)}, nil)
 	if got.Desired != 3 || got.Running != 3 {
 		t.Errorf("got %d of %d running, want the first task and the two new ones (3 of 3), not the other image's", got.Running, got.Desired)
+	}
+}
+
+// TestNodeDown: a service pinned to a node that is down, drained or gone is explained by its
+// node, named by its label value; one on a usable node, or pinned nowhere, is not.
+func TestNodeDown(t *testing.T) {
+	active := swarm.NodeAvailabilityActive
+	svc := pinned("shop", "node.labels.backpack.node==beta")
+	for name, tc := range map[string]struct {
+		nodes []swarm.Node
+		want  string
+	}{
+		"up":              {[]swarm.Node{node("1", "alpha", "alpha", true, active), node("2", "beta-host", "beta", true, active)}, ""},
+		"down":            {[]swarm.Node{node("1", "alpha", "alpha", true, active), node("2", "beta-host", "beta", false, active)}, "node beta is down"},
+		"drained":         {[]swarm.Node{node("2", "beta-host", "beta", true, swarm.NodeAvailabilityDrain)}, "node beta is down (availability drain)"},
+		"gone":            {[]swarm.Node{node("1", "alpha", "alpha", true, active)}, "node beta is not in the swarm"},
+		"re-joined, down": {[]swarm.Node{node("2", "beta-host", "beta", false, active), node("3", "beta-host", "beta", true, active)}, ""},
+	} {
+		if got := nodeDown(svc, tc.nodes); got != tc.want {
+			t.Errorf("%s: nodeDown = %q, want %q", name, got, tc.want)
+		}
+	}
+	if got := nodeDown(swarm.Service{}, nil); got != "" {
+		t.Errorf("a service pinned nowhere: %q", got)
+	}
+}
+
+// TestTasksOnADownNode: a task the swarm still lists as running on a node that is down does
+// not count as running.
+func TestTasksOnADownNode(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	svc := swarm.Service{ID: "s1", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "shop_api"}, Mode: replicated(1)}}
+	nodes := map[string]swarm.Node{"n1": node("n1", "beta-host", "beta", false, swarm.NodeAvailabilityActive)}
+	got := serviceStatus("shop", svc, []swarm.Task{task("s1", swarm.TaskStateRunning, swarm.TaskStateRunning, t0, "")}, nodes)
+	if got.Running != 0 || got.Node != "" {
+		t.Errorf("got %+v, want nothing running", got)
+	}
+	nodes["n1"] = node("n1", "beta-host", "beta", true, swarm.NodeAvailabilityActive)
+	if got := serviceStatus("shop", svc, []swarm.Task{task("s1", swarm.TaskStateRunning, swarm.TaskStateRunning, t0, "")}, nodes); got.Running != 1 || got.Node != "beta-host" {
+		t.Errorf("node back: got %+v", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/backpackhq/backpack/controlplane/runtime"
@@ -66,6 +67,15 @@ type Runtime struct {
 	engine *client.Client
 	admin  *http.Client
 	log    *slog.Logger
+
+	// placing serialises the placement of new backends; reserved holds the node label value
+	// chosen for each backend whose Apply is still creating its services (see place).
+	placing  sync.Mutex
+	reserved map[string]string
+
+	// purgeByJob purges volumes on this manager's own node by the purge job too, as on any
+	// other node: tests take the job's path on a one-node swarm.
+	purgeByJob bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
