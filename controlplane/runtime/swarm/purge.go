@@ -41,7 +41,9 @@ const (
 // backpack.node=label (where every service of the stack was pinned). On this manager's own
 // engine they are removed directly; on another node, by the purge job. A node that is down
 // keeps them: the error says so, and the reconciler's retry finishes the purge when it is
-// back.
+// back. A node the swarm no longer has (an operator removed it: it is not coming back) took
+// them with it: the purge is done, and says what to do should that machine ever return. No
+// later backend can attach them: every backend's volumes have names of their own (Spec.Volumes).
 func (r *Runtime) purgeVolumes(ctx context.Context, name, label string, progress runtime.Progress) error {
 	if label == "" {
 		return r.purgeLocalVolumes(ctx, name, progress)
@@ -55,6 +57,11 @@ func (r *Runtime) purgeVolumes(ctx context.Context, name, label string, progress
 		return fmt.Errorf("list nodes: %w", err)
 	}
 	holders := labelled(nodes, label)
+	if len(holders) == 0 {
+		progress(fmt.Sprintf("node %s is no longer in the swarm: %s's volumes there went with it; should that machine ever join again, remove them there with docker volume rm $(docker volume ls -q --filter label=%s=%s)",
+			label, name, convert.LabelNamespace, name))
+		return nil
+	}
 	if len(holders) == 1 && holders[0].ID == info.Swarm.NodeID && !r.purgeByJob {
 		return r.purgeLocalVolumes(ctx, name, progress)
 	}
@@ -90,13 +97,9 @@ func labelled(nodes []swarm.Node, label string) []swarm.Node {
 	return out
 }
 
-// holdersUp fails, naming the node, unless a node labelled label is in the swarm and able to
+// holdersUp fails, naming the node, unless a node of holders (those labelled label) is able to
 // run the purge job.
 func holdersUp(name, label string, holders []swarm.Node) error {
-	if len(holders) == 0 {
-		return fmt.Errorf("volumes of %s stay on node %s, which is not in the swarm: the purge finishes when a node labelled %s=%s joins",
-			name, label, stacktemplates.NodeLabel, label)
-	}
 	for _, n := range holders {
 		if usable(n) {
 			return nil
