@@ -290,10 +290,14 @@ func backupSchedule(t *testing.T, opts ...planeOption) {
 	if got.Name != b.Name || got.Backups != (backupSettingsJSON{Schedule: "hourly", Keep: 2}) {
 		t.Fatalf("patched = %+v", got)
 	}
+	// One listing is checked whole: backups go on being taken meanwhile, and between a backup
+	// becoming ready and the next tick's retention there are keep+1 of them.
 	seen := map[string]bool{}
+	var list []backupJSON
 	waitFor(t, "four scheduled backups, two of them kept", func() bool {
+		list = d.listBackups("shop")
 		ready := 0
-		for _, bk := range d.listBackups("shop") {
+		for _, bk := range list {
 			if bk.Kind == "scheduled" {
 				seen[bk.ID] = true
 				if bk.State == "ready" {
@@ -303,7 +307,6 @@ func backupSchedule(t *testing.T, opts ...planeOption) {
 		}
 		return len(seen) >= 4 && ready == 2
 	})
-	list := d.listBackups("shop")
 	if !slices.ContainsFunc(list, func(b backupJSON) bool { return b.ID == manual.ID }) {
 		t.Fatalf("retention deleted the manual backup: %+v", list)
 	}
