@@ -329,14 +329,7 @@ func serviceVersions(t *testing.T, cli *client.Client, name string) map[string]u
 func TestPlacementSurvivesARejoin(t *testing.T) {
 	rt, cli := engineRuntime(t, nil)
 	ctx := context.Background()
-	info, err := cli.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := selfNode(t, cli)
 	value := labelValue(self)
 	spec := self.Spec
 	spec.Labels = withoutLabel(spec.Labels, stacktemplates.NodeLabel)
@@ -391,14 +384,7 @@ func TestPurgeByJob(t *testing.T) {
 	rt, cli := engineRuntime(t, nil)
 	rt.purgeByJob = true
 	ctx := context.Background()
-	info, err := cli.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := selfNode(t, cli)
 	name := uniqueName(t, "purge")
 	removeAfter(t, rt, name)
 	spec := testSpec(name)
@@ -464,4 +450,19 @@ func TestPurgeOnANodeThatLeft(t *testing.T) {
 	if err := rt.Remove(context.Background(), name, "node-that-left", false, func(string) {}); err != nil {
 		t.Errorf("remove keeping the data needs no node: %v", err)
 	}
+}
+
+// selfNode is the swarm node of the engine the tests talk to.
+func selfNode(t *testing.T, cli *client.Client) swarm.Node {
+	t.Helper()
+	ctx := context.Background()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _, err := cli.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
 }
