@@ -97,9 +97,13 @@ func labelled(nodes []swarm.Node, label string) []swarm.Node {
 	return out
 }
 
-// holdersUp fails, naming the node, unless a node of holders (those labelled label) is able to
-// run the purge job.
+// holdersUp fails, naming the node, when the nodes labelled label (holders) are all unable to
+// run the purge job. None at all is no failure: the node left the swarm, and its volumes
+// with it (purgeVolumes says so).
 func holdersUp(name, label string, holders []swarm.Node) error {
+	if len(holders) == 0 {
+		return nil
+	}
 	for _, n := range holders {
 		if usable(n) {
 			return nil

@@ -41,6 +41,9 @@ func TestHoldersUp(t *testing.T) {
 	if err := holdersUp("shop", "beta", []swarm.Node{node("2", "beta", "beta", true, active)}); err != nil {
 		t.Errorf("ready node: %v", err)
 	}
+	if err := holdersUp("shop", "beta", nil); err != nil {
+		t.Errorf("no node labelled beta (it left the swarm): %v", err)
+	}
 	for _, tc := range []struct {
 		holders []swarm.Node
 		want    string
