@@ -17,7 +17,6 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -35,6 +34,9 @@ const (
 	purgeUnschedulable  = 30 * time.Second
 	purgeJobLogLines    = "20"
 	purgeJobLogsTimeout = 5 * time.Second
+	// localInUseWait is how long a volume on this manager still held by a stopping container
+	// is retried.
+	localInUseWait = 30 * time.Second
 )
 
 // purgeVolumes removes the stack's volumes from the node they live on, the one labelled
@@ -71,19 +73,10 @@ func (r *Runtime) purgeVolumes(ctx context.Context, name, label string, progress
 	return r.purgeOnNode(ctx, name, label, progress)
 }
 
-// purgeLocalVolumes removes the stack's volumes through this manager's engine.
+// purgeLocalVolumes removes the stack's volumes through this manager's engine, as the purge
+// job does on another node (volumepurge.Purge).
 func (r *Runtime) purgeLocalVolumes(ctx context.Context, name string, progress runtime.Progress) error {
-	vols, err := r.engine.VolumeList(ctx, volume.ListOptions{Filters: namespaceFilter(name)})
-	if err != nil {
-		return fmt.Errorf("list volumes: %w", err)
-	}
-	for _, v := range vols.Volumes {
-		if err := retryInUse(ctx, func() error { return r.engine.VolumeRemove(ctx, v.Name, false) }); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("volume %s: %w", v.Name, err)
-		}
-		progress("volume " + v.Name + " removed")
-	}
-	return nil
+	return volumepurge.Purge(ctx, r.engine, name, localInUseWait, func(v string) { progress("volume " + v + " removed") })
 }
 
 // labelled are the nodes carrying backpack.node=label.
