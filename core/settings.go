@@ -176,20 +176,33 @@ func normalizeFetchHost(h string) (string, error) {
 	return h, nil
 }
 
-// rotateAPIKey makes a new key, stores its digest and returns it. The new key works on every
-// replica at once (see CheckAPIKey). The old one keeps working for the overlap, unless
-// revokePrevious: then it stops on this replica at once and on the others when they receive
-// the settings event.
-func (ls *Settings) rotateAPIKey(ctx context.Context, revokePrevious bool) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("new API key: %w", err)
+// rotateAPIKey makes chosen (or, when it is "", a new random key) the key in force, stores its
+// digest and returns it. The new key works on every replica at once (see CheckAPIKey). The old
+// one keeps working for the overlap, unless revokePrevious: then it stops on this replica at
+// once and on the others when they receive the settings event.
+//
+// A chosen key already in force changes nothing (but revokePrevious still applies): the
+// control plane keeps the key it chose before sending it, and sends it again when it cannot
+// tell whether an interrupted rotation reached the backend.
+func (ls *Settings) rotateAPIKey(ctx context.Context, chosen string, revokePrevious bool) (string, error) {
+	key := chosen
+	if key == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("new API key: %w", err)
+		}
+		key = base64.RawURLEncoding.EncodeToString(b)
 	}
-	key := base64.RawURLEncoding.EncodeToString(b)
 	digest := sha256.Sum256([]byte(key))
 	// The key in force is the stored one, which another replica may have rotated lately.
 	if err := ls.Reload(ctx); err != nil {
 		return "", err
+	}
+	if chosen != "" && *ls.apiKey.digest.Load() == digest {
+		if revokePrevious {
+			return key, ls.revokePreviousKey(ctx)
+		}
+		return key, nil
 	}
 	previous, until := "", ""
 	if !revokePrevious {
@@ -304,6 +317,10 @@ func (s *Service) ViewSettings(ctx context.Context) (SettingsView, error) {
 type SettingsPatch struct {
 	CORSOrigins  *[]string `json:"corsOrigins"`
 	RotateAPIKey bool      `json:"rotateApiKey"`
+	// APIKey, with RotateAPIKey, is the new key, chosen by the control plane and kept there
+	// before it is sent, so that a rotation interrupted on either side is completed by sending
+	// the same key again; without it the backend makes the key.
+	APIKey string `json:"apiKey"`
 	// RevokePrevious stops the key in force before the rotation at once instead of after the
 	// overlap (a leaked key); sent alone, it ends the overlap of the last rotation now.
 	RevokePrevious bool `json:"revokePrevious"`
@@ -319,6 +336,9 @@ type SettingsPatch struct {
 // every replica, and returns the settings with the new key, which is in that answer and
 // nowhere else.
 func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (SettingsView, error) {
+	if err := validChosenKey(p); err != nil {
+		return SettingsView{}, err
+	}
 	if p.CORSOrigins == nil && !p.RotateAPIKey && !p.RevokePrevious && p.Quotas == nil && p.FunctionFetchHosts == nil {
 		return SettingsView{}, invalid("invalid_request", "send corsOrigins, quotas, functionFetchHosts, rotateApiKey, revokePrevious or several of them")
 	}
@@ -366,7 +386,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (Settings
 	var key string
 	if p.RotateAPIKey {
 		var err error
-		if key, err = s.settings.rotateAPIKey(ctx, p.RevokePrevious); err != nil {
+		if key, err = s.settings.rotateAPIKey(ctx, p.APIKey, p.RevokePrevious); err != nil {
 			return SettingsView{}, err
 		}
 	} else if p.RevokePrevious {
@@ -383,4 +403,35 @@ func (s *Service) UpdateSettings(ctx context.Context, p SettingsPatch) (Settings
 	}
 	view.APIKey = key
 	return view, nil
+}
+
+// Bounds of a chosen API key: long enough to be as hard to guess as the keys the backend
+// makes (32 random bytes, 43 characters), short enough for a header.
+const (
+	minChosenKeyLen = 43
+	maxChosenKeyLen = 256
+)
+
+// validChosenKey refuses a chosen key sent without rotateApiKey, or one that is short, long,
+// or has characters other than URL-safe base64's (it travels in headers and query strings).
+func validChosenKey(p SettingsPatch) error {
+	if p.APIKey == "" {
+		return nil
+	}
+	if !p.RotateAPIKey {
+		return invalidChosenKey("apiKey is the new key of a rotation: send it with rotateApiKey: true")
+	}
+	if len(p.APIKey) < minChosenKeyLen || len(p.APIKey) > maxChosenKeyLen {
+		return invalidChosenKey(fmt.Sprintf("apiKey must be %d to %d characters long", minChosenKeyLen, maxChosenKeyLen))
+	}
+	for _, r := range p.APIKey {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return invalidChosenKey("apiKey may hold only letters, digits, - and _")
+		}
+	}
+	return nil
+}
+
+func invalidChosenKey(message string) *Error {
+	return &Error{Kind: Invalid, Code: "invalid_request", Message: message, Details: map[string]any{"field": "apiKey"}}
 }

@@ -190,3 +190,51 @@ func TestAPIKeyRotationUnderLoad(t *testing.T) {
 		t.Fatalf("%d of %d requests refused across a rotation", refused.Load(), sent.Load())
 	}
 }
+
+// TestChosenAPIKey: the control plane chooses the new key and may send it more than once (it
+// cannot tell whether an interrupted rotation arrived); sending it again changes nothing, so the
+// key replaced by its first arrival keeps its overlap. Keys that are not keys are refused.
+func TestChosenAPIKey(t *testing.T) {
+	a := newTestAPI(t, func(c *Config) { c.APIKeyOverlap = time.Minute })
+	b := a.replica()
+	adm := a.adminClient()
+	chosen := strings.Repeat("k", 20) + "_-" + strings.Repeat("Z9", 11)
+	first := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "apiKey": chosen})).doc()
+	if first["apiKey"] != chosen {
+		t.Fatalf("rotation with a chosen key answered apiKey %v", first["apiKey"])
+	}
+	if !keyWorks(a, chosen) || !keyWorks(b, chosen) || !keyWorks(b, testAPIKey) {
+		t.Fatal("after the rotation the chosen key, or the old one during its overlap, is refused")
+	}
+	again := adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "apiKey": chosen})).doc()
+	if again["apiKey"] != chosen || again["previousApiKeyValidUntil"] != first["previousApiKeyValidUntil"] || again["apiKeyRotatedAt"] != first["apiKeyRotatedAt"] {
+		t.Fatalf("sending the key in force again changed the rotation: first %v, again %v", first, again)
+	}
+	if !keyWorks(a, testAPIKey) {
+		t.Fatal("sending the key in force again ended the old key's overlap")
+	}
+	// Sent again with revokePrevious (a leaked key whose rotation was interrupted): the old key
+	// stops, the chosen one stays.
+	adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"rotateApiKey": true, "apiKey": chosen, "revokePrevious": true}))
+	if keyWorks(a, testAPIKey) || !keyWorks(a, chosen) {
+		t.Fatal("revokePrevious with the key in force: the old key still works, or the chosen one does not")
+	}
+
+	for _, body := range []map[string]any{
+		{"apiKey": strings.Repeat("a", 43)},
+		{"rotateApiKey": true, "apiKey": "short"},
+		{"rotateApiKey": true, "apiKey": strings.Repeat("a", 257)},
+		{"rotateApiKey": true, "apiKey": strings.Repeat("a", 42) + " "},
+		{"rotateApiKey": true, "apiKey": strings.Repeat("a", 42) + "é"},
+		{"rotateApiKey": true, "apiKey": strings.Repeat("a", 42) + "="},
+	} {
+		res := adm.patch("/admin/settings", body)
+		adm.expectError(res, http.StatusBadRequest, "invalid_request")
+		if !strings.Contains(string(res.body), `"field":"apiKey"`) {
+			t.Fatalf("refusal of %v does not name the field: %s", body, res.body)
+		}
+	}
+	if !keyWorks(a, chosen) {
+		t.Fatal("a refused rotation changed the key")
+	}
+}

@@ -122,7 +122,7 @@ func TestAdminSettingsCORSOrigins(t *testing.T) {
 		adm.expectError(adm.patch("/admin/settings", body), 400, "invalid_request")
 	}
 	adm.expectError(adm.patch("/admin/settings", map[string]any{"corsOrigins": "https://a.com"}), 400, "invalid_json")
-	adm.expectError(adm.patch("/admin/settings", map[string]any{"apiKey": "mine"}), 400, "invalid_json")
+	adm.expectError(adm.patch("/admin/settings", map[string]any{"apiKey": "mine"}), 400, "invalid_request")
 
 	// An empty list allows no origin at all.
 	adm.mustStatus(http.StatusOK, adm.patch("/admin/settings", map[string]any{"corsOrigins": []string{}}))
