@@ -164,22 +164,24 @@ func (s *Server) createBackend(c echo.Context) error {
 		return err
 	}
 	now := time.Now()
+	requested := []store.Event{{At: now, Kind: "state", Message: "create requested by " + caller.Email}}
+	if copyFrom != "" {
+		requested = append(requested, store.Event{At: now, Kind: "restore",
+			Message: fmt.Sprintf("a copy of backup %s of %s: it is restored once the backend runs", copyFrom, req.FromBackup.Backend)})
+	}
 	b, err := s.store.CreateBackend(ctx, store.Backend{
 		Name: req.Name, OwnerID: caller.ID, Desired: store.DesiredRunning, State: store.StateCreating, CopyFrom: copyFrom,
 		Volumes:      volumesIncarnation(req.Name),
 		SealedAPIKey: s.sealAPIKey(req.Name, randomToken()), SealedAdminTok: s.cfg.Secrets.Seal([]byte(randomToken()), adminTokenAD(req.Name)),
 		CreatedAt: now, UpdatedAt: now,
-	})
+	}, requested...)
 	if errors.Is(err, store.ErrConflict) {
 		return errNameTaken
 	}
 	if err != nil {
 		return err
 	}
-	s.record(ctx, b, "state", "create requested by "+caller.Email)
-	if copyFrom != "" {
-		s.record(ctx, b, "restore", fmt.Sprintf("a copy of backup %s of %s: it is restored once the backend runs", copyFrom, req.FromBackup.Backend))
-	}
+	s.recorded(ctx, b, requested...)
 	s.reconciler.kick()
 	return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, caller)))
 }
@@ -270,15 +272,17 @@ func (s *Server) deleteBackend(c echo.Context) error {
 		return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(c.Request().Context(), b.OwnerID, developer(c))))
 	}
 	ctx := c.Request().Context()
-	b, err = s.store.RequestDelete(ctx, b.Name, purge, time.Now())
-	if err != nil {
-		return err
-	}
 	how := "keeping its data"
 	if purge {
 		how = "purging its data"
 	}
-	s.record(ctx, b, "state", "delete requested by "+developer(c).Email+", "+how)
+	now := time.Now()
+	requested := store.Event{At: now, Kind: "state", Message: "delete requested by " + developer(c).Email + ", " + how}
+	b, err = s.store.RequestDelete(ctx, b.Name, purge, now, requested)
+	if err != nil {
+		return err
+	}
+	s.recorded(ctx, b, requested)
 	s.reconciler.kick()
 	return c.JSON(http.StatusAccepted, s.toBackendJSON(b, s.ownerEmail(ctx, b.OwnerID, developer(c))))
 }

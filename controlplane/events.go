@@ -67,14 +67,22 @@ func (b *bus) notify(name string) {
 }
 
 // record writes an event of the backend's current operation and wakes its streams, in every
-// control plane. An event
-// that cannot be stored is logged: progress is never worth failing an operation for.
+// control plane. An event that cannot be stored is logged: progress is never worth failing an
+// operation for.
 func (s *Server) record(ctx context.Context, b store.Backend, kind, message string) {
 	e := store.Event{Backend: b.Name, Operation: b.Operation, At: time.Now(), Kind: kind, State: b.State, Message: message}
 	if _, err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Warn("record event", "backend", b.Name, "err", err, "message", message)
 	}
-	s.log.Info("backend event", "backend", b.Name, "operation", b.Operation, "kind", kind, "state", b.State, "message", message)
+	s.recorded(ctx, b, e)
+}
+
+// recorded logs events stored of the backend's current operation (by record, or with the
+// change that started the operation) and wakes its streams, in every control plane.
+func (s *Server) recorded(ctx context.Context, b store.Backend, events ...store.Event) {
+	for _, e := range events {
+		s.log.Info("backend event", "backend", b.Name, "operation", b.Operation, "kind", e.Kind, "state", b.State, "message", e.Message)
+	}
 	s.changed(ctx, b.Name)
 }
 

@@ -1,9 +1,6 @@
 package controlplane
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,59 +78,6 @@ func (e *readErr) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-// rotateKeyBody is the optional body of a rotation.
-type rotateKeyBody struct {
-	// RevokePrevious stops the old key at once (a leaked key) instead of after the overlap.
-	RevokePrevious bool `json:"revokePrevious"`
-}
-
-// rotateAPIKey asks the backend for a new key and keeps it, sealed, so the panel can show it.
-// The new key works on every replica as soon as this answers; the old one keeps working for
-// the backend's overlap (10 s by default), or stops within seconds with revokePrevious.
-func (s *Server) rotateAPIKey(c echo.Context) error {
-	b, err := s.visibleBackend(c)
-	if err != nil {
-		return err
-	}
-	var req rotateKeyBody
-	if c.Request().ContentLength != 0 {
-		if err := decode(c, &req); err != nil {
-			return err
-		}
-	}
-	ctx := c.Request().Context()
-	// revokePrevious only when asked: backends on an older image know rotateApiKey alone.
-	body := []byte(`{"rotateApiKey":true}`)
-	if req.RevokePrevious {
-		body = []byte(`{"rotateApiKey":true,"revokePrevious":true}`)
-	}
-	resp, err := s.callAdmin(ctx, b, http.MethodPatch, "/admin/settings", echo.MIMEApplicationJSON, bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return relay(c, resp)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		APIKey                   string `json:"apiKey"`
-		PreviousAPIKeyValidUntil string `json:"previousApiKeyValidUntil,omitempty"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || out.APIKey == "" {
-		return fmt.Errorf("rotate API key of %s: unreadable answer from the backend: %v", b.Name, err)
-	}
-	// The backend already switched: keep trying to store the new key even if the client left.
-	if err := s.store.SetSealedAPIKey(context.WithoutCancel(ctx), b.Name, s.sealAPIKey(b.Name, out.APIKey), time.Now()); err != nil {
-		return fmt.Errorf("store rotated API key of %s: %w", b.Name, err)
-	}
-	how := "the old key works until " + out.PreviousAPIKeyValidUntil
-	if out.PreviousAPIKeyValidUntil == "" {
-		how = "the old key is revoked"
-	}
-	s.record(ctx, b, "progress", "API key rotated by "+developer(c).Email+"; "+how)
-	return c.JSON(http.StatusOK, out)
 }
 
 // maxLogTail bounds ?tail=.

@@ -32,12 +32,16 @@ type reconciler struct {
 	running map[string]bool      // backends with an operation in flight
 	applied map[string]applied   // what this process last applied successfully, per backend
 	checked map[string]time.Time // last health check, per backend
-	states  map[store.State]int  // backends per state at the last pass, for metrics
+	// keyTried is when this process last tried to complete a backend's interrupted API key
+	// rotation (see completeRotation): tries are a health interval apart.
+	keyTried map[string]time.Time
+	states   map[store.State]int // backends per state at the last pass, for metrics
 }
 
 func newReconciler(s *Server) *reconciler {
 	return &reconciler{s: s, kickCh: make(chan struct{}, 1), slots: make(chan struct{}, maxParallelOperations),
-		running: map[string]bool{}, applied: map[string]applied{}, checked: map[string]time.Time{}, states: map[store.State]int{}}
+		running: map[string]bool{}, applied: map[string]applied{}, checked: map[string]time.Time{},
+		keyTried: map[string]time.Time{}, states: map[store.State]int{}}
 }
 
 // applied is what the reconciler last made a backend run: a backend whose stored operation,
@@ -107,7 +111,7 @@ func (r *reconciler) pass(ctx context.Context) {
 			continue
 		}
 		r.mu.Lock()
-		done, checked := r.applied[b.Name], r.checked[b.Name]
+		done, checked, keyTried := r.applied[b.Name], r.checked[b.Name], r.keyTried[b.Name]
 		r.mu.Unlock()
 		switch {
 		case b.Desired == store.DesiredDeleted && b.State == store.StateDeleting:
@@ -120,6 +124,10 @@ func (r *reconciler) pass(ctx context.Context) {
 			// again); after a new release or a change of its replicas, roll it. At most
 			// maxParallelOperations backends roll at once.
 			r.start(ctx, b, "resume", r.resume)
+		case b.Desired == store.DesiredRunning && (b.State == store.StateRunning || b.State == store.StateDegraded) &&
+			len(b.PendingAPIKey) > 0 && now.Sub(b.PendingKeySince) >= interruptedRotationAfter &&
+			now.Sub(keyTried) >= r.s.cfg.HealthInterval:
+			r.start(ctx, b, "rotation", r.completeRotation)
 		case b.Desired == store.DesiredRunning && now.Sub(checked) >= r.s.cfg.HealthInterval:
 			r.start(ctx, b, "health", r.checkHealth)
 		}

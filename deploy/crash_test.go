@@ -320,7 +320,7 @@ func (r *crashRun) converge(killed time.Time) int {
 		}
 		// Past the previous key's overlap (10 s), a key the backend no longer has is refused.
 		time.Sleep(time.Until(killed.Add(12 * time.Second)))
-		r.checkKey(name, got.APIKey)
+		r.checkKey(name)
 		leaks += r.waitObjects(name, r.ref, 2*time.Minute)
 	}
 	return leaks + r.checkGone()
@@ -378,13 +378,20 @@ func (r *crashRun) waitRunning(name string, within time.Duration) (crashBackendV
 	return b, false
 }
 
-// checkKey fails the test unless the backend's API accepts key, through Traefik: GET /auth/me
-// without a session is refused for want of one (401 not signed in), not for the key.
-func (r *crashRun) checkKey(name, key string) {
+// checkKey fails the test unless the backend's API comes to accept the key the control plane
+// gives, through Traefik: GET /auth/me without a session is refused for want of one (401 not
+// signed in), not for the key. The key is read again each time: a rotation the kill
+// interrupted changes it when the control plane completes it (about 20 s after it began).
+func (r *crashRun) checkKey(name string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	c := r.p.Client(nil)
 	var last string
 	for time.Now().Before(deadline) {
+		var b crashBackendView
+		if a := r.p.Send(http.MethodGet, "/api/backends/"+name, nil); a.Status == http.StatusOK {
+			a.Decode(&b)
+		}
+		key := b.APIKey
 		req, _ := http.NewRequest(http.MethodGet, r.p.APIURL(name)+"/auth/me", nil)
 		req.Header.Set("X-API-Key", key)
 		req.Header.Set("Origin", r.p.SiteURL(name))

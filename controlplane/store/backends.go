@@ -10,7 +10,8 @@ import (
 
 const backendCols = `name, owner_id, desired, state, purge, node, sealed_api_key, sealed_admin_token,
 	operation, attempts, next_attempt_at, last_error, created_at, updated_at,
-	backup_schedule, backup_keep, copy_from, api_replicas, api_image, volumes`
+	backup_schedule, backup_keep, copy_from, api_replicas, api_image, volumes,
+	pending_api_key, pending_key_revoke, pending_key_since`
 
 // CreateBackend inserts the backend, or revives the owner's deleted backend of that name (see
 // Store). Both happen in one transaction: a revive is a conditional update, so a concurrent
@@ -19,7 +20,7 @@ const backendCols = `name, owner_id, desired, state, purge, node, sealed_api_key
 // The caller's Operation is ignored (a new backend starts at 1); an empty Desired or State
 // means running / creating. UpdatedAt (else CreatedAt, else the current time) is the time of
 // the change.
-func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
+func (s *SQL) CreateBackend(ctx context.Context, b Backend, first ...Event) (Backend, error) {
 	now := b.UpdatedAt
 	if now.IsZero() {
 		now = orNow(b.CreatedAt)
@@ -46,26 +47,46 @@ func (s *SQL) CreateBackend(ctx context.Context, b Backend) (Backend, error) {
 			string(DesiredRunning), string(StateCreating), false, millis(now), b.CopyFrom,
 			b.Name, b.OwnerID, string(StateDeleted)))
 		if err == nil {
-			return nil
+			return s.addFirstEvents(ctx, tx, out, first)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("revive: %w", err)
 		}
 		out, err = scanBackend(tx.QueryRowContext(ctx, s.q(`INSERT INTO backends (`+backendCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+backendCols),
 			b.Name, b.OwnerID, string(desired), string(state), b.Purge, b.Node, b.SealedAPIKey, b.SealedAdminTok,
 			b.Attempts, millis(b.NextAttemptAt), b.LastError, millis(created), millis(now),
-			string(b.BackupSchedule), b.BackupKeep, b.CopyFrom, max(b.APIReplicas, 1), b.APIImage, b.Volumes))
+			string(b.BackupSchedule), b.BackupKeep, b.CopyFrom, max(b.APIReplicas, 1), b.APIImage, b.Volumes,
+			append([]byte{}, b.PendingAPIKey...), b.PendingKeyRevoke, millis(b.PendingKeySince)))
 		if s.violated(err, uniqueViolation) {
 			return ErrConflict
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.addFirstEvents(ctx, tx, out, first)
 	})
 	if err != nil {
 		return Backend{}, fmt.Errorf("create backend %s: %w", b.Name, err)
 	}
 	return out, nil
+}
+
+// addFirstEvents records the events a request starts an operation with, in its transaction:
+// committed together with the new operation, they come before anything the reconciler records
+// of it.
+func (s *SQL) addFirstEvents(ctx context.Context, tx *sql.Tx, b Backend, first []Event) error {
+	for _, e := range first {
+		e.Backend, e.Operation = b.Name, b.Operation
+		if e.State == "" {
+			e.State = b.State
+		}
+		if _, err := s.addEvent(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Backend reads one backend.
@@ -105,15 +126,23 @@ func (s *SQL) ListBackends(ctx context.Context, ownerID string) ([]Backend, erro
 // RequestDelete starts a delete operation in one statement; the new operation makes the
 // reconciler's reports on the previous one stale. Last error and retry time are cleared with
 // the attempts: they belonged to the previous operation.
-func (s *SQL) RequestDelete(ctx context.Context, name string, purge bool, now time.Time) (Backend, error) {
-	b, err := scanBackend(s.db.QueryRowContext(ctx, s.q(`UPDATE backends SET
-			desired = ?, state = ?, purge = ?, operation = operation + 1, attempts = 0,
-			next_attempt_at = 0, last_error = '', updated_at = ?
-		WHERE name = ?
-		RETURNING `+backendCols),
-		string(DesiredDeleted), string(StateDeleting), purge, millis(orNow(now)), name))
+func (s *SQL) RequestDelete(ctx context.Context, name string, purge bool, now time.Time, first ...Event) (Backend, error) {
+	var b Backend
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		b, err = scanBackend(tx.QueryRowContext(ctx, s.q(`UPDATE backends SET
+				desired = ?, state = ?, purge = ?, operation = operation + 1, attempts = 0,
+				next_attempt_at = 0, last_error = '', updated_at = ?
+			WHERE name = ?
+			RETURNING `+backendCols),
+			string(DesiredDeleted), string(StateDeleting), purge, millis(orNow(now)), name))
+		if err != nil {
+			return notFound(err)
+		}
+		return s.addFirstEvents(ctx, tx, b, first)
+	})
 	if err != nil {
-		return Backend{}, fmt.Errorf("request delete %s: %w", name, notFound(err))
+		return Backend{}, fmt.Errorf("request delete %s: %w", name, err)
 	}
 	return b, nil
 }
@@ -136,19 +165,48 @@ func (s *SQL) UpdateStatus(ctx context.Context, name string, operation int64, u 
 	return nil
 }
 
-// SetSealedAPIKey replaces the backend's sealed API key (a key rotation).
-func (s *SQL) SetSealedAPIKey(ctx context.Context, name string, sealed []byte, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET sealed_api_key = ?, updated_at = ? WHERE name = ?`),
-		sealed, millis(orNow(now)), name)
+// BeginKeyRotation records a rotation under way (see Store); the conditional update makes it
+// the only one.
+func (s *SQL) BeginKeyRotation(ctx context.Context, name string, sealed []byte, revoke bool, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET pending_api_key = ?, pending_key_revoke = ?, pending_key_since = ?
+		WHERE name = ? AND length(pending_api_key) = 0`), sealed, revoke, millis(orNow(now)), name)
 	if err != nil {
-		return fmt.Errorf("set api key %s: %w", name, err)
+		return fmt.Errorf("begin key rotation %s: %w", name, err)
 	}
-	n, err := rowsAffected(res)
+	if err := s.onOperation(ctx, s.db, res, name); err != nil {
+		if errors.Is(err, ErrStale) {
+			err = ErrConflict
+		}
+		return fmt.Errorf("begin key rotation %s: %w", name, err)
+	}
+	return nil
+}
+
+// FinishKeyRotation stores the rotated key and ends the rotation, if it is still the one under
+// way (see Store).
+func (s *SQL) FinishKeyRotation(ctx context.Context, name string, pending, sealed []byte, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET sealed_api_key = ?, pending_api_key = ?,
+			pending_key_revoke = ?, pending_key_since = 0, updated_at = ?
+		WHERE name = ? AND pending_api_key = ?`), sealed, []byte{}, false, millis(orNow(now)), name, pending)
 	if err != nil {
-		return fmt.Errorf("set api key %s: %w", name, err)
+		return fmt.Errorf("finish key rotation %s: %w", name, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("set api key %s: %w", name, ErrNotFound)
+	if err := s.onOperation(ctx, s.db, res, name); err != nil {
+		return fmt.Errorf("finish key rotation %s: %w", name, err)
+	}
+	return nil
+}
+
+// AbandonKeyRotation ends a rotation the backend refused, if it is still the one under way (see
+// Store).
+func (s *SQL) AbandonKeyRotation(ctx context.Context, name string, pending []byte) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE backends SET pending_api_key = ?, pending_key_revoke = ?, pending_key_since = 0
+		WHERE name = ? AND pending_api_key = ?`), []byte{}, false, name, pending)
+	if err != nil {
+		return fmt.Errorf("abandon key rotation %s: %w", name, err)
+	}
+	if err := s.onOperation(ctx, s.db, res, name); err != nil {
+		return fmt.Errorf("abandon key rotation %s: %w", name, err)
 	}
 	return nil
 }
@@ -178,8 +236,9 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// onOperation checks a statement conditional on the backend's operation touched its row; if
-// not, it tells why: ErrNotFound if the backend is gone, ErrStale if it has moved on.
+// onOperation checks a statement conditional on the backend's operation (or on another of its
+// fields) touched its row; if not, it tells why: ErrNotFound if the backend is gone, ErrStale
+// if it has moved on.
 func (s *SQL) onOperation(ctx context.Context, q querier, res sql.Result, name string) error {
 	n, err := rowsAffected(res)
 	if err != nil {
@@ -200,13 +259,18 @@ func (s *SQL) onOperation(ctx context.Context, q querier, res sql.Result, name s
 func scanBackend(r scanner) (Backend, error) {
 	var b Backend
 	var desired, state, schedule string
-	var next, created, updated int64
+	var next, created, updated, pendingSince int64
 	if err := r.Scan(&b.Name, &b.OwnerID, &desired, &state, &b.Purge, &b.Node, &b.SealedAPIKey, &b.SealedAdminTok,
 		&b.Operation, &b.Attempts, &next, &b.LastError, &created, &updated,
-		&schedule, &b.BackupKeep, &b.CopyFrom, &b.APIReplicas, &b.APIImage, &b.Volumes); err != nil {
+		&schedule, &b.BackupKeep, &b.CopyFrom, &b.APIReplicas, &b.APIImage, &b.Volumes,
+		&b.PendingAPIKey, &b.PendingKeyRevoke, &pendingSince); err != nil {
 		return Backend{}, err
 	}
 	b.Desired, b.State, b.BackupSchedule = Desired(desired), State(state), BackupSchedule(schedule)
 	b.NextAttemptAt, b.CreatedAt, b.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
+	b.PendingKeySince = fromMillis(pendingSince)
+	if len(b.PendingAPIKey) == 0 {
+		b.PendingAPIKey = nil // no rotation under way, however the driver reads an empty value
+	}
 	return b, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -102,8 +103,8 @@ func TestBackendLifecycle(t *testing.T) {
 		wantErr(t, "wrong operation", s.UpdateStatus(ctx, "shop", 2, StatusUpdate{State: StateFailed, Now: at(3 * time.Second)}), ErrStale)
 		wantErr(t, "unknown backend", s.UpdateStatus(ctx, "nope", 1, StatusUpdate{State: StateFailed, Now: t0}), ErrNotFound)
 
-		wantErr(t, "rotate key", s.SetSealedAPIKey(ctx, "shop", []byte("new-key"), at(4*time.Second)), nil)
-		wantErr(t, "rotate unknown", s.SetSealedAPIKey(ctx, "nope", []byte("k"), t0), ErrNotFound)
+		wantErr(t, "begin rotation", s.BeginKeyRotation(ctx, "shop", []byte("new-key"), false, at(4*time.Second)), nil)
+		wantErr(t, "finish rotation", s.FinishKeyRotation(ctx, "shop", []byte("new-key"), []byte("new-key"), at(4*time.Second)), nil)
 
 		// Delete keeping data.
 		_, err = s.RequestDelete(ctx, "nope", false, t0)
@@ -241,6 +242,82 @@ func TestReviveRace(t *testing.T) {
 		wantErr(t, "read", err, nil)
 		if ok != 1 || b.Operation != 3 {
 			t.Fatalf("%d revives succeeded, operation %d; want 1 and 3", ok, b.Operation)
+		}
+	})
+}
+
+// TestKeyRotation: one rotation at a time; the key it was begun with is what finishes or
+// abandons it, so a late answer to an older rotation changes nothing.
+func TestKeyRotation(t *testing.T) {
+	each(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		if _, err := s.CreateBackend(ctx, newBackend("shop", "alice")); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "begin", s.BeginKeyRotation(ctx, "shop", []byte("k1"), true, at(time.Second)), nil)
+		b, _ := s.Backend(ctx, "shop")
+		if string(b.PendingAPIKey) != "k1" || !b.PendingKeyRevoke || !b.PendingKeySince.Equal(at(time.Second)) || string(b.SealedAPIKey) != "sealed-key\x00\xff" {
+			t.Fatalf("after begin: %+v", b)
+		}
+		wantErr(t, "begin while another is under way", s.BeginKeyRotation(ctx, "shop", []byte("k2"), false, at(2*time.Second)), ErrConflict)
+		wantErr(t, "finish another", s.FinishKeyRotation(ctx, "shop", []byte("k2"), []byte("k2"), at(2*time.Second)), ErrStale)
+		wantErr(t, "abandon another", s.AbandonKeyRotation(ctx, "shop", []byte("k2")), ErrStale)
+		wantErr(t, "finish", s.FinishKeyRotation(ctx, "shop", []byte("k1"), []byte("k1-sealed"), at(3*time.Second)), nil)
+		b, _ = s.Backend(ctx, "shop")
+		if string(b.SealedAPIKey) != "k1-sealed" || b.PendingAPIKey != nil || b.PendingKeyRevoke || !b.PendingKeySince.IsZero() || !b.UpdatedAt.Equal(at(3*time.Second)) {
+			t.Fatalf("after finish: %+v", b)
+		}
+		wantErr(t, "finish twice", s.FinishKeyRotation(ctx, "shop", []byte("k1"), []byte("k1-sealed"), at(4*time.Second)), ErrStale)
+
+		wantErr(t, "begin the next", s.BeginKeyRotation(ctx, "shop", []byte("k3"), false, at(5*time.Second)), nil)
+		wantErr(t, "abandon", s.AbandonKeyRotation(ctx, "shop", []byte("k3")), nil)
+		b, _ = s.Backend(ctx, "shop")
+		if string(b.SealedAPIKey) != "k1-sealed" || b.PendingAPIKey != nil || !b.PendingKeySince.IsZero() {
+			t.Fatalf("after abandon: %+v", b)
+		}
+		wantErr(t, "begin after abandon", s.BeginKeyRotation(ctx, "shop", []byte("k4"), false, at(6*time.Second)), nil)
+
+		wantErr(t, "begin unknown", s.BeginKeyRotation(ctx, "nope", []byte("k"), false, t0), ErrNotFound)
+		wantErr(t, "finish unknown", s.FinishKeyRotation(ctx, "nope", []byte("k"), []byte("k"), t0), ErrNotFound)
+		wantErr(t, "abandon unknown", s.AbandonKeyRotation(ctx, "nope", []byte("k")), ErrNotFound)
+	})
+}
+
+// TestFirstEvents: the events a create or delete starts its operation with are stored with it,
+// ahead of anything recorded after, and not at all when the change is refused.
+func TestFirstEvents(t *testing.T) {
+	each(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		b, err := s.CreateBackend(ctx, newBackend("shop", "alice"), Event{At: t0, Kind: "state", Message: "create requested"},
+			Event{At: t0, Kind: "restore", Message: "a copy"})
+		wantErr(t, "create", err, nil)
+		if _, err := s.CreateBackend(ctx, newBackend("shop", "bob"), Event{Kind: "state", Message: "refused"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("create of a taken name = %v", err)
+		}
+		del, err := s.RequestDelete(ctx, "shop", true, at(time.Second), Event{At: at(time.Second), Kind: "state", Message: "delete requested"})
+		wantErr(t, "delete", err, nil)
+		_, err = s.RequestDelete(ctx, "nope", true, t0, Event{Kind: "state", Message: "refused"})
+		wantErr(t, "delete unknown", err, ErrNotFound)
+		for _, want := range []struct {
+			op       int64
+			messages []string
+			state    State
+		}{{b.Operation, []string{"create requested", "a copy"}, StateCreating}, {del.Operation, []string{"delete requested"}, StateDeleting}} {
+			es, err := s.Events(ctx, "shop", want.op, 0)
+			wantErr(t, "events", err, nil)
+			var got []string
+			for _, e := range es {
+				got = append(got, e.Message)
+				if e.State != want.state {
+					t.Fatalf("event %+v of operation %d: state %q, want %q", e, want.op, e.State, want.state)
+				}
+			}
+			wantEqual(t, "first events", got, want.messages)
+		}
+		es, err := s.Events(ctx, "nope", 1, 0)
+		wantErr(t, "events of unknown", err, nil)
+		if len(es) != 0 {
+			t.Fatalf("a refused change left events: %+v", es)
 		}
 	})
 }

@@ -9,8 +9,13 @@ import (
 // on PostgreSQL, AUTOINCREMENT on SQLite), so they increase across all backends and never
 // repeat, and a reader can resume after the last ID it saw.
 func (s *SQL) AddEvent(ctx context.Context, e Event) (Event, error) {
+	return s.addEvent(ctx, s.db, e)
+}
+
+// addEvent inserts the event through q, the database or a transaction.
+func (s *SQL) addEvent(ctx context.Context, q querier, e Event) (Event, error) {
 	e.At = stored(orNow(e.At))
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO events (backend, operation, at, kind, state, message)
+	err := q.QueryRowContext(ctx, s.q(`INSERT INTO events (backend, operation, at, kind, state, message)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
 		e.Backend, e.Operation, millis(e.At), e.Kind, string(e.State), e.Message).Scan(&e.ID)
 	if err != nil {

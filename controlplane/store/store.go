@@ -140,6 +140,12 @@ type Backend struct {
 	// APIImage is the API image the backend last became ready with; "" until it first has
 	// (or with a runtime that runs no images).
 	APIImage string
+	// PendingAPIKey is the sealed key of an API key rotation under way (see BeginKeyRotation),
+	// empty when none is; PendingKeyRevoke says whether it revokes the previous key, and
+	// PendingKeySince when it began.
+	PendingAPIKey    []byte
+	PendingKeyRevoke bool
+	PendingKeySince  time.Time
 	// Volumes starts the names of the backend's volumes, fixed when the row is inserted (a
 	// revive keeps it, with the data); "" (backends from before it existed) is the name.
 	Volumes string
@@ -248,17 +254,31 @@ type Store interface {
 	// same owner in state deleted (deleted keeping its data), it is revived instead: desired
 	// running, state creating, Operation+1, attempts reset, secrets and node kept; the returned
 	// Backend is the stored row. Any other existing row: ErrConflict.
-	CreateBackend(ctx context.Context, b Backend) (Backend, error)
+	// The events first, if any, are the new operation's first (their backend, operation and,
+	// when empty, state are the row's), recorded in the same transaction so that they come
+	// before anything the reconciler records of it.
+	CreateBackend(ctx context.Context, b Backend, first ...Event) (Backend, error)
 	Backend(ctx context.Context, name string) (Backend, error)
 	// ListBackends lists backends by name; ownerID "" lists everyone's.
 	ListBackends(ctx context.Context, ownerID string) ([]Backend, error)
 	// RequestDelete sets desired deleted, state deleting, the purge flag, Operation+1 and
 	// resets attempts; it returns the updated row.
-	RequestDelete(ctx context.Context, name string, purge bool, now time.Time) (Backend, error)
+	// first are the operation's first events, as with CreateBackend.
+	RequestDelete(ctx context.Context, name string, purge bool, now time.Time, first ...Event) (Backend, error)
 	// UpdateStatus records the reconciler's progress on operation; ErrStale if the backend has
 	// moved on to another operation, ErrNotFound if it is gone.
 	UpdateStatus(ctx context.Context, name string, operation int64, u StatusUpdate) error
-	SetSealedAPIKey(ctx context.Context, name string, sealed []byte, now time.Time) error
+	// BeginKeyRotation records the sealed key about to be sent to the backend, and whether the
+	// rotation revokes the previous key, before it is sent: a control plane stopped before it
+	// stores the backend's answer sends the same key again (see FinishKeyRotation).
+	// ErrConflict while another rotation is under way.
+	BeginKeyRotation(ctx context.Context, name string, sealed []byte, revoke bool, now time.Time) error
+	// FinishKeyRotation makes sealed the backend's API key and ends the rotation under way, if
+	// pending (as BeginKeyRotation stored it) is still that rotation's key; else ErrStale.
+	FinishKeyRotation(ctx context.Context, name string, pending, sealed []byte, now time.Time) error
+	// AbandonKeyRotation ends the rotation under way without changing the key (the backend
+	// refused it), if pending is still its key; else ErrStale.
+	AbandonKeyRotation(ctx context.Context, name string, pending []byte) error
 	// RemoveBackend deletes the row and its events once a purge has finished, if it is still on
 	// operation (else ErrStale).
 	RemoveBackend(ctx context.Context, name string, operation int64) error
