@@ -47,9 +47,9 @@ func (s *Server) handleWS(c echo.Context) error {
 		conn.closeWith(websocket.CloseAbnormalClosure, "")
 		return nil // the upgrader has answered the client
 	}
+	testHookUpgraded(conn)
 	if !conn.attach(ws) {
-		_ = ws.Close() // closed while the handshake was under way (shutdown, session ended)
-		return nil
+		return nil // closed while the handshake was under way: attach told the client why
 	}
 	if !s.sessionStillValid(c.Request().Context(), conn) {
 		return nil
@@ -100,9 +100,17 @@ type wsConn struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu       sync.Mutex // guards ws while it is attached, and channels
+	mu       sync.Mutex // guards ws while it is attached, closing, and channels
 	channels map[string]struct{}
+	// closing is the close frame of a connection closed before its socket was attached (nil
+	// for an abnormal closure): attach sends it, since the client has seen its handshake
+	// succeed and must learn why it is closed.
+	closing []byte
 }
+
+// testHookUpgraded runs between the handshake and attach; tests use it to close a connection
+// at that moment.
+var testHookUpgraded = func(*wsConn) {}
 
 func newWSConn(s *Server, ws *websocket.Conn, who core.Caller) *wsConn {
 	return &wsConn{
@@ -185,38 +193,54 @@ func (c *wsConn) enqueue(msg []byte) {
 }
 
 // attach gives the connection its socket once the handshake is done. It reports false if the
-// connection was closed in the meantime.
+// connection was closed in the meantime, and then closes the socket with the frame closeWith
+// meant to send: the client already holds an open websocket (its Dial returned as soon as
+// the handshake's answer was written), so closing it without the frame would reach it as
+// 1006, not as the reason (a session that ended, a replica going away).
 func (c *wsConn) attach(ws *websocket.Conn) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	select {
 	case <-c.done:
+		frame := c.closing
+		c.mu.Unlock()
+		sendClose(ws, frame)
 		return false
 	default:
 	}
 	c.ws = ws
+	c.mu.Unlock()
 	return true
 }
 
 // closeWith ends the connection once, with a close frame saying why. It returns at once: the
 // frame may have to wait for a stalled writer, and the hub's delivery loop, which calls this
-// for slow clients, must never wait for one.
+// for slow clients, must never wait for one. A connection not yet attached keeps the frame
+// for attach to send.
 func (c *wsConn) closeWith(code int, reason string) {
 	c.once.Do(func() {
+		var frame []byte
+		if code != websocket.CloseAbnormalClosure {
+			frame = websocket.FormatCloseMessage(code, reason)
+		}
 		c.mu.Lock()
 		close(c.done)
 		ws := c.ws
-		c.mu.Unlock()
 		if ws == nil {
-			return // not attached yet: attach will refuse the socket
+			c.closing = frame
 		}
-		go func() {
-			if code != websocket.CloseAbnormalClosure {
-				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-			}
-			_ = ws.Close()
-		}()
+		c.mu.Unlock()
+		if ws != nil {
+			go sendClose(ws, frame)
+		}
 	})
+}
+
+// sendClose writes the close frame, if any, and closes the socket.
+func sendClose(ws *websocket.Conn, frame []byte) {
+	if frame != nil {
+		_ = ws.WriteControl(websocket.CloseMessage, frame, time.Now().Add(time.Second))
+	}
+	_ = ws.Close()
 }
 
 func (c *wsConn) subscribe(key string) {

@@ -328,6 +328,17 @@ func TestWSSessionEndClosesConnections(t *testing.T) {
 	wb.expectClose(closeSessionEnded)
 }
 
+// TestWSClosedDuringHandshake ends a connection after the handshake's answer was written but
+// before its socket is attached, as a restore starting just after a client connected may: the
+// client, whose dial has already succeeded, must still be told the code, not see 1006.
+func TestWSClosedDuringHandshake(t *testing.T) {
+	api := newTestAPI(t)
+	c, _ := api.signedIn()
+	testHookUpgraded = func(*wsConn) { api.srv.hub.endAll(closeSessionEnded, "the session ended") }
+	t.Cleanup(func() { testHookUpgraded = func(*wsConn) {} })
+	c.dialWS().expectClose(closeSessionEnded)
+}
+
 func TestWSLimits(t *testing.T) {
 	api := newTestAPI(t, func(c *Config) {
 		c.WSReadLimit = 4096
