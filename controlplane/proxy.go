@@ -31,9 +31,18 @@ type adminTarget struct {
 	token string
 }
 
-func (s *Server) adminTarget(ctx context.Context, b store.Backend) (adminTarget, error) {
+// serving refuses a backend whose admin port is not to be reached: one that is not running or
+// degraded.
+func serving(b store.Backend) error {
 	if b.State != store.StateRunning && b.State != store.StateDegraded {
-		return adminTarget{}, errNotReady(b)
+		return errNotReady(b)
+	}
+	return nil
+}
+
+func (s *Server) adminTarget(ctx context.Context, b store.Backend) (adminTarget, error) {
+	if err := serving(b); err != nil {
+		return adminTarget{}, err
 	}
 	_, token, err := s.backendSecrets(b)
 	if err != nil {
