@@ -190,7 +190,13 @@ func TestShutdownGraceExceeded(t *testing.T) {
 }
 
 func TestPortTakenFailsStartAndReleasesOthers(t *testing.T) {
-	first := freeAddr(t)
+	// The first listener is opened here rather than on a port found free earlier, which
+	// another test process could take in between (CI saw "listen public … in use").
+	opened, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := opened.Addr().String()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +207,7 @@ func TestPortTakenFailsStartAndReleasesOthers(t *testing.T) {
 	runErr := make(chan error, 1)
 	go func() {
 		runErr <- Run(context.Background(), quiet, time.Second,
-			Listener{Name: "public", Addr: first, Handler: ok},
+			Listener{Name: "public", Open: opened, Handler: ok},
 			Listener{Name: "admin", Addr: taken.Addr().String(), Handler: ok})
 	}()
 
